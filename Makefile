@@ -1,0 +1,77 @@
+# Parley — developer entry points. Every target that needs Python creates .venv itself.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime is Python 3.13: prefer it, and only accept a Python that really runs
+# (a pyenv shim can exist without a usable interpreter behind it).
+PYTHON ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 python3.12 python3; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SAM_VENV := .venv-sam
+
+.PHONY: help dev test lint typecheck unit build sam-validate bench clean
+
+help:
+	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
+	@echo "make test          lint, type-check and run every test"
+	@echo "make lint          ruff + cfn-lint"
+	@echo "make bench         speed and memory ratios"
+	@echo "make build         sam build (needs aws-sam-cli, installed by sam-validate)"
+	@echo "make sam-validate  sam validate --lint, with aws-sam-cli in its own venv"
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found (3.13 preferred)"; exit 1; }
+	@echo "Creating $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+dev: $(STAMP)
+	$(BIN)/python -m devtools.server
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+# aws-sam-cli pins versions that conflict with our dev tools, so it lives in its own venv.
+$(SAM_VENV)/.installed-stamp:
+	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found"; exit 1; }
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
+	@touch $@
+
+sam-validate: $(SAM_VENV)/.installed-stamp
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
+
+build: $(SAM_VENV)/.installed-stamp
+	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build
+
+# Called by `sam build` for SharedLayer (BuildMethod: makefile): the shared package plus the
+# runtime dependencies for arm64 / Python 3.13, compiled to .pyc (unchecked-hash: zip mtimes
+# cannot be trusted) so cold starts skip compiling.
+LAYER_DEPS = $(shell $(PYTHON) -c 'import tomllib; print(" ".join(d for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith("boto3")))')
+build-SharedLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
+		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
+		--only-binary=:all: $(LAYER_DEPS)
+	cp -R shared "$(ARTIFACTS_DIR)/python/shared"
+	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
+	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

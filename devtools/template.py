@@ -1,0 +1,191 @@
+"""Reads template.yaml, so tables, routes and gateway answers are declared in one place and the
+local server and tests follow it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that reads CloudFormation short tags (!Ref X → {"Ref": "X"})."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@lru_cache(maxsize=4)
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open() as handle:
+        loaded: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
+    return loaded
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: res for name, res in template["Resources"].items() if res.get("Type") == kind
+    }
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+_TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "LocalSecondaryIndexes",
+    "GlobalSecondaryIndexes",
+)
+
+
+def table_names(template: dict[str, Any], prefix: str) -> dict[str, str]:
+    """Logical id → the table name used outside AWS (CloudFormation names them on AWS)."""
+    return {
+        logical: f"{prefix}-{logical}" for logical in resources(template, "AWS::DynamoDB::Table")
+    }
+
+
+def create_table_requests(template: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    """CreateTable arguments for every table in the template."""
+    names = table_names(template, prefix)
+    requests = []
+    for logical, resource in resources(template, "AWS::DynamoDB::Table").items():
+        props = resource["Properties"]
+        request: dict[str, Any] = {
+            "TableName": names[logical],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        request.update({key: props[key] for key in _TABLE_KEYS if key in props})
+        requests.append(request)
+    return requests
+
+
+def table_environment(template: dict[str, Any], prefix: str) -> dict[str, str]:
+    """The table-name environment variables of Globals, resolved to local table names."""
+    names = table_names(template, prefix)
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    return {
+        var: names[value["Ref"]]
+        for var, value in variables.items()
+        if isinstance(value, dict) and value.get("Ref") in names
+    }
+
+
+# --- functions and routes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    code_uri: str  # e.g. "functions/ingest/"
+    handler: str  # e.g. "app.handler"
+
+    @property
+    def module_file(self) -> Path:
+        module, _ = self.handler.rsplit(".", 1)
+        return ROOT / self.code_uri / (module.replace(".", "/") + ".py")
+
+    @property
+    def module_name(self) -> str:
+        """Importable dotted name from the repo root (functions/ingest/app.py → functions.ingest.app)."""
+        module, _ = self.handler.rsplit(".", 1)
+        return ".".join([*Path(self.code_uri).parts, module])
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str  # upper case
+    path: str  # template, e.g. /v1/conversations/{conversationId}/records
+    function: Function
+    api: str  # logical id of the AWS::Serverless::Api
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        return re.compile(f"^{regex}$")
+
+
+def functions(template: dict[str, Any]) -> dict[str, Function]:
+    return {
+        name: Function(name, res["Properties"]["CodeUri"], res["Properties"]["Handler"])
+        for name, res in resources(template, "AWS::Serverless::Function").items()
+    }
+
+
+def api_routes(template: dict[str, Any]) -> list[ApiRoute]:
+    by_id = functions(template)
+    routes = []
+    for name, res in resources(template, "AWS::Serverless::Function").items():
+        for event in (res["Properties"].get("Events") or {}).values():
+            if event.get("Type") != "Api":
+                continue
+            props = event["Properties"]
+            routes.append(
+                ApiRoute(
+                    method=props["Method"].upper(),
+                    path=props["Path"],
+                    function=by_id[name],
+                    api=props["RestApiId"]["Ref"],
+                )
+            )
+    return routes
+
+
+def authorizer_function(template: dict[str, Any], api: str) -> Function:
+    """The function behind an API's default authorizer."""
+    auth = template["Resources"][api]["Properties"]["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+    logical_id = authorizer["FunctionArn"]["Fn::GetAtt"][0]
+    return functions(template)[logical_id]
+
+
+@dataclass(frozen=True)
+class GatewayAnswer:
+    status: int | None  # None: keep the status API Gateway chose (DEFAULT_4XX/5XX)
+    body_template: str
+    headers: dict[str, str]
+
+    def render(self, request_id: str, message: str, status: int) -> tuple[int, str]:
+        body = self.body_template.replace("$context.requestId", request_id)
+        quoted = '"' + message.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        body = body.replace("$context.error.messageString", quoted)
+        return (self.status or status), body
+
+
+def gateway_responses(template: dict[str, Any], api: str) -> dict[str, GatewayAnswer]:
+    answers = {}
+    for kind, spec in template["Resources"][api]["Properties"]["GatewayResponses"].items():
+        headers = {
+            name: value.strip("'")
+            for name, value in (spec.get("ResponseParameters", {}).get("Headers") or {}).items()
+        }
+        answers[kind] = GatewayAnswer(
+            status=int(spec["StatusCode"]) if "StatusCode" in spec else None,
+            body_template=spec["ResponseTemplates"]["application/json"],
+            headers=headers,
+        )
+    return answers

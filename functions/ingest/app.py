@@ -1,0 +1,10 @@
+"""POST /v1/ingest — standard chat events and channel-specific events, mixed (seed 000)."""
+
+from mangum import Mangum
+
+from shared.endpoints import ingest_route
+from shared.http import create_app
+from shared.policies import DIRECT
+
+app = create_app([ingest_route(DIRECT)])
+handler = Mangum(app, lifespan="off")

@@ -1,0 +1,10 @@
+"""POST /v1/ingest/multi — every event typed by `messageType` (seeds 001, 002)."""
+
+from mangum import Mangum
+
+from shared.endpoints import ingest_route
+from shared.http import create_app
+from shared.policies import MULTI
+
+app = create_app([ingest_route(MULTI)])
+handler = Mangum(app, lifespan="off")

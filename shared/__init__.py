@@ -1,0 +1,1 @@
+"""Parley's shared package: everything the Lambda functions have in common (shipped as a layer)."""

@@ -1,0 +1,48 @@
+"""The API Gateway REQUEST authorizer's logic.
+
+API Gateway caches the answer per Authorization header across routes, so the policy allows the
+whole stage (`…/<stage>/*`), never just the route that was called.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import logs, services
+from shared.dynamo import Deadline
+from shared.errors import Unauthorized
+
+log = logs.get_logger("authorizer")
+_LOOKUP_SECONDS = 3.0
+
+
+def authorize(event: dict[str, Any]) -> dict[str, Any]:
+    headers = event.get("headers") or {}
+    authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+    try:
+        key = services.key_store().tenant_for(authorization, Deadline(_LOOKUP_SECONDS))
+    except Unauthorized:
+        log.info("rejected API key")
+        # The exact message "Unauthorized" is what makes API Gateway answer 401 (not 403/500).
+        raise Exception("Unauthorized") from None  # noqa: TRY002
+    logs.tenant_id_var.set(key.tenant_id)
+    return {
+        "principalId": key.tenant_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow",
+                    "Resource": stage_wildcard(event["methodArn"]),
+                }
+            ],
+        },
+        "context": {"tenantId": key.tenant_id, "keyId": key.key_id},
+    }
+
+
+def stage_wildcard(method_arn: str) -> str:
+    """arn:aws:execute-api:region:account:api/stage/METHOD/path → arn:…:api/stage/*"""
+    api, stage = method_arn.split("/")[:2]
+    return f"{api}/{stage}/*"

@@ -1,0 +1,100 @@
+"""Reading request bodies: size cap enforced while reading, bounded gzip, strict JSON."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pydantic_core
+
+from shared.errors import ApiError, BadRequest, PayloadTooLarge
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_JSON_DEPTH = 64
+
+
+class UnsupportedEncoding(ApiError):
+    status = 415
+
+
+def _too_large(limit: int, actual: str) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"Request body is {actual} bytes; the limit is {limit:,} bytes ({limit // 1048576} MB)"
+    )
+
+
+async def read_body(
+    chunks: AsyncIterator[bytes], content_encoding: str | None, limit: int = MAX_BODY_BYTES
+) -> bytes:
+    """Collect the body, stopping as soon as it (decompressed) passes `limit`."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding in ("", "identity"):
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit, f"more than {limit:,}")
+            parts.append(chunk)
+        return b"".join(parts)
+    if encoding == "gzip":
+        return await _gunzip(chunks, limit)
+    raise UnsupportedEncoding(f"Unsupported Content-Encoding '{encoding}': send gzip or no encoding")
+
+
+async def _gunzip(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    out = bytearray()
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        async for chunk in chunks:
+            data = chunk
+            while data:
+                # max_length bounds the output of each step: a gzip bomb never inflates past limit+1.
+                out += inflater.decompress(data, limit + 1 - len(out))
+                if len(out) > limit:
+                    raise _too_large(limit, f"more than {limit:,} once decompressed, so")
+                data = inflater.unconsumed_tail
+                if inflater.eof and inflater.unused_data:  # a further gzip member follows
+                    data = inflater.unused_data
+                    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        out += inflater.flush()
+    except zlib.error as exc:
+        raise BadRequest(f"Request body is not valid gzip: {exc}") from None
+    if not inflater.eof:
+        raise BadRequest("Request body is not valid gzip: the stream is truncated")
+    if len(out) > limit:
+        raise _too_large(limit, f"more than {limit:,} once decompressed, so")
+    return bytes(out)
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse strictly: invalid UTF-8, NaN/Infinity, lone surrogates and deep nesting are 400s."""
+    if not body.strip():
+        raise BadRequest("Request body is empty: send a JSON object")
+    try:
+        # jiter rejects NaN/Infinity literals, lone surrogates and invalid UTF-8.
+        value = pydantic_core.from_json(body, allow_inf_nan=False, cache_strings="keys")
+    except ValueError as exc:
+        raise BadRequest(f"Request body is not valid JSON: {exc}") from None
+    _check_structure(value)
+    return value
+
+
+def _check_structure(value: Any) -> None:
+    # Iterative walk: enforces the depth limit and catches numbers like 1e400 that overflow to inf.
+    if not isinstance(value, dict | list):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadRequest("Request body is not valid JSON: numbers must be finite")
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise BadRequest(f"Request body nests deeper than {MAX_JSON_DEPTH} levels")
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+            elif isinstance(child, float) and not math.isfinite(child):
+                raise BadRequest("Request body is not valid JSON: numbers must be finite")

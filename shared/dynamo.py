@@ -1,0 +1,149 @@
+"""DynamoDB access: one client per process, one retry loop, and a parallel batch writer.
+
+botocore's own retries are off: every call goes through `call_with_retry`, which retries
+throttling, 5xx and connection faults with full-jitter backoff until a deadline, then raises
+StorageUnavailable (a retryable 503). Writes are idempotent puts, so a retry never duplicates.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from shared.errors import StorageUnavailable
+from shared.logs import get_logger
+from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+Item = dict[str, Any]
+BATCH_SIZE = 25  # BatchWriteItem's maximum
+_RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+_BASE_DELAY = 0.025
+_MAX_DELAY = 1.0
+
+log = get_logger("dynamo")
+
+
+class Deadline:
+    """A point in time after which storage gives up and the client is told to retry."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def sleep_before_retry(self, attempt: int) -> None:
+        delay = random.uniform(0, min(_MAX_DELAY, _BASE_DELAY * 2**attempt))  # noqa: S311
+        if time.monotonic() + delay >= self.at:
+            raise StorageUnavailable()
+        time.sleep(delay)
+
+
+def is_transient(exc: Exception) -> bool:
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in _RETRYABLE_CODES or status >= 500
+    return isinstance(exc, BotoConnectionError | HTTPClientError)
+
+
+def call_with_retry[T](operation: Callable[[], T], deadline: Deadline) -> T:
+    attempt = 0
+    while True:
+        try:
+            return operation()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("transient storage fault", extra={"error": type(exc).__name__})
+        deadline.sleep_before_retry(attempt)
+        attempt += 1
+
+
+def make_client(settings: Settings) -> DynamoDBClient:
+    config = Config(
+        retries={"total_max_attempts": 1},  # call_with_retry owns retrying
+        max_pool_connections=settings.write_concurrency + 4,
+        connect_timeout=2,
+        read_timeout=5,
+    )
+    return boto3.client(
+        "dynamodb",
+        region_name=settings.aws_region,
+        endpoint_url=settings.dynamodb_endpoint,
+        config=config,
+    )
+
+
+@lru_cache(maxsize=1)
+def default_client() -> DynamoDBClient:
+    return make_client(get_settings())
+
+
+class ParallelBatchWriter:
+    """Writes items in batches of 25, several batches at once, retrying what DynamoDB leaves
+    unprocessed. Returns once every item is stored, or raises StorageUnavailable."""
+
+    def __init__(self, client: DynamoDBClient, concurrency: int) -> None:
+        self._client = client
+        self._concurrency = concurrency
+        self._executor: ThreadPoolExecutor | None = None
+
+    def put_items(self, table: str, items: Sequence[Item], deadline: Deadline) -> None:
+        batches = [items[i : i + BATCH_SIZE] for i in range(0, len(items), BATCH_SIZE)]
+        if len(batches) <= 1:
+            for batch in batches:
+                self._write_batch(table, batch, deadline)
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._concurrency, thread_name_prefix="ddb-write")
+        futures = [self._executor.submit(self._write_batch, table, b, deadline) for b in batches]
+        _wait_all(futures)
+
+    def _write_batch(self, table: str, batch: Sequence[Item], deadline: Deadline) -> None:
+        pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in batch]
+        attempt = 0
+        while True:
+            response = call_with_retry(
+                lambda: self._client.batch_write_item(RequestItems={table: pending}),  # noqa: B023
+                deadline,
+            )
+            pending = list(response.get("UnprocessedItems", {}).get(table, []))
+            if not pending:
+                return
+            deadline.sleep_before_retry(attempt)
+            attempt += 1
+
+
+def _wait_all(futures: list[Future[None]]) -> None:
+    """Wait for every batch; on failure cancel the ones not started and raise the first error."""
+    first_error: BaseException | None = None
+    for future in futures:
+        try:
+            future.result()
+        except BaseException as exc:
+            if first_error is None:
+                first_error = exc
+                for other in futures:
+                    other.cancel()
+    if first_error is not None:
+        raise first_error

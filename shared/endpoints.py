@@ -1,0 +1,51 @@
+"""The endpoints the functions mount: thin glue from HTTP to the services."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shared import services
+from shared.body import read_body
+from shared.errors import BadRequest
+from shared.fields import ENVIRONMENTS
+from shared.http import JSONBody, RequestContext, prefers_partial_success, query_int, route
+from shared.ingest import IngestPolicy, RequestInfo
+
+
+def ingest_route(policy: IngestPolicy) -> Route:
+    async def ingest(request: Request, ctx: RequestContext) -> Response:
+        info = RequestInfo(ctx.tenant, ctx.request_id, ctx.received_at)
+        body = await read_body(request.stream(), request.headers.get("content-encoding"))
+        partial = prefers_partial_success(request)
+        outcome = services.ingest_service().ingest(
+            policy,
+            body,
+            info,
+            ctx.deadline,
+            partial=partial,
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
+        headers = {"Preference-Applied": "partial-success"} if partial else None
+        return JSONBody(outcome.body, status_code=outcome.status, headers=headers)
+
+    return route(policy.route, ingest, ["POST"])
+
+
+async def list_records(request: Request, ctx: RequestContext) -> Response:
+    environment = request.query_params.get("environment")
+    if environment is not None and environment not in ENVIRONMENTS:
+        raise BadRequest(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+    records, next_cursor = services.record_store().list(
+        ctx.tenant,
+        request.path_params["conversationId"],
+        limit=query_int(request, "limit", default=100, low=1, high=1000),
+        cursor=request.query_params.get("cursor") or None,
+        environment=environment,
+        deadline=ctx.deadline,
+    )
+    return JSONBody({"data": records, "nextCursor": next_cursor})
+
+
+RECORDS_ROUTE = route("/v1/conversations/{conversationId}/records", list_records, ["GET"])

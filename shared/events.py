@@ -1,0 +1,270 @@
+"""Event models of `/v1/ingest` and `/v1/ingest/multi` (seeds 000-002, CONTRACT §2.1-2.2).
+
+`/multi` differs from `/v1/ingest` only where its source docs do: a tool call must carry its
+request and response, and an email threads by `inReplyTo`. Those two are subclasses here; the
+endpoints' tables of models live in shared.ingest.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from shared.fields import ChatRole, Identifier, TokenCount, one_of
+from shared.fields import _fail as fail
+from shared.records import IngestEvent, Record, RecordContext, canonical_json, record_id
+
+# Content blocks: the required fields (and their JSON types) of the types seed 000 defines.
+# Unknown block types are kept as sent.
+_BLOCK_FIELDS: dict[str, dict[str, type | tuple[type, ...] | None]] = {
+    "text": {"text": str},
+    "thinking": {"text": str},
+    "tool_use": {"tool_name": str, "tool_use_id": str, "input": None},
+    "tool_result": {"tool_use_id": str, "content": None},
+    "image": {"source": None},
+}
+_TOOL_BLOCK_TYPES = frozenset({"tool_use", "vogent_tool_call"})
+
+
+def _check_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for i, block in enumerate(blocks):
+        kind = block.get("type")
+        if not isinstance(kind, str):
+            raise fail(f"item {i} needs a string 'type'")
+        for name, json_type in _BLOCK_FIELDS.get(kind, {}).items():
+            if name not in block:
+                raise fail(f"item {i} ({kind}) missing '{name}'")
+            if json_type is not None and not isinstance(block[name], json_type):
+                raise fail(f"item {i} ({kind}): '{name}' must be a string")
+        if kind == "tool_result" and not isinstance(block.get("is_error", False), bool):
+            raise fail(f"item {i} (tool_result): 'is_error' must be a boolean")
+    return blocks
+
+
+ContentBlocks = Annotated[list[dict[str, Any]], AfterValidator(_check_blocks)]
+
+
+def has_tool_block(blocks: list[dict[str, Any]] | None) -> bool:
+    return any(block.get("type") in _TOOL_BLOCK_TYPES for block in blocks or ())
+
+
+class StandardEvent(IngestEvent):
+    """A chat turn (no `messageType`): snake_case fields as seed 000 lists them."""
+
+    message_type: ClassVar[str] = "chat"
+    copied_fields = (
+        "trace_id",
+        "user_id",
+        "model",
+        "provider",
+        "input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "prompt_id",
+        "prompt_name",
+        "prompt_version",
+        "metadata",
+    )
+
+    id: Identifier | None = None
+    conversation_id: Identifier
+    role: ChatRole
+    message: str | None = None
+    content: str | ContentBlocks | None = None
+    content_blocks: ContentBlocks | None = None
+    trace_id: str | None = None
+    user_id: str | None = None
+    input_tokens: TokenCount | None = None
+    output_tokens: TokenCount | None = None
+    reasoning_tokens: TokenCount | None = None
+    model: str | None = None
+    provider: str | None = None
+    prompt_id: str | None = None
+    prompt_name: str | None = None
+    prompt_version: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _has_text(self) -> StandardEvent:
+        if self.message is None and self.content is None:
+            raise fail("missing 'message' or 'content'")
+        return self
+
+    def _text_and_blocks(self) -> tuple[str, list[dict[str, Any]] | None]:
+        blocks = self.content_blocks
+        if isinstance(self.content, list):
+            text = "\n".join(b["text"] for b in self.content if b.get("type") == "text")
+            blocks = blocks if blocks is not None else self.content
+        else:
+            text = self.content or ""
+        return (self.message if self.message is not None else text), blocks
+
+    def texts(self) -> list[tuple[str, str]]:
+        return [("message", self._text_and_blocks()[0])]
+
+    def to_records(self, ctx: RecordContext) -> list[Record]:
+        if self.id is not None:
+            rid = record_id(ctx.tenant_id, "chat", self.id)
+        else:
+            # No client id: the event's position and content identify it (timestamp included).
+            raw = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            rid = record_id(ctx.tenant_id, "chat", f"{ctx.index}:{canonical_json(raw)}")
+        record = self.new_record(
+            ctx, record_id=rid, conversation_id=self.conversation_id, source="chat"
+        )
+        text, blocks = self._text_and_blocks()
+        record["role"] = self.role
+        record["message"] = text
+        if blocks is not None:
+            record["content_blocks"] = blocks
+            record["has_tool_use"] = has_tool_block(blocks)
+        return [record]
+
+
+class ChannelSpecificEvent(IngestEvent):
+    """Fields every `messageType` event shares (camelCase on the wire)."""
+
+    type_tag: str = Field(alias="messageType")  # declared so it is not kept as `extra`
+    id: Identifier
+    user_id: str | None = Field(None, alias="userId")
+    metadata: dict[str, Any] | None = None
+    copied_fields = ("user_id", "metadata")
+
+    def _record(self, ctx: RecordContext, conversation_id: str) -> Record:
+        return self.new_record(
+            ctx,
+            record_id=record_id(ctx.tenant_id, self.message_type, self.id),
+            conversation_id=conversation_id,
+            source=self.message_type,
+        )
+
+
+class ChannelEvent(ChannelSpecificEvent):
+    message_type: ClassVar[str] = "channel"
+    label: ClassVar[str] = "Channel message"
+
+    conversation_id: Identifier = Field(alias="conversationId")
+    message: str
+    role: ChatRole
+
+    def texts(self) -> list[tuple[str, str]]:
+        return [("message", self.message)]
+
+    def to_records(self, ctx: RecordContext) -> list[Record]:
+        record = self._record(ctx, self.conversation_id)
+        record["role"] = self.role
+        record["message"] = self.message
+        return [record]
+
+
+class ToolCallEvent(ChannelSpecificEvent):
+    """On `/v1/ingest` the request and response payloads are optional (seed 000)."""
+
+    message_type: ClassVar[str] = "tool_call"
+    label: ClassVar[str] = "Tool call"
+
+    conversation_id: Identifier = Field(alias="conversationId")
+    name: str
+    tool_call_request: Any = Field(None, alias="toolCallRequest")
+    tool_call_response: Any = Field(None, alias="toolCallResponse")
+
+    def to_records(self, ctx: RecordContext) -> list[Record]:
+        record = self._record(ctx, self.conversation_id)
+        record["tool_name"] = self.name
+        record["has_tool_use"] = True
+        # A payload sent as null is kept as null; one never sent stays absent.
+        for name in ("tool_call_request", "tool_call_response"):
+            if name in self.model_fields_set:
+                record[name] = getattr(self, name)
+        return [record]
+
+
+class StrictToolCallEvent(ToolCallEvent):
+    """On `/multi` both payload keys must be present; any JSON value, null included (seed 001)."""
+
+    tool_call_request: Any = Field(alias="toolCallRequest")
+    tool_call_response: Any = Field(alias="toolCallResponse")
+
+
+EmailRole = Annotated[str, one_of("user", "assistant")]
+
+
+class _Email(ChannelSpecificEvent):
+    message_type: ClassVar[str] = "email"
+    label: ClassVar[str] = "Email"
+    copied_fields = ("user_id", "metadata", "email_subject", "email_from", "email_to")
+
+    body: str
+    email_subject: str | None = Field(None, alias="subject")
+    email_from: str | None = Field(None, alias="from")
+    email_to: list[str] | None = Field(None, alias="to")
+
+    def texts(self) -> list[tuple[str, str]]:
+        return [("body", self.body)]
+
+    def _email_record(
+        self, ctx: RecordContext, conversation_id: str, role: str | None, in_reply_to: str | None
+    ) -> list[Record]:
+        record = self._record(ctx, conversation_id)
+        record["message"] = self.body
+        if role is not None:
+            record["role"] = role
+        if in_reply_to is not None:
+            record["in_reply_to"] = in_reply_to
+        return [record]
+
+
+class EmailEvent(_Email):
+    """`/v1/ingest`: grouped by `conversationId`; `inReplyTo` optionally names a parent email."""
+
+    conversation_id: Identifier = Field(alias="conversationId")
+    role: EmailRole
+    in_reply_to: str | None = Field(None, alias="inReplyTo")
+
+    def to_records(self, ctx: RecordContext) -> list[Record]:
+        return self._email_record(ctx, self.conversation_id, self.role, self.in_reply_to)
+
+
+class ThreadedEmailEvent(_Email):
+    """`/multi`: `inReplyTo` is the thread and becomes `conversation_id`; a `conversationId`
+    sent anyway is kept under `extra`; `role` is stored only when sent."""
+
+    in_reply_to: Identifier = Field(alias="inReplyTo")
+    role: EmailRole | None = None
+
+    def to_records(self, ctx: RecordContext) -> list[Record]:
+        return self._email_record(ctx, self.in_reply_to, self.role, self.in_reply_to)
+
+
+class CallTurn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    role: str
+    content: str
+    timestamp: str | None = None
+
+
+class CallEvent(ChannelSpecificEvent):
+    """One record for the whole call: the transcript rendered as text plus its turns as a block."""
+
+    message_type: ClassVar[str] = "call"
+    label: ClassVar[str] = "Call"
+    copied_fields = ("user_id", "metadata", "duration", "call_type")
+
+    conversation_id: Identifier = Field(alias="conversationId")
+    transcript: list[CallTurn]
+    duration: float | None = Field(None, ge=0)
+    call_type: Annotated[str, one_of("phone", "video", "voice")] | None = Field(
+        None, alias="callType"
+    )
+
+    def texts(self) -> list[tuple[str, str]]:
+        return [(f"transcript[{i}].content", turn.content) for i, turn in enumerate(self.transcript)]
+
+    def to_records(self, ctx: RecordContext) -> list[Record]:
+        record = self._record(ctx, self.conversation_id)
+        record["message"] = "\n".join(f"{t.role}: {t.content}" for t in self.transcript)
+        turns = [t.model_dump(exclude_none=True) for t in self.transcript]
+        record["content_blocks"] = [{"type": "call_transcript", "transcript": turns}]
+        return [record]

@@ -1,0 +1,143 @@
+"""The HTTP edge every function shares: request context, JSON responses, and the one place
+where errors become responses (the ingest API's envelope)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pydantic_core
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shared import logs
+from shared.dynamo import Deadline
+from shared.errors import ApiError, BadRequest, Unauthorized
+from shared.fields import format_timestamp
+from shared.settings import get_settings
+
+log = logs.get_logger("http")
+
+# Time kept back from the Lambda's remaining time so a 503 can still be sent.
+_RESPONSE_MARGIN_SECONDS = 1.0
+
+
+class JSONBody(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return pydantic_core.to_json(content)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    tenant_id: str | None
+    received_at: str
+    deadline: Deadline
+
+    @property
+    def tenant(self) -> str:
+        if not self.tenant_id:  # the authorizer did not run: fail closed
+            raise Unauthorized()
+        return self.tenant_id
+
+
+def request_context(request: Request) -> RequestContext:
+    event = request.scope.get("aws.event") or {}
+    gateway = event.get("requestContext") or {}
+    authorizer = gateway.get("authorizer") or {}
+    lambda_context = request.scope.get("aws.context")
+    budget = get_settings().storage_deadline_seconds
+    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+        remaining = lambda_context.get_remaining_time_in_millis() / 1000
+        budget = min(budget, max(remaining - _RESPONSE_MARGIN_SECONDS, 0.1))
+    return RequestContext(
+        request_id=gateway.get("requestId") or str(uuid.uuid4()),
+        tenant_id=authorizer.get("tenantId") or None,
+        received_at=format_timestamp(datetime.now(UTC)),
+        deadline=Deadline(budget),
+    )
+
+
+def error_response(exc: Exception, request_id: str) -> Response:
+    """The ingest API's error envelope for any exception; unexpected ones are logged, not shown."""
+    headers: dict[str, str] = {}
+    body: dict[str, Any]
+    if isinstance(exc, ApiError):
+        status, message, retryable = exc.status, exc.message, exc.retryable
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, HTTPException):
+        status, message, retryable = exc.status_code, str(exc.detail), False
+    else:
+        log.exception("unexpected error")
+        status, retryable = 500, True
+        message = "Internal error; retry, and quote the requestId if it persists"
+    body = {
+        "success": False,
+        "count": 0,
+        "message": message,
+        "requestId": request_id,
+        "retryable": retryable,
+    }
+    if isinstance(exc, ApiError) and exc.errors:
+        body["errors"] = [e.as_dict() for e in exc.errors]
+    return JSONBody(body, status_code=status, headers=headers)
+
+
+Endpoint = Callable[[Request, RequestContext], Awaitable[Response]]
+
+
+def route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
+    """A Starlette route whose endpoint gets the request context and whose errors are mapped."""
+
+    async def run(request: Request) -> Response:
+        ctx = request_context(request)
+        logs.request_id_var.set(ctx.request_id)
+        logs.tenant_id_var.set(ctx.tenant_id)
+        try:
+            response = await endpoint(request, ctx)
+        except Exception as exc:
+            response = error_response(exc, ctx.request_id)
+        response.headers["X-Request-Id"] = ctx.request_id
+        return response
+
+    return Route(path, run, methods=methods)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    request_id = request_context(request).request_id
+    response = error_response(exc, request_id)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+def create_app(routes: list[Route]) -> Starlette:
+    logs.configure(get_settings().log_level)
+    # Unknown paths and methods inside a function answer in the same envelope.
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise BadRequest(f"'{name}' must be an integer from {low} to {high}")
+    return value
+
+
+def prefers_partial_success(request: Request) -> bool:
+    prefer = request.headers.get("prefer", "")
+    return any(p.strip().lower() == "partial-success" for p in prefer.split(","))

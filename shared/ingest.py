@@ -1,0 +1,220 @@
+"""The ingest pipeline shared by `/v1/ingest`, `/v1/ingest/multi` and `/v1/ingest/vogent-raw`.
+
+The endpoints differ only in their `IngestPolicy` (which model validates which event, which
+counts the response's `details` carries); parsing, limits, record building, storage,
+idempotency and the answer are one path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic_core
+
+from shared.body import parse_json
+from shared.dynamo import Deadline
+from shared.errors import (
+    MAX_LISTED_ERRORS,
+    BadRequest,
+    Conflict,
+    EventError,
+    InvalidEvents,
+    PayloadTooLarge,
+)
+from shared.fields import DEFAULT_ENVIRONMENT, ENVIRONMENTS
+from shared.idempotency import IdempotencyStore, SavedResponse, check_key
+from shared.logs import get_logger
+from shared.record_store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
+from shared.records import IngestEvent, Record, RecordContext, oversized_text
+
+MAX_EVENTS = 1000
+MAX_RECORDS = 50_000
+
+log = get_logger("ingest")
+
+
+@dataclass(frozen=True)
+class IngestPolicy:
+    route: str
+    # Model per `messageType` value; `untyped` validates events without one.
+    typed: Mapping[str, type[IngestEvent]]
+    untyped: type[IngestEvent] | None
+    untyped_error: str = "missing 'messageType'"
+    # Counters reported under `details`, and whether they appear when all are zero.
+    details_keys: tuple[str, ...] = ()
+    details_always: bool = False
+
+    def model_for(self, event: dict[str, Any]) -> type[IngestEvent] | str:
+        """The model for an event, or the reason it has none."""
+        if self.untyped is not None and not self.typed:
+            return self.untyped
+        kind = event.get("messageType")
+        if kind is None:
+            return self.untyped or self.untyped_error
+        if isinstance(kind, str) and kind in self.typed:
+            return self.typed[kind]
+        return f"messageType must be one of {', '.join(self.typed)}"
+
+    def details(self, counts: Counter[str]) -> dict[str, int] | None:
+        if not self.details_keys:
+            return None
+        values = {key: counts[key] for key in self.details_keys}
+        return values if self.details_always or any(values.values()) else None
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    tenant_id: str
+    request_id: str
+    received_at: str
+
+
+@dataclass
+class Batch:
+    """What a request's events became: records in emission order, and the events refused."""
+
+    prepared: list[PreparedRecord] = field(default_factory=list)
+    errors: list[EventError] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+
+
+def _request_events(payload: Any) -> tuple[list[Any], str]:
+    if not isinstance(payload, dict):
+        raise BadRequest("Request body must be a JSON object with an 'events' array")
+    environment = payload.get("environment", DEFAULT_ENVIRONMENT)
+    if environment not in ENVIRONMENTS:
+        raise BadRequest(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+    events = payload.get("events")
+    if events is None:
+        raise BadRequest("Missing 'events' array")
+    if not isinstance(events, list):
+        raise BadRequest("'events' must be an array")
+    if not events:
+        raise BadRequest("'events' must contain at least one event")
+    if len(events) > MAX_EVENTS:
+        raise PayloadTooLarge(
+            f"Request has {len(events):,} events; the limit is {MAX_EVENTS:,} events per request"
+        )
+    return events, environment
+
+
+def build_batch(policy: IngestPolicy, payload: Any, info: RequestInfo) -> Batch:
+    """Validate every event and build its records. Raises only for request-level problems."""
+    events, environment = _request_events(payload)
+    batch = Batch()
+    for index, raw in enumerate(events):
+        error = _event_records(policy, raw, index, info, environment, batch)
+        if error is not None:
+            batch.errors.append(error)
+        if len(batch.prepared) > MAX_RECORDS:
+            raise PayloadTooLarge(
+                f"Request would create more than {MAX_RECORDS:,} records; "
+                f"the limit is {MAX_RECORDS:,} records per request"
+            )
+    return batch
+
+
+def _event_records(
+    policy: IngestPolicy,
+    raw: Any,
+    index: int,
+    info: RequestInfo,
+    environment: str,
+    batch: Batch,
+) -> EventError | None:
+    if not isinstance(raw, dict):
+        return EventError(index, None, "event must be a JSON object")
+    model = policy.model_for(raw)
+    if isinstance(model, str):
+        return EventError(index, "messageType", model)
+    event = model.validate_event(raw, index)
+    if isinstance(event, EventError):
+        return event
+    if (too_long := oversized_text(event, index)) is not None:
+        return too_long
+    ctx = RecordContext(info.tenant_id, info.request_id, info.received_at, environment, index)
+    records = event.to_records(ctx)
+    seq = len(batch.prepared)  # position in the request: ties on timestamp keep send order
+    prepared = [RecordStore.prepare(info.tenant_id, r, seq + i) for i, r in enumerate(records)]
+    for record, item in zip(records, prepared, strict=True):
+        if item.size > MAX_RECORD_BYTES:
+            return _record_too_large(index, record, item.size)
+    batch.prepared += prepared
+    event.count_into(batch.counts, records)
+    return None
+
+
+def _record_too_large(index: int, record: Record, size: int) -> EventError:
+    return EventError(
+        index,
+        None,
+        f"record {record['id']} is {size:,} bytes once normalized; "
+        f"the limit is {MAX_RECORD_BYTES:,} bytes per stored record",
+        too_large=True,
+    )
+
+
+class IngestService:
+    def __init__(self, records: RecordStore, idempotency: IdempotencyStore) -> None:
+        self._records = records
+        self._idempotency = idempotency
+
+    def ingest(
+        self,
+        policy: IngestPolicy,
+        body: bytes,
+        info: RequestInfo,
+        deadline: Deadline,
+        *,
+        partial: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
+        if idempotency_key is None:
+            return self._ingest(policy, body, info, deadline, partial)
+        scope = f"{info.tenant_id}#{policy.route}#{check_key(idempotency_key)}"
+        body_hash = hashlib.sha256(body).hexdigest()
+        saved = self._idempotency.get(scope, deadline)
+        if saved is not None:
+            if saved.body_hash != body_hash:
+                raise Conflict("Idempotency-Key was already used with a different request body")
+            return Outcome(saved.status, pydantic_core.from_json(saved.response))
+        outcome = self._ingest(policy, body, info, deadline, partial)
+        response = pydantic_core.to_json(outcome.body).decode()
+        self._idempotency.save(scope, SavedResponse(body_hash, outcome.status, response), deadline)
+        return outcome
+
+    def _ingest(
+        self, policy: IngestPolicy, body: bytes, info: RequestInfo, deadline: Deadline, partial: bool
+    ) -> Outcome:
+        batch = build_batch(policy, parse_json(body), info)
+        if batch.errors and not partial:
+            raise InvalidEvents(batch.errors)
+        self._records.put(batch.prepared, deadline)
+        answer: dict[str, Any] = {
+            "success": not batch.errors,
+            "count": len(batch.prepared),
+            "requestId": info.request_id,
+        }
+        details = policy.details(batch.counts)
+        if details is not None:
+            answer["details"] = details
+        log.info(
+            "ingested",
+            extra={"route": policy.route, "records": len(batch.prepared), "refused": len(batch.errors)},
+        )
+        if not batch.errors:
+            return Outcome(200, answer)
+        answer["message"] = f"{len(batch.errors)} event(s) were invalid and not stored"
+        answer["errors"] = [e.as_dict() for e in batch.errors[:MAX_LISTED_ERRORS]]
+        answer["retryable"] = False
+        return Outcome(207, answer)

@@ -1,0 +1,119 @@
+"""Records in DynamoDB.
+
+Item layout (RecordsTable in template.yaml):
+  pk  "<tenant>#<conversation_id>"   partition: a tenant's conversation, so tenants never mix
+  sk  record id                      deterministic, so a resend overwrites instead of duplicating
+  ok  "<timestamp>#<received_at>#<seq>"   LSI `by_order` sort key: timestamp, then send order
+  env environment                    for `?environment=` filtering
+  rec the record as JSON             nested client JSON stays exact (no float→Decimal)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic_core
+
+from shared.dynamo import Deadline, DynamoDBClient, Item, ParallelBatchWriter, call_with_retry
+from shared.errors import BadRequest
+from shared.records import Record
+
+MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attributes need the rest
+ORDER_INDEX = "by_order"
+
+
+@dataclass(frozen=True)
+class PreparedRecord:
+    item: Item
+    size: int
+
+
+def partition_key(tenant_id: str, conversation_id: str) -> str:
+    return f"{tenant_id}#{conversation_id}"
+
+
+class RecordStore:
+    def __init__(self, client: DynamoDBClient, table: str, writer: ParallelBatchWriter) -> None:
+        self._client = client
+        self._table = table
+        self._writer = writer
+
+    @staticmethod
+    def prepare(tenant_id: str, record: Record, seq: int) -> PreparedRecord:
+        body = pydantic_core.to_json(record).decode()
+        order = f"{record['timestamp']}#{record['received_at']}#{seq:06d}"
+        item = {
+            "pk": {"S": partition_key(tenant_id, record["conversation_id"])},
+            "sk": {"S": record["id"]},
+            "ok": {"S": order},
+            "env": {"S": record["environment"]},
+            "rec": {"S": body},
+        }
+        return PreparedRecord(item, len(body))
+
+    def put(self, prepared: list[PreparedRecord], deadline: Deadline) -> None:
+        # Two events with the same id in one request: the later one wins, as if sent in turn
+        # (BatchWriteItem refuses duplicate keys in one call).
+        unique = {(p.item["pk"]["S"], p.item["sk"]["S"]): p.item for p in prepared}
+        self._writer.put_items(self._table, list(unique.values()), deadline)
+
+    def list(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        environment: str | None,
+        deadline: Deadline,
+    ) -> tuple[list[Record], str | None]:
+        pk = partition_key(tenant_id, conversation_id)
+        start = _decode_cursor(cursor, pk) if cursor else None
+        records: list[Record] = []
+        last_key: Item | None = None
+        while len(records) < limit:
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": ORDER_INDEX,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+                "Limit": limit - len(records),
+            }
+            if environment:
+                query["FilterExpression"] = "env = :env"
+                query["ExpressionAttributeValues"][":env"] = {"S": environment}
+            if start:
+                query["ExclusiveStartKey"] = start
+            page = call_with_retry(lambda: self._client.query(**query), deadline)  # noqa: B023
+            for item in page.get("Items", []):
+                records.append(json.loads(item["rec"]["S"]))
+                last_key = {k: item[k] for k in ("pk", "sk", "ok")}
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return records, None
+        return records, _encode_cursor(last_key) if last_key else None
+
+
+def _encode_cursor(key: Item) -> str:
+    plain = {name: value["S"] for name, value in key.items()}
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, pk: str) -> Item:
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        valid = (
+            isinstance(plain, dict)
+            and set(plain) == {"pk", "sk", "ok"}
+            and all(isinstance(v, str) for v in plain.values())
+        )
+    except (ValueError, binascii.Error):
+        valid = False
+    # A cursor only continues the listing it came from: never another tenant's partition.
+    if not valid or plain["pk"] != pk:
+        raise BadRequest("Invalid 'cursor': pass the nextCursor of the previous page unchanged")
+    return {name: {"S": value} for name, value in plain.items()}

@@ -1,0 +1,128 @@
+"""The normalized record every ingest endpoint stores, and the pieces all event models share.
+
+A record is a plain dict with the keys of CONTRACT §2.4, absent when unknown. Event models build
+records through `IngestEvent.new_record`, so ids, timestamps, environment, metadata and `extra`
+are filled the same way for every endpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.errors import EventError
+from shared.fields import Environment, Timestamp, describe_error
+
+Record = dict[str, Any]
+
+MAX_MESSAGE_BYTES = 100 * 1024
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """What a record takes from its request rather than from its event."""
+
+    tenant_id: str
+    request_id: str
+    received_at: str
+    environment: str
+    index: int  # the event's 0-based position in the request
+
+
+def record_id(tenant_id: str, kind: str, key: str) -> str:
+    """Deterministic: the same tenant, kind and key always give the same id (idempotent resends)."""
+    digest = hashlib.sha256(f"{tenant_id}\x1f{kind}\x1f{key}".encode()).hexdigest()
+    return f"rec_{digest[:32]}"
+
+
+def canonical_json(value: Any) -> str:
+    # Sorted keys make two sends of the same event hash alike whatever their key order.
+    return pydantic_core.to_json(_sorted(value)).decode()
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+class IngestEvent(BaseModel):
+    """Base of every event model. Subclasses declare fields and build their records."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    # Key in the response's `details` and the record's `message_source`.
+    message_type: ClassVar[str]
+    # Prefix of "missing" errors, as the source docs word them ("Channel message missing 'id'").
+    label: ClassVar[str] = ""
+    # Fields copied to the record under their (snake_case) field name when present.
+    copied_fields: ClassVar[tuple[str, ...]] = ()
+
+    environment: Environment | None = None
+    timestamp: Timestamp | None = None
+
+    @classmethod
+    def validate_event(cls, raw: dict[str, Any], index: int) -> IngestEvent | EventError:
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_context=True)[0]
+            field = ".".join(str(p) for p in first["loc"]) or None
+            return EventError(index, field, cls.describe(first))
+
+    @classmethod
+    def describe(cls, error: pydantic_core.ErrorDetails) -> str:
+        return describe_error(error, cls.label)
+
+    def texts(self) -> list[tuple[str, str]]:
+        """(field, text) pairs that the 100 KB per-message limit applies to."""
+        return []
+
+    def to_records(self, ctx: RecordContext) -> list[Record]:
+        raise NotImplementedError
+
+    def count_into(self, details: Counter[str], records: list[Record]) -> None:
+        details[self.message_type] += 1
+
+    def new_record(
+        self, ctx: RecordContext, *, record_id: str, conversation_id: str, source: str
+    ) -> Record:
+        record: Record = {
+            "id": record_id,
+            "conversation_id": conversation_id,
+            "message_source": source,
+            "environment": self.environment or ctx.environment,
+            "timestamp": self.timestamp or ctx.received_at,
+            "received_at": ctx.received_at,
+            "request_id": ctx.request_id,
+            "has_tool_use": False,
+        }
+        for name in self.copied_fields:
+            value = getattr(self, name)
+            if value is not None:
+                record[name] = value
+        record.setdefault("trace_id", conversation_id)
+        if self.__pydantic_extra__:
+            record["extra"] = dict(self.__pydantic_extra__)
+        return record
+
+
+def oversized_text(event: IngestEvent, index: int) -> EventError | None:
+    for field, text in event.texts():
+        # Four bytes per character at most: short texts skip the encode.
+        if len(text) * 4 > MAX_MESSAGE_BYTES and len(encoded := text.encode()) > MAX_MESSAGE_BYTES:
+            return EventError(
+                index,
+                field,
+                f"{field} is {len(encoded):,} bytes; the limit is "
+                f"{MAX_MESSAGE_BYTES:,} bytes (100 KB) per message",
+                too_large=True,
+            )
+    return None

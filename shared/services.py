@@ -1,0 +1,42 @@
+"""Wiring: the stores and services a function uses, built once per cold start from settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from shared.auth import KeyStore
+from shared.dynamo import ParallelBatchWriter, default_client
+from shared.idempotency import IdempotencyStore
+from shared.ingest import IngestService
+from shared.record_store import RecordStore
+from shared.settings import get_settings
+
+
+@lru_cache(maxsize=1)
+def record_store() -> RecordStore:
+    settings = get_settings()
+    writer = ParallelBatchWriter(default_client(), settings.write_concurrency)
+    return RecordStore(default_client(), settings.records_table, writer)
+
+
+@lru_cache(maxsize=1)
+def key_store() -> KeyStore:
+    return KeyStore(default_client(), get_settings().api_keys_table)
+
+
+@lru_cache(maxsize=1)
+def ingest_service() -> IngestService:
+    settings = get_settings()
+    idempotency = IdempotencyStore(
+        default_client(), settings.idempotency_table, settings.idempotency_ttl_hours * 3600
+    )
+    return IngestService(record_store(), idempotency)
+
+
+def reset() -> None:
+    """Forget cached settings, client and stores (tests that change the environment)."""
+    from shared import dynamo, settings
+
+    for cached in (record_store, key_store, ingest_service, dynamo.default_client):
+        cached.cache_clear()
+    settings.get_settings.cache_clear()

@@ -1,0 +1,167 @@
+"""Raw Vogent call transcripts (`POST /v1/ingest/vogent-raw`, seed 003, CONTRACT §2.3).
+
+One call fans out into one record per spoken utterance and one `tool_call` record per embedded
+function call, in transcript order. Record `i` of call `id` has id and trace_id `{id}_{i}`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import ErrorDetails
+
+from shared.fields import Identifier, describe_error, one_of
+from shared.fields import _fail as fail
+from shared.records import IngestEvent, Record, RecordContext
+
+# Any `<|...|>` token: <|silence|>, <|hangup|>, <|press:N|>, and ones not yet known.
+MARKER = re.compile(r"<\|.*?\|>", re.DOTALL)
+SPEAKER_ROLES = {"HUMAN": "user", "AI": "assistant"}
+Number = int | float
+
+
+class FunctionCall(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    name: str
+    arguments: Any = None
+
+
+class TranscriptEntry(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    text: str
+    speaker: Annotated[str, one_of(*SPEAKER_ROLES)]
+    start_time_ms: Number | None = Field(None, alias="startTimeMs")
+    end_time_ms: Number | None = Field(None, alias="endTimeMs")
+    detail_type: str | None = Field(None, alias="detailType")
+    function_calls: list[FunctionCall] | None = Field(None, alias="functionCalls")
+    function_call_id: str | None = Field(None, alias="functionCallId")
+
+    @property
+    def is_function_response(self) -> bool:
+        return self.detail_type == "function"
+
+    @property
+    def spoken_text(self) -> str:
+        """The text with action markers removed; empty when nothing was said."""
+        return "" if self.is_function_response else MARKER.sub("", self.text).strip()
+
+    @property
+    def calls(self) -> list[FunctionCall]:
+        return [] if self.is_function_response else list(self.function_calls or ())
+
+
+class VogentCall(IngestEvent):
+    message_type: ClassVar[str] = "call"
+    label: ClassVar[str] = "Call"
+    copied_fields = ("user_id", "organization_id", "call_type")
+
+    id: Identifier
+    conversation_id: Identifier = Field(alias="conversationId")
+    user_id: str | None = Field(None, alias="userId")
+    organization_id: str | None = Field(None, alias="organizationId")
+    call_type: str | None = Field(None, alias="callType")
+    transcript: list[TranscriptEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _emits_something(self) -> VogentCall:
+        # A call that would store nothing is refused, so no transcript is silently dropped.
+        if not any(entry.spoken_text or entry.calls for entry in self.transcript):
+            raise fail("transcript has no utterances or function calls")
+        return self
+
+    @classmethod
+    def describe(cls, error: ErrorDetails) -> str:
+        loc = error["loc"]
+        if loc[:1] == ("id",):
+            return "Missing or invalid 'id' field"
+        if loc[:1] == ("conversationId",):
+            return "Missing or invalid 'conversationId' field"
+        if loc == ("transcript",):
+            return "Missing or empty 'transcript' array"
+        if len(loc) >= 2 and loc[0] == "transcript":
+            entry = loc[1]
+            if len(loc) == 2:
+                return f"Transcript entry {entry} must be an object"
+            if loc[2] == "text":
+                if error["type"] == "missing":
+                    return f"Transcript entry {entry} missing 'text' field"
+                return f"Transcript entry {entry} has invalid 'text' field (must be a string)"
+            if loc[2] == "speaker":
+                return f"Transcript entry {entry} has invalid 'speaker' (must be AI or HUMAN)"
+            detail = describe_error({**error, "loc": loc[2:]}, "")
+            return f"Transcript entry {entry}: {detail}"
+        return describe_error(error, cls.label)
+
+    def texts(self) -> list[tuple[str, str]]:
+        return [(f"transcript[{i}].text", e.text) for i, e in enumerate(self.transcript)]
+
+    def duration_seconds(self) -> float | None:
+        starts = [e.start_time_ms for e in self.transcript if e.start_time_ms is not None]
+        ends = [e.end_time_ms for e in self.transcript if e.end_time_ms is not None]
+        if not starts or not ends:
+            return None
+        return (max(ends) - min(starts)) / 1000
+
+    def to_records(self, ctx: RecordContext) -> list[Record]:
+        records: list[Record] = []
+
+        def emit(source: str, entry: TranscriptEntry) -> Record:
+            rid = f"{self.id}_{len(records)}"
+            record = self.new_record(
+                ctx, record_id=rid, conversation_id=self.conversation_id, source=source
+            )
+            record["trace_id"] = rid
+            if entry.start_time_ms is not None:
+                record["start_time_ms"] = entry.start_time_ms
+            if entry.end_time_ms is not None:
+                record["end_time_ms"] = entry.end_time_ms
+            records.append(record)
+            return record
+
+        all_calls: list[dict[str, Any]] = []
+        for entry in self.transcript:
+            if text := entry.spoken_text:
+                record = emit("call", entry)
+                record["role"] = SPEAKER_ROLES[entry.speaker]
+                record["is_client"] = entry.speaker == "HUMAN"
+                record["message"] = text
+            for call in entry.calls:
+                block = {"type": "vogent_tool_call", **_call_fields(call, entry)}
+                record = emit("tool_call", entry)
+                record["role"] = "assistant"
+                record["is_client"] = False
+                record["tool_name"] = call.name
+                record["tool_call_request"] = call.arguments
+                record["has_tool_use"] = True
+                record["content_blocks"] = [block]
+                all_calls.append(_call_fields(call, entry))
+
+        first = records[0]
+        if (duration := self.duration_seconds()) is not None:
+            first["duration"] = duration
+        transcript_block = {
+            "type": "vogent_call_transcript",
+            "call_id": self.id,
+            "transcript": [e.model_dump(by_alias=True, exclude_unset=True) for e in self.transcript],
+            "function_calls": all_calls,
+        }
+        first["content_blocks"] = [transcript_block, *first.get("content_blocks", ())]
+        return records
+
+    def count_into(self, details: Counter[str], records: list[Record]) -> None:
+        details["calls"] += 1
+        for record in records:
+            details["function_calls" if record["message_source"] == "tool_call" else "utterances"] += 1
+
+
+def _call_fields(call: FunctionCall, entry: TranscriptEntry) -> dict[str, Any]:
+    fields: dict[str, Any] = {"name": call.name, "arguments": call.arguments}
+    call_id = (call.__pydantic_extra__ or {}).get("functionCallId") or entry.function_call_id
+    if call_id is not None:
+        fields["functionCallId"] = call_id
+    return fields

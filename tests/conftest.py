@@ -1,0 +1,60 @@
+"""Session-wide fixtures: one moto DynamoDB for the whole run, tables built from template.yaml."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+# Set before any shared module reads its settings: fake credentials, local table names.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105
+    AWS_SESSION_TOKEN="testing",  # noqa: S105
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+    LOG_LEVEL="WARNING",
+)
+os.environ.pop("PARLEY_DYNAMODB_ENDPOINT", None)
+
+from devtools.template import create_table_requests, load_template, table_environment  # noqa: E402
+
+TABLE_PREFIX = "test"
+os.environ.update(table_environment(load_template(), TABLE_PREFIX))
+
+
+@pytest.fixture(scope="session")
+def dynamodb() -> Iterator[Any]:
+    from moto import mock_aws
+
+    from shared import services
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        for request in create_table_requests(load_template(), TABLE_PREFIX):
+            client.create_table(**request)
+        services.reset()
+        yield client
+        services.reset()
+
+
+@pytest.fixture(scope="session")
+def api_keys(dynamodb: Any) -> dict[str, str]:
+    """One active key for each of two tenants, `acme` and `globex`."""
+    from shared import services
+    from shared.dynamo import Deadline
+
+    return {
+        tenant: services.key_store().create(tenant, Deadline(5))[0]
+        for tenant in ("acme", "globex")
+    }
+
+
+@pytest.fixture
+def conversation_id() -> str:
+    """A conversation id no other test uses (the store is shared by the whole session)."""
+    return f"conv-{uuid.uuid4().hex[:12]}"

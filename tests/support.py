@@ -1,0 +1,83 @@
+"""Helpers for invoking the real handlers with API Gateway REST proxy events."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class LambdaContext:
+    """The part of the Lambda context the handlers use."""
+
+    remaining_ms: int = 29_000
+    function_name: str = "test"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    resource: str | None = None,
+    body: Any = None,
+    raw_body: bytes | None = None,
+    gzip_body: bool = False,
+    tenant: str | None = "acme",
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    path_params: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A REST proxy event as API Gateway sends it once the authorizer has allowed the call."""
+    data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    if gzip_body and data is not None:
+        data = gzip.compress(data)
+        all_headers["Content-Encoding"] = "gzip"
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": resource or path,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": path_params,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource or path,
+            "httpMethod": method,
+            "path": f"/prod{path}",
+            "stage": "prod",
+            "requestId": request_id,
+            "identity": {"sourceIp": "127.0.0.1"},
+            "authorizer": {"tenantId": tenant, "principalId": tenant} if tenant else {},
+        },
+        # BinaryMediaTypes */* : API Gateway hands every body over base64-encoded.
+        "body": base64.b64encode(data).decode() if data is not None else None,
+        "isBase64Encoded": data is not None,
+    }
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def invoke(handler: Any, event: dict[str, Any], context: LambdaContext | None = None) -> Answer:
+    raw = handler(event, context or LambdaContext())
+    headers = {k.lower(): v for k, v in (raw.get("headers") or {}).items()}
+    text = raw.get("body") or ""
+    if raw.get("isBase64Encoded"):
+        text = base64.b64decode(text).decode()
+    return Answer(raw["statusCode"], headers, json.loads(text) if text else None)
