@@ -27,8 +27,10 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
             value = str(value).split(".", 1)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}")
     return {name: value}
 
 
@@ -43,9 +45,7 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {
-        name: res for name, res in template["Resources"].items() if res.get("Type") == kind
-    }
+    return {name: res for name, res in template["Resources"].items() if res.get("Type") == kind}
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -107,7 +107,7 @@ class Function:
 
     @property
     def module_name(self) -> str:
-        """Importable dotted name from the repo root (functions/ingest/app.py → functions.ingest.app)."""
+        """Dotted name from the repo root: functions/ingest/app.py → functions.ingest.app."""
         module, _ = self.handler.rsplit(".", 1)
         return ".".join([*Path(self.code_uri).parts, module])
 

@@ -105,7 +105,7 @@ class KeyStore:
             raise Unauthorized()
         return ApiKey.from_item(item)
 
-    def list(self, deadline: Deadline, tenant_id: str | None = None) -> list[ApiKey]:
+    def list_keys(self, deadline: Deadline, tenant_id: str | None = None) -> list[ApiKey]:
         keys = [ApiKey.from_item(item) for item in self._items(deadline)]
         if tenant_id is not None:
             keys = [k for k in keys if k.tenant_id == tenant_id]

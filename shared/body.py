@@ -41,7 +41,9 @@ async def read_body(
         return b"".join(parts)
     if encoding == "gzip":
         return await _gunzip(chunks, limit)
-    raise UnsupportedEncoding(f"Unsupported Content-Encoding '{encoding}': send gzip or no encoding")
+    raise UnsupportedEncoding(
+        f"Unsupported Content-Encoding '{encoding}': send gzip or no encoding"
+    )
 
 
 async def _gunzip(chunks: AsyncIterator[bytes], limit: int) -> bytes:
@@ -51,7 +53,7 @@ async def _gunzip(chunks: AsyncIterator[bytes], limit: int) -> bytes:
         async for chunk in chunks:
             data = chunk
             while data:
-                # max_length bounds the output of each step: a gzip bomb never inflates past limit+1.
+                # max_length bounds each step's output: a gzip bomb never inflates past limit+1.
                 out += inflater.decompress(data, limit + 1 - len(out))
                 if len(out) > limit:
                     raise _too_large(limit, f"more than {limit:,} once decompressed, so")

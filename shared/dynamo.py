@@ -24,7 +24,7 @@ from shared.logs import get_logger
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb import DynamoDBClient as DynamoDBClient
 else:
     DynamoDBClient = Any
 
@@ -120,7 +120,7 @@ class ParallelBatchWriter:
         _wait_all(futures)
 
     def _write_batch(self, table: str, batch: Sequence[Item], deadline: Deadline) -> None:
-        pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in batch]
+        pending: list[Any] = [{"PutRequest": {"Item": item}} for item in batch]
         attempt = 0
         while True:
             response = call_with_retry(

@@ -53,7 +53,7 @@ class StandardEvent(IngestEvent):
     """A chat turn (no `messageType`): snake_case fields as seed 000 lists them."""
 
     message_type: ClassVar[str] = "chat"
-    copied_fields = (
+    copied_fields: ClassVar[tuple[str, ...]] = (
         "trace_id",
         "user_id",
         "model",
@@ -129,7 +129,7 @@ class ChannelSpecificEvent(IngestEvent):
     id: Identifier
     user_id: str | None = Field(None, alias="userId")
     metadata: dict[str, Any] | None = None
-    copied_fields = ("user_id", "metadata")
+    copied_fields: ClassVar[tuple[str, ...]] = ("user_id", "metadata")
 
     def _record(self, ctx: RecordContext, conversation_id: str) -> Record:
         return self.new_record(
@@ -193,7 +193,13 @@ EmailRole = Annotated[str, one_of("user", "assistant")]
 class _Email(ChannelSpecificEvent):
     message_type: ClassVar[str] = "email"
     label: ClassVar[str] = "Email"
-    copied_fields = ("user_id", "metadata", "email_subject", "email_from", "email_to")
+    copied_fields: ClassVar[tuple[str, ...]] = (
+        "user_id",
+        "metadata",
+        "email_subject",
+        "email_from",
+        "email_to",
+    )
 
     body: str
     email_subject: str | None = Field(None, alias="subject")
@@ -250,7 +256,7 @@ class CallEvent(ChannelSpecificEvent):
 
     message_type: ClassVar[str] = "call"
     label: ClassVar[str] = "Call"
-    copied_fields = ("user_id", "metadata", "duration", "call_type")
+    copied_fields: ClassVar[tuple[str, ...]] = ("user_id", "metadata", "duration", "call_type")
 
     conversation_id: Identifier = Field(alias="conversationId")
     transcript: list[CallTurn]
@@ -260,7 +266,9 @@ class CallEvent(ChannelSpecificEvent):
     )
 
     def texts(self) -> list[tuple[str, str]]:
-        return [(f"transcript[{i}].content", turn.content) for i, turn in enumerate(self.transcript)]
+        return [
+            (f"transcript[{i}].content", turn.content) for i, turn in enumerate(self.transcript)
+        ]
 
     def to_records(self, ctx: RecordContext) -> list[Record]:
         record = self._record(ctx, self.conversation_id)

@@ -194,7 +194,12 @@ class IngestService:
         return outcome
 
     def _ingest(
-        self, policy: IngestPolicy, body: bytes, info: RequestInfo, deadline: Deadline, partial: bool
+        self,
+        policy: IngestPolicy,
+        body: bytes,
+        info: RequestInfo,
+        deadline: Deadline,
+        partial: bool,
     ) -> Outcome:
         batch = build_batch(policy, parse_json(body), info)
         if batch.errors and not partial:
@@ -210,7 +215,11 @@ class IngestService:
             answer["details"] = details
         log.info(
             "ingested",
-            extra={"route": policy.route, "records": len(batch.prepared), "refused": len(batch.errors)},
+            extra={
+                "route": policy.route,
+                "records": len(batch.prepared),
+                "refused": len(batch.errors),
+            },
         )
         if not batch.errors:
             return Outcome(200, answer)

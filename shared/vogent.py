@@ -48,7 +48,12 @@ class TranscriptEntry(BaseModel):
     @property
     def spoken_text(self) -> str:
         """The text with action markers removed; empty when nothing was said."""
-        return "" if self.is_function_response else MARKER.sub("", self.text).strip()
+        if self.is_function_response:
+            return ""
+        text, removed = MARKER.subn("", self.text)
+        while removed:  # removing one marker can join its neighbours into another
+            text, removed = MARKER.subn("", text)
+        return text.strip()
 
     @property
     def calls(self) -> list[FunctionCall]:
@@ -58,7 +63,7 @@ class TranscriptEntry(BaseModel):
 class VogentCall(IngestEvent):
     message_type: ClassVar[str] = "call"
     label: ClassVar[str] = "Call"
-    copied_fields = ("user_id", "organization_id", "call_type")
+    copied_fields: ClassVar[tuple[str, ...]] = ("user_id", "organization_id", "call_type")
 
     id: Identifier
     conversation_id: Identifier = Field(alias="conversationId")
@@ -147,7 +152,9 @@ class VogentCall(IngestEvent):
         transcript_block = {
             "type": "vogent_call_transcript",
             "call_id": self.id,
-            "transcript": [e.model_dump(by_alias=True, exclude_unset=True) for e in self.transcript],
+            "transcript": [
+                e.model_dump(by_alias=True, exclude_unset=True) for e in self.transcript
+            ],
             "function_calls": all_calls,
         }
         first["content_blocks"] = [transcript_block, *first.get("content_blocks", ())]
@@ -156,7 +163,9 @@ class VogentCall(IngestEvent):
     def count_into(self, details: Counter[str], records: list[Record]) -> None:
         details["calls"] += 1
         for record in records:
-            details["function_calls" if record["message_source"] == "tool_call" else "utterances"] += 1
+            details[
+                "function_calls" if record["message_source"] == "tool_call" else "utterances"
+            ] += 1
 
 
 def _call_fields(call: FunctionCall, entry: TranscriptEntry) -> dict[str, Any]:

@@ -13,15 +13,15 @@ import pytest
 # Set before any shared module reads its settings: fake credentials, local table names.
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105
-    AWS_SESSION_TOKEN="testing",  # noqa: S105
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
     AWS_DEFAULT_REGION="us-east-1",
     AWS_REGION="us-east-1",
     LOG_LEVEL="WARNING",
 )
 os.environ.pop("PARLEY_DYNAMODB_ENDPOINT", None)
 
-from devtools.template import create_table_requests, load_template, table_environment  # noqa: E402
+from devtools.template import create_table_requests, load_template, table_environment
 
 TABLE_PREFIX = "test"
 os.environ.update(table_environment(load_template(), TABLE_PREFIX))
@@ -49,8 +49,7 @@ def api_keys(dynamodb: Any) -> dict[str, str]:
     from shared.dynamo import Deadline
 
     return {
-        tenant: services.key_store().create(tenant, Deadline(5))[0]
-        for tenant in ("acme", "globex")
+        tenant: services.key_store().create(tenant, Deadline(5))[0] for tenant in ("acme", "globex")
     }
 
 

@@ -36,7 +36,11 @@ def api_event(
     path_params: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A REST proxy event as API Gateway sends it once the authorizer has allowed the call."""
-    data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
+    data = (
+        raw_body
+        if raw_body is not None
+        else (json.dumps(body).encode() if body is not None else None)
+    )
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     if gzip_body and data is not None:
         data = gzip.compress(data)

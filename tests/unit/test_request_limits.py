@@ -1,0 +1,103 @@
+"""Request-level rules shared by every ingest endpoint (CONTRACT §1-2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.errors import BadRequest, InvalidEvents, PayloadTooLarge
+from shared.ingest import MAX_EVENTS, MAX_RECORDS
+from shared.policies import DIRECT, VOGENT_RAW
+from shared.records import MAX_MESSAGE_BYTES
+from tests.unit.helpers import batch, records
+
+
+def chat(message: str = "hi", **fields: Any) -> dict[str, Any]:
+    return {"conversation_id": "c", "role": "user", "message": message, **fields}
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ([chat()], "Request body must be a JSON object with an 'events' array"),
+        ("events", "Request body must be a JSON object with an 'events' array"),
+        ({}, "Missing 'events' array"),
+        ({"events": {"0": chat()}}, "'events' must be an array"),
+        ({"events": []}, "'events' must contain at least one event"),
+        (
+            {"events": [chat()], "environment": "prod"},
+            "environment must be one of development, staging, production",
+        ),
+    ],
+)
+def test_malformed_requests_are_400(payload: Any, message: str) -> None:
+    with pytest.raises(BadRequest) as raised:
+        batch(DIRECT, payload)
+    assert raised.value.message == message
+
+
+def test_event_that_is_not_an_object_is_refused() -> None:
+    result = batch(DIRECT, {"events": [chat(), "text", 5]})
+    assert [(e.index, e.message) for e in result.errors] == [
+        (1, "event must be a JSON object"),
+        (2, "event must be a JSON object"),
+    ]
+
+
+def test_thousand_events_are_accepted_and_one_more_is_413() -> None:
+    assert len(records(DIRECT, *[chat(str(i)) for i in range(MAX_EVENTS)])) == MAX_EVENTS
+    with pytest.raises(PayloadTooLarge, match="1,001 events; the limit is 1,000"):
+        batch(DIRECT, {"events": [chat()] * (MAX_EVENTS + 1)})
+
+
+def test_message_of_exactly_100_kb_is_accepted() -> None:
+    assert records(DIRECT, chat("x" * MAX_MESSAGE_BYTES))[0]["message"] == "x" * MAX_MESSAGE_BYTES
+
+
+def test_message_over_100_kb_is_413_with_index_and_sizes() -> None:
+    big = "é" * (MAX_MESSAGE_BYTES // 2 + 1)  # two bytes each in UTF-8
+    result = batch(DIRECT, {"events": [chat(), chat("bad", role="bot"), chat(big)]})
+    error = InvalidEvents(result.errors)
+    assert error.status == 413  # a size limit outranks the invalid role of event 1
+    assert error.message == (
+        "Event 2: message is 102,402 bytes; the limit is 102,400 bytes (100 KB) per message"
+    )
+    assert [e.index for e in error.errors] == [1, 2]
+
+
+def test_invalid_events_are_400_naming_the_first() -> None:
+    result = batch(DIRECT, {"events": [chat(), chat(role="bot"), {"role": "user", "message": "m"}]})
+    error = InvalidEvents(result.errors)
+    assert error.status == 400
+    assert error.message == "Event 1: role must be one of user, assistant, system"
+    assert [e.as_dict() for e in error.errors] == [
+        {"index": 1, "field": "role", "message": "role must be one of user, assistant, system"},
+        {"index": 2, "field": "conversation_id", "message": "missing 'conversation_id'"},
+    ]
+
+
+def test_at_most_100_errors_are_listed() -> None:
+    result = batch(DIRECT, {"events": [chat(role="bot")] * 150})
+    assert len(result.errors) == 150
+    assert len(InvalidEvents(result.errors).errors) == 100
+
+
+def test_more_than_50000_records_is_413() -> None:
+    entry = {"text": "hello", "speaker": "AI"}
+    per_call = 100
+    calls = MAX_RECORDS // per_call + 1
+    events = [
+        {"id": f"call-{i}", "conversationId": "c", "transcript": [entry] * per_call}
+        for i in range(calls)
+    ]
+    with pytest.raises(PayloadTooLarge, match="the limit is 50,000 records per request"):
+        batch(VOGENT_RAW, {"events": events})
+
+
+def test_exactly_50000_records_are_accepted() -> None:
+    entry = {"text": "hello", "speaker": "AI"}
+    events = [
+        {"id": f"call-{i}", "conversationId": "c", "transcript": [entry] * 100} for i in range(500)
+    ]
+    assert len(batch(VOGENT_RAW, {"events": events}).prepared) == MAX_RECORDS
