@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from shared import dynamo, settings
 from shared.auth import KeyStore
 from shared.dynamo import ParallelBatchWriter, default_client
 from shared.idempotency import IdempotencyStore
@@ -35,8 +36,6 @@ def ingest_service() -> IngestService:
 
 def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
-    from shared import dynamo, settings
-
     for cached in (record_store, key_store, ingest_service, dynamo.default_client):
         cached.cache_clear()
     settings.get_settings.cache_clear()
