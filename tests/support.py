@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import json
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +80,20 @@ class Answer:
     body: Any
 
 
+def _ensure_event_loop() -> None:
+    """Mangum runs each request on the thread's current loop, as the Lambda main thread has."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 def invoke(handler: Any, event: dict[str, Any], context: LambdaContext | None = None) -> Answer:
+    _ensure_event_loop()
     raw = handler(event, context or LambdaContext())
     headers = {k.lower(): v for k, v in (raw.get("headers") or {}).items()}
     text = raw.get("body") or ""

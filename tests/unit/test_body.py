@@ -18,7 +18,12 @@ async def _chunks(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
 
 
 def read(data: bytes, encoding: str | None = None, limit: int = MAX_BODY_BYTES) -> bytes:
-    return asyncio.run(read_body(_chunks(data), encoding, limit))
+    # A private loop: asyncio.run() would leave the thread without a current loop for Mangum.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(read_body(_chunks(data), encoding, limit))
+    finally:
+        loop.close()
 
 
 class TestSizeLimit:
