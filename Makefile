@@ -63,7 +63,8 @@ build: $(SAM_VENV)/.installed-stamp
 # Called by `sam build` for SharedLayer (BuildMethod: makefile): the shared package plus the
 # runtime dependencies for arm64 / Python 3.13, compiled to .pyc (unchecked-hash: zip mtimes
 # cannot be trusted) so cold starts skip compiling.
-LAYER_DEPS = $(shell $(PYTHON) -c 'import tomllib; print(" ".join(d for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith("boto3")))')
+# Quoted for the shell: unquoted, `pydantic>=2.7` is `pydantic` plus a redirection to a file `=2.7`.
+LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith("boto3")))')
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \

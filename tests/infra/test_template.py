@@ -1,0 +1,237 @@
+"""template.yaml: cfn-lint clean, and what the SAM transform makes of it is what we deploy on
+purpose (REQUEST authorizer on every route, the API's own gateway answers, PITR, arm64 +
+python3.13 + the layer everywhere)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
+from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
+
+from devtools.template import TEMPLATE_PATH, api_routes, load_template
+
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+RUNTIME = "python3.13"
+
+
+def test_cfn_lint_is_clean() -> None:
+    assert CFN_LINT.exists(), f"cfn-lint is not installed next to {sys.executable}"
+    result = subprocess.run(
+        [str(CFN_LINT), str(TEMPLATE_PATH)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+# --- the SAM transform -------------------------------------------------------------------------
+
+
+class _ManagedPolicies:
+    """Stands in for the IAM lookup of AWS managed policy ARNs."""
+
+    def load(self) -> dict[str, str]:
+        return {
+            "AWSLambdaBasicExecutionRole": (
+                "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+            ),
+            "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+        }
+
+
+@cache
+def translated() -> dict[str, Any]:
+    """The CloudFormation the transform makes, after `sam package` put the code on S3."""
+    sam = yaml_parse(TEMPLATE_PATH.read_text())
+    for name, resource in sam["Resources"].items():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = f"s3://parley-artifacts/{name}.zip"
+    result: dict[str, Any] = transform(
+        sam, {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}, _ManagedPolicies()
+    )
+    return result
+
+
+def of_type(kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in translated()["Resources"].items() if v["Type"] == kind}
+
+
+def test_transform_succeeds() -> None:
+    assert "Transform" not in translated()
+    assert of_type("AWS::Lambda::Function")
+
+
+def rest_api() -> dict[str, Any]:
+    (api,) = of_type("AWS::ApiGateway::RestApi").values()
+    body: dict[str, Any] = api["Properties"]["Body"]
+    return body
+
+
+def test_one_regional_rest_api_with_one_stage() -> None:
+    (api,) = of_type("AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    # OpenApiVersion set: SAM makes no extra "Stage" stage next to ours.
+    (stage,) = of_type("AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["StageName"] == {"Ref": "Stage"}
+    assert stage["Properties"]["TracingEnabled"] is True
+
+
+def test_authorizer_is_a_request_authorizer_on_the_authorization_header() -> None:
+    # SAM puts the authorizer into the API definition, not an AWS::ApiGateway::Authorizer.
+    schemes = rest_api()["components"]["securitySchemes"]
+    authorizer = schemes["ApiKeyAuthorizer"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "request"
+    assert authorizer["identitySource"] == "method.request.header.Authorization"
+    assert authorizer["authorizerResultTtlInSeconds"] == 60  # the parameter's default
+    function_arn = authorizer["authorizerUri"]["Fn::Sub"][1]["__FunctionArn__"]
+    assert function_arn == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    permissions = [
+        p["Properties"]
+        for p in of_type("AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    ]
+    assert permissions
+    assert all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)
+
+
+def test_every_route_is_behind_the_authorizer() -> None:
+    paths = rest_api()["paths"]
+    routes = {(r.method.lower(), r.path) for r in api_routes(load_template())}
+    assert {(m, p) for p, methods in paths.items() for m in methods} == routes
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            assert operation["security"] == [{"ApiKeyAuthorizer": []}], (method, path)
+            assert operation["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+
+
+# The answers API Gateway gives itself: status (None: the gateway's own 4xx/5xx) and retryable.
+GATEWAY_ANSWERS = {
+    "UNAUTHORIZED": ("401", False),
+    "ACCESS_DENIED": ("403", False),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", False),
+    "REQUEST_TOO_LARGE": ("413", False),
+    "THROTTLED": ("429", True),
+    "DEFAULT_4XX": (None, False),
+    "DEFAULT_5XX": (None, True),
+}
+
+
+def render(template: str, request_id: str, message: str) -> str:
+    """What API Gateway does: $context.error.messageString is the message, already quoted."""
+    return template.replace("$context.requestId", request_id).replace(
+        "$context.error.messageString", json.dumps(message)
+    )
+
+
+def test_gateway_responses_are_exactly_the_documented_ones() -> None:
+    assert set(rest_api()["x-amazon-apigateway-gateway-responses"]) == set(GATEWAY_ANSWERS)
+
+
+@pytest.mark.parametrize("kind", sorted(GATEWAY_ANSWERS))
+def test_gateway_response_is_the_ingest_envelope(kind: str) -> None:
+    status, retryable = GATEWAY_ANSWERS[kind]
+    spec = rest_api()["x-amazon-apigateway-gateway-responses"][kind]
+    assert spec.get("statusCode") == status
+    assert set(spec["responseTemplates"]) == {"application/json"}
+
+    body = json.loads(render(spec["responseTemplates"]["application/json"], "req-1", 'a "b" c'))
+
+    assert set(body) == {"success", "count", "message", "requestId", "retryable"}
+    assert body["success"] is False
+    assert body["count"] == 0
+    assert body["requestId"] == "req-1"
+    assert body["retryable"] is retryable
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    if kind == "UNAUTHORIZED":
+        assert body["message"] == "Invalid or missing API key"  # seed 000's wording
+    if kind == "THROTTLED":
+        assert spec["responseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
+
+
+def test_every_table_has_point_in_time_recovery() -> None:
+    tables = of_type("AWS::DynamoDB::Table")
+    assert tables
+    for name, table in tables.items():
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, (
+            name
+        )
+        assert props["BillingMode"] == "PAY_PER_REQUEST", name
+        assert props["SSESpecification"] == {"SSEEnabled": True}, name
+
+
+def test_layer_is_arm64_python313() -> None:
+    (layer,) = of_type("AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_layer_is_built_by_the_root_makefile_in_place() -> None:
+    """`sam build` runs `make build-SharedLayer` from the root Makefile, in the repo root (no copy
+    of the checkout), for the architecture and Python version the functions run on."""
+    sam = load_template()
+    (layer_id,) = (
+        k for k, v in sam["Resources"].items() if v["Type"] == "AWS::Serverless::LayerVersion"
+    )
+    layer = sam["Resources"][layer_id]
+    metadata = layer["Metadata"]
+    assert metadata["BuildMethod"] == "makefile"
+    assert metadata["BuildArchitecture"] == "arm64"
+    root = TEMPLATE_PATH.parent
+    assert (root / metadata["ContextPath"]).resolve() == root  # the Makefile SAM runs
+    assert (root / metadata["WorkingDirectory"]).resolve() == root  # where it runs it
+    assert layer["Properties"]["ContentUri"] != ".", "SAM would copy the whole checkout"
+    makefile = (root / "Makefile").read_text()
+    assert f"\nbuild-{layer_id}:" in makefile
+    assert "--platform manylinux2014_aarch64" in makefile
+    assert "--python-version 3.13" in makefile
+
+
+def test_layer_build_passes_version_specifiers_quoted(tmp_path: Path) -> None:
+    """Unquoted, `pydantic>=2.7` reaches pip as `pydantic` and leaves a file `=2.7` behind."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    result = subprocess.run(
+        [make, "-n", "build-SharedLayer", f"ARTIFACTS_DIR={tmp_path}", f"PYTHON={sys.executable}"],
+        cwd=TEMPLATE_PATH.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    with (TEMPLATE_PATH.parent / "pyproject.toml").open("rb") as handle:
+        dependencies = tomllib.load(handle)["project"]["dependencies"]
+    for dependency in dependencies:
+        if not dependency.startswith("boto3"):  # the Lambda runtime provides boto3
+            assert shlex.quote(dependency) in result.stdout, result.stdout
+
+
+def test_every_function_is_arm64_python313_with_the_layer() -> None:
+    (layer_id,) = of_type("AWS::Lambda::LayerVersion")
+    functions = of_type("AWS::Lambda::Function")
+    assert set(functions) == set(load_template()["Resources"]) & set(functions)
+    for name, function in functions.items():
+        props = function["Properties"]
+        assert props["Runtime"] == RUNTIME, name
+        assert props["Architectures"] == ["arm64"], name
+        assert props["Layers"] == [{"Ref": layer_id}], name
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        # API Gateway gives up after 29 s: a function must answer before that.
+        assert props["Timeout"] <= 29, name

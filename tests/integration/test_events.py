@@ -1,0 +1,431 @@
+"""Every events/ file (the `sam local invoke -e` samples) goes through its real handler.
+
+Each file belongs to the function whose code folder name prefixes the file name (the longest one
+wins: `ingest_multi_mixed.json` → functions/ingest_multi/), and the answers are the ones the
+source docs give for the example bodies the files carry.
+
+Where a test reads records back it swaps the authorizer's tenant for a fresh one, so what other
+tests store in the session-wide tables cannot change the exact answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import importlib
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.template import ROOT, Function, authorizer_function, functions, load_template
+from shared.auth import bearer_token
+from tests.support import LambdaContext, api_event, invoke
+
+EVENTS_DIR = ROOT / "events"
+EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
+FUNCTIONS = functions(load_template())
+AUTHORIZER = authorizer_function(load_template(), "IngestApi")
+
+PRODUCTION, STAGING = "production", "staging"
+
+
+def function_for(path: Path) -> Function | None:
+    """The function whose code folder name is the longest prefix of the file's name."""
+    matches = [
+        fn
+        for fn in FUNCTIONS.values()
+        if path.stem == (folder := Path(fn.code_uri).name) or path.stem.startswith(folder + "_")
+    ]
+    return max(matches, key=lambda fn: len(Path(fn.code_uri).name), default=None)
+
+
+@cache
+def handler_for(function: Function) -> Any:
+    return getattr(importlib.import_module(function.module_name), function.attribute)
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return event
+
+
+def with_tenant(event: dict[str, Any], tenant: str) -> dict[str, Any]:
+    changed = copy.deepcopy(event)
+    changed["requestContext"]["authorizer"].update(tenantId=tenant, principalId=tenant)
+    return changed
+
+
+def base64_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as API Gateway really sends it with BinaryMediaTypes */* (base64 body)."""
+    changed = copy.deepcopy(event)
+    changed["body"] = base64.b64encode(event["body"].encode()).decode()
+    changed["isBase64Encoded"] = True
+    return changed
+
+
+def fresh_tenant() -> str:
+    return f"events-{uuid.uuid4().hex[:12]}"
+
+
+# --- which file belongs to which function ------------------------------------------------------
+
+
+def test_there_are_event_files() -> None:
+    assert EVENT_FILES, f"no events in {EVENTS_DIR}"
+
+
+@pytest.mark.parametrize("path", EVENT_FILES, ids=lambda p: p.name)
+def test_every_events_file_maps_to_a_function(path: Path) -> None:
+    assert function_for(path) is not None, (
+        f"events/{path.name} matches no function: name it <code folder>_<case>.json, one of "
+        f"{sorted(Path(fn.code_uri).name for fn in FUNCTIONS.values())}"
+    )
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_every_function_has_an_events_file(logical_id: str) -> None:
+    mapped = {function_for(p) for p in EVENT_FILES}
+    assert FUNCTIONS[logical_id] in mapped, f"{logical_id} has no events/ file"
+
+
+@pytest.mark.parametrize("path", EVENT_FILES, ids=lambda p: p.name)
+def test_events_file_is_a_sam_local_invoke_event(path: Path) -> None:
+    event = json.loads(path.read_text())
+    function = function_for(path)
+    if function == AUTHORIZER:
+        assert event["type"] == "REQUEST"
+        assert event["methodArn"].startswith("arn:aws:execute-api:")
+        # well-formed, so refusing it (test below) is about the key being unknown
+        assert bearer_token(event["headers"]["Authorization"]) is not None
+        return
+    assert event["requestContext"]["authorizer"] == {
+        "tenantId": "acme",
+        "principalId": "acme",
+        "keyId": "key_0123456789abcdef",
+    }
+    assert event["requestContext"]["resourcePath"] == event["resource"]
+    assert event["requestContext"]["httpMethod"] == event["httpMethod"]
+    if event["body"] is not None:
+        assert event["isBase64Encoded"] is False
+        json.loads(event["body"])
+
+
+# --- ingest functions --------------------------------------------------------------------------
+
+
+def channel_details(channel: int = 0, tool_call: int = 0, email: int = 0, call: int = 0) -> Any:
+    return {
+        "channel": channel,
+        "tool_call": tool_call,
+        "email": email,
+        "call": call,
+        "call_transcript_messages": 0,
+    }
+
+
+@dataclass(frozen=True)
+class Expected:
+    count: int
+    details: dict[str, int] | None
+    # conversation id → records stored in it
+    conversations: dict[str, int]
+    environment: str = PRODUCTION
+
+
+# The answers the seeds give for these bodies (seed 000, 001, 002, 003).
+INGEST_EXPECTED = {
+    # seed 000 "Example": two standard events, no channel-specific event → no details
+    "ingest_standard.json": Expected(2, None, {"conv-abc123": 2}),
+    # seed 000 "Mixed batch example"
+    "ingest_mixed.json": Expected(
+        3,
+        channel_details(channel=1, tool_call=1),
+        {"conv-123": 1, "support-thread-456": 2},
+    ),
+    # seed 000 email and call examples: a call is one record
+    "ingest_email_call.json": Expected(
+        2, channel_details(email=1, call=1), {"conv-456": 1, "call-session-456": 1}
+    ),
+    # seed 002 "Mixed Batch Example": inReplyTo becomes the email's conversation_id
+    "ingest_multi_mixed.json": Expected(
+        4,
+        channel_details(channel=2, tool_call=1, email=1),
+        {"conv-123": 3, "support-thread-789": 1},
+        environment=STAGING,
+    ),
+    # seed 001 "Example"
+    "ingest_multi_support.json": Expected(
+        3, channel_details(channel=2, tool_call=1), {"support-thread-123": 3}
+    ),
+    # seed 003 request example: 3 utterances (the <|silence|> entry emits none), 1 function call
+    "ingest_vogent_raw_call.json": Expected(
+        4, {"calls": 1, "utterances": 3, "function_calls": 1}, {"session-456": 4}
+    ),
+    # seed 003 cURL example and its documented response
+    "ingest_vogent_raw_two_turns.json": Expected(
+        2, {"calls": 1, "utterances": 2, "function_calls": 0}, {"session-001": 2}
+    ),
+}
+
+# Every events file a REST proxy function gets (all but the authorizer's).
+PROXY_FILES = [p.name for p in EVENT_FILES if function_for(p) not in (None, AUTHORIZER)]
+INGEST_FILES = [n for n in PROXY_FILES if "/v1/ingest" in load_event(n)["resource"]]
+
+
+def test_every_ingest_events_file_has_its_expected_answer() -> None:
+    assert sorted(INGEST_EXPECTED) == sorted(INGEST_FILES)
+
+
+def handler_of(name: str) -> Any:
+    function = function_for(EVENTS_DIR / name)
+    assert function is not None
+    return handler_for(function)
+
+
+def records_of(tenant: str, conversation_id: str) -> list[dict[str, Any]]:
+    event = api_event(
+        "GET",
+        f"/v1/conversations/{conversation_id}/records",
+        resource="/v1/conversations/{conversationId}/records",
+        tenant=tenant,
+        query={"limit": "1000"},
+        path_params={"conversationId": conversation_id},
+    )
+    answer = invoke(handler_for(FUNCTIONS["ListRecordsFunction"]), event)
+    assert answer.status == 200, answer.body
+    assert answer.body["nextCursor"] is None
+    records: list[dict[str, Any]] = answer.body["data"]
+    return records
+
+
+def expected_body(expected: Expected, request_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": True, "count": expected.count, "requestId": request_id}
+    if expected.details is not None:
+        body["details"] = expected.details
+    return body
+
+
+@pytest.mark.parametrize("name", PROXY_FILES)
+def test_events_file_gets_the_documented_answer(dynamodb: Any, name: str) -> None:
+    """The file exactly as `sam local invoke -e` sends it (body a JSON string, not base64)."""
+    event = load_event(name)
+    request_id = event["requestContext"]["requestId"]
+
+    answer = invoke(handler_of(name), event, LambdaContext())
+
+    assert answer.status == 200, answer.body
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["x-request-id"] == request_id
+    if name in INGEST_EXPECTED:
+        assert answer.body == expected_body(INGEST_EXPECTED[name], request_id)
+    else:  # reading back: what the tenant has depends on what ran before
+        assert set(answer.body) == {"data", "nextCursor"}
+        assert isinstance(answer.body["data"], list)
+
+
+@pytest.mark.parametrize("name", sorted(INGEST_EXPECTED))
+def test_ingest_events_file_stores_what_it_counts(dynamodb: Any, name: str) -> None:
+    """Sent base64-encoded (as API Gateway does with BinaryMediaTypes */*), for a fresh tenant:
+    the same answer, and exactly the counted records, in the documented conversations."""
+    tenant = fresh_tenant()
+    event = base64_body(with_tenant(load_event(name), tenant))
+    expected = INGEST_EXPECTED[name]
+
+    answer = invoke(handler_of(name), event)
+
+    assert answer.status == 200, answer.body
+    assert answer.body == expected_body(expected, event["requestContext"]["requestId"])
+    stored = {conv: records_of(tenant, conv) for conv in expected.conversations}
+    assert {conv: len(records) for conv, records in stored.items()} == expected.conversations
+    all_records = [r for records in stored.values() for r in records]
+    assert len({r["id"] for r in all_records}) == expected.count
+    assert {r["environment"] for r in all_records} == {expected.environment}
+    assert {r["request_id"] for r in all_records} == {event["requestContext"]["requestId"]}
+    if expected.details is not None and "calls" not in expected.details:
+        sources = Counter(r["message_source"] for r in all_records)
+        for kind in ("channel", "tool_call", "email", "call"):
+            assert sources[kind] == expected.details[kind], (kind, sources)
+
+
+def test_vogent_raw_call_fans_out_as_seed_003_describes(dynamodb: Any) -> None:
+    tenant = fresh_tenant()
+    event = with_tenant(load_event("ingest_vogent_raw_call.json"), tenant)
+    assert invoke(handler_of("ingest_vogent_raw_call.json"), event).status == 200
+
+    records = sorted(records_of(tenant, "session-456"), key=lambda r: r["id"])
+
+    assert [r["id"] for r in records] == [f"call-abc-123_{i}" for i in range(4)]
+    assert [r["trace_id"] for r in records] == [r["id"] for r in records]
+    assert [(r["message_source"], r["role"], r["is_client"]) for r in records] == [
+        ("call", "assistant", False),
+        ("call", "user", True),
+        ("tool_call", "assistant", False),
+        ("call", "assistant", False),
+    ]
+    assert [r.get("message") for r in records] == [
+        "Thank you for calling. How can I help?",
+        "I need to check my account balance.",
+        None,
+        "Your current balance is $1,234.56.",
+    ]
+    assert [r["has_tool_use"] for r in records] == [False, False, True, False]
+    first, _, tool_call, _ = records
+    assert first["duration"] == 9.5  # (10500 - 1000) / 1000
+    assert first["organization_id"] == "org-001"
+    assert first["call_type"] == "phone"
+    assert first["user_id"] == "user-789"
+    transcript_block = first["content_blocks"][0]
+    assert transcript_block["type"] == "vogent_call_transcript"
+    assert transcript_block["call_id"] == "call-abc-123"
+    assert len(transcript_block["transcript"]) == 5  # unfiltered: the marker entry included
+    assert transcript_block["function_calls"] == [
+        {"name": "lookup_account", "arguments": {"user_id": "user-789"}}
+    ]
+    assert tool_call["tool_name"] == "lookup_account"
+    assert tool_call["content_blocks"] == [
+        {
+            "type": "vogent_tool_call",
+            "name": "lookup_account",
+            "arguments": {"user_id": "user-789"},
+        }
+    ]
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+RECORDS_FILE = "records_list.json"
+
+
+def test_records_events_file_answers_as_is(dynamodb: Any) -> None:
+    event = load_event(RECORDS_FILE)
+    conversation = event["pathParameters"]["conversationId"]
+
+    answer = invoke(handler_of(RECORDS_FILE), event)
+
+    assert answer.status == 200, answer.body
+    assert all(r["conversation_id"] == conversation for r in answer.body["data"])
+    assert len(answer.body["data"]) <= int(event["queryStringParameters"]["limit"])
+
+
+def test_records_events_file_reads_back_the_standard_ingest(dynamodb: Any) -> None:
+    tenant = fresh_tenant()
+    ingest = with_tenant(load_event("ingest_standard.json"), tenant)
+    assert invoke(handler_of("ingest_standard.json"), ingest).status == 200
+    event = with_tenant(load_event(RECORDS_FILE), tenant)
+
+    answer = invoke(handler_of(RECORDS_FILE), event)
+
+    assert answer.status == 200, answer.body
+    assert answer.body["nextCursor"] is None
+    records = answer.body["data"]
+    assert [(r["role"], r["message"]) for r in records] == [
+        ("user", "Hello, how are you?"),
+        ("assistant", "I am doing well, thank you for asking!"),
+    ]
+    assistant = records[1]
+    assert assistant["input_tokens"] == 8
+    assert assistant["output_tokens"] == 12
+    assert assistant["model"] == "gpt-4o"
+    assert assistant["provider"] == "openai"
+    assert all(r["message_source"] == "chat" for r in records)
+    assert all(r["trace_id"] == "conv-abc123" for r in records)
+
+
+def test_records_events_file_honours_its_limit(dynamodb: Any) -> None:
+    tenant = fresh_tenant()
+    ingest = with_tenant(load_event("ingest_standard.json"), tenant)
+    assert invoke(handler_of("ingest_standard.json"), ingest).status == 200
+    event = with_tenant(load_event(RECORDS_FILE), tenant)
+    event["queryStringParameters"]["limit"] = "1"
+    event["multiValueQueryStringParameters"]["limit"] = ["1"]
+
+    answer = invoke(handler_of(RECORDS_FILE), event)
+
+    assert answer.status == 200, answer.body
+    assert len(answer.body["data"]) == 1
+    assert answer.body["nextCursor"]
+
+
+# --- authorizer --------------------------------------------------------------------------------
+
+
+AUTHORIZER_FILE = "authorizer_request.json"
+
+
+def authorizer_event(authorization: str | None, header: str = "Authorization") -> dict[str, Any]:
+    event = load_event(AUTHORIZER_FILE)
+    for headers in (event["headers"], event["multiValueHeaders"]):
+        headers.pop("Authorization")
+    if authorization is not None:
+        event["headers"][header] = authorization
+        event["multiValueHeaders"][header] = [authorization]
+    return event
+
+
+def authorize(event: dict[str, Any]) -> Any:
+    handler = handler_of(AUTHORIZER_FILE)
+    assert function_for(EVENTS_DIR / AUTHORIZER_FILE) == AUTHORIZER
+    return handler(event, LambdaContext())
+
+
+@pytest.mark.parametrize(
+    ("header", "scheme"), [("Authorization", "Bearer"), ("authorization", "bearer")]
+)
+def test_authorizer_events_file_allows_a_live_key(
+    api_keys: dict[str, str], header: str, scheme: str
+) -> None:
+    event = authorizer_event(f"{scheme} {api_keys['acme']}", header)
+
+    answer = authorize(event)
+
+    assert answer["principalId"] == "acme"
+    assert answer["policyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Action": "execute-api:Invoke",
+                "Effect": "Allow",
+                "Resource": "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*",
+            }
+        ],
+    }
+    context = answer["context"]
+    assert set(context) == {"tenantId", "keyId"}
+    assert context["tenantId"] == "acme"
+    assert context["keyId"].startswith("key_")
+    assert all(isinstance(v, str) for v in context.values())  # API Gateway wants flat values
+
+
+def placeholder_authorization() -> str:
+    value: str = load_event(AUTHORIZER_FILE)["headers"]["Authorization"]
+    return value
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        pytest.param(placeholder_authorization(), id="file-placeholder-key"),
+        pytest.param(None, id="no-header"),
+        pytest.param("", id="empty-header"),
+        pytest.param("Basic YWNtZTpzZWNyZXQ=", id="basic"),
+        pytest.param("Bearer", id="bearer-without-key"),
+    ],
+)
+def test_authorizer_events_file_refuses_with_unauthorized(
+    api_keys: dict[str, str], authorization: str | None
+) -> None:
+    with pytest.raises(Exception, match=r"^Unauthorized$") as raised:
+        authorize(authorizer_event(authorization))
+    assert type(raised.value) is Exception  # exactly what makes API Gateway answer 401
+
+
+def test_authorizer_refuses_a_live_key_under_basic(api_keys: dict[str, str]) -> None:
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(authorizer_event(f"Basic {api_keys['acme']}"))
