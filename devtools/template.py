@@ -189,3 +189,70 @@ def gateway_responses(template: dict[str, Any], api: str) -> dict[str, GatewayAn
             headers=headers,
         )
     return answers
+
+
+# --- local emulation helpers (devtools.server, devtools.cli) -------------------------------------
+
+
+def apis(template: dict[str, Any]) -> list[str]:
+    """Logical ids of the REST APIs (AWS::Serverless::Api), in template order."""
+    return list(resources(template, "AWS::Serverless::Api"))
+
+
+def parameter_default(template: dict[str, Any], name: str) -> Any:
+    return template.get("Parameters", {}).get(name, {}).get("Default")
+
+
+def function_setting(template: dict[str, Any], logical_id: str, name: str) -> Any:
+    """A function property (Timeout, MemorySize, …): its own value, else the Globals one."""
+    props = template["Resources"][logical_id]["Properties"]
+    if name in props:
+        return props[name]
+    return template.get("Globals", {}).get("Function", {}).get(name)
+
+
+def global_environment(template: dict[str, Any], prefix: str) -> dict[str, str]:
+    """Every Globals environment variable, resolved for local use: table refs → local table
+    names, parameter refs → the parameter's default, literals as written. Anything else (e.g.
+    !GetAtt) is left out."""
+    names = table_names(template, prefix)
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {})
+    resolved: dict[str, str] = {}
+    for var, value in (variables.get("Variables") or {}).items():
+        if isinstance(value, dict) and "Ref" in value:
+            ref = value["Ref"]
+            if ref in names:
+                resolved[var] = names[ref]
+            elif parameter_default(template, ref) is not None:
+                resolved[var] = str(parameter_default(template, ref))
+        elif isinstance(value, str | int | float):
+            resolved[var] = str(value)
+    return resolved
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """An API's default Lambda authorizer: its function, payload type and identity sources."""
+
+    name: str
+    function: Function
+    payload_type: str  # REQUEST or TOKEN
+    identity_headers: tuple[str, ...]
+    identity_query_strings: tuple[str, ...]
+
+
+def api_authorizer(template: dict[str, Any], api: str) -> Authorizer | None:
+    """The default authorizer of an API, None when it has none."""
+    auth = template["Resources"][api]["Properties"].get("Auth") or {}
+    name = auth.get("DefaultAuthorizer")
+    if not name or name == "NONE":
+        return None
+    spec = auth["Authorizers"][name]
+    identity = spec.get("Identity") or {}
+    return Authorizer(
+        name=name,
+        function=authorizer_function(template, api),
+        payload_type=str(spec.get("FunctionPayloadType", "TOKEN")).upper(),
+        identity_headers=tuple(identity.get("Headers") or ()),
+        identity_query_strings=tuple(identity.get("QueryStrings") or ()),
+    )

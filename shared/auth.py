@@ -66,11 +66,18 @@ class KeyStore:
 
     def create(self, tenant_id: str, deadline: Deadline) -> tuple[str, ApiKey]:
         """A new key for the tenant; the plain key is returned here and never again."""
+        key = generate_key()
+        return key, self.store(key, tenant_id, deadline)
+
+    def store(self, key: str, tenant_id: str, deadline: Deadline) -> ApiKey:
+        """Store a key made elsewhere (e.g. seeded for local development). A key already stored
+        is left as it is, revoked or not, and returned."""
         if not TENANT_RE.fullmatch(tenant_id):
             raise BadRequest(
                 "Tenant ids are 1-64 characters: letters, digits, '_', '.', '-' (no '#')"
             )
-        key = generate_key()
+        if not _KEY_RE.fullmatch(key):
+            raise BadRequest("Keys are 'prl_' followed by at least 32 url-safe characters")
         info = ApiKey(
             key_id="key_" + secrets.token_hex(8),
             tenant_id=tenant_id,
@@ -84,8 +91,17 @@ class KeyStore:
             "prefix": {"S": info.prefix},
             "created_at": {"S": info.created_at},
         }
-        call_with_retry(lambda: self._client.put_item(TableName=self._table, Item=item), deadline)
-        return key, info
+        try:
+            call_with_retry(
+                lambda: self._client.put_item(
+                    TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                ),
+                deadline,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            existing = self._client.get_item(TableName=self._table, Key={"pk": item["pk"]})
+            return ApiKey.from_item(existing["Item"])
+        return info
 
     def tenant_for(self, authorization: str | None, deadline: Deadline) -> ApiKey:
         """The active key behind an Authorization header, or Unauthorized."""

@@ -48,4 +48,5 @@ async def list_records(request: Request, ctx: RequestContext) -> Response:
     return JSONBody({"data": records, "nextCursor": next_cursor})
 
 
-RECORDS_ROUTE = route("/v1/conversations/{conversationId}/records", list_records, ["GET"])
+# `:path`: a conversation id may hold an encoded "/" (Mangum hands Starlette a decoded path).
+RECORDS_ROUTE = route("/v1/conversations/{conversationId:path}/records", list_records, ["GET"])

@@ -23,6 +23,8 @@ from shared.errors import BadRequest
 from shared.records import Record
 
 MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attributes need the rest
+# A page of records stops here even below `limit`: Lambda answers at most 6 MB.
+MAX_PAGE_BYTES = 4_500_000
 ORDER_INDEX = "by_order"
 
 
@@ -75,6 +77,7 @@ class RecordStore:
         start = _decode_cursor(cursor, pk) if cursor else None
         records: list[Record] = []
         last_key: Item | None = None
+        page_bytes = 0
         while len(records) < limit:
             query: dict[str, Any] = {
                 "TableName": self._table,
@@ -90,6 +93,9 @@ class RecordStore:
                 query["ExclusiveStartKey"] = start
             page = call_with_retry(lambda: self._client.query(**query), deadline)  # noqa: B023
             for item in page.get("Items", []):
+                page_bytes += len(item["rec"]["S"])
+                if last_key is not None and page_bytes > MAX_PAGE_BYTES:
+                    return records, _encode_cursor(last_key)
                 records.append(json.loads(item["rec"]["S"]))
                 last_key = {k: item[k] for k in ("pk", "sk", "ok")}
             start = page.get("LastEvaluatedKey")

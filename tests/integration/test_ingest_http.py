@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -12,6 +14,7 @@ from functions.ingest.app import handler as ingest
 from functions.ingest_multi.app import handler as ingest_multi
 from functions.records.app import handler as list_records
 from shared.body import MAX_BODY_BYTES
+from shared.record_store import MAX_PAGE_BYTES
 from tests.support import Answer, api_event, invoke
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
@@ -427,6 +430,43 @@ class TestReadingBack:
             ),
         )
         assert stolen.status == 400
+
+    def test_conversation_id_with_an_encoded_slash(self) -> None:
+        conversation = f"team/{uuid.uuid4().hex[:8]}"
+        assert post({"events": [chat(conversation)]}).status == 200
+        answer = invoke(
+            list_records,
+            api_event(
+                "GET",
+                f"/v1/conversations/{quote(conversation, safe='')}/records",
+                resource=RECORDS,
+                path_params={"conversationId": conversation},
+            ),
+        )
+        assert answer.status == 200
+        assert [r["conversation_id"] for r in answer.body["data"]] == [conversation]
+
+    def test_pages_stop_before_lambdas_response_limit(self, conversation_id: str) -> None:
+        big = "x" * 100_000
+        for start in range(0, 60, 20):
+            events = [chat(conversation_id, f"{i:02d}{big}") for i in range(start, start + 20)]
+            assert post({"events": events}).status == 200
+        first = invoke(
+            list_records,
+            api_event(
+                "GET",
+                f"/v1/conversations/{conversation_id}/records",
+                resource=RECORDS,
+                path_params={"conversationId": conversation_id},
+                query={"limit": "1000"},
+            ),
+        )
+        page = first.body["data"]
+        assert 0 < len(page) < 60
+        assert sum(len(json.dumps(r)) for r in page) <= MAX_PAGE_BYTES
+        assert first.body["nextCursor"]
+        rest = stored(conversation_id, cursor=first.body["nextCursor"])
+        assert [r["message"][:2] for r in page + rest] == [f"{i:02d}" for i in range(60)]
 
     def test_unknown_conversation_is_an_empty_page(self) -> None:
         assert stored("never-written") == []

@@ -1,0 +1,234 @@
+"""`parley`: manage API keys.
+
+    parley keys create --tenant acme
+    parley keys list [--tenant acme] [--json]
+    parley keys revoke key_0123456789abcdef   (or the key itself)
+
+Where the keys live:
+  PARLEY_DYNAMODB_ENDPOINT set (e.g. the endpoint `make dev` prints): that endpoint; the table
+      is API_KEYS_TABLE, by default the local server's ApiKeysTable.
+  otherwise: AWS with your usual credentials; API_KEYS_TABLE must be the deployed table (stack
+      output ApiKeysTableName).
+--endpoint, --table and --region override the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from devtools.local import ENDPOINT_VAR, ensure_aws_environment, local_table
+from shared.auth import KeyStore
+from shared.dynamo import Deadline, make_client
+from shared.errors import BadRequest, StorageUnavailable
+from shared.fields import format_timestamp
+from shared.settings import Settings
+
+TABLE_VAR = "API_KEYS_TABLE"
+_DEADLINE_SECONDS = 5.0
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: str | None
+    table: str
+    region: str
+
+    def describe(self) -> str:
+        where = self.endpoint or f"AWS ({self.region})"
+        return f"table {self.table!r} at {where}"
+
+
+def resolve_target(args: argparse.Namespace) -> Target:
+    endpoint = (args.endpoint or os.environ.get(ENDPOINT_VAR, "")).strip() or None
+    if args.region:
+        os.environ["AWS_REGION"] = args.region
+    ensure_aws_environment(local_endpoint=endpoint is not None)
+    table = (args.table or os.environ.get(TABLE_VAR, "")).strip()
+    if not table:
+        if endpoint is None:
+            raise CliError(
+                f"Set {TABLE_VAR} to the deployed keys table (stack output ApiKeysTableName), "
+                f"or set {ENDPOINT_VAR} to a local endpoint (the one `make dev` prints).",
+                code=2,
+            )
+        table = local_table(TABLE_VAR)
+    return Target(endpoint, table, os.environ["AWS_REGION"])
+
+
+def key_store(target: Target) -> KeyStore:
+    settings = Settings.from_env().model_copy(
+        update={"dynamodb_endpoint": target.endpoint, "aws_region": target.region}
+    )
+    return KeyStore(make_client(settings), target.table)
+
+
+def _deadline() -> Deadline:
+    return Deadline(_DEADLINE_SECONDS)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def cmd_create(args: argparse.Namespace, target: Target) -> int:
+    try:
+        key, info = key_store(target).create(args.tenant, _deadline())
+    except BadRequest as exc:
+        raise CliError(exc.message, code=2) from None
+    print(f"Created {info.key_id} for tenant {info.tenant_id} in {target.describe()}:")
+    print()
+    print(f"    {key}")
+    print()
+    print("Copy it now: it is not shown again (only its SHA-256 hash is stored).")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, target: Target) -> int:
+    keys = key_store(target).list_keys(_deadline(), tenant_id=args.tenant)
+    if args.json:
+        print(json.dumps([asdict(k) for k in keys], indent=2))
+        return 0
+    if not keys:
+        suffix = f" for tenant {args.tenant}" if args.tenant else ""
+        print(f"No keys{suffix} in {target.describe()}.")
+        return 0
+    rows = [("KEY ID", "TENANT", "PREFIX", "CREATED", "STATUS")] + [
+        (
+            k.key_id,
+            k.tenant_id,
+            k.prefix + "…",
+            k.created_at,
+            f"revoked {k.revoked_at}" if k.revoked_at else "active",
+        )
+        for k in keys
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace, target: Target) -> int:
+    before = format_timestamp(datetime.now(UTC))
+    info = key_store(target).revoke(args.key, _deadline())
+    if info is None:
+        raise CliError(f"No key {_shown(args.key)} in {target.describe()}.")
+    if info.revoked_at and info.revoked_at < before:
+        print(f"{info.key_id} (tenant {info.tenant_id}) was already revoked at {info.revoked_at}.")
+        return 0
+    print(f"Revoked {info.key_id} (tenant {info.tenant_id}, {info.prefix}…).")
+    if target.endpoint is None:
+        print(
+            "API Gateway may still accept it until its cached authorizer answer expires "
+            "(AuthorizerCacheSeconds, 60 s by default)."
+        )
+    return 0
+
+
+def _shown(key_id_or_key: str) -> str:
+    """Never echo a whole key back."""
+    if key_id_or_key.startswith("prl_"):
+        return f"{key_id_or_key[:12]}…"
+    return key_id_or_key
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    where = argparse.ArgumentParser(add_help=False)
+    group = where.add_argument_group("where the keys live")
+    group.add_argument(
+        "--endpoint", help=f"DynamoDB endpoint (default: ${ENDPOINT_VAR}; unset: AWS)"
+    )
+    group.add_argument("--table", help=f"keys table (default: ${TABLE_VAR}, or the local one)")
+    group.add_argument("--region", help="AWS region (default: $AWS_REGION, else us-east-1)")
+
+    parser = argparse.ArgumentParser(
+        prog="parley",
+        description="Parley developer tools.",
+        epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    keys = commands.add_parser("keys", help="create, list and revoke API keys")
+    actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    create = actions.add_parser("create", parents=[where], help="create a key for a tenant")
+    create.add_argument("--tenant", required=True, help="tenant id the key authenticates as")
+    create.set_defaults(run=cmd_create)
+
+    listing = actions.add_parser("list", parents=[where], help="list keys (never the keys)")
+    listing.add_argument("--tenant", help="only this tenant's keys")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(run=cmd_list)
+
+    revoke = actions.add_parser("revoke", parents=[where], help="revoke a key")
+    revoke.add_argument("key", metavar="KEY_ID_OR_KEY", help="key id (key_…) or the key (prl_…)")
+    revoke.set_defaults(run=cmd_revoke)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Storage retries log warnings meant for Lambda logs; the CLI reports the outcome itself.
+    logging.getLogger("parley").addHandler(logging.NullHandler())
+    target: Target | None = None
+    try:
+        target = resolve_target(args)
+        code: int = args.run(args, target)
+        return code
+    except CliError as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return exc.code
+    except NoCredentialsError:
+        print(
+            "parley: no AWS credentials found. Configure them (aws configure / AWS_PROFILE), "
+            f"or set {ENDPOINT_VAR} to use a local endpoint.",
+            file=sys.stderr,
+        )
+        return 1
+    except ClientError as exc:
+        print(f"parley: {_client_error(exc, target)}", file=sys.stderr)
+        return 1
+    except BotoCoreError as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return 1
+    except StorageUnavailable:
+        where = target.endpoint if target and target.endpoint else "AWS"
+        print(
+            f"parley: cannot reach DynamoDB at {where} (tried for {_DEADLINE_SECONDS:.0f} s). "
+            "Is `make dev` still running, and is the endpoint the one it printed?",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _client_error(exc: ClientError, target: Target | None) -> str:
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code == "ResourceNotFoundException" and target is not None:
+        hint = (
+            "Is `make dev` running, and is "
+            f"{ENDPOINT_VAR} the endpoint it printed? (its table is {local_table(TABLE_VAR)!r})"
+            if target.endpoint
+            else f"Set {TABLE_VAR} to the stack output ApiKeysTableName (and the right region)."
+        )
+        return f"{target.describe()} does not exist. {hint}"
+    return str(exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""One real `python -m devtools.server` for the whole e2e session, talked to over HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 20.0
+_LISTENING = re.compile(r"^Listening on (http://\S+)")
+_ENDPOINT = re.compile(r"DynamoDB endpoint: (http://\S+)")
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[str]
+    keys: dict[str, str]
+    lines: list[str] = field(default_factory=list)
+    base_url: str = ""
+    dynamodb_endpoint: str = ""
+    _ready: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            line = raw.rstrip("\n")
+            self.lines.append(line)
+            if match := _ENDPOINT.search(line):
+                self.dynamodb_endpoint = match.group(1)
+            if match := _LISTENING.match(line):
+                self.base_url = match.group(1)
+                self._ready.set()
+        self._ready.set()  # the process ended: stop waiting
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 10) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+def start_server(keys: dict[str, str] | None = None) -> ServerProcess:
+    """Start the local server on a free port and wait for its "Listening on" line."""
+    env = {k: v for k, v in os.environ.items() if k != "PARLEY_DYNAMODB_ENDPOINT"}
+    env.update(PARLEY_PORT="0", PYTHONUNBUFFERED="1")
+    env.pop("PARLEY_DEV_KEYS", None)
+    if keys:
+        env["PARLEY_DEV_KEYS"] = ",".join(f"{tenant}={key}" for tenant, key in keys.items())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools.server"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = ServerProcess(process, dict(keys or {}))
+    threading.Thread(target=server._pump, daemon=True).start()
+    if not server._ready.wait(STARTUP_TIMEOUT) or not server.base_url:
+        server.stop(signal.SIGKILL)
+        pytest.fail(f"the local server did not start:\n{server.output}")
+    return server
+
+
+def new_key() -> str:
+    return "prl_" + secrets.token_urlsafe(32)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[ServerProcess]:
+    """The local API with one seeded key for each of `acme` and `globex`."""
+    running = start_server({"acme": new_key(), "globex": new_key()})
+    yield running
+    # Ctrl-C must stop it cleanly too (SIGTERM has its own test).
+    code = running.stop(signal.SIGINT)
+    assert code == 0, running.output
+    assert "Traceback" not in running.output, running.output
