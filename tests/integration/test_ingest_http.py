@@ -26,18 +26,22 @@ def post(body: Any = None, *, handler: Any = ingest, path: str = "/v1/ingest", *
     return invoke(handler, api_event("POST", path, body=body, **kw))
 
 
-def stored(conversation_id: str, tenant: str = "acme", **query: str) -> list[dict[str, Any]]:
-    answer = invoke(
+def records_page(conversation_id: str, tenant: str = "acme", **query: str) -> Answer:
+    return invoke(
         list_records,
         api_event(
             "GET",
-            f"/v1/conversations/{conversation_id}/records",
+            f"/v1/conversations/{quote(conversation_id, safe='')}/records",
             resource=RECORDS,
             path_params={"conversationId": conversation_id},
             query=query or None,
             tenant=tenant,
         ),
     )
+
+
+def stored(conversation_id: str, tenant: str = "acme", **query: str) -> list[dict[str, Any]]:
+    answer = records_page(conversation_id, tenant, **query)
     assert answer.status == 200, answer.body
     data: list[dict[str, Any]] = answer.body["data"]
     return data
@@ -337,16 +341,7 @@ class TestReadingBack:
         pages = 0
         while True:
             query = {"limit": "10", **({"cursor": cursor} if cursor else {})}
-            answer = invoke(
-                list_records,
-                api_event(
-                    "GET",
-                    f"/v1/conversations/{conversation_id}/records",
-                    resource=RECORDS,
-                    path_params={"conversationId": conversation_id},
-                    query=query,
-                ),
-            )
+            answer = records_page(conversation_id, **query)
             pages += 1
             seen += [r["message"] for r in answer.body["data"]]
             cursor = answer.body["nextCursor"]
@@ -391,58 +386,21 @@ class TestReadingBack:
         ],
     )
     def test_bad_query_is_400(self, query: dict[str, str], message: str) -> None:
-        answer = invoke(
-            list_records,
-            api_event(
-                "GET",
-                "/v1/conversations/c/records",
-                resource=RECORDS,
-                path_params={"conversationId": "c"},
-                query=query,
-            ),
-        )
+        answer = records_page("c", **query)
         assert_error(answer, 400, message)
 
     def test_cursor_cannot_reach_another_tenant(self, conversation_id: str) -> None:
         post({"events": [chat(conversation_id, str(i)) for i in range(3)]}, tenant="globex")
-        first = invoke(
-            list_records,
-            api_event(
-                "GET",
-                f"/v1/conversations/{conversation_id}/records",
-                resource=RECORDS,
-                path_params={"conversationId": conversation_id},
-                query={"limit": "1"},
-                tenant="globex",
-            ),
-        )
+        first = records_page(conversation_id, tenant="globex", **{"limit": "1"})
         cursor = first.body["nextCursor"]
         assert cursor
-        stolen = invoke(
-            list_records,
-            api_event(
-                "GET",
-                f"/v1/conversations/{conversation_id}/records",
-                resource=RECORDS,
-                path_params={"conversationId": conversation_id},
-                query={"cursor": cursor},
-                tenant="acme",
-            ),
-        )
+        stolen = records_page(conversation_id, tenant="acme", **{"cursor": cursor})
         assert stolen.status == 400
 
     def test_conversation_id_with_an_encoded_slash(self) -> None:
         conversation = f"team/{uuid.uuid4().hex[:8]}"
         assert post({"events": [chat(conversation)]}).status == 200
-        answer = invoke(
-            list_records,
-            api_event(
-                "GET",
-                f"/v1/conversations/{quote(conversation, safe='')}/records",
-                resource=RECORDS,
-                path_params={"conversationId": conversation},
-            ),
-        )
+        answer = records_page(conversation)
         assert answer.status == 200
         assert [r["conversation_id"] for r in answer.body["data"]] == [conversation]
 
@@ -451,16 +409,7 @@ class TestReadingBack:
         for start in range(0, 60, 20):
             events = [chat(conversation_id, f"{i:02d}{big}") for i in range(start, start + 20)]
             assert post({"events": events}).status == 200
-        first = invoke(
-            list_records,
-            api_event(
-                "GET",
-                f"/v1/conversations/{conversation_id}/records",
-                resource=RECORDS,
-                path_params={"conversationId": conversation_id},
-                query={"limit": "1000"},
-            ),
-        )
+        first = records_page(conversation_id, **{"limit": "1000"})
         page = first.body["data"]
         assert 0 < len(page) < 60
         assert sum(len(json.dumps(r)) for r in page) <= MAX_PAGE_BYTES

@@ -11,43 +11,10 @@ from hypothesis import strategies as st
 
 from shared.policies import VOGENT_RAW
 from shared.vogent import MARKER
+from tests import seeds
 from tests.unit.helpers import batch, error, records
 
-SEED_CALL: dict[str, Any] = {
-    "id": "call-abc-123",
-    "conversationId": "session-456",
-    "userId": "user-789",
-    "organizationId": "org-001",
-    "callType": "phone",
-    "transcript": [
-        {
-            "text": "Thank you for calling. How can I help?",
-            "speaker": "AI",
-            "startTimeMs": 1000,
-            "endTimeMs": 3500,
-        },
-        {
-            "text": "I need to check my account balance.",
-            "speaker": "HUMAN",
-            "startTimeMs": 4000,
-            "endTimeMs": 6200,
-        },
-        {"text": "<|silence|>", "speaker": "AI", "startTimeMs": 6200, "endTimeMs": 7000},
-        {
-            "text": "",
-            "speaker": "AI",
-            "startTimeMs": 7000,
-            "endTimeMs": 7500,
-            "functionCalls": [{"name": "lookup_account", "arguments": {"user_id": "user-789"}}],
-        },
-        {
-            "text": "Your current balance is $1,234.56.",
-            "speaker": "AI",
-            "startTimeMs": 8000,
-            "endTimeMs": 10500,
-        },
-    ],
-}
+SEED_CALL: dict[str, Any] = seeds.body("ingest_vogent_raw_call")["events"][0]
 
 
 def call(*entries: dict[str, Any], **fields: Any) -> dict[str, Any]:
