@@ -46,7 +46,8 @@ class RecordStore:
 
     @staticmethod
     def prepare(tenant_id: str, record: Record, seq: int) -> PreparedRecord:
-        body = pydantic_core.to_json(record).decode()
+        encoded = pydantic_core.to_json(record)
+        body = encoded.decode()
         order = f"{record['timestamp']}#{record['received_at']}#{seq:06d}"
         item = {
             "pk": {"S": partition_key(tenant_id, record["conversation_id"])},
@@ -55,7 +56,7 @@ class RecordStore:
             "env": {"S": record["environment"]},
             "rec": {"S": body},
         }
-        return PreparedRecord(item, len(body))
+        return PreparedRecord(item, len(encoded))  # bytes, as DynamoDB counts them
 
     def put(self, prepared: list[PreparedRecord], deadline: Deadline) -> None:
         # Two events with the same id in one request: the later one wins, as if sent in turn

@@ -83,6 +83,14 @@ def test_at_most_100_errors_are_listed() -> None:
     assert len(InvalidEvents(result.errors).errors) == 100
 
 
+def test_stored_record_size_counts_utf8_bytes() -> None:
+    # 120,000 three-byte characters: 120 K characters but 360 KB, over the 350,000-byte limit
+    result = batch(DIRECT, {"events": [chat(metadata={"notes": "字" * 120_000})]})
+    (error,) = result.errors
+    assert error.too_large
+    assert "the limit is 350,000 bytes per stored record" in error.message
+
+
 def test_more_than_50000_records_is_413() -> None:
     entry = {"text": "hello", "speaker": "AI"}
     per_call = 100
