@@ -7,11 +7,11 @@ endpoints' tables of models live in shared.ingest.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from shared.fields import ChatRole, Identifier, TokenCount, one_of
+from shared.fields import ChatRole, Identifier, TokenCount
 from shared.fields import _fail as fail
 from shared.records import IngestEvent, Record, RecordContext, canonical_json, record_id
 
@@ -187,7 +187,7 @@ class StrictToolCallEvent(ToolCallEvent):
     tool_call_response: Any = Field(alias="toolCallResponse")
 
 
-EmailRole = Annotated[str, one_of("user", "assistant")]
+EmailRole = Literal["user", "assistant"]
 
 
 class _Email(ChannelSpecificEvent):
@@ -261,9 +261,7 @@ class CallEvent(ChannelSpecificEvent):
     conversation_id: Identifier = Field(alias="conversationId")
     transcript: list[CallTurn]
     duration: float | None = Field(None, ge=0)
-    call_type: Annotated[str, one_of("phone", "video", "voice")] | None = Field(
-        None, alias="callType"
-    )
+    call_type: Literal["phone", "video", "voice"] | None = Field(None, alias="callType")
 
     def texts(self) -> list[tuple[str, str]]:
         return [

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import ErrorDetails
 
-from shared.fields import Identifier, describe_error, one_of
+from shared.fields import Identifier, describe_error
 from shared.fields import _fail as fail
 from shared.records import IngestEvent, Record, RecordContext
 
@@ -34,7 +34,7 @@ class TranscriptEntry(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow", frozen=True)
 
     text: str
-    speaker: Annotated[str, one_of(*SPEAKER_ROLES)]
+    speaker: Literal["AI", "HUMAN"]
     start_time_ms: Number | None = Field(None, alias="startTimeMs")
     end_time_ms: Number | None = Field(None, alias="endTimeMs")
     detail_type: str | None = Field(None, alias="detailType")
