@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -85,13 +85,18 @@ def make_client(settings: Settings) -> DynamoDBClient:
         max_pool_connections=settings.write_concurrency + 4,
         connect_timeout=2,
         read_timeout=5,
+        # Items are built by RecordStore.prepare with a fixed shape: re-checking every
+        # attribute client-side costs ~15% of a 1,000-record write.
+        parameter_validation=False,
     )
-    return boto3.client(
+    # botocore directly: boto3 adds nothing here but ~40 ms of cold-start imports.
+    client = botocore.session.get_session().create_client(
         "dynamodb",
         region_name=settings.aws_region,
         endpoint_url=settings.dynamodb_endpoint,
         config=config,
     )
+    return cast("DynamoDBClient", client)
 
 
 @lru_cache(maxsize=1)

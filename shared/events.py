@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from shared.fields import ChatRole, Identifier, TokenCount
 from shared.fields import _fail as fail
-from shared.records import IngestEvent, Record, RecordContext, canonical_json, record_id
+from shared.records import IngestEvent, Record, RecordContext, content_record_id, record_id
 
 # Content blocks: the required fields (and their JSON types) of the types seed 000 defines.
 # Unknown block types are kept as sent.
@@ -106,10 +106,8 @@ class StandardEvent(IngestEvent):
     def to_records(self, ctx: RecordContext) -> list[Record]:
         if self.id is not None:
             rid = record_id(ctx.tenant_id, "chat", self.id)
-        else:
-            # No client id: the event's position and content identify it (timestamp included).
-            raw = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
-            rid = record_id(ctx.tenant_id, "chat", f"{ctx.index}:{canonical_json(raw)}")
+        else:  # the timestamp, if sent, is part of the content
+            rid = content_record_id(ctx, "chat")
         record = self.new_record(
             ctx, record_id=rid, conversation_id=self.conversation_id, source="chat"
         )

@@ -142,13 +142,16 @@ def _event_records(
         return event
     if (too_long := oversized_text(event, index)) is not None:
         return too_long
-    ctx = RecordContext(info.tenant_id, info.request_id, info.received_at, environment, index)
+    ctx = RecordContext(info.tenant_id, info.request_id, info.received_at, environment, index, raw)
     records = event.to_records(ctx)
     seq = len(batch.prepared)  # position in the request: ties on timestamp keep send order
-    prepared = [RecordStore.prepare(info.tenant_id, r, seq + i) for i, r in enumerate(records)]
-    for record, item in zip(records, prepared, strict=True):
+    prepared = []
+    for record in records:
+        item = RecordStore.prepare(info.tenant_id, record, seq)
         if item.size > MAX_RECORD_BYTES:
             return _record_too_large(index, record, item.size)
+        prepared.append(item)
+        seq += 1
     batch.prepared += prepared
     event.count_into(batch.counts, records)
     return None

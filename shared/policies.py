@@ -1,4 +1,7 @@
-"""Which model validates which event on each ingest endpoint (CONTRACT §2.1-2.3)."""
+"""Which model validates which event on `/v1/ingest` and `/v1/ingest/multi` (CONTRACT §2.1-2.2).
+
+`/v1/ingest/vogent-raw`'s policy lives in shared.vogent, so these functions never import it.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from shared.events import (
     ToolCallEvent,
 )
 from shared.ingest import IngestPolicy
-from shared.vogent import VogentCall
 
 # `call_transcript_messages` is always 0: kept because existing clients read it.
 CHANNEL_DETAILS = ("channel", "tool_call", "email", "call", "call_transcript_messages")
@@ -43,13 +45,5 @@ MULTI = IngestPolicy(
         "send standard chat events to POST /v1/ingest"
     ),
     details_keys=CHANNEL_DETAILS,
-    details_always=True,
-)
-
-VOGENT_RAW = IngestPolicy(
-    route="/v1/ingest/vogent-raw",
-    typed={},
-    untyped=VogentCall,
-    details_keys=("calls", "utterances", "function_calls"),
     details_always=True,
 )

@@ -28,7 +28,7 @@ MAX_PAGE_BYTES = 4_500_000
 ORDER_INDEX = "by_order"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PreparedRecord:
     item: Item
     size: int

@@ -15,6 +15,7 @@ from pydantic_core import ErrorDetails
 
 from shared.fields import Identifier, describe_error
 from shared.fields import _fail as fail
+from shared.ingest import IngestPolicy
 from shared.records import IngestEvent, Record, RecordContext
 
 # Any `<|...|>` token: <|silence|>, <|hangup|>, <|press:N|>, and ones not yet known.
@@ -174,3 +175,12 @@ def _call_fields(call: FunctionCall, entry: TranscriptEntry) -> dict[str, Any]:
     if call_id is not None:
         fields["functionCallId"] = call_id
     return fields
+
+
+VOGENT_RAW = IngestPolicy(
+    route="/v1/ingest/vogent-raw",
+    typed={},
+    untyped=VogentCall,
+    details_keys=("calls", "utterances", "function_calls"),
+    details_always=True,
+)

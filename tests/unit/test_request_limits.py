@@ -8,8 +8,9 @@ import pytest
 
 from shared.errors import BadRequest, InvalidEvents, PayloadTooLarge
 from shared.ingest import MAX_EVENTS, MAX_RECORDS
-from shared.policies import DIRECT, VOGENT_RAW
+from shared.policies import DIRECT
 from shared.records import MAX_MESSAGE_BYTES
+from shared.vogent import VOGENT_RAW
 from tests.unit.helpers import batch, records
 
 

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.policies import VOGENT_RAW
-from shared.vogent import MARKER
+from shared.vogent import MARKER, VOGENT_RAW
 from tests import seeds
 from tests.unit.helpers import batch, error, records
 
