@@ -21,12 +21,12 @@ help:
 	@echo "make build         sam build (needs aws-sam-cli, installed by sam-validate)"
 	@echo "make sam-validate  sam validate --lint, with aws-sam-cli in its own venv"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found (3.13 preferred)"; exit 1; }
 	@echo "Creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 dev: $(STAMP)
@@ -69,7 +69,7 @@ build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
 		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
-		--only-binary=:all: $(LAYER_DEPS)
+		--only-binary=:all: -c constraints.txt $(LAYER_DEPS)
 	cp -R shared "$(ARTIFACTS_DIR)/python/shared"
 	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
 	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
