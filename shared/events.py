@@ -7,6 +7,7 @@ endpoints' tables of models live in shared.ingest.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -91,6 +92,7 @@ class StandardEvent(IngestEvent):
             raise fail("missing 'message' or 'content'")
         return self
 
+    @cached_property
     def _text_and_blocks(self) -> tuple[str, list[dict[str, Any]] | None]:
         blocks = self.content_blocks
         if isinstance(self.content, list):
@@ -101,7 +103,7 @@ class StandardEvent(IngestEvent):
         return (self.message if self.message is not None else text), blocks
 
     def texts(self) -> list[tuple[str, str]]:
-        return [("message", self._text_and_blocks()[0])]
+        return [("message", self._text_and_blocks[0])]
 
     def to_records(self, ctx: RecordContext) -> list[Record]:
         if self.id is not None:
@@ -111,7 +113,7 @@ class StandardEvent(IngestEvent):
         record = self.new_record(
             ctx, record_id=rid, conversation_id=self.conversation_id, source="chat"
         )
-        text, blocks = self._text_and_blocks()
+        text, blocks = self._text_and_blocks
         record["role"] = self.role
         record["message"] = text
         if blocks is not None:

@@ -49,10 +49,17 @@ def content_record_id(ctx: RecordContext, kind: str) -> str:
 
 
 def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(v) for v in value]
+    # Recurse only into containers: most values are leaves, and a call per leaf doubles the cost.
+    if type(value) is dict:
+        return {
+            key: _sorted(item) if type(item) is dict or type(item) is list else item
+            for key in sorted(value)
+            for item in (value[key],)
+        }
+    if type(value) is list:
+        return [
+            _sorted(item) if type(item) is dict or type(item) is list else item for item in value
+        ]
     return value
 
 
