@@ -26,19 +26,24 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
         # The exact message "Unauthorized" is what makes API Gateway answer 401 (not 403/500).
         raise Exception("Unauthorized") from None
     logs.tenant_id_var.set(key.tenant_id)
+    return allow_policy(key.tenant_id, event["methodArn"], {"keyId": key.key_id})
+
+
+def allow_policy(tenant_id: str, method_arn: str, context: dict[str, Any]) -> dict[str, Any]:
+    """An Allow for the whole stage, with the tenant (and `context`) for the functions."""
     return {
-        "principalId": key.tenant_id,
+        "principalId": tenant_id,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [
                 {
                     "Action": "execute-api:Invoke",
                     "Effect": "Allow",
-                    "Resource": stage_wildcard(event["methodArn"]),
+                    "Resource": stage_wildcard(method_arn),
                 }
             ],
         },
-        "context": {"tenantId": key.tenant_id, "keyId": key.key_id},
+        "context": {"tenantId": tenant_id, **context},
     }
 
 

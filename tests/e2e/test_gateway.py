@@ -20,7 +20,7 @@ from devtools.gateway import (
     policy_allows,
 )
 from devtools.template import Function, api_routes, gateway_responses, load_template
-from shared.authorizer import stage_wildcard
+from shared.authorizer import allow_policy
 
 API = "IngestApi"
 AUTHORIZER = "AuthorizerFunction"
@@ -31,20 +31,8 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def allow(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {
-        "principalId": "acme",
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Action": "execute-api:Invoke",
-                    "Effect": "Allow",
-                    "Resource": stage_wildcard(event["methodArn"]),
-                }
-            ],
-        },
-        "context": {"tenantId": "acme", "keyId": "key_1", "trusted": True, "n": 3},
-    }
+    # non-string context values: API Gateway hands them to the function as strings
+    return allow_policy("acme", event["methodArn"], {"keyId": "key_1", "trusted": True, "n": 3})
 
 
 def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
