@@ -12,8 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from shared.fields import ChatRole, Identifier, TokenCount
-from shared.fields import _fail as fail
+from shared.fields import ChatRole, Identifier, TokenCount, invalid
 from shared.records import IngestEvent, Record, RecordContext, content_record_id, record_id
 
 # Content blocks: the required fields (and their JSON types) of the types seed 000 defines.
@@ -32,14 +31,14 @@ def _check_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for i, block in enumerate(blocks):
         kind = block.get("type")
         if not isinstance(kind, str):
-            raise fail(f"item {i} needs a string 'type'")
+            raise invalid(f"item {i} needs a string 'type'")
         for name, json_type in _BLOCK_FIELDS.get(kind, {}).items():
             if name not in block:
-                raise fail(f"item {i} ({kind}) missing '{name}'")
+                raise invalid(f"item {i} ({kind}) missing '{name}'")
             if json_type is not None and not isinstance(block[name], json_type):
-                raise fail(f"item {i} ({kind}): '{name}' must be a string")
+                raise invalid(f"item {i} ({kind}): '{name}' must be a string")
         if kind == "tool_result" and not isinstance(block.get("is_error", False), bool):
-            raise fail(f"item {i} (tool_result): 'is_error' must be a boolean")
+            raise invalid(f"item {i} (tool_result): 'is_error' must be a boolean")
     return blocks
 
 
@@ -89,7 +88,7 @@ class StandardEvent(IngestEvent):
     @model_validator(mode="after")
     def _has_text(self) -> StandardEvent:
         if self.message is None and self.content is None:
-            raise fail("missing 'message' or 'content'")
+            raise invalid("missing 'message' or 'content'")
         return self
 
     @cached_property

@@ -17,7 +17,7 @@ DEFAULT_ENVIRONMENT = "production"
 MAX_ID_CHARS = 200  # keeps DynamoDB keys (2 KB partition, 1 KB sort) within their limits
 
 
-def _fail(message: str) -> PydanticCustomError:
+def invalid(message: str) -> PydanticCustomError:
     return PydanticCustomError("parley", message)
 
 
@@ -38,7 +38,7 @@ def _iso_timestamp(value: str) -> str:
             moment = moment.replace(tzinfo=UTC)
         return format_timestamp(moment)
     except (ValueError, OverflowError):  # OverflowError: e.g. year 1 with a positive offset
-        raise _fail("must be an ISO 8601 timestamp, e.g. 2024-01-15T10:30:00Z") from None
+        raise invalid("must be an ISO 8601 timestamp, e.g. 2024-01-15T10:30:00Z") from None
 
 
 # Constraints and literals are checked in pydantic's compiled core: cheaper than Python

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import ErrorDetails
 
-from shared.fields import Identifier, describe_error
-from shared.fields import _fail as fail
+from shared.fields import Identifier, describe_error, invalid
 from shared.ingest import IngestPolicy
 from shared.records import IngestEvent, Record, RecordContext
 
@@ -46,7 +46,7 @@ class TranscriptEntry(BaseModel):
     def is_function_response(self) -> bool:
         return self.detail_type == "function"
 
-    @property
+    @cached_property  # asked by the validator and again by the fan-out
     def spoken_text(self) -> str:
         """The text with action markers removed; empty when nothing was said."""
         if self.is_function_response:
@@ -77,7 +77,7 @@ class VogentCall(IngestEvent):
     def _emits_something(self) -> VogentCall:
         # A call that would store nothing is refused, so no transcript is silently dropped.
         if not any(entry.spoken_text or entry.calls for entry in self.transcript):
-            raise fail("transcript has no utterances or function calls")
+            raise invalid("transcript has no utterances or function calls")
         return self
 
     @classmethod
@@ -137,15 +137,15 @@ class VogentCall(IngestEvent):
                 record["is_client"] = entry.speaker == "HUMAN"
                 record["message"] = text
             for call in entry.calls:
-                block = {"type": "vogent_tool_call", **_call_fields(call, entry)}
+                fields = _call_fields(call, entry)
                 record = emit("tool_call", entry)
                 record["role"] = "assistant"
                 record["is_client"] = False
                 record["tool_name"] = call.name
                 record["tool_call_request"] = call.arguments
                 record["has_tool_use"] = True
-                record["content_blocks"] = [block]
-                all_calls.append(_call_fields(call, entry))
+                record["content_blocks"] = [{"type": "vogent_tool_call", **fields}]
+                all_calls.append(fields)
 
         first = records[0]
         if (duration := self.duration_seconds()) is not None:
@@ -153,9 +153,7 @@ class VogentCall(IngestEvent):
         transcript_block = {
             "type": "vogent_call_transcript",
             "call_id": self.id,
-            "transcript": [
-                e.model_dump(by_alias=True, exclude_unset=True) for e in self.transcript
-            ],
+            "transcript": ctx.raw["transcript"],  # as sent: markers and responses included
             "function_calls": all_calls,
         }
         first["content_blocks"] = [transcript_block, *first.get("content_blocks", ())]
