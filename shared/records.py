@@ -8,6 +8,7 @@ are filled the same way for every endpoint.
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from collections import Counter
 from typing import Any, ClassVar, NamedTuple
 
@@ -63,7 +64,7 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-class IngestEvent(BaseModel):
+class IngestEvent(BaseModel, ABC):
     """Base of every event model. Subclasses declare fields and build their records."""
 
     # defer_build: a model's validator is built on first use, so a cold start pays only for
@@ -97,8 +98,9 @@ class IngestEvent(BaseModel):
         """(field, text) pairs that the 100 KB per-message limit applies to."""
         return []
 
+    @abstractmethod
     def to_records(self, ctx: RecordContext) -> list[Record]:
-        raise NotImplementedError
+        """The records this event becomes, in the order they are stored."""
 
     def count_into(self, details: Counter[str], records: list[Record]) -> None:
         details[self.message_type] += 1
