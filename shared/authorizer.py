@@ -11,8 +11,10 @@ from typing import Any
 from shared import logs, services
 from shared.dynamo import Deadline
 from shared.errors import Unauthorized
+from shared.settings import get_settings
 
 log = logs.get_logger("authorizer")
+logs.configure(get_settings().log_level)  # JSON logs, like the Starlette functions
 _LOOKUP_SECONDS = 3.0
 
 
