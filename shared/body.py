@@ -77,7 +77,7 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest("Request body is empty: send a JSON object")
     try:
         # jiter rejects NaN/Infinity literals, lone surrogates and invalid UTF-8.
-        value = pydantic_core.from_json(body, allow_inf_nan=False, cache_strings="keys")
+        value = pydantic_core.from_json(body, allow_inf_nan=False, cache_strings="all")
     except ValueError as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc}") from None
     _check_structure(value)

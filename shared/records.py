@@ -118,13 +118,15 @@ class IngestEvent(BaseModel, ABC):
             "request_id": ctx.request_id,
             "has_tool_use": False,
         }
+        fields = self.__dict__  # plain dict reads: this runs once per record
         for name in self.copied_fields:
-            value = getattr(self, name)
+            value = fields[name]
             if value is not None:
                 record[name] = value
-        record.setdefault("trace_id", conversation_id)
-        if self.__pydantic_extra__:
-            record["extra"] = dict(self.__pydantic_extra__)
+        if "trace_id" not in record:
+            record["trace_id"] = conversation_id
+        if extra := self.__pydantic_extra__:
+            record["extra"] = dict(extra)
         return record
 
 
