@@ -21,7 +21,7 @@ class UnsupportedEncoding(ApiError):
 
 def _too_large(limit: int, actual: str) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"Request body is {actual} bytes; the limit is {limit:,} bytes ({limit // 1048576} MB)"
+        f"Request body is {actual}; the limit is {limit:,} bytes ({limit // 1048576} MB)"
     )
 
 
@@ -35,9 +35,10 @@ async def read_body(
         size = 0
         async for chunk in chunks:
             size += len(chunk)
-            if size > limit:
-                raise _too_large(limit, f"more than {limit:,}")
-            parts.append(chunk)
+            if size <= limit:
+                parts.append(chunk)
+        if size > limit:  # counted to the end (nothing more is kept) to name the actual size
+            raise _too_large(limit, f"{size:,} bytes")
         return b"".join(parts)
     if encoding == "gzip":
         return await _gunzip(chunks, limit)
@@ -56,7 +57,7 @@ async def _gunzip(chunks: AsyncIterator[bytes], limit: int) -> bytes:
                 # max_length bounds each step's output: a gzip bomb never inflates past limit+1.
                 out += inflater.decompress(data, limit + 1 - len(out))
                 if len(out) > limit:
-                    raise _too_large(limit, f"more than {limit:,} once decompressed, so")
+                    raise _too_large(limit, f"more than {limit:,} bytes once decompressed")
                 data = inflater.unconsumed_tail
                 if inflater.eof and inflater.unused_data:  # a further gzip member follows
                     data = inflater.unused_data
@@ -67,7 +68,7 @@ async def _gunzip(chunks: AsyncIterator[bytes], limit: int) -> bytes:
     if not inflater.eof:
         raise BadRequest("Request body is not valid gzip: the stream is truncated")
     if len(out) > limit:
-        raise _too_large(limit, f"more than {limit:,} once decompressed, so")
+        raise _too_large(limit, f"more than {limit:,} bytes once decompressed")
     return bytes(out)
 
 
