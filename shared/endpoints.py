@@ -8,8 +8,7 @@ from starlette.routing import Route
 
 from shared import services
 from shared.body import read_body
-from shared.errors import BadRequest
-from shared.fields import ENVIRONMENTS
+from shared.fields import check_environment
 from shared.http import JSONBody, RequestContext, prefers_partial_success, query_int, route
 from shared.ingest import IngestPolicy, RequestInfo
 
@@ -35,8 +34,8 @@ def ingest_route(policy: IngestPolicy) -> Route:
 
 async def list_records(request: Request, ctx: RequestContext) -> Response:
     environment = request.query_params.get("environment")
-    if environment is not None and environment not in ENVIRONMENTS:
-        raise BadRequest(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+    if environment is not None:
+        check_environment(environment)
     records, next_cursor = services.record_store().list(
         ctx.tenant,
         request.path_params["conversationId"],

@@ -13,6 +13,8 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from shared.errors import BadRequest
+
 DEFAULT_ENVIRONMENT = "production"
 MAX_ID_CHARS = 200  # keeps DynamoDB keys (2 KB partition, 1 KB sort) within their limits
 
@@ -49,6 +51,13 @@ Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CH
 Environment = Literal["development", "staging", "production"]
 ChatRole = Literal["user", "assistant", "system"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
+
+
+def check_environment(value: object) -> str:
+    """A request-level or query `environment`, or a 400 naming the allowed values."""
+    if value not in ENVIRONMENTS:
+        raise BadRequest(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+    return str(value)
 
 
 _TYPE_NAMES = {

@@ -69,7 +69,7 @@ def request_context(request: Request) -> RequestContext:
 
 def error_response(exc: Exception, request_id: str) -> Response:
     """The ingest API's error envelope for any exception; unexpected ones are logged, not shown."""
-    headers: dict[str, str] = {}
+    headers = {"X-Request-Id": request_id}
     body: dict[str, Any]
     if isinstance(exc, ApiError):
         status, message, retryable = exc.status, exc.message, exc.retryable
@@ -106,7 +106,7 @@ def route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
         try:
             response = await endpoint(request, ctx)
         except Exception as exc:
-            response = error_response(exc, ctx.request_id)
+            return error_response(exc, ctx.request_id)
         response.headers["X-Request-Id"] = ctx.request_id
         return response
 
@@ -114,10 +114,7 @@ def route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    request_id = request_context(request).request_id
-    response = error_response(exc, request_id)
-    response.headers["X-Request-Id"] = request_id
-    return response
+    return error_response(exc, request_context(request).request_id)
 
 
 def create_app(routes: list[Route]) -> Starlette:

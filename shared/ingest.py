@@ -25,7 +25,7 @@ from shared.errors import (
     InvalidEvents,
     PayloadTooLarge,
 )
-from shared.fields import DEFAULT_ENVIRONMENT, ENVIRONMENTS
+from shared.fields import DEFAULT_ENVIRONMENT, check_environment
 from shared.idempotency import IdempotencyStore, SavedResponse, check_key
 from shared.logs import get_logger
 from shared.record_store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
@@ -91,9 +91,7 @@ class Outcome:
 def _request_events(payload: Any) -> tuple[list[Any], str]:
     if not isinstance(payload, dict):
         raise BadRequest("Request body must be a JSON object with an 'events' array")
-    environment = payload.get("environment", DEFAULT_ENVIRONMENT)
-    if environment not in ENVIRONMENTS:
-        raise BadRequest(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+    environment = check_environment(payload.get("environment", DEFAULT_ENVIRONMENT))
     events = payload.get("events")
     if events is None:
         raise BadRequest("Missing 'events' array")
