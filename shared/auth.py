@@ -99,7 +99,10 @@ class KeyStore:
                 deadline,
             )
         except self._client.exceptions.ConditionalCheckFailedException:
-            existing = self._client.get_item(TableName=self._table, Key={"pk": item["pk"]})
+            existing = call_with_retry(
+                lambda: self._client.get_item(TableName=self._table, Key={"pk": item["pk"]}),
+                deadline,
+            )
             return ApiKey.from_item(existing["Item"])
         return info
 

@@ -41,10 +41,6 @@ class Unauthorized(ApiError):
         super().__init__(message)
 
 
-class NotFound(ApiError):
-    status = 404
-
-
 class Conflict(ApiError):
     status = 409
 

@@ -131,11 +131,8 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
+    value = int(raw) if raw.isdecimal() else None
+    if value is None or not low <= value <= high:
         raise BadRequest(f"'{name}' must be an integer from {low} to {high}")
     return value
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from shared import dynamo, settings
+from shared import dynamo
 from shared.auth import KeyStore
 from shared.dynamo import ParallelBatchWriter, default_client
 from shared.idempotency import IdempotencyStore
@@ -38,4 +38,4 @@ def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
     for cached in (record_store, key_store, ingest_service, dynamo.default_client):
         cached.cache_clear()
-    settings.get_settings.cache_clear()
+    get_settings.cache_clear()
