@@ -7,9 +7,9 @@ from functools import lru_cache
 from shared import dynamo
 from shared.auth import KeyStore
 from shared.dynamo import ParallelBatchWriter, default_client
-from shared.idempotency import IdempotencyStore
-from shared.ingest import IngestService
-from shared.record_store import RecordStore
+from shared.ingest.idempotency import IdempotencyStore
+from shared.ingest.pipeline import IngestService
+from shared.ingest.store import RecordStore
 from shared.settings import get_settings
 
 

@@ -2,9 +2,9 @@
 
 from mangum import Mangum
 
-from shared.endpoints import ingest_route
 from shared.http import create_app
-from shared.policies import DIRECT
+from shared.ingest.endpoints import ingest_route
+from shared.ingest.policies import DIRECT
 
 app = create_app([ingest_route(DIRECT)])
 handler = Mangum(app, lifespan="off")

@@ -2,9 +2,9 @@
 
 from mangum import Mangum
 
-from shared.endpoints import ingest_route
 from shared.http import create_app
-from shared.policies import MULTI
+from shared.ingest.endpoints import ingest_route
+from shared.ingest.policies import MULTI
 
 app = create_app([ingest_route(MULTI)])
 handler = Mangum(app, lifespan="off")

@@ -2,9 +2,9 @@
 
 from mangum import Mangum
 
-from shared.endpoints import ingest_route
 from shared.http import create_app
-from shared.vogent import VOGENT_RAW
+from shared.ingest.endpoints import ingest_route
+from shared.ingest.vogent import VOGENT_RAW
 
 app = create_app([ingest_route(VOGENT_RAW)])
 handler = Mangum(app, lifespan="off")

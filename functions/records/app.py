@@ -2,8 +2,8 @@
 
 from mangum import Mangum
 
-from shared.endpoints import RECORDS_ROUTE
 from shared.http import create_app
+from shared.ingest.endpoints import RECORDS_ROUTE
 
 app = create_app([RECORDS_ROUTE])
 handler = Mangum(app, lifespan="off")

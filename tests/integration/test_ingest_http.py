@@ -14,7 +14,7 @@ from functions.ingest.app import handler as ingest
 from functions.ingest_multi.app import handler as ingest_multi
 from functions.records.app import handler as list_records
 from shared.body import MAX_BODY_BYTES
-from shared.record_store import MAX_PAGE_BYTES
+from shared.ingest.store import MAX_PAGE_BYTES
 from tests.support import Answer, api_event, invoke
 
 pytestmark = pytest.mark.usefixtures("dynamodb")

@@ -20,9 +20,9 @@ from functions.ingest.app import handler as ingest
 from shared import services
 from shared.dynamo import Deadline, ParallelBatchWriter
 from shared.errors import StorageUnavailable
-from shared.idempotency import IdempotencyStore
-from shared.ingest import IngestService
-from shared.record_store import RecordStore
+from shared.ingest.idempotency import IdempotencyStore
+from shared.ingest.pipeline import IngestService
+from shared.ingest.store import RecordStore
 from shared.settings import get_settings
 from tests.support import api_event, invoke
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.ingest import Batch, IngestPolicy, RequestInfo, build_batch
+from shared.ingest.pipeline import Batch, IngestPolicy, RequestInfo, build_batch
 
 INFO = RequestInfo(tenant_id="acme", request_id="req-1", received_at="2026-01-02T03:04:05.678Z")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.policies import DIRECT
+from shared.ingest.policies import DIRECT
 from tests.unit.helpers import INFO, error, record, records
 
 

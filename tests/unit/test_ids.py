@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.ingest import IngestPolicy, RequestInfo
-from shared.policies import DIRECT, MULTI
+from shared.ingest.pipeline import IngestPolicy, RequestInfo
+from shared.ingest.policies import DIRECT, MULTI
 from tests.unit.helpers import INFO, batch
 
 CHAT = {"conversation_id": "c", "role": "user", "message": "hi"}

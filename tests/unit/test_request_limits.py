@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from shared.errors import BadRequest, InvalidEvents, PayloadTooLarge
-from shared.ingest import MAX_EVENTS, MAX_RECORDS
-from shared.policies import DIRECT
-from shared.records import MAX_MESSAGE_BYTES
-from shared.vogent import VOGENT_RAW
+from shared.ingest.pipeline import MAX_EVENTS, MAX_RECORDS
+from shared.ingest.policies import DIRECT
+from shared.ingest.records import MAX_MESSAGE_BYTES
+from shared.ingest.vogent import VOGENT_RAW
 from tests.unit.helpers import batch, records
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.vogent import MARKER, VOGENT_RAW
+from shared.ingest.vogent import MARKER, VOGENT_RAW
 from tests import seeds
 from tests.unit.helpers import batch, error, records
 

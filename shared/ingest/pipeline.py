@@ -26,10 +26,10 @@ from shared.errors import (
     PayloadTooLarge,
 )
 from shared.fields import DEFAULT_ENVIRONMENT, check_environment
-from shared.idempotency import IdempotencyStore, SavedResponse, check_key
+from shared.ingest.idempotency import IdempotencyStore, SavedResponse, check_key
+from shared.ingest.records import IngestEvent, Record, RecordContext, oversized_text
+from shared.ingest.store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
 from shared.logs import get_logger
-from shared.record_store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
-from shared.records import IngestEvent, Record, RecordContext, oversized_text
 
 MAX_EVENTS = 1000
 MAX_RECORDS = 50_000

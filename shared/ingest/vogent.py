@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import ErrorDetails
 
 from shared.fields import Identifier, describe_error, invalid
-from shared.ingest import IngestPolicy
-from shared.records import IngestEvent, Record, RecordContext
+from shared.ingest.pipeline import IngestPolicy
+from shared.ingest.records import IngestEvent, Record, RecordContext
 
 # Any `<|...|>` token: <|silence|>, <|hangup|>, <|press:N|>, and ones not yet known.
 MARKER = re.compile(r"<\|.*?\|>", re.DOTALL)

@@ -1,11 +1,11 @@
 """Which model validates which event on `/v1/ingest` and `/v1/ingest/multi` (CONTRACT §2.1-2.2).
 
-`/v1/ingest/vogent-raw`'s policy lives in shared.vogent, so these functions never import it.
+`/v1/ingest/vogent-raw`'s policy lives in shared.ingest.vogent, so these functions never import it.
 """
 
 from __future__ import annotations
 
-from shared.events import (
+from shared.ingest.events import (
     CallEvent,
     ChannelEvent,
     EmailEvent,
@@ -14,7 +14,7 @@ from shared.events import (
     ThreadedEmailEvent,
     ToolCallEvent,
 )
-from shared.ingest import IngestPolicy
+from shared.ingest.pipeline import IngestPolicy
 
 # `call_transcript_messages` is always 0: kept because existing clients read it.
 CHANNEL_DETAILS = ("channel", "tool_call", "email", "call", "call_transcript_messages")

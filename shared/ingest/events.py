@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from shared.fields import ChatRole, Identifier, TokenCount, invalid
-from shared.records import IngestEvent, Record, RecordContext, content_record_id, record_id
+from shared.ingest.records import IngestEvent, Record, RecordContext, content_record_id, record_id
 
 # Content blocks: the required fields (and their JSON types) of the types seed 000 defines.
 # Unknown block types are kept as sent.

@@ -20,7 +20,7 @@ import pydantic_core
 
 from shared.dynamo import Deadline, DynamoDBClient, Item, ParallelBatchWriter, call_with_retry
 from shared.errors import BadRequest
-from shared.records import Record
+from shared.ingest.records import Record
 
 MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attributes need the rest
 # A page of records stops here even below `limit`: Lambda answers at most 6 MB.

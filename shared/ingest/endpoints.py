@@ -10,7 +10,7 @@ from shared import services
 from shared.body import read_body
 from shared.fields import check_environment
 from shared.http import JSONBody, RequestContext, prefers_partial_success, query_int, route
-from shared.ingest import IngestPolicy, RequestInfo
+from shared.ingest.pipeline import IngestPolicy, RequestInfo
 
 
 def ingest_route(policy: IngestPolicy) -> Route:
