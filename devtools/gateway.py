@@ -60,6 +60,9 @@ class HttpRequest:
     body: bytes
     source_ip: str = "127.0.0.1"
     too_large: bool = False  # the body passed MAX_REQUEST_BODY (and was not kept)
+    # Refused by the local HTTP server before the gateway (a body that stopped arriving, an
+    # over-long URL…): (status, message), answered in the API's own 4xx envelope.
+    refused: tuple[int, str] | None = None
 
 
 @dataclass
@@ -145,6 +148,8 @@ _AWS_DEFAULTS: dict[str, tuple[int, str, str]] = {
         "MissingAuthenticationTokenException",
     ),
     "REQUEST_TOO_LARGE": (413, "Request Too Long", "BadRequestException"),
+    # Any other 4xx; its status is given by the caller.
+    "DEFAULT_4XX": (400, "Bad Request", "BadRequestException"),
     "AUTHORIZER_FAILURE": (500, "Internal server error", "AuthorizerFailureException"),
     "AUTHORIZER_CONFIGURATION_ERROR": (
         500,
@@ -186,6 +191,9 @@ class Gateway:
         request_id = str(uuid.uuid4())
         if request.too_large:
             return self.gateway_answer("REQUEST_TOO_LARGE", request_id)
+        if request.refused is not None:
+            status, message = request.refused
+            return self.gateway_answer("DEFAULT_4XX", request_id, message, status)
         matched = self.match(request.method, request.raw_path)
         if matched is None:
             return self.gateway_answer("MISSING_AUTHENTICATION_TOKEN", request_id)
@@ -358,10 +366,11 @@ class Gateway:
         return HttpResponse(raw["statusCode"], headers, data)
 
     def gateway_answer(
-        self, kind: str, request_id: str, message: str | None = None
+        self, kind: str, request_id: str, message: str | None = None, status: int | None = None
     ) -> HttpResponse:
         """One of API Gateway's own answers, as the template's GatewayResponses shape it."""
-        status, default_message, error_type = _AWS_DEFAULTS[kind]
+        default_status, default_message, error_type = _AWS_DEFAULTS[kind]
+        status = status or default_status
         message = message or default_message
         family = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
         answer = self.answers.get(kind) or self.answers.get(family)

@@ -1,6 +1,7 @@
 """`make dev`: the whole ingest API on 127.0.0.1, through the real handlers.
 
-Each HTTP request goes through devtools.gateway (API Gateway REST emulation: the real authorizer,
+uvicorn serves HTTP (devtools.asgi: size limits and read timeouts); each request then goes
+through devtools.gateway (API Gateway REST emulation: the real authorizer,
 then the real function via Mangum). Storage is an embedded moto server speaking the DynamoDB
 protocol, with every table of template.yaml; set PARLEY_DYNAMODB_ENDPOINT to use another
 endpoint (DynamoDB Local, …) instead.
@@ -10,6 +11,9 @@ Environment:
   PARLEY_DYNAMODB_ENDPOINT  use this DynamoDB endpoint instead of the embedded one
   PARLEY_DEV_KEYS           "tenant=prl_…,tenant2=prl_…": seed exactly these API keys
                             (default: one new key for tenant "dev", printed at start)
+  PARLEY_READ_TIMEOUT_SECONDS  how long a request head or body may stall (default 10)
+  PARLEY_DEV_STATE          where to write the state file the CLI reads (default
+                            .parley-dev.json in the checkout; removed on a clean exit)
 """
 
 from __future__ import annotations
@@ -18,19 +22,29 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
+import uvicorn
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devtools.gateway import MAX_REQUEST_BODY, Gateway, HttpRequest, HttpResponse
-from devtools.local import ENDPOINT_VAR, TABLE_PREFIX, ensure_aws_environment
+from devtools.asgi import MAX_HEAD_READ, GatewayApp, protocol_class
+from devtools.gateway import Gateway
+from devtools.local import (
+    ENDPOINT_VAR,
+    TABLE_PREFIX,
+    DevServerState,
+    ensure_aws_environment,
+    remove_state,
+    state_file,
+    write_state,
+)
 from devtools.template import (
     apis,
     create_table_requests,
@@ -41,9 +55,11 @@ from devtools.template import (
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
+DEFAULT_READ_TIMEOUT = 10.0
+KEEP_ALIVE_SECONDS = 5
+SHUTDOWN_SECONDS = 5  # requests still running after a stop signal get this long to finish
 STAGE = "local"
 DEFAULT_TENANT = "dev"
-_READ_CHUNK = 64 * 1024
 
 
 class ConfigError(Exception):
@@ -57,11 +73,41 @@ class _Stop(BaseException):
 # --- settings --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ServerSettings:
+    """The dev server's own settings (never shipped: the functions' are shared.settings)."""
+
+    port: int
+    read_timeout: float
+    dev_keys: list[tuple[str, str]]
+    state_file: Path
+
+    @classmethod
+    def from_env(cls) -> ServerSettings:
+        return cls(
+            port=port_from_env(),
+            read_timeout=read_timeout_from_env(),
+            dev_keys=parse_dev_keys(os.environ.get("PARLEY_DEV_KEYS")),
+            state_file=state_file(),
+        )
+
+
 def port_from_env() -> int:
     raw = os.environ.get("PARLEY_PORT", "").strip() or str(DEFAULT_PORT)
     if not raw.isdigit() or int(raw) > 65535:
         raise ConfigError(f"PARLEY_PORT must be a port number, not {raw!r}")
     return int(raw)
+
+
+def read_timeout_from_env() -> float:
+    raw = os.environ.get("PARLEY_READ_TIMEOUT_SECONDS", "").strip() or str(DEFAULT_READ_TIMEOUT)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:
+        raise ConfigError(f"PARLEY_READ_TIMEOUT_SECONDS must be seconds (0-3600], not {raw!r}")
+    return value
 
 
 def parse_dev_keys(raw: str | None) -> list[tuple[str, str]]:
@@ -152,127 +198,36 @@ def seed_keys(client: Any, pairs: list[tuple[str, str]]) -> list[SeededKey]:
 # --- HTTP ------------------------------------------------------------------------------------
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "parley-local"
-    server: LocalServer
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-
-    def handle_expect_100(self) -> bool:
-        # Like API Gateway, refuse an oversized body before the client sends it.
-        if self._declared_length() > MAX_REQUEST_BODY:
-            response = self.server.gateway.handle(self._request(b"", too_large=True))
-            self.close_connection = True
-            self._send(response)
-            self._log(response, time.monotonic())
-            return False
-        return super().handle_expect_100()
-
-    def _declared_length(self) -> int:
-        raw = self.headers.get("Content-Length", "0").strip() or "0"
-        return int(raw) if raw.isdigit() else 0
-
-    def _serve(self) -> None:
-        started = time.monotonic()
-        body, too_large = self._read_body()
-        if body is None:
-            return
-        response = self.server.gateway.handle(self._request(body, too_large=too_large))
-        self._send(response)
-        self._log(response, started)
-
-    def _log(self, response: HttpResponse, started: float) -> None:
-        elapsed = (time.monotonic() - started) * 1000
-        sys.stderr.write(f"{self.command} {self.path} → {response.status} ({elapsed:.0f} ms)\n")
-
-    def _request(self, body: bytes, *, too_large: bool) -> HttpRequest:
-        parts = urlsplit(self.path)
-        return HttpRequest(
-            method=self.command,
-            raw_path=parts.path or "/",
-            query=parts.query,
-            headers=list(self.headers.items()),
-            body=body,
-            source_ip=self.client_address[0],
-            too_large=too_large,
-        )
-
-    def _read_body(self) -> tuple[bytes | None, bool]:
-        """(body, too large). Past the limit the rest is read and dropped, so the connection
-        stays usable; (None, _) when the request was malformed and has been answered."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        raw = self.headers.get("Content-Length", "0").strip() or "0"
-        if not raw.isdigit():
-            self.send_error(400, "Bad Content-Length")
-            return None, False
-        length = int(raw)
-        if length <= MAX_REQUEST_BODY:
-            return self.rfile.read(length), False
-        while length > 0:
-            dropped = len(self.rfile.read(min(length, _READ_CHUNK)))
-            if not dropped:  # the client stopped sending
-                break
-            length -= dropped
-        return b"", True
-
-    def _read_chunked(self) -> tuple[bytes | None, bool]:
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                chunk_size = int(line, 16)
-            except ValueError:
-                self.send_error(400, "Bad chunked encoding")
-                return None, False
-            if chunk_size == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                break
-            chunk = self.rfile.read(chunk_size)
-            self.rfile.readline(1024)
-            size += len(chunk)
-            if size <= MAX_REQUEST_BODY:
-                parts.append(chunk)
-        if size > MAX_REQUEST_BODY:
-            return b"", True
-        return b"".join(parts), False
-
-    def _send(self, response: HttpResponse) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # _serve logs one line per request; errors from BaseHTTPRequestHandler are rare
+def listen(port: int) -> socket.socket:
+    """Bind here, not in uvicorn, so a busy port is one clear line and port 0's pick is known."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {HOST}:{port}: {exc.strerror}; set PARLEY_PORT"
+        ) from exc
+    sock.listen(128)  # bursts of parallel clients are queued, not reset
+    return sock
 
 
-class LocalServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default 5 resets bursts of parallel clients
-
-    def __init__(self, port: int, gateway: Gateway) -> None:
-        self.gateway = gateway
-        super().__init__((HOST, port), _RequestHandler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return  # the client went away
-        super().handle_error(request, client_address)
+def http_server(gateway: Gateway, read_timeout: float) -> uvicorn.Server:
+    config = uvicorn.Config(
+        GatewayApp(gateway, read_timeout),
+        http=protocol_class(head_timeout=read_timeout),
+        loop="asyncio",
+        lifespan="off",
+        ws="none",
+        access_log=False,  # GatewayApp logs one line per request, with its request id
+        log_level="warning",
+        server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEAD_READ,
+    )
+    return uvicorn.Server(config)
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -304,8 +259,7 @@ def _curl_examples(base_url: str, key: str, gateway: Gateway) -> list[str]:
 
 def serve(stack: contextlib.ExitStack) -> None:
     started = time.monotonic()
-    port = port_from_env()
-    dev_keys = parse_dev_keys(os.environ.get("PARLEY_DEV_KEYS"))
+    settings = ServerSettings.from_env()
     template = load_template()
     api_ids = apis(template)
     if len(api_ids) != 1:
@@ -330,19 +284,24 @@ def serve(stack: contextlib.ExitStack) -> None:
     services.reset()
     client = default_client()
     created, existing = ensure_tables(client, template)
-    keys = seed_keys(client, dev_keys)
+    keys = seed_keys(client, settings.dev_keys)
     gateway = Gateway(template, api_ids[0], stage=STAGE)  # imports the handlers
 
-    try:
-        httpd = LocalServer(port, gateway)
-    except OSError as exc:
-        message = f"cannot listen on {HOST}:{port}: {exc.strerror}; set PARLEY_PORT"
-        raise ConfigError(message) from exc
-    stack.callback(httpd.server_close)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.2,), name="http", daemon=True)
+    sock = stack.enter_context(listen(settings.port))
+    server = http_server(gateway, settings.read_timeout)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="http", daemon=True
+    )
     thread.start()
-    stack.callback(httpd.shutdown)
-    base_url = f"http://{HOST}:{httpd.server_address[1]}"
+    stack.callback(_stop_http, server, thread)
+    while not server.started:
+        if not thread.is_alive():
+            raise ConfigError("the HTTP server did not start (see the messages above)")
+        time.sleep(0.02)
+    base_url = f"http://{HOST}:{sock.getsockname()[1]}"
+    state = DevServerState(os.getpid(), base_url, endpoint, os.environ["API_KEYS_TABLE"])
+    write_state(state, settings.state_file)
+    stack.callback(remove_state, settings.state_file, state.pid)
 
     out = [
         f"Parley local API — {api_ids[0]} from template.yaml, stage {STAGE!r}",
@@ -359,14 +318,19 @@ def serve(stack: contextlib.ExitStack) -> None:
     out += ["", "Try it:", *_curl_examples(base_url, keys[0].key, gateway)]
     out += [
         "",
-        "Manage keys from another shell:",
-        f"  {ENDPOINT_VAR}={endpoint} .venv/bin/parley keys list",
+        f"Manage keys from another shell (the CLI finds this server in {settings.state_file}):",
+        "  .venv/bin/parley keys list",
         "",
         f"Listening on {base_url} (started in {time.monotonic() - started:.1f} s; Ctrl-C to stop)",
     ]
     print("\n".join(out), flush=True)
     while thread.is_alive():
         thread.join(0.5)
+
+
+def _stop_http(server: uvicorn.Server, thread: threading.Thread) -> None:
+    server.should_exit = True
+    thread.join(SHUTDOWN_SECONDS + 5)
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 20.0
+# Short, so the tests of stalled requests are quick; long enough for a loaded machine.
+READ_TIMEOUT = 2.0
 _LISTENING = re.compile(r"^Listening on (http://\S+)")
 _ENDPOINT = re.compile(r"DynamoDB endpoint: (http://\S+)")
 
@@ -25,6 +28,7 @@ _ENDPOINT = re.compile(r"DynamoDB endpoint: (http://\S+)")
 class ServerProcess:
     process: subprocess.Popen[str]
     keys: dict[str, str]
+    state_file: Path
     lines: list[str] = field(default_factory=list)
     base_url: str = ""
     dynamodb_endpoint: str = ""
@@ -60,7 +64,14 @@ class ServerProcess:
 def start_server(keys: dict[str, str] | None = None) -> ServerProcess:
     """Start the local server on a free port and wait for its "Listening on" line."""
     env = {k: v for k, v in os.environ.items() if k != "PARLEY_DYNAMODB_ENDPOINT"}
-    env.update(PARLEY_PORT="0", PYTHONUNBUFFERED="1")
+    # Each server writes its state file apart: never the checkout's, never another's.
+    state_file = Path(tempfile.mkdtemp(prefix="parley-e2e-")) / "dev.json"
+    env.update(
+        PARLEY_PORT="0",
+        PYTHONUNBUFFERED="1",
+        PARLEY_DEV_STATE=str(state_file),
+        PARLEY_READ_TIMEOUT_SECONDS=str(READ_TIMEOUT),
+    )
     env.pop("PARLEY_DEV_KEYS", None)
     if keys:
         env["PARLEY_DEV_KEYS"] = ",".join(f"{tenant}={key}" for tenant, key in keys.items())
@@ -72,7 +83,7 @@ def start_server(keys: dict[str, str] | None = None) -> ServerProcess:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    server = ServerProcess(process, dict(keys or {}))
+    server = ServerProcess(process, dict(keys or {}), state_file)
     threading.Thread(target=server._pump, daemon=True).start()
     if not server._ready.wait(STARTUP_TIMEOUT) or not server.base_url:
         server.stop(signal.SIGKILL)
