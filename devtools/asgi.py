@@ -40,8 +40,9 @@ _LOGGED_REASON_CHARS = 160
 _LOGGED_PATH_CHARS = 200
 
 
-class _ClientGone(Exception):
-    """The client closed the connection before its request was complete."""
+class _ConnectionClosed(Exception):
+    """The connection closed before the request was complete: the client went away, or uvicorn
+    refused the rest of the request as malformed HTTP (and answered it itself)."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class GatewayApp:
                 if refused
                 else await self._body(scope, receive)
             )
-        except _ClientGone:
-            _log(f"{_shown_target(scope)} → client closed the connection mid-request")
+        except _ConnectionClosed:
+            _log(f"{_shown_target(scope)} → connection closed before the request was complete")
             return
         request = HttpRequest(
             method=scope["method"],
@@ -117,7 +118,7 @@ class GatewayApp:
                 )
                 return _Body(refused=refusal, complete=False)
             if message["type"] == "http.disconnect":
-                raise _ClientGone
+                raise _ConnectionClosed
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size <= MAX_REQUEST_BODY:
