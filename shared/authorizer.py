@@ -19,6 +19,10 @@ _LOOKUP_SECONDS = 3.0
 
 
 def authorize(event: dict[str, Any]) -> dict[str, Any]:
+    # Every log line of the call carries the gateway's request id (and nothing of the last one:
+    # a warm Lambda reuses this thread's context).
+    logs.request_id_var.set((event.get("requestContext") or {}).get("requestId"))
+    logs.tenant_id_var.set(None)
     headers = event.get("headers") or {}
     authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
     try:

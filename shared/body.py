@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import pydantic_core
@@ -26,9 +27,17 @@ def _too_large(limit: int, actual: str) -> PayloadTooLarge:
 
 
 async def read_body(
-    chunks: AsyncIterator[bytes], content_encoding: str | None, limit: int = MAX_BODY_BYTES
+    chunks: AsyncGenerator[bytes], content_encoding: str | None, limit: int = MAX_BODY_BYTES
 ) -> bytes:
-    """Collect the body, stopping as soon as it (decompressed) passes `limit`."""
+    """Collect the body, stopping as soon as it (decompressed) passes `limit`. The stream is
+    closed here, even when reading stops early: left to the garbage collector, its finalizer
+    would be scheduled on an event loop that Mangum has already stopped ("Task was destroyed
+    but it is pending!")."""
+    async with contextlib.aclosing(chunks):
+        return await _read(chunks, content_encoding, limit)
+
+
+async def _read(chunks: AsyncIterator[bytes], content_encoding: str | None, limit: int) -> bytes:
     encoding = (content_encoding or "identity").strip().lower()
     if encoding in ("", "identity"):
         parts: list[bytes] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import pytest
 
@@ -12,7 +12,7 @@ from shared.body import MAX_BODY_BYTES, UnsupportedEncoding, parse_json, read_bo
 from shared.errors import BadRequest, PayloadTooLarge
 
 
-async def _chunks(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
+async def _chunks(data: bytes, size: int = 65536) -> AsyncGenerator[bytes]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
 
@@ -69,6 +69,26 @@ class TestSizeLimit:
     def test_truncated_gzip_is_400(self) -> None:
         with pytest.raises(BadRequest, match="truncated"):
             read(gzip.compress(b'{"events": []}' * 100)[:-12], "gzip")
+
+    def test_the_stream_is_closed_when_reading_stops_early(self) -> None:
+        # Left open, its finalizer would run on a loop Mangum has stopped ("Task was destroyed
+        # but it is pending!").
+        closed: list[bool] = []
+
+        async def chunks() -> AsyncGenerator[bytes]:
+            try:
+                yield b"definitely not gzip"
+                yield b"never read"
+            finally:
+                closed.append(True)
+
+        loop = asyncio.new_event_loop()
+        try:
+            with pytest.raises(BadRequest, match="not valid gzip"):
+                loop.run_until_complete(read_body(chunks(), "gzip"))
+        finally:
+            loop.close()
+        assert closed == [True]
 
     def test_other_encodings_are_415(self) -> None:
         with pytest.raises(UnsupportedEncoding, match="br"):
