@@ -5,10 +5,12 @@
     parley keys revoke key_0123456789abcdef   (or the key itself)
 
 Where the keys live:
-  PARLEY_DYNAMODB_ENDPOINT set (e.g. the endpoint `make dev` prints): that endpoint; the table
-      is API_KEYS_TABLE, by default the local server's ApiKeysTable.
-  otherwise: AWS with your usual credentials; API_KEYS_TABLE must be the deployed table (stack
-      output ApiKeysTableName).
+  PARLEY_DYNAMODB_ENDPOINT set: that endpoint; the table is API_KEYS_TABLE, by default the
+      local server's ApiKeysTable.
+  API_KEYS_TABLE set alone: AWS with your usual credentials; the deployed table (stack output
+      ApiKeysTableName).
+  neither: the running `make dev`, found through the state file it writes (.parley-dev.json
+      in the checkout, or $PARLEY_DEV_STATE).
 --endpoint, --table and --region override the environment.
 """
 
@@ -24,7 +26,13 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from devtools.local import ENDPOINT_VAR, ensure_aws_environment, local_table
+from devtools.local import (
+    ENDPOINT_VAR,
+    ensure_aws_environment,
+    local_table,
+    running_dev_server,
+    state_file,
+)
 from shared.auth import KeyStore
 from shared.dynamo import Deadline, make_client
 from shared.errors import BadRequest, StorageUnavailable
@@ -54,19 +62,27 @@ class Target:
 
 def resolve_target(args: argparse.Namespace) -> Target:
     endpoint = (args.endpoint or os.environ.get(ENDPOINT_VAR, "")).strip() or None
+    table = (args.table or os.environ.get(TABLE_VAR, "")).strip()
+    if endpoint is None and not table:
+        endpoint, table = _running_dev_server()
     if args.region:
         os.environ["AWS_REGION"] = args.region
     ensure_aws_environment(local_endpoint=endpoint is not None)
-    table = (args.table or os.environ.get(TABLE_VAR, "")).strip()
-    if not table:
-        if endpoint is None:
-            raise CliError(
-                f"Set {TABLE_VAR} to the deployed keys table (stack output ApiKeysTableName), "
-                f"or set {ENDPOINT_VAR} to a local endpoint (the one `make dev` prints).",
-                code=2,
-            )
-        table = local_table(TABLE_VAR)
-    return Target(endpoint, table, os.environ["AWS_REGION"])
+    return Target(endpoint, table or local_table(TABLE_VAR), os.environ["AWS_REGION"])
+
+
+def _running_dev_server() -> tuple[str, str]:
+    """(DynamoDB endpoint, keys table) of the running `make dev`, from its state file."""
+    path = state_file()
+    running = running_dev_server(path)
+    if running is None:
+        raise CliError(
+            f"No running `make dev` found (no live server in {path}). Start `make dev` (the CLI "
+            f"then finds it), or set {TABLE_VAR} to the deployed keys table (stack output "
+            f"ApiKeysTableName) to use AWS, or {ENDPOINT_VAR} for another DynamoDB endpoint.",
+            code=2,
+        )
+    return running.dynamodb_endpoint, running.api_keys_table
 
 
 def key_store(target: Target) -> KeyStore:
@@ -211,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         where = target.endpoint if target and target.endpoint else "AWS"
         print(
             f"parley: cannot reach DynamoDB at {where} (tried for {_DEADLINE_SECONDS:.0f} s). "
-            "Is `make dev` still running, and is the endpoint the one it printed?",
+            "Is `make dev` still running?",
             file=sys.stderr,
         )
         return 1

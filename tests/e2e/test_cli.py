@@ -33,10 +33,12 @@ class Result:
 
 
 def parley(*args: str, endpoint: str | None, **env: str) -> Result:
-    """Run the CLI in-process (fast); test_the_console_script covers the installed script."""
+    """Run the CLI in-process (fast); test_the_console_script covers the installed script.
+    Never finds a `make dev` of the checkout: only a state file the test names."""
     saved = dict(os.environ)
     os.environ.pop("API_KEYS_TABLE", None)
     os.environ.pop("PARLEY_DYNAMODB_ENDPOINT", None)
+    os.environ["PARLEY_DEV_STATE"] = str(ROOT / "tests" / "no-such-state-file.json")
     if endpoint:
         os.environ["PARLEY_DYNAMODB_ENDPOINT"] = endpoint
     os.environ.update(env)
@@ -117,19 +119,66 @@ def test_a_missing_table_is_explained(server: ServerProcess) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_aws_without_a_table_name_is_explained() -> None:
+def test_nothing_configured_and_no_running_server_is_explained() -> None:
     result = parley("keys", "list", endpoint=None)
     assert result.returncode == 2
+    assert "No running `make dev` found" in result.stderr
+    assert "no-such-state-file.json" in result.stderr
     assert "API_KEYS_TABLE" in result.stderr
     assert "ApiKeysTableName" in result.stderr
+
+
+def test_the_running_server_is_found_through_its_state_file(server: ServerProcess) -> None:
+    state = json.loads(server.state_file.read_text())
+    assert state == {
+        "pid": server.process.pid,
+        "base_url": server.base_url,
+        "dynamodb_endpoint": server.dynamodb_endpoint,
+        "api_keys_table": "parley-local-ApiKeysTable",
+    }
+    found = {"PARLEY_DEV_STATE": str(server.state_file)}
+    created = parley("keys", "create", "--tenant", "wayne", endpoint=None, **found)
+    assert created.returncode == 0, created.stderr
+    key = KEY_RE.search(created.stdout)
+    assert key, created.stdout
+    assert ingest_status(server, key.group()) == 200
+    listing = parley("keys", "list", "--tenant", "wayne", endpoint=None, **found)
+    assert key.group()[:12] in listing.stdout
+    revoked = parley("keys", "revoke", key.group(), endpoint=None, **found)
+    assert revoked.returncode == 0, revoked.stderr
+    assert ingest_status(server, key.group()) == 401
+
+
+def test_a_state_file_of_a_stopped_server_is_ignored(tmp_path: Path) -> None:
+    finished = subprocess.Popen(["true"])  # once reaped, its pid belongs to no process
+    finished.wait()
+    state = tmp_path / "dev.json"
+    state.write_text(
+        json.dumps(
+            {
+                "pid": finished.pid,
+                "base_url": "http://127.0.0.1:1",
+                "dynamodb_endpoint": "http://127.0.0.1:1",
+                "api_keys_table": "parley-local-ApiKeysTable",
+            }
+        )
+    )
+    result = parley("keys", "list", endpoint=None, PARLEY_DEV_STATE=str(state))
+    assert result.returncode == 2
+    assert "No running `make dev` found" in result.stderr
 
 
 def test_the_console_script(server: ServerProcess) -> None:
     script = Path(sys.executable).with_name("parley")
     if not script.exists():
         pytest.skip("the parley console script is not installed (pip install -e .)")
-    env = {k: v for k, v in os.environ.items() if k != "API_KEYS_TABLE"}
-    env["PARLEY_DYNAMODB_ENDPOINT"] = server.dynamodb_endpoint
+    # As the README writes it: no endpoint, no table; the CLI finds the running server.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("API_KEYS_TABLE", "PARLEY_DYNAMODB_ENDPOINT")
+    }
+    env["PARLEY_DEV_STATE"] = str(server.state_file)
     result = subprocess.run(
         [str(script), "keys", "create", "--tenant", "hooli"],
         cwd=ROOT,

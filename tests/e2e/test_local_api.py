@@ -241,7 +241,9 @@ def test_sigterm_stops_the_server_cleanly_and_a_dev_key_is_made_by_default() -> 
         assert f"Bearer {key}" in fresh.output  # the ready-to-paste curl example
         reply = request("POST", fresh.base_url + "/v1/ingest", key=key, data=SEED_000_CURL)
         assert_success(reply, 2)
+        assert fresh.state_file.exists()
     finally:
         code = fresh.stop(signal.SIGTERM)
     assert code == 0, fresh.output
+    assert not fresh.state_file.exists()  # the CLI must not find a stopped server
     assert "Traceback" not in fresh.output, fresh.output
