@@ -11,15 +11,19 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SAM_VENV := .venv-sam
 
-.PHONY: help dev test lint typecheck unit build sam-validate bench clean
+.PHONY: help dev test lint typecheck test-tools build sam-validate bench clean
 
 help:
 	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
 	@echo "make test          lint, type-check and run every test"
 	@echo "make lint          ruff + cfn-lint"
+	@echo "make typecheck     mypy --strict"
+	@echo "make test-tools    install curl if missing (apt-get): the e2e suite runs the README's curl examples"
 	@echo "make bench         speed and memory ratios"
-	@echo "make build         sam build (needs aws-sam-cli, installed by sam-validate)"
-	@echo "make sam-validate  sam validate --lint, with aws-sam-cli in its own venv"
+	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
+	@echo "make build         sam build (installs aws-sam-cli into .venv-sam)"
+	@echo "make clean         remove .venv, .venv-sam, .aws-sam and tool caches"
+	@echo "(make build-SharedLayer is called by sam build, not by hand)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found (3.13 preferred)"; exit 1; }
@@ -40,7 +44,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# The e2e suite runs the README's curl examples, and curl is a system package, not a Python one.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-tools:
+	@command -v curl >/dev/null || { \
+		command -v apt-get >/dev/null || { echo "curl is needed by the tests: install it"; exit 1; }; \
+		echo "Installing curl (apt-get)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq curl >/dev/null; }
+
+test: lint typecheck test-tools
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
