@@ -36,6 +36,7 @@ MAX_HEAD_BYTES = 10240  # the request line plus every header value
 # What uvicorn buffers for a request head before refusing it itself: heads between
 # MAX_HEAD_BYTES and this reach the app and get a JSON 431.
 MAX_HEAD_READ = 64 * 1024
+_STOPPING = (503, "The local server is stopping; send the request again once it is back")
 _LOGGED_REASON_CHARS = 160
 _LOGGED_PATH_CHARS = 200
 
@@ -74,6 +75,10 @@ class GatewayApp:
         except _ConnectionClosed:
             _log(f"{_shown_target(scope)} → connection closed before the request was complete")
             return
+        except asyncio.CancelledError:
+            # uvicorn is stopping and gave up waiting for this body: answer rather than leave
+            # the client a dropped connection (and uvicorn a traceback to print).
+            body = _Body(refused=_STOPPING, complete=False)
         request = HttpRequest(
             method=scope["method"],
             raw_path=scope["raw_path"].decode("latin-1") or "/",
@@ -84,7 +89,10 @@ class GatewayApp:
             too_large=body.too_large,
             refused=body.refused,
         )
-        response = await anyio.to_thread.run_sync(self.gateway.handle, request)
+        if body.too_large or body.refused:  # the gateway answers these itself, calling no function
+            response = self.gateway.handle(request)
+        else:
+            response = await anyio.to_thread.run_sync(self.gateway.handle, request)
         await _respond(send, response, head=scope["method"] == "HEAD", close=not body.complete)
         _log(log_line(_shown_target(scope), response, time.monotonic() - started))
 

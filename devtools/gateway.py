@@ -61,7 +61,7 @@ class HttpRequest:
     source_ip: str = "127.0.0.1"
     too_large: bool = False  # the body passed MAX_REQUEST_BODY (and was not kept)
     # Refused by the local HTTP server before the gateway (a body that stopped arriving, an
-    # over-long URL…): (status, message), answered in the API's own 4xx envelope.
+    # over-long URL…): (status, message), answered in the API's own 4xx/5xx envelope.
     refused: tuple[int, str] | None = None
 
 
@@ -193,7 +193,8 @@ class Gateway:
             return self.gateway_answer("REQUEST_TOO_LARGE", request_id)
         if request.refused is not None:
             status, message = request.refused
-            return self.gateway_answer("DEFAULT_4XX", request_id, message, status)
+            kind = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
+            return self.gateway_answer(kind, request_id, message, status)
         matched = self.match(request.method, request.raw_path)
         if matched is None:
             return self.gateway_answer("MISSING_AUTHENTICATION_TOKEN", request_id)

@@ -61,7 +61,9 @@ class ServerProcess:
             raise
 
 
-def start_server(keys: dict[str, str] | None = None) -> ServerProcess:
+def start_server(
+    keys: dict[str, str] | None = None, env_overrides: dict[str, str] | None = None
+) -> ServerProcess:
     """Start the local server on a free port and wait for its "Listening on" line."""
     env = {k: v for k, v in os.environ.items() if k != "PARLEY_DYNAMODB_ENDPOINT"}
     # Each server writes its state file apart: never the checkout's, never another's.
@@ -73,6 +75,7 @@ def start_server(keys: dict[str, str] | None = None) -> ServerProcess:
         PARLEY_READ_TIMEOUT_SECONDS=str(READ_TIMEOUT),
     )
     env.pop("PARLEY_DEV_KEYS", None)
+    env.update(env_overrides or {})
     if keys:
         env["PARLEY_DEV_KEYS"] = ",".join(f"{tenant}={key}" for tenant, key in keys.items())
     process = subprocess.Popen(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import pytest
 
 from devtools.gateway import MAX_REQUEST_BODY
 from tests.e2e.client import request
-from tests.e2e.conftest import READ_TIMEOUT, ServerProcess
+from tests.e2e.conftest import READ_TIMEOUT, ServerProcess, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -252,3 +253,21 @@ def wait_for_line(server: ServerProcess, text: str) -> str:
             return found[-1]
         time.sleep(0.05)
     raise AssertionError(f"no log line with {text!r}:\n{server.output[-3000:]}")
+
+
+def test_stopping_answers_a_request_still_waiting_for_its_body() -> None:
+    # A read timeout longer than uvicorn's grace period: the stop, not the timeout, answers.
+    fresh = start_server(env_overrides={"PARLEY_READ_TIMEOUT_SECONDS": "60"})
+    try:
+        with connect(fresh) as sock:
+            sock.sendall(b"POST /v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            wait_for_line(fresh, "Listening on")
+            fresh.process.send_signal(signal.SIGTERM)
+            reply = read_reply(sock)
+        assert reply is not None
+        assert reply.status == 503
+        assert json.loads(reply.body)["retryable"] is True
+    finally:
+        code = fresh.stop(signal.SIGTERM)
+    assert code == 0, fresh.output
+    assert "Traceback" not in fresh.output, fresh.output
