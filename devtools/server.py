@@ -38,6 +38,7 @@ from devtools.asgi import MAX_HEAD_READ, GatewayApp, protocol_class
 from devtools.gateway import Gateway
 from devtools.local import (
     ENDPOINT_VAR,
+    STATE_VAR,
     TABLE_PREFIX,
     DevServerState,
     ensure_aws_environment,
@@ -300,7 +301,11 @@ def serve(stack: contextlib.ExitStack) -> None:
         time.sleep(0.02)
     base_url = f"http://{HOST}:{sock.getsockname()[1]}"
     state = DevServerState(os.getpid(), base_url, endpoint, os.environ["API_KEYS_TABLE"])
-    write_state(state, settings.state_file)
+    try:
+        write_state(state, settings.state_file)
+    except OSError as exc:
+        message = f"cannot write {settings.state_file}: {exc.strerror}; set {STATE_VAR}"
+        raise ConfigError(message) from exc
     stack.callback(remove_state, settings.state_file, state.pid)
 
     out = [
