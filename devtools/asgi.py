@@ -223,8 +223,8 @@ class _HeadDeadlineProtocol(H11Protocol):
         self._await_head()
 
     def on_response_complete(self) -> None:
+        self._await_head()  # before super(): it may take a pipelined request's head at once
         super().on_response_complete()
-        self._await_head()
 
     def handle_events(self) -> None:
         super().handle_events()

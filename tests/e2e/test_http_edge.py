@@ -271,3 +271,16 @@ def test_stopping_answers_a_request_still_waiting_for_its_body() -> None:
         code = fresh.stop(signal.SIGTERM)
     assert code == 0, fresh.output
     assert "Traceback" not in fresh.output, fresh.output
+
+
+def test_an_invalid_gzip_body_leaves_no_task_pending(server: ServerProcess) -> None:
+    reply = request(
+        "POST",
+        server.base_url + "/v1/ingest",
+        key=server.keys["acme"],
+        data=b"not gzip at all" * 50,
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert reply.status == 400
+    wait_for_line(server, reply.body["requestId"])  # the request is over, its loop closed
+    assert "Task was destroyed" not in server.output
