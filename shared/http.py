@@ -4,10 +4,11 @@ where errors become responses (the ingest API's envelope)."""
 from __future__ import annotations
 
 import gc
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic_core
@@ -27,6 +28,7 @@ log = logs.get_logger("http")
 
 # Time kept back from the Lambda's remaining time so a 503 can still be sent.
 _RESPONSE_MARGIN_SECONDS = 1.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class JSONBody(Response):
@@ -41,6 +43,8 @@ class RequestContext:
     request_id: str
     tenant_id: str | None
     received_at: str
+    # The same moment in nanoseconds: orders the records of requests received in one millisecond.
+    received_ns: int
     deadline: Deadline
 
     @property
@@ -59,10 +63,12 @@ def request_context(request: Request) -> RequestContext:
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         remaining = lambda_context.get_remaining_time_in_millis() / 1000
         budget = min(budget, max(remaining - _RESPONSE_MARGIN_SECONDS, 0.1))
+    now_ns = time.time_ns()
     return RequestContext(
         request_id=gateway.get("requestId") or str(uuid.uuid4()),
         tenant_id=authorizer.get("tenantId") or None,
-        received_at=format_timestamp(datetime.now(UTC)),
+        received_at=format_timestamp(_EPOCH + timedelta(microseconds=now_ns // 1000)),
+        received_ns=now_ns,
         deadline=Deadline(budget),
     )
 

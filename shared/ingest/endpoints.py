@@ -15,16 +15,17 @@ from shared.ingest.pipeline import IngestPolicy, RequestInfo
 
 def ingest_route(policy: IngestPolicy) -> Route:
     async def ingest(request: Request, ctx: RequestContext) -> Response:
-        info = RequestInfo(ctx.tenant, ctx.request_id, ctx.received_at)
+        info = RequestInfo(
+            ctx.tenant,
+            ctx.request_id,
+            ctx.received_at,
+            ctx.received_ns,
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
         body = await read_body(request.stream(), request.headers.get("content-encoding"))
         partial = prefers_partial_success(request)
         outcome = services.ingest_service().ingest(
-            policy,
-            body,
-            info,
-            ctx.deadline,
-            partial=partial,
-            idempotency_key=request.headers.get("idempotency-key"),
+            policy, body, info, ctx.deadline, partial=partial
         )
         headers = {"Preference-Applied": "partial-success"} if partial else None
         return JSONBody(outcome.body, status_code=outcome.status, headers=headers)

@@ -13,7 +13,14 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from shared.fields import ChatRole, Identifier, TokenCount, invalid
-from shared.ingest.records import IngestEvent, Record, RecordContext, content_record_id, record_id
+from shared.ingest.records import (
+    IngestEvent,
+    Record,
+    RecordContext,
+    content_record_id,
+    record_id,
+    send_record_id,
+)
 
 # Content blocks: the required fields (and their JSON types) of the types seed 000 defines.
 # Unknown block types are kept as sent.
@@ -105,10 +112,14 @@ class StandardEvent(IngestEvent):
         return [("message", self._text_and_blocks[0])]
 
     def to_records(self, ctx: RecordContext) -> list[Record]:
+        # The id rule (README "Guarantees"): the client's id, else its timestamp and content,
+        # else the send this event came in.
         if self.id is not None:
             rid = record_id(ctx.tenant_id, "chat", self.id)
-        else:  # the timestamp, if sent, is part of the content
+        elif self.timestamp is not None:
             rid = content_record_id(ctx, "chat")
+        else:
+            rid = send_record_id(ctx, "chat")
         record = self.new_record(
             ctx, record_id=rid, conversation_id=self.conversation_id, source="chat"
         )

@@ -71,6 +71,15 @@ class RequestInfo:
     tenant_id: str
     request_id: str
     received_at: str
+    received_ns: int  # the same moment in nanoseconds: orders requests within a millisecond
+    idempotency_key: str | None = None
+
+    def send_scope(self, route: str) -> str:
+        """What identifies this send: a retry under the same Idempotency-Key is the same send;
+        without a key every request is a send of its own."""
+        if self.idempotency_key is not None:
+            return f"{route}\x1fkey\x1f{self.idempotency_key}"
+        return f"{route}\x1frequest\x1f{self.request_id}"
 
 
 @dataclass
@@ -110,8 +119,9 @@ def build_batch(policy: IngestPolicy, payload: Any, info: RequestInfo) -> Batch:
     """Validate every event and build its records. Raises only for request-level problems."""
     events, environment = _request_events(payload)
     batch = Batch()
+    scope = info.send_scope(policy.route)
     for index, raw in enumerate(events):
-        error = _event_records(policy, raw, index, info, environment, batch)
+        error = _event_records(policy, raw, index, info, environment, scope, batch)
         if error is not None:
             batch.errors.append(error)
         if len(batch.prepared) > MAX_RECORDS:
@@ -128,6 +138,7 @@ def _event_records(
     index: int,
     info: RequestInfo,
     environment: str,
+    scope: str,
     batch: Batch,
 ) -> EventError | None:
     if not isinstance(raw, dict):
@@ -140,12 +151,14 @@ def _event_records(
         return event
     if (too_long := oversized_text(event, index)) is not None:
         return too_long
-    ctx = RecordContext(info.tenant_id, info.request_id, info.received_at, environment, index, raw)
+    ctx = RecordContext(
+        info.tenant_id, info.request_id, info.received_at, environment, index, raw, scope
+    )
     records = event.to_records(ctx)
     seq = len(batch.prepared)  # position in the request: ties on timestamp keep send order
     prepared = []
     for record in records:
-        item = RecordStore.prepare(info.tenant_id, record, seq)
+        item = RecordStore.prepare(info.tenant_id, record, info.received_ns, seq)
         if item.size > MAX_RECORD_BYTES:
             return _record_too_large(index, record, item.size)
         prepared.append(item)
@@ -178,11 +191,10 @@ class IngestService:
         deadline: Deadline,
         *,
         partial: bool = False,
-        idempotency_key: str | None = None,
     ) -> Outcome:
-        if idempotency_key is None:
+        if info.idempotency_key is None:
             return self._ingest(policy, body, info, deadline, partial)
-        scope = f"{info.tenant_id}#{policy.route}#{check_key(idempotency_key)}"
+        scope = f"{info.tenant_id}#{policy.route}#{check_key(info.idempotency_key)}"
         body_hash = hashlib.sha256(body).hexdigest()
         saved = self._idempotency.get(scope, deadline)
         if saved is not None:

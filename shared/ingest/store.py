@@ -3,7 +3,7 @@
 Item layout (RecordsTable in template.yaml):
   pk  "<tenant>#<conversation_id>"   partition: a tenant's conversation, so tenants never mix
   sk  record id                      deterministic, so a resend overwrites instead of duplicating
-  ok  "<timestamp>#<received_at>#<seq>"   LSI `by_order` sort key: timestamp, then send order
+  ok  "<timestamp>#<received ns>#<seq>"  LSI `by_order` sort key: timestamp, then send order
   env environment                    for `?environment=` filtering
   rec the record as JSON             nested client JSON stays exact (no float→Decimal)
 """
@@ -45,10 +45,11 @@ class RecordStore:
         self._writer = writer
 
     @staticmethod
-    def prepare(tenant_id: str, record: Record, seq: int) -> PreparedRecord:
+    def prepare(tenant_id: str, record: Record, received_ns: int, seq: int) -> PreparedRecord:
+        """`seq` is the record's position in its request; `received_ns` orders the requests."""
         encoded = pydantic_core.to_json(record)
         body = encoded.decode()
-        order = f"{record['timestamp']}#{record['received_at']}#{seq:06d}"
+        order = f"{record['timestamp']}#{received_ns:020d}#{seq:06d}"
         item = {
             "pk": {"S": partition_key(tenant_id, record["conversation_id"])},
             "sk": {"S": record["id"]},

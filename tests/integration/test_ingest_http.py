@@ -92,11 +92,13 @@ class TestSuccess:
         assert recs[1]["model"] == "gpt-4o"
         assert {r["request_id"] for r in recs} == {answer.body["requestId"]}
 
-    def test_resending_creates_no_duplicates(self, conversation_id: str) -> None:
+    def test_resending_events_with_ids_or_timestamps_creates_no_duplicates(
+        self, conversation_id: str
+    ) -> None:
         body = {
             "events": [
-                chat(conversation_id, "one"),
-                chat(conversation_id, "two"),
+                chat(conversation_id, "one", timestamp="2024-01-15T10:30:00.001Z"),
+                chat(conversation_id, "two", timestamp="2024-01-15T10:30:00.002Z"),
                 {
                     "messageType": "channel",
                     "id": "m-1",
