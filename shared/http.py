@@ -113,7 +113,7 @@ def route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
             response = await endpoint(request, ctx)
         except Exception as exc:
             return error_response(exc, ctx.request_id)
-        response.headers["X-Request-Id"] = ctx.request_id
+        response.headers.setdefault("X-Request-Id", ctx.request_id)  # unless the endpoint set it
         return response
 
     return Route(path, run, methods=methods)

@@ -27,7 +27,10 @@ def ingest_route(policy: IngestPolicy) -> Route:
         outcome = services.ingest_service().ingest(
             policy, body, info, ctx.deadline, partial=partial
         )
-        headers = {"Preference-Applied": "partial-success"} if partial else None
+        # A replayed answer carries the first request's id: header and body always agree.
+        headers = {"X-Request-Id": outcome.body["requestId"]}
+        if partial:
+            headers["Preference-Applied"] = "partial-success"
         return JSONBody(outcome.body, status_code=outcome.status, headers=headers)
 
     return route(policy.route, ingest, ["POST"])

@@ -200,7 +200,14 @@ class IngestService:
         if saved is not None:
             if saved.body_hash != body_hash:
                 raise Conflict("Idempotency-Key was already used with a different request body")
-            return Outcome(saved.status, pydantic_core.from_json(saved.response))
+            # The first answer unchanged, its requestId included (the endpoint's X-Request-Id
+            # follows it); this request's own id is in the log line's request_id.
+            replayed = pydantic_core.from_json(saved.response)
+            log.info(
+                "idempotent replay",
+                extra={"route": policy.route, "replayed_request_id": replayed.get("requestId")},
+            )
+            return Outcome(saved.status, replayed)
         outcome = self._ingest(policy, body, info, deadline, partial)
         response = pydantic_core.to_json(outcome.body).decode()
         self._idempotency.save(scope, SavedResponse(body_hash, outcome.status, response), deadline)

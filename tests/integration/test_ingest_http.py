@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import logging
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +17,7 @@ from functions.ingest_multi.app import handler as ingest_multi
 from functions.records.app import handler as list_records
 from shared.body import MAX_BODY_BYTES
 from shared.ingest.store import MAX_PAGE_BYTES
+from shared.logs import JsonFormatter
 from tests.support import Answer, api_event, invoke
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
@@ -307,9 +310,34 @@ class TestIdempotencyKey:
         again = post(body, headers=key)
         assert again.status == 200
         assert again.body == first.body
-        assert again.headers["x-request-id"] != first.body["requestId"]
         assert len(stored(conversation_id)) == 1
         assert stored(conversation_id)[0]["request_id"] == first.body["requestId"]
+
+    def test_replay_header_and_body_carry_the_first_request_id(self, conversation_id: str) -> None:
+        body = {"events": [chat(conversation_id)]}
+        key = {"Idempotency-Key": f"key-{conversation_id}"}
+        first = post(body, headers=key)
+        event = api_event("POST", "/v1/ingest", body=body, headers=key)
+        stream = io.StringIO()
+        capture = logging.StreamHandler(stream)
+        capture.setFormatter(JsonFormatter())
+        logger = logging.getLogger("parley.ingest")
+        logger.addHandler(capture)
+        logger.setLevel(logging.INFO)
+        try:
+            again = invoke(ingest, event)
+        finally:
+            logger.removeHandler(capture)
+            logger.setLevel(logging.NOTSET)
+        assert again.headers["x-request-id"] == again.body["requestId"] == first.body["requestId"]
+        # The replay's own id is logged beside the one it answered with.
+        (line,) = [
+            json.loads(text)
+            for text in stream.getvalue().splitlines()
+            if "idempotent replay" in text
+        ]
+        assert line["request_id"] == event["requestContext"]["requestId"]
+        assert line["replayed_request_id"] == first.body["requestId"]
 
     def test_repeat_with_another_body_is_409(self, conversation_id: str) -> None:
         key = {"Idempotency-Key": f"key-{conversation_id}"}
