@@ -21,7 +21,7 @@ from starlette.routing import Route
 from shared import logs
 from shared.dynamo import Deadline
 from shared.errors import ApiError, BadRequest, Unauthorized
-from shared.fields import format_timestamp
+from shared.fields import echo, format_timestamp
 from shared.settings import get_settings
 
 log = logs.get_logger("http")
@@ -137,10 +137,13 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    value = int(raw) if raw.isdecimal() else None
-    if value is None or not low <= value <= high:
-        raise BadRequest(f"'{name}' must be an integer from {low} to {high}")
-    return value
+    # ASCII digits only (str.isdecimal() takes any script's digits), and few enough of them
+    # that int() never meets Python's conversion limit.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(high))) or not (
+        low <= int(raw) <= high
+    ):
+        raise BadRequest(f"'{name}' must be an integer from {low} to {high} (got {echo(raw)})")
+    return int(raw)
 
 
 def prefers_partial_success(request: Request) -> bool:

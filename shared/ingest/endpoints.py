@@ -8,7 +8,8 @@ from starlette.routing import Route
 
 from shared import services
 from shared.body import read_body
-from shared.fields import check_environment
+from shared.errors import BadRequest
+from shared.fields import MAX_ID_CHARS, check_environment
 from shared.http import JSONBody, RequestContext, prefers_partial_success, query_int, route
 from shared.ingest.pipeline import IngestPolicy, RequestInfo
 
@@ -37,12 +38,15 @@ def ingest_route(policy: IngestPolicy) -> Route:
 
 
 async def list_records(request: Request, ctx: RequestContext) -> Response:
+    conversation_id = request.path_params["conversationId"]
+    if not 1 <= len(conversation_id) <= MAX_ID_CHARS:  # no record can live under it
+        raise BadRequest(f"conversationId must be 1 to {MAX_ID_CHARS} characters")
     environment = request.query_params.get("environment")
     if environment is not None:
         check_environment(environment)
     records, next_cursor = services.record_store().list(
         ctx.tenant,
-        request.path_params["conversationId"],
+        conversation_id,
         limit=query_int(request, "limit", default=100, low=1, high=1000),
         cursor=request.query_params.get("cursor") or None,
         environment=environment,

@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from shared.fields import ChatRole, Identifier, TokenCount, invalid
+from shared.fields import ChatRole, DurationSeconds, Identifier, TokenCount, invalid
 from shared.ingest.records import (
     IngestEvent,
     Record,
@@ -270,7 +270,7 @@ class CallEvent(ChannelSpecificEvent):
 
     conversation_id: Identifier = Field(alias="conversationId")
     transcript: list[CallTurn]
-    duration: float | None = Field(None, ge=0)
+    duration: DurationSeconds | None = None
     call_type: Literal["phone", "video", "voice"] | None = Field(None, alias="callType")
 
     def texts(self) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ from shared.errors import (
     InvalidEvents,
     PayloadTooLarge,
 )
-from shared.fields import DEFAULT_ENVIRONMENT, check_environment
+from shared.fields import DEFAULT_ENVIRONMENT, check_environment, echo
 from shared.ingest.idempotency import IdempotencyStore, SavedResponse, check_key
 from shared.ingest.records import IngestEvent, Record, RecordContext, oversized_text
 from shared.ingest.store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
@@ -57,7 +57,7 @@ class IngestPolicy:
             return self.untyped or self.untyped_error
         if isinstance(kind, str) and kind in self.typed:
             return self.typed[kind]
-        return f"messageType must be one of {', '.join(self.typed)}"
+        return f"messageType must be one of {', '.join(self.typed)} (got {echo(kind)})"
 
     def details(self, counts: Counter[str]) -> dict[str, int] | None:
         if not self.details_keys:

@@ -26,6 +26,7 @@ MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attribut
 # A page of records stops here even below `limit`: Lambda answers at most 6 MB.
 MAX_PAGE_BYTES = 4_500_000
 ORDER_INDEX = "by_order"
+MAX_SORT_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
 
 
 @dataclass(slots=True)
@@ -98,7 +99,7 @@ class RecordStore:
                 page_bytes += len(item["rec"]["S"])
                 if last_key is not None and page_bytes > MAX_PAGE_BYTES:
                     return records, _encode_cursor(last_key)
-                records.append(json.loads(item["rec"]["S"]))
+                records.append(pydantic_core.from_json(item["rec"]["S"]))
                 last_key = {k: item[k] for k in ("pk", "sk", "ok")}
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -113,11 +114,14 @@ def _encode_cursor(key: Item) -> str:
 
 def _decode_cursor(cursor: str, pk: str) -> Item:
     try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        # jiter: deep nesting and huge numbers are ValueErrors, never a RecursionError.
+        plain = pydantic_core.from_json(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         valid = (
             isinstance(plain, dict)
             and set(plain) == {"pk", "sk", "ok"}
             and all(isinstance(v, str) for v in plain.values())
+            # Key values DynamoDB would refuse (a ValidationException, not the client's 400).
+            and all(0 < len(plain[k].encode()) <= MAX_SORT_KEY_BYTES for k in ("sk", "ok"))
         )
     except (ValueError, binascii.Error):
         valid = False

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import ErrorDetails
 
-from shared.fields import Identifier, describe_error, invalid
+from shared.fields import Identifier, Milliseconds, describe_error, invalid
 from shared.ingest.pipeline import IngestPolicy
 from shared.ingest.records import IngestEvent, Record, RecordContext
 
@@ -55,8 +55,9 @@ def remove_markers(text: str) -> str:
                 continue
         out.append(piece)
     return "".join(out)
+
+
 SPEAKER_ROLES = {"HUMAN": "user", "AI": "assistant"}
-Number = int | float
 
 
 class FunctionCall(BaseModel):
@@ -71,8 +72,8 @@ class TranscriptEntry(BaseModel):
 
     text: str
     speaker: Literal["AI", "HUMAN"]
-    start_time_ms: Number | None = Field(None, alias="startTimeMs")
-    end_time_ms: Number | None = Field(None, alias="endTimeMs")
+    start_time_ms: Milliseconds | None = Field(None, alias="startTimeMs")
+    end_time_ms: Milliseconds | None = Field(None, alias="endTimeMs")
     detail_type: str | None = Field(None, alias="detailType")
     function_calls: list[FunctionCall] | None = Field(None, alias="functionCalls")
     function_call_id: str | None = Field(None, alias="functionCallId")

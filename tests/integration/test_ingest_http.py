@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -23,6 +24,11 @@ from tests.support import Answer, api_event, invoke
 pytestmark = pytest.mark.usefixtures("dynamodb")
 
 RECORDS = "/v1/conversations/{conversationId}/records"
+INVALID_CURSOR = "Invalid 'cursor': pass the nextCursor of the previous page unchanged"
+
+
+def encode_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def post(body: Any = None, *, handler: Any = ingest, path: str = "/v1/ingest", **kw: Any) -> Answer:
@@ -214,10 +220,9 @@ class TestRefusals:
 
     def test_invalid_event_stores_nothing(self, conversation_id: str) -> None:
         answer = post({"events": [chat(conversation_id), chat(conversation_id, role="robot")]})
-        assert_error(answer, 400, "Event 1: role must be one of user, assistant, system")
-        assert answer.body["errors"] == [
-            {"index": 1, "field": "role", "message": "role must be one of user, assistant, system"}
-        ]
+        message = "role must be one of user, assistant, system (got 'robot')"
+        assert_error(answer, 400, f"Event 1: {message}")
+        assert answer.body["errors"] == [{"index": 1, "field": "role", "message": message}]
         assert stored(conversation_id) == []
 
     def test_oversized_message_is_413(self, conversation_id: str) -> None:
@@ -405,19 +410,44 @@ class TestReadingBack:
     @pytest.mark.parametrize(
         ("query", "message"),
         [
-            ({"limit": "0"}, "'limit' must be an integer from 1 to 1000"),
-            ({"limit": "1001"}, "'limit' must be an integer from 1 to 1000"),
-            ({"limit": "ten"}, "'limit' must be an integer from 1 to 1000"),
-            ({"environment": "qa"}, "environment must be one of development, staging, production"),
+            ({"limit": "0"}, "'limit' must be an integer from 1 to 1000 (got '0')"),
+            ({"limit": "1001"}, "'limit' must be an integer from 1 to 1000 (got '1001')"),
+            ({"limit": "ten"}, "'limit' must be an integer from 1 to 1000 (got 'ten')"),
             (
-                {"cursor": "garbage"},
-                "Invalid 'cursor': pass the nextCursor of the previous page unchanged",
+                {"limit": "\u0661\u0660"},
+                "'limit' must be an integer from 1 to 1000 (got '\u0661\u0660')",
+            ),
+            (
+                {"limit": "1" * 5000},  # past Python's int-conversion limit
+                f"'limit' must be an integer from 1 to 1000 (got '{'1' * 40}…')",
+            ),
+            (
+                {"environment": "qa"},
+                "environment must be one of development, staging, production (got 'qa')",
+            ),
+            *(
+                ({"cursor": cursor}, INVALID_CURSOR)
+                for cursor in (
+                    "garbage",
+                    "é",
+                    encode_cursor("["),
+                    encode_cursor("[" * 5000),  # nesting
+                    encode_cursor("1" * 5000),  # a number past the conversion limit
+                    # Keys DynamoDB itself would refuse: an empty or over-long sort key.
+                    encode_cursor(json.dumps({"pk": "acme#c", "sk": "", "ok": "x"})),
+                    encode_cursor(json.dumps({"pk": "acme#c", "sk": "x", "ok": "y" * 1025})),
+                )
             ),
         ],
     )
     def test_bad_query_is_400(self, query: dict[str, str], message: str) -> None:
         answer = records_page("c", **query)
         assert_error(answer, 400, message)
+
+    @pytest.mark.parametrize("conversation_id", ["", "c" * 201])
+    def test_conversation_id_no_record_can_have_is_400(self, conversation_id: str) -> None:
+        answer = records_page(conversation_id)
+        assert_error(answer, 400, "conversationId must be 1 to 200 characters")
 
     def test_cursor_cannot_reach_another_tenant(self, conversation_id: str) -> None:
         post({"events": [chat(conversation_id, str(i)) for i in range(3)]}, tenant="globex")

@@ -28,7 +28,7 @@ def chat(message: str = "hi", **fields: Any) -> dict[str, Any]:
         ({"events": []}, "'events' must contain at least one event"),
         (
             {"events": [chat()], "environment": "prod"},
-            "environment must be one of development, staging, production",
+            "environment must be one of development, staging, production (got 'prod')",
         ),
     ],
 )
@@ -71,9 +71,13 @@ def test_invalid_events_are_400_naming_the_first() -> None:
     result = batch(DIRECT, {"events": [chat(), chat(role="bot"), {"role": "user", "message": "m"}]})
     error = InvalidEvents(result.errors)
     assert error.status == 400
-    assert error.message == "Event 1: role must be one of user, assistant, system"
+    assert error.message == "Event 1: role must be one of user, assistant, system (got 'bot')"
     assert [e.as_dict() for e in error.errors] == [
-        {"index": 1, "field": "role", "message": "role must be one of user, assistant, system"},
+        {
+            "index": 1,
+            "field": "role",
+            "message": "role must be one of user, assistant, system (got 'bot')",
+        },
         {"index": 2, "field": "conversation_id", "message": "missing 'conversation_id'"},
     ]
 

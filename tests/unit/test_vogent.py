@@ -160,6 +160,12 @@ class TestFanOutRules:
         )
         assert recs[0]["duration"] == 3.5
 
+    def test_timings_at_the_bounds_are_kept_as_sent(self) -> None:
+        (rec,) = records(VOGENT_RAW, call(say("a", startTimeMs=0, endTimeMs=10**15)))
+        assert (rec["start_time_ms"], rec["end_time_ms"]) == (0, 10**15)
+        assert isinstance(rec["end_time_ms"], int)
+        assert rec["duration"] == 10**12
+
     @pytest.mark.parametrize(
         ("event", "message"),
         [
@@ -192,6 +198,27 @@ class TestFanOutRules:
             (
                 call(say("", functionCalls=[{"arguments": {}}])),
                 "Transcript entry 0: missing 'functionCalls[0].name'",
+            ),
+            # Timings are bounded: none overflows computing the duration.
+            (
+                call(say("a", startTimeMs=0, endTimeMs=int("9" * 400))),
+                "Transcript entry 0: endTimeMs must be a number from 0 to "
+                "1,000,000,000,000,000 (got an integer of over 38 digits)",
+            ),
+            (
+                call(say("a", startTimeMs=-1)),
+                "Transcript entry 0: startTimeMs must be a number from 0 to "
+                "1,000,000,000,000,000 (got -1)",
+            ),
+            (
+                call(say("a", startTimeMs="10")),
+                "Transcript entry 0: startTimeMs must be a number from 0 to "
+                "1,000,000,000,000,000 (got '10')",
+            ),
+            (
+                call(say("a", endTimeMs=True)),
+                "Transcript entry 0: endTimeMs must be a number from 0 to "
+                "1,000,000,000,000,000 (got true)",
             ),
         ],
     )
