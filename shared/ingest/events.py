@@ -56,6 +56,27 @@ def has_tool_block(blocks: list[dict[str, Any]] | None) -> bool:
     return any(block.get("type") in _TOOL_BLOCK_TYPES for block in blocks or ())
 
 
+def block_texts(field: str, blocks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Every text a list of content blocks carries, for the per-message limit: `text` and
+    `thinking` blocks, and a `tool_result`'s content, as a string or as text parts."""
+    texts = []
+    for i, block in enumerate(blocks):
+        kind = block["type"]
+        if kind == "text" or kind == "thinking":
+            texts.append((f"{field}[{i}].text", block["text"]))
+        elif kind == "tool_result":
+            content = block["content"]
+            if isinstance(content, str):
+                texts.append((f"{field}[{i}].content", content))
+            elif isinstance(content, list):
+                texts += [
+                    (f"{field}[{i}].content[{j}].text", part["text"])
+                    for j, part in enumerate(content)
+                    if isinstance(part, dict) and isinstance(part.get("text"), str)
+                ]
+    return texts
+
+
 class StandardEvent(IngestEvent):
     """A chat turn (no `messageType`): snake_case fields as seed 000 lists them."""
 
@@ -109,7 +130,17 @@ class StandardEvent(IngestEvent):
         return (self.message if self.message is not None else text), blocks
 
     def texts(self) -> list[tuple[str, str]]:
-        return [("message", self._text_and_blocks[0])]
+        # Each place text arrives, then the message as stored (text blocks joined).
+        texts = [] if self.message is None else [("message", self.message)]
+        if isinstance(self.content, str):
+            texts.append(("content", self.content))
+        elif self.content is not None:
+            texts += block_texts("content", self.content)
+            if self.message is None:
+                texts.append(("content", self._text_and_blocks[0]))
+        if self.content_blocks is not None:
+            texts += block_texts("content_blocks", self.content_blocks)
+        return texts
 
     def to_records(self, ctx: RecordContext) -> list[Record]:
         # The id rule (README "Guarantees"): the client's id, else its timestamp and content,

@@ -111,7 +111,8 @@ class IngestEvent(BaseModel, ABC):
         return describe_error(error, cls.label)
 
     def texts(self) -> list[tuple[str, str]]:
-        """(field, text) pairs that the 100 KB per-message limit applies to."""
+        """(field, text) pairs that the 100 KB per-message limit applies to: every place a
+        message's text can arrive."""
         return []
 
     @abstractmethod

@@ -234,6 +234,17 @@ class TestRefusals:
         )
         assert stored(conversation_id) == []
 
+    def test_oversized_text_block_is_413(self, conversation_id: str) -> None:
+        block = {"type": "text", "text": "x" * 102_401}
+        answer = post({"events": [chat(conversation_id, "short", content_blocks=[block])]})
+        assert_error(
+            answer,
+            413,
+            "Event 0: content_blocks[0].text is 102,401 bytes; "
+            "the limit is 102,400 bytes (100 KB) per message",
+        )
+        assert stored(conversation_id) == []
+
     def test_body_over_5_mb_is_413(self) -> None:
         answer = post(raw_body=b" " * (MAX_BODY_BYTES + 1))
         assert answer.status == 413
