@@ -139,11 +139,12 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
         return default
     # ASCII digits only (str.isdecimal() takes any script's digits), and few enough of them
     # that int() never meets Python's conversion limit.
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(high))) or not (
-        low <= int(raw) <= high
+    digits = raw.lstrip("0") or "0"
+    if not (raw.isascii() and raw.isdigit() and len(digits) <= len(str(high))) or not (
+        low <= int(digits) <= high
     ):
         raise BadRequest(f"'{name}' must be an integer from {low} to {high} (got {echo(raw)})")
-    return int(raw)
+    return int(digits)
 
 
 def prefers_partial_success(request: Request) -> bool:

@@ -429,6 +429,10 @@ class TestReadingBack:
                 "'limit' must be an integer from 1 to 1000 (got '\u0661\u0660')",
             ),
             (
+                {"limit": "0" * 5000},
+                f"'limit' must be an integer from 1 to 1000 (got '{'0' * 40}…')",
+            ),
+            (
                 {"limit": "1" * 5000},  # past Python's int-conversion limit
                 f"'limit' must be an integer from 1 to 1000 (got '{'1' * 40}…')",
             ),
@@ -454,6 +458,10 @@ class TestReadingBack:
     def test_bad_query_is_400(self, query: dict[str, str], message: str) -> None:
         answer = records_page("c", **query)
         assert_error(answer, 400, message)
+
+    def test_limit_with_leading_zeros(self, conversation_id: str) -> None:
+        post({"events": [chat(conversation_id, str(i)) for i in range(3)]})
+        assert len(records_page(conversation_id, limit="0" * 10 + "2").body["data"]) == 2
 
     @pytest.mark.parametrize("conversation_id", ["", "c" * 201])
     def test_conversation_id_no_record_can_have_is_400(self, conversation_id: str) -> None:

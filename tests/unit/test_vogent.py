@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.ingest.vogent import MARKER, VOGENT_RAW, remove_markers
+from shared.ingest.vogent import VOGENT_RAW, remove_markers
 from tests import seeds
 from tests.unit.helpers import batch, error, records
 
+# A complete marker: any `<|...|>` token.
+MARKER = re.compile(r"<\|.*?\|>", re.DOTALL)
 SEED_CALL: dict[str, Any] = seeds.body("ingest_vogent_raw_call")["events"][0]
 
 
