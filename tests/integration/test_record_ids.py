@@ -13,9 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from functions.ingest_vogent_raw.app import handler as ingest_vogent_raw
 from tests.integration.test_ingest_http import chat, post, stored
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
+
+VOGENT: dict[str, Any] = {"handler": ingest_vogent_raw, "path": "/v1/ingest/vogent-raw"}
 
 
 def test_a_repeated_turn_sent_one_request_each_is_kept(conversation_id: str) -> None:
@@ -60,6 +63,48 @@ def test_blind_retry_without_key_or_timestamp_may_duplicate(conversation_id: str
     assert post(body).status == 200
     assert post(body).status == 200
     assert [r["message"] for r in stored(conversation_id)] == ["yes", "yes"]
+
+
+def test_timestamped_turns_are_told_apart_by_their_milliseconds(conversation_id: str) -> None:
+    for timestamp in ("2024-01-15T10:30:00.100Z", "2024-01-15T10:30:00.900Z"):
+        assert post({"events": [chat(conversation_id, "yes", timestamp=timestamp)]}).status == 200
+    assert len(stored(conversation_id)) == 2
+    # The documented limit: same content, same millisecond, same position looks like a resend.
+    again = {"events": [chat(conversation_id, "yes", timestamp="2024-01-15T10:30:00.900Z")]}
+    assert post(again).status == 200
+    assert len(stored(conversation_id)) == 2
+
+
+def channel(conversation_id: str, message: str, message_id: str = "msg-1") -> dict[str, Any]:
+    return {
+        "messageType": "channel",
+        "id": message_id,
+        "conversationId": conversation_id,
+        "role": "user",
+        "message": message,
+    }
+
+
+def vogent_call(conversation_id: str, *texts: str) -> dict[str, Any]:
+    transcript = [{"text": text, "speaker": "HUMAN"} for text in texts]
+    return {"id": "call-1", "conversationId": conversation_id, "transcript": transcript}
+
+
+def test_an_id_reused_in_another_conversation_is_another_record(conversation_id: str) -> None:
+    other = f"{conversation_id}-other"
+    for conversation in (conversation_id, other):
+        assert post({"events": [channel(conversation, conversation)]}).status == 200
+        answer = post({"events": [vogent_call(conversation, "hi")]}, **VOGENT)
+        assert answer.status == 200
+    for conversation in (conversation_id, other):
+        assert [r["message"] for r in stored(conversation)] == [conversation, "hi"]
+
+
+def test_an_id_sent_again_in_its_conversation_is_an_edit(conversation_id: str) -> None:
+    for text in ("first", "edited"):
+        assert post({"events": [channel(conversation_id, text)]}).status == 200
+        assert post({"events": [vogent_call(conversation_id, text, "bye")]}, **VOGENT).status == 200
+    assert [r["message"] for r in stored(conversation_id)] == ["edited", "edited", "bye"]
 
 
 # --- Property: random sequences of sends and retries --------------------------------------
