@@ -144,7 +144,9 @@ def bodies(draw: st.DrawFn, route: str) -> Any:
     )
 
 
-header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=300)
+header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=300) | st.text(
+    st.characters(exclude_categories=["Cc", "Cs"]), max_size=20
+)
 headers = st.fixed_dictionaries(
     {},
     optional={
