@@ -212,6 +212,10 @@ class TestRefusals:
                 "Request body is not valid JSON: key must be a string at line 1 column 2",
             ),
             (b"[]", "Request body must be a JSON object with an 'events' array"),
+            (
+                b'{"events": [1' + b"0" * 4300 + b"]}",  # more digits than anything reads back
+                "Request body is not valid JSON: number out of range at line 1 column 4314",
+            ),
             (b'{"events": []}', "'events' must contain at least one event"),
         ],
     )
