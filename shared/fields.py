@@ -10,17 +10,47 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, PlainValidator, StringConstraints
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from shared.errors import BadRequest
 
 DEFAULT_ENVIRONMENT = "production"
 MAX_ID_CHARS = 200  # keeps DynamoDB keys (2 KB partition, 1 KB sort) within their limits
+# Numbers are bounded so none overflows arithmetic or a float, and every stored one reads back
+# exactly in any JSON client (2**53 - 1 is the largest integer a JavaScript number holds).
+MAX_TOKEN_COUNT = 2**53 - 1
+MAX_MILLISECONDS = 10**15  # about 31,700 years
+MAX_DURATION_SECONDS = 10**12  # the same span in seconds
+MAX_ECHO_CHARS = 40
 
 
 def invalid(message: str) -> PydanticCustomError:
     return PydanticCustomError("parley", message)
+
+
+def echo(value: object) -> str:
+    """A refused value as a message can quote it: short, whatever was sent."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int) and value.bit_length() > 128:  # str() of it would be huge
+        return "an integer of over 38 digits"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= MAX_ECHO_CHARS else value[:MAX_ECHO_CHARS] + "…")
+    return "an object" if isinstance(value, dict) else "an array"
+
+
+def _bounded_number(high: int) -> PlainValidator:
+    """Any JSON number from 0 to `high`, kept as sent (an int stays an int)."""
+
+    def check(value: object) -> int | float:
+        if (type(value) is int or type(value) is float) and 0 <= value <= high:  # never bool
+            return value
+        raise invalid(f"must be a number from 0 to {high:,} (got {echo(value)})")
+
+    return PlainValidator(check)
 
 
 _CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -40,13 +70,18 @@ def _iso_timestamp(value: str) -> str:
             moment = moment.replace(tzinfo=UTC)
         return format_timestamp(moment)
     except (ValueError, OverflowError):  # OverflowError: e.g. year 1 with a positive offset
-        raise invalid("must be an ISO 8601 timestamp, e.g. 2024-01-15T10:30:00Z") from None
+        raise invalid(
+            f"must be an ISO 8601 timestamp, e.g. 2024-01-15T10:30:00Z (got {echo(value)})"
+        ) from None
 
 
 # Constraints and literals are checked in pydantic's compiled core: cheaper than Python
 # validators on the hot path. `describe_error` words their errors.
 Timestamp = Annotated[str, AfterValidator(_iso_timestamp)]
-TokenCount = Annotated[int, Field(ge=0)]  # strict mode already refuses bools, floats, strings
+# Strict mode already refuses bools, floats and strings as counts.
+TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKEN_COUNT)]
+Milliseconds = Annotated[int | float, _bounded_number(MAX_MILLISECONDS)]
+DurationSeconds = Annotated[int | float, _bounded_number(MAX_DURATION_SECONDS)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS)]
 Environment = Literal["development", "staging", "production"]
 ChatRole = Literal["user", "assistant", "system"]
@@ -56,7 +91,9 @@ ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 def check_environment(value: object) -> str:
     """A request-level or query `environment`, or a 400 naming the allowed values."""
     if value not in ENVIRONMENTS:
-        raise BadRequest(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+        raise BadRequest(
+            f"environment must be one of {', '.join(ENVIRONMENTS)} (got {echo(value)})"
+        )
     return str(value)
 
 
@@ -87,20 +124,20 @@ def describe_error(error: ErrorDetails, label: str) -> str:
         return f"{label} missing '{path}'" if label else f"missing '{path}'"
     if kind == "parley":
         return f"{path} {error['msg']}" if path else error["msg"]
+    got = f" (got {echo(error.get('input'))})"
     if kind in _TYPE_NAMES:
-        return f"{path} must be {_TYPE_NAMES[kind]}"
+        return f"{path} must be {_TYPE_NAMES[kind]}{got}"
     ctx = error.get("ctx", {})
     if kind == "literal_error":  # ctx: "'user', 'assistant' or 'system'"
         expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
-        return f"{path} must be one of {expected}"
+        return f"{path} must be one of {expected}{got}"
     if kind == "string_too_short":
         return f"{path} must not be empty"
     if kind == "string_too_long":
         return f"{path} must be at most {ctx.get('max_length')} characters"
     if kind == "greater_than_equal":
-        return (
-            f"{path} must not be negative"
-            if ctx.get("ge") == 0
-            else f"{path} must be >= {ctx['ge']}"
-        )
+        bound = "must not be negative" if ctx.get("ge") == 0 else f"must be >= {ctx['ge']}"
+        return f"{path} {bound}{got}"
+    if kind == "less_than_equal":
+        return f"{path} must be at most {ctx['le']:,}{got}"
     return f"{path}: {error['msg']}"

@@ -8,37 +8,45 @@ from starlette.routing import Route
 
 from shared import services
 from shared.body import read_body
-from shared.fields import check_environment
+from shared.errors import BadRequest
+from shared.fields import MAX_ID_CHARS, check_environment
 from shared.http import JSONBody, RequestContext, prefers_partial_success, query_int, route
 from shared.ingest.pipeline import IngestPolicy, RequestInfo
 
 
 def ingest_route(policy: IngestPolicy) -> Route:
     async def ingest(request: Request, ctx: RequestContext) -> Response:
-        info = RequestInfo(ctx.tenant, ctx.request_id, ctx.received_at)
+        info = RequestInfo(
+            ctx.tenant,
+            ctx.request_id,
+            ctx.received_at,
+            ctx.received_ns,
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
         body = await read_body(request.stream(), request.headers.get("content-encoding"))
         partial = prefers_partial_success(request)
         outcome = services.ingest_service().ingest(
-            policy,
-            body,
-            info,
-            ctx.deadline,
-            partial=partial,
-            idempotency_key=request.headers.get("idempotency-key"),
+            policy, body, info, ctx.deadline, partial=partial
         )
-        headers = {"Preference-Applied": "partial-success"} if partial else None
+        # A replayed answer carries the first request's id: header and body always agree.
+        headers = {"X-Request-Id": outcome.body["requestId"]}
+        if partial:
+            headers["Preference-Applied"] = "partial-success"
         return JSONBody(outcome.body, status_code=outcome.status, headers=headers)
 
     return route(policy.route, ingest, ["POST"])
 
 
 async def list_records(request: Request, ctx: RequestContext) -> Response:
+    conversation_id = request.path_params["conversationId"]
+    if not 1 <= len(conversation_id) <= MAX_ID_CHARS:  # no record can live under it
+        raise BadRequest(f"conversationId must be 1 to {MAX_ID_CHARS} characters")
     environment = request.query_params.get("environment")
     if environment is not None:
         check_environment(environment)
     records, next_cursor = services.record_store().list(
         ctx.tenant,
-        request.path_params["conversationId"],
+        conversation_id,
         limit=query_int(request, "limit", default=100, low=1, high=1000),
         cursor=request.query_params.get("cursor") or None,
         environment=environment,

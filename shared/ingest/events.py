@@ -12,8 +12,15 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from shared.fields import ChatRole, Identifier, TokenCount, invalid
-from shared.ingest.records import IngestEvent, Record, RecordContext, content_record_id, record_id
+from shared.fields import ChatRole, DurationSeconds, Identifier, TokenCount, invalid
+from shared.ingest.records import (
+    IngestEvent,
+    Record,
+    RecordContext,
+    content_record_id,
+    record_id,
+    send_record_id,
+)
 
 # Content blocks: the required fields (and their JSON types) of the types seed 000 defines.
 # Unknown block types are kept as sent.
@@ -47,6 +54,27 @@ ContentBlocks = Annotated[list[dict[str, Any]], AfterValidator(_check_blocks)]
 
 def has_tool_block(blocks: list[dict[str, Any]] | None) -> bool:
     return any(block.get("type") in _TOOL_BLOCK_TYPES for block in blocks or ())
+
+
+def block_texts(field: str, blocks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Every text a list of content blocks carries, for the per-message limit: `text` and
+    `thinking` blocks, and a `tool_result`'s content, as a string or as text parts."""
+    texts = []
+    for i, block in enumerate(blocks):
+        kind = block["type"]
+        if kind == "text" or kind == "thinking":
+            texts.append((f"{field}[{i}].text", block["text"]))
+        elif kind == "tool_result":
+            content = block["content"]
+            if isinstance(content, str):
+                texts.append((f"{field}[{i}].content", content))
+            elif isinstance(content, list):
+                texts += [
+                    (f"{field}[{i}].content[{j}].text", part["text"])
+                    for j, part in enumerate(content)
+                    if isinstance(part, dict) and isinstance(part.get("text"), str)
+                ]
+    return texts
 
 
 class StandardEvent(IngestEvent):
@@ -102,13 +130,27 @@ class StandardEvent(IngestEvent):
         return (self.message if self.message is not None else text), blocks
 
     def texts(self) -> list[tuple[str, str]]:
-        return [("message", self._text_and_blocks[0])]
+        # Each place text arrives, then the message as stored (text blocks joined).
+        texts = [] if self.message is None else [("message", self.message)]
+        if isinstance(self.content, str):
+            texts.append(("content", self.content))
+        elif self.content is not None:
+            texts += block_texts("content", self.content)
+            if self.message is None:
+                texts.append(("content", self._text_and_blocks[0]))
+        if self.content_blocks is not None:
+            texts += block_texts("content_blocks", self.content_blocks)
+        return texts
 
     def to_records(self, ctx: RecordContext) -> list[Record]:
+        # The id rule (README "Guarantees"): the client's id, else its timestamp and content,
+        # else the send this event came in.
         if self.id is not None:
             rid = record_id(ctx.tenant_id, "chat", self.id)
-        else:  # the timestamp, if sent, is part of the content
+        elif self.timestamp is not None:
             rid = content_record_id(ctx, "chat")
+        else:
+            rid = send_record_id(ctx, "chat")
         record = self.new_record(
             ctx, record_id=rid, conversation_id=self.conversation_id, source="chat"
         )
@@ -259,7 +301,7 @@ class CallEvent(ChannelSpecificEvent):
 
     conversation_id: Identifier = Field(alias="conversationId")
     transcript: list[CallTurn]
-    duration: float | None = Field(None, ge=0)
+    duration: DurationSeconds | None = None
     call_type: Literal["phone", "video", "voice"] | None = Field(None, alias="callType")
 
     def texts(self) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ from shared.errors import (
     InvalidEvents,
     PayloadTooLarge,
 )
-from shared.fields import DEFAULT_ENVIRONMENT, check_environment
+from shared.fields import DEFAULT_ENVIRONMENT, check_environment, echo
 from shared.ingest.idempotency import IdempotencyStore, SavedResponse, check_key
 from shared.ingest.records import IngestEvent, Record, RecordContext, oversized_text
 from shared.ingest.store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
@@ -57,7 +57,7 @@ class IngestPolicy:
             return self.untyped or self.untyped_error
         if isinstance(kind, str) and kind in self.typed:
             return self.typed[kind]
-        return f"messageType must be one of {', '.join(self.typed)}"
+        return f"messageType must be one of {', '.join(self.typed)} (got {echo(kind)})"
 
     def details(self, counts: Counter[str]) -> dict[str, int] | None:
         if not self.details_keys:
@@ -71,6 +71,15 @@ class RequestInfo:
     tenant_id: str
     request_id: str
     received_at: str
+    received_ns: int  # the same moment in nanoseconds: orders requests within a millisecond
+    idempotency_key: str | None = None
+
+    def send_scope(self, route: str) -> str:
+        """What identifies this send: a retry under the same Idempotency-Key is the same send;
+        without a key every request is a send of its own."""
+        if self.idempotency_key is not None:
+            return f"{route}\x1fkey\x1f{self.idempotency_key}"
+        return f"{route}\x1frequest\x1f{self.request_id}"
 
 
 @dataclass
@@ -110,8 +119,9 @@ def build_batch(policy: IngestPolicy, payload: Any, info: RequestInfo) -> Batch:
     """Validate every event and build its records. Raises only for request-level problems."""
     events, environment = _request_events(payload)
     batch = Batch()
+    scope = info.send_scope(policy.route)
     for index, raw in enumerate(events):
-        error = _event_records(policy, raw, index, info, environment, batch)
+        error = _event_records(policy, raw, index, info, environment, scope, batch)
         if error is not None:
             batch.errors.append(error)
         if len(batch.prepared) > MAX_RECORDS:
@@ -128,6 +138,7 @@ def _event_records(
     index: int,
     info: RequestInfo,
     environment: str,
+    scope: str,
     batch: Batch,
 ) -> EventError | None:
     if not isinstance(raw, dict):
@@ -140,12 +151,14 @@ def _event_records(
         return event
     if (too_long := oversized_text(event, index)) is not None:
         return too_long
-    ctx = RecordContext(info.tenant_id, info.request_id, info.received_at, environment, index, raw)
+    ctx = RecordContext(
+        info.tenant_id, info.request_id, info.received_at, environment, index, raw, scope
+    )
     records = event.to_records(ctx)
     seq = len(batch.prepared)  # position in the request: ties on timestamp keep send order
     prepared = []
     for record in records:
-        item = RecordStore.prepare(info.tenant_id, record, seq)
+        item = RecordStore.prepare(info.tenant_id, record, info.received_ns, seq)
         if item.size > MAX_RECORD_BYTES:
             return _record_too_large(index, record, item.size)
         prepared.append(item)
@@ -178,17 +191,23 @@ class IngestService:
         deadline: Deadline,
         *,
         partial: bool = False,
-        idempotency_key: str | None = None,
     ) -> Outcome:
-        if idempotency_key is None:
+        if info.idempotency_key is None:
             return self._ingest(policy, body, info, deadline, partial)
-        scope = f"{info.tenant_id}#{policy.route}#{check_key(idempotency_key)}"
+        scope = f"{info.tenant_id}#{policy.route}#{check_key(info.idempotency_key)}"
         body_hash = hashlib.sha256(body).hexdigest()
         saved = self._idempotency.get(scope, deadline)
         if saved is not None:
             if saved.body_hash != body_hash:
                 raise Conflict("Idempotency-Key was already used with a different request body")
-            return Outcome(saved.status, pydantic_core.from_json(saved.response))
+            # The first answer unchanged, its requestId included (the endpoint's X-Request-Id
+            # follows it); this request's own id is in the log line's request_id.
+            replayed = pydantic_core.from_json(saved.response)
+            log.info(
+                "idempotent replay",
+                extra={"route": policy.route, "replayed_request_id": replayed.get("requestId")},
+            )
+            return Outcome(saved.status, replayed)
         outcome = self._ingest(policy, body, info, deadline, partial)
         response = pydantic_core.to_json(outcome.body).decode()
         self._idempotency.save(scope, SavedResponse(body_hash, outcome.status, response), deadline)

@@ -33,6 +33,9 @@ class RecordContext(NamedTuple):
     environment: str
     position: int  # the event's 0-based index in the request
     raw: dict[str, Any]  # the event as sent
+    # Which send this is, for events that carry neither id nor timestamp: the route and the
+    # request's Idempotency-Key if it has one (a retry is the same send), else its request id.
+    send_scope: str
 
 
 def record_id(tenant_id: str, kind: str, key: str) -> str:
@@ -42,9 +45,22 @@ def record_id(tenant_id: str, kind: str, key: str) -> str:
 
 
 def content_record_id(ctx: RecordContext, kind: str) -> str:
-    """For events without an id: their position and canonical content (sorted keys, so two
-    sends of the same event hash alike whatever their key order)."""
+    """For events with a timestamp but no id: their position and canonical content, timestamp
+    included (sorted keys, so two sends of the same event hash alike whatever their key order).
+    Exactly-once across resends of any request."""
     digest = hashlib.sha256(f"{ctx.tenant_id}\x1f{kind}\x1f{ctx.position}:".encode())
+    digest.update(pydantic_core.to_json(_sorted(ctx.raw)))
+    return f"rec_{digest.hexdigest()[:32]}"
+
+
+def send_record_id(ctx: RecordContext, kind: str) -> str:
+    """For events with neither id nor timestamp: the send they came in, their position and
+    content. Two separate sends of the same words are two records (each has its own request
+    id); a retry under the same Idempotency-Key overwrites what the first attempt wrote; a key
+    reused for other events can never overwrite them (the content differs)."""
+    digest = hashlib.sha256(
+        f"{ctx.tenant_id}\x1f{kind}\x1f{ctx.send_scope}\x1f{ctx.position}:".encode()
+    )
     digest.update(pydantic_core.to_json(_sorted(ctx.raw)))
     return f"rec_{digest.hexdigest()[:32]}"
 
@@ -95,7 +111,8 @@ class IngestEvent(BaseModel, ABC):
         return describe_error(error, cls.label)
 
     def texts(self) -> list[tuple[str, str]]:
-        """(field, text) pairs that the 100 KB per-message limit applies to."""
+        """(field, text) pairs that the 100 KB per-message limit applies to: every place a
+        message's text can arrive."""
         return []
 
     @abstractmethod

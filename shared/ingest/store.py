@@ -3,7 +3,7 @@
 Item layout (RecordsTable in template.yaml):
   pk  "<tenant>#<conversation_id>"   partition: a tenant's conversation, so tenants never mix
   sk  record id                      deterministic, so a resend overwrites instead of duplicating
-  ok  "<timestamp>#<received_at>#<seq>"   LSI `by_order` sort key: timestamp, then send order
+  ok  "<timestamp>#<received ns>#<seq>"  LSI `by_order` sort key: timestamp, then send order
   env environment                    for `?environment=` filtering
   rec the record as JSON             nested client JSON stays exact (no float→Decimal)
 """
@@ -26,6 +26,7 @@ MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attribut
 # A page of records stops here even below `limit`: Lambda answers at most 6 MB.
 MAX_PAGE_BYTES = 4_500_000
 ORDER_INDEX = "by_order"
+MAX_SORT_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
 
 
 @dataclass(slots=True)
@@ -45,10 +46,11 @@ class RecordStore:
         self._writer = writer
 
     @staticmethod
-    def prepare(tenant_id: str, record: Record, seq: int) -> PreparedRecord:
+    def prepare(tenant_id: str, record: Record, received_ns: int, seq: int) -> PreparedRecord:
+        """`seq` is the record's position in its request; `received_ns` orders the requests."""
         encoded = pydantic_core.to_json(record)
         body = encoded.decode()
-        order = f"{record['timestamp']}#{record['received_at']}#{seq:06d}"
+        order = f"{record['timestamp']}#{received_ns:020d}#{seq:06d}"
         item = {
             "pk": {"S": partition_key(tenant_id, record["conversation_id"])},
             "sk": {"S": record["id"]},
@@ -97,7 +99,7 @@ class RecordStore:
                 page_bytes += len(item["rec"]["S"])
                 if last_key is not None and page_bytes > MAX_PAGE_BYTES:
                     return records, _encode_cursor(last_key)
-                records.append(json.loads(item["rec"]["S"]))
+                records.append(pydantic_core.from_json(item["rec"]["S"]))
                 last_key = {k: item[k] for k in ("pk", "sk", "ok")}
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -112,11 +114,14 @@ def _encode_cursor(key: Item) -> str:
 
 def _decode_cursor(cursor: str, pk: str) -> Item:
     try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        # jiter: deep nesting and huge numbers are ValueErrors, never a RecursionError.
+        plain = pydantic_core.from_json(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         valid = (
             isinstance(plain, dict)
             and set(plain) == {"pk", "sk", "ok"}
             and all(isinstance(v, str) for v in plain.values())
+            # Key values DynamoDB would refuse (a ValidationException, not the client's 400).
+            and all(0 < len(plain[k].encode()) <= MAX_SORT_KEY_BYTES for k in ("sk", "ok"))
         )
     except (ValueError, binascii.Error):
         valid = False

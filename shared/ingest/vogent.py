@@ -14,14 +14,50 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import ErrorDetails
 
-from shared.fields import Identifier, describe_error, invalid
+from shared.fields import Identifier, Milliseconds, describe_error, invalid
 from shared.ingest.pipeline import IngestPolicy
 from shared.ingest.records import IngestEvent, Record, RecordContext
 
-# Any `<|...|>` token: <|silence|>, <|hangup|>, <|press:N|>, and ones not yet known.
-MARKER = re.compile(r"<\|.*?\|>", re.DOTALL)
+# A marker is any `<|...|>` token: <|silence|>, <|hangup|>, <|press:N|>, and ones not yet
+# known. `remove_markers` only needs to see the characters they are made of.
+_MARKER_CHARS = re.compile(r"([<|>])")
+
+
+def remove_markers(text: str) -> str:
+    """`text` without its markers, innermost first, as if removed one at a time until none is
+    left: removing `<|x|>` from `<|sil<|x|>ence|>` leaves `<|silence|>`, which goes too. Where
+    a removed marker sat between two whitespace runs only the first is kept, so
+    `hello <|silence|> there` reads `hello there`.
+
+    One pass over the text (a stack of open `<|`), so nesting cannot make it quadratic."""
+    if "<|" not in text:
+        return text
+    out: list[str] = []  # single `<`, `|`, `>` characters and the runs between them
+    openers: list[int] = []  # index in `out` of the `<` of each `<|` not yet closed
+    after_removal = False
+    for piece in _MARKER_CHARS.split(text):
+        if after_removal and out and out[-1][-1].isspace():
+            piece = piece.lstrip()
+        if not piece:
+            continue
+        after_removal = False
+        if piece == "|" and out and out[-1] == "<":
+            openers.append(len(out) - 1)
+        elif piece == ">" and out and out[-1] == "|":
+            # `|>` closes the innermost `<|` whose own `|` it is not (`<|>` is no marker, but
+            # in `<|<|>` the second `|` closes the first `<|`).
+            own = bool(openers) and openers[-1] == len(out) - 2
+            closed = len(openers) - (2 if own else 1)
+            if closed >= 0:
+                del out[openers[closed] :]
+                del openers[closed:]
+                after_removal = True
+                continue
+        out.append(piece)
+    return "".join(out)
+
+
 SPEAKER_ROLES = {"HUMAN": "user", "AI": "assistant"}
-Number = int | float
 
 
 class FunctionCall(BaseModel):
@@ -36,8 +72,8 @@ class TranscriptEntry(BaseModel):
 
     text: str
     speaker: Literal["AI", "HUMAN"]
-    start_time_ms: Number | None = Field(None, alias="startTimeMs")
-    end_time_ms: Number | None = Field(None, alias="endTimeMs")
+    start_time_ms: Milliseconds | None = Field(None, alias="startTimeMs")
+    end_time_ms: Milliseconds | None = Field(None, alias="endTimeMs")
     detail_type: str | None = Field(None, alias="detailType")
     function_calls: list[FunctionCall] | None = Field(None, alias="functionCalls")
     function_call_id: str | None = Field(None, alias="functionCallId")
@@ -51,10 +87,7 @@ class TranscriptEntry(BaseModel):
         """The text with action markers removed; empty when nothing was said."""
         if self.is_function_response:
             return ""
-        text, removed = MARKER.subn("", self.text)
-        while removed:  # removing one marker can join its neighbours into another
-            text, removed = MARKER.subn("", text)
-        return text.strip()
+        return remove_markers(self.text).strip()
 
     @property
     def calls(self) -> list[FunctionCall]:

@@ -137,14 +137,20 @@ def test_records_come_back_normalized_in_order(server: ServerProcess) -> None:
         assert record["timestamp"].endswith("Z")
 
 
-def test_resending_the_same_request_stores_no_duplicates(server: ServerProcess) -> None:
+def test_keyed_resends_are_stored_once_and_repeated_turns_twice(server: ServerProcess) -> None:
     conversation = unique()
     body = with_ids(SEED_000_CURL, {"conv-abc123": conversation})
+    url, key = server.base_url + "/v1/ingest", server.keys["acme"]
+    idempotency = {"Idempotency-Key": unique("key")}
+    first = request("POST", url, key=key, data=body, headers=idempotency)
+    assert_success(first, 2)
+    again = request("POST", url, key=key, data=body, headers=idempotency)
+    assert (again.status, again.body) == (200, first.body)
+    assert again.headers["x-request-id"] == first.body["requestId"]  # the answer replayed
+    # Without a key, id or timestamp the same words sent again are new turns (README Guarantees).
     assert_success(post(server, "/v1/ingest", body), 2)
-    assert_success(post(server, "/v1/ingest", body), 2)
-    stored = records(server, conversation)
-    assert len(stored) == 2
-    assert len({r["id"] for r in stored}) == 2
+    messages = [r["message"] for r in records(server, conversation)]
+    assert messages == 2 * [json.loads(body)["events"][0]["message"], messages[1]]
 
 
 def test_tenants_do_not_see_each_others_records(server: ServerProcess) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import io
 import json
+import logging
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -15,11 +18,17 @@ from functions.ingest_multi.app import handler as ingest_multi
 from functions.records.app import handler as list_records
 from shared.body import MAX_BODY_BYTES
 from shared.ingest.store import MAX_PAGE_BYTES
+from shared.logs import JsonFormatter
 from tests.support import Answer, api_event, invoke
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 
 RECORDS = "/v1/conversations/{conversationId}/records"
+INVALID_CURSOR = "Invalid 'cursor': pass the nextCursor of the previous page unchanged"
+
+
+def encode_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def post(body: Any = None, *, handler: Any = ingest, path: str = "/v1/ingest", **kw: Any) -> Answer:
@@ -92,11 +101,13 @@ class TestSuccess:
         assert recs[1]["model"] == "gpt-4o"
         assert {r["request_id"] for r in recs} == {answer.body["requestId"]}
 
-    def test_resending_creates_no_duplicates(self, conversation_id: str) -> None:
+    def test_resending_events_with_ids_or_timestamps_creates_no_duplicates(
+        self, conversation_id: str
+    ) -> None:
         body = {
             "events": [
-                chat(conversation_id, "one"),
-                chat(conversation_id, "two"),
+                chat(conversation_id, "one", timestamp="2024-01-15T10:30:00.001Z"),
+                chat(conversation_id, "two", timestamp="2024-01-15T10:30:00.002Z"),
                 {
                     "messageType": "channel",
                     "id": "m-1",
@@ -201,6 +212,10 @@ class TestRefusals:
                 "Request body is not valid JSON: key must be a string at line 1 column 2",
             ),
             (b"[]", "Request body must be a JSON object with an 'events' array"),
+            (
+                b'{"events": [1' + b"0" * 4300 + b"]}",  # more digits than anything reads back
+                "Request body is not valid JSON: number out of range at line 1 column 4314",
+            ),
             (b'{"events": []}', "'events' must contain at least one event"),
         ],
     )
@@ -209,10 +224,9 @@ class TestRefusals:
 
     def test_invalid_event_stores_nothing(self, conversation_id: str) -> None:
         answer = post({"events": [chat(conversation_id), chat(conversation_id, role="robot")]})
-        assert_error(answer, 400, "Event 1: role must be one of user, assistant, system")
-        assert answer.body["errors"] == [
-            {"index": 1, "field": "role", "message": "role must be one of user, assistant, system"}
-        ]
+        message = "role must be one of user, assistant, system (got 'robot')"
+        assert_error(answer, 400, f"Event 1: {message}")
+        assert answer.body["errors"] == [{"index": 1, "field": "role", "message": message}]
         assert stored(conversation_id) == []
 
     def test_oversized_message_is_413(self, conversation_id: str) -> None:
@@ -221,6 +235,17 @@ class TestRefusals:
             answer,
             413,
             "Event 0: message is 102,401 bytes; the limit is 102,400 bytes (100 KB) per message",
+        )
+        assert stored(conversation_id) == []
+
+    def test_oversized_text_block_is_413(self, conversation_id: str) -> None:
+        block = {"type": "text", "text": "x" * 102_401}
+        answer = post({"events": [chat(conversation_id, "short", content_blocks=[block])]})
+        assert_error(
+            answer,
+            413,
+            "Event 0: content_blocks[0].text is 102,401 bytes; "
+            "the limit is 102,400 bytes (100 KB) per message",
         )
         assert stored(conversation_id) == []
 
@@ -305,9 +330,34 @@ class TestIdempotencyKey:
         again = post(body, headers=key)
         assert again.status == 200
         assert again.body == first.body
-        assert again.headers["x-request-id"] != first.body["requestId"]
         assert len(stored(conversation_id)) == 1
         assert stored(conversation_id)[0]["request_id"] == first.body["requestId"]
+
+    def test_replay_header_and_body_carry_the_first_request_id(self, conversation_id: str) -> None:
+        body = {"events": [chat(conversation_id)]}
+        key = {"Idempotency-Key": f"key-{conversation_id}"}
+        first = post(body, headers=key)
+        event = api_event("POST", "/v1/ingest", body=body, headers=key)
+        stream = io.StringIO()
+        capture = logging.StreamHandler(stream)
+        capture.setFormatter(JsonFormatter())
+        logger = logging.getLogger("parley.ingest")
+        logger.addHandler(capture)
+        logger.setLevel(logging.INFO)
+        try:
+            again = invoke(ingest, event)
+        finally:
+            logger.removeHandler(capture)
+            logger.setLevel(logging.NOTSET)
+        assert again.headers["x-request-id"] == again.body["requestId"] == first.body["requestId"]
+        # The replay's own id is logged beside the one it answered with.
+        (line,) = [
+            json.loads(text)
+            for text in stream.getvalue().splitlines()
+            if "idempotent replay" in text
+        ]
+        assert line["request_id"] == event["requestContext"]["requestId"]
+        assert line["replayed_request_id"] == first.body["requestId"]
 
     def test_repeat_with_another_body_is_409(self, conversation_id: str) -> None:
         key = {"Idempotency-Key": f"key-{conversation_id}"}
@@ -375,19 +425,52 @@ class TestReadingBack:
     @pytest.mark.parametrize(
         ("query", "message"),
         [
-            ({"limit": "0"}, "'limit' must be an integer from 1 to 1000"),
-            ({"limit": "1001"}, "'limit' must be an integer from 1 to 1000"),
-            ({"limit": "ten"}, "'limit' must be an integer from 1 to 1000"),
-            ({"environment": "qa"}, "environment must be one of development, staging, production"),
+            ({"limit": "0"}, "'limit' must be an integer from 1 to 1000 (got '0')"),
+            ({"limit": "1001"}, "'limit' must be an integer from 1 to 1000 (got '1001')"),
+            ({"limit": "ten"}, "'limit' must be an integer from 1 to 1000 (got 'ten')"),
             (
-                {"cursor": "garbage"},
-                "Invalid 'cursor': pass the nextCursor of the previous page unchanged",
+                {"limit": "\u0661\u0660"},
+                "'limit' must be an integer from 1 to 1000 (got '\u0661\u0660')",
+            ),
+            (
+                {"limit": "0" * 5000},
+                f"'limit' must be an integer from 1 to 1000 (got '{'0' * 40}…')",
+            ),
+            (
+                {"limit": "1" * 5000},  # past Python's int-conversion limit
+                f"'limit' must be an integer from 1 to 1000 (got '{'1' * 40}…')",
+            ),
+            (
+                {"environment": "qa"},
+                "environment must be one of development, staging, production (got 'qa')",
+            ),
+            *(
+                ({"cursor": cursor}, INVALID_CURSOR)
+                for cursor in (
+                    "garbage",
+                    "é",
+                    encode_cursor("["),
+                    encode_cursor("[" * 5000),  # nesting
+                    encode_cursor("1" * 5000),  # a number past the conversion limit
+                    # Keys DynamoDB itself would refuse: an empty or over-long sort key.
+                    encode_cursor(json.dumps({"pk": "acme#c", "sk": "", "ok": "x"})),
+                    encode_cursor(json.dumps({"pk": "acme#c", "sk": "x", "ok": "y" * 1025})),
+                )
             ),
         ],
     )
     def test_bad_query_is_400(self, query: dict[str, str], message: str) -> None:
         answer = records_page("c", **query)
         assert_error(answer, 400, message)
+
+    def test_limit_with_leading_zeros(self, conversation_id: str) -> None:
+        post({"events": [chat(conversation_id, str(i)) for i in range(3)]})
+        assert len(records_page(conversation_id, limit="0" * 10 + "2").body["data"]) == 2
+
+    @pytest.mark.parametrize("conversation_id", ["", "c" * 201])
+    def test_conversation_id_no_record_can_have_is_400(self, conversation_id: str) -> None:
+        answer = records_page(conversation_id)
+        assert_error(answer, 400, "conversationId must be 1 to 200 characters")
 
     def test_cursor_cannot_reach_another_tenant(self, conversation_id: str) -> None:
         post({"events": [chat(conversation_id, str(i)) for i in range(3)]}, tenant="globex")

@@ -7,7 +7,12 @@ from typing import Any
 
 from shared.ingest.pipeline import Batch, IngestPolicy, RequestInfo, build_batch
 
-INFO = RequestInfo(tenant_id="acme", request_id="req-1", received_at="2026-01-02T03:04:05.678Z")
+INFO = RequestInfo(
+    tenant_id="acme",
+    request_id="req-1",
+    received_at="2026-01-02T03:04:05.678Z",
+    received_ns=1_767_323_045_678_000_000,
+)
 
 
 def batch(policy: IngestPolicy, payload: Any, info: RequestInfo = INFO) -> Batch:

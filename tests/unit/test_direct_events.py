@@ -124,24 +124,34 @@ class TestStandardEvents:
         ("change", "message"),
         [
             ({"conversation_id": None}, "missing 'conversation_id'"),
-            ({"role": "bot"}, "role must be one of user, assistant, system"),
+            ({"role": "bot"}, "role must be one of user, assistant, system (got 'bot')"),
+            (  # a refused value is echoed short, never whole
+                {"role": "b" * 10_000},
+                f"role must be one of user, assistant, system (got '{'b' * 40}…')",
+            ),
+            ({"role": {"a": 1}}, "role must be one of user, assistant, system (got an object)"),
             ({"role": None}, "missing 'role'"),
             ({"message": None}, "missing 'message' or 'content'"),
-            ({"input_tokens": "12"}, "input_tokens must be an integer"),
-            ({"input_tokens": True}, "input_tokens must be an integer"),
-            ({"output_tokens": -1}, "output_tokens must not be negative"),
-            ({"reasoning_tokens": 1.5}, "reasoning_tokens must be an integer"),
+            ({"input_tokens": "12"}, "input_tokens must be an integer (got '12')"),
+            ({"input_tokens": True}, "input_tokens must be an integer (got true)"),
+            ({"output_tokens": -1}, "output_tokens must not be negative (got -1)"),
+            (
+                {"output_tokens": 2**53},
+                "output_tokens must be at most 9,007,199,254,740,991 (got 9007199254740992)",
+            ),
+            ({"reasoning_tokens": 1.5}, "reasoning_tokens must be an integer (got 1.5)"),
             (
                 {"timestamp": "yesterday"},
-                "timestamp must be an ISO 8601 timestamp, e.g. 2024-01-15T10:30:00Z",
+                "timestamp must be an ISO 8601 timestamp, e.g. 2024-01-15T10:30:00Z "
+                "(got 'yesterday')",
             ),
-            ({"timestamp": 1700000000}, "timestamp must be a string"),
+            ({"timestamp": 1700000000}, "timestamp must be a string (got 1700000000)"),
             (
                 {"environment": "prod"},
-                "environment must be one of development, staging, production",
+                "environment must be one of development, staging, production (got 'prod')",
             ),
-            ({"model": 4}, "model must be a string"),
-            ({"metadata": []}, "metadata must be an object"),
+            ({"model": 4}, "model must be a string (got 4)"),
+            ({"metadata": []}, "metadata must be an object (got an array)"),
             ({"conversation_id": ""}, "conversation_id must not be empty"),
             ({"conversation_id": "x" * 201}, "conversation_id must be at most 200 characters"),
         ],
@@ -267,7 +277,7 @@ class TestChannelSpecificEvents:
                     "role": "system",
                     "body": "b",
                 },
-                "role must be one of user, assistant",
+                "role must be one of user, assistant (got 'system')",
             ),
             (
                 {
@@ -277,7 +287,18 @@ class TestChannelSpecificEvents:
                     "transcript": [],
                     "callType": "fax",
                 },
-                "callType must be one of phone, video, voice",
+                "callType must be one of phone, video, voice (got 'fax')",
+            ),
+            (
+                {
+                    "messageType": "call",
+                    "id": "c",
+                    "conversationId": "c",
+                    "transcript": [],
+                    "duration": 10**400,
+                },
+                "duration must be a number from 0 to 1,000,000,000,000 "
+                "(got an integer of over 38 digits)",
             ),
             (
                 {
@@ -290,7 +311,7 @@ class TestChannelSpecificEvents:
             ),
             (
                 {"messageType": "sms", "id": "s"},
-                "messageType must be one of channel, tool_call, email, call",
+                "messageType must be one of channel, tool_call, email, call (got 'sms')",
             ),
             (
                 {"messageType": "channel", "conversationId": "c", "message": "m", "role": "user"},

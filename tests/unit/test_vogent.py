@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.ingest.vogent import MARKER, VOGENT_RAW
+from shared.ingest.vogent import VOGENT_RAW, remove_markers
 from tests import seeds
 from tests.unit.helpers import batch, error, records
 
+# A complete marker: any `<|...|>` token.
+MARKER = re.compile(r"<\|.*?\|>", re.DOTALL)
 SEED_CALL: dict[str, Any] = seeds.body("ingest_vogent_raw_call")["events"][0]
 
 
@@ -93,7 +96,24 @@ class TestSeedExample:
 class TestFanOutRules:
     def test_markers_inside_text_are_removed(self) -> None:
         (rec,) = records(VOGENT_RAW, call(say("Press <|press:1|> one <|silence|>  now")))
-        assert rec["message"] == "Press  one   now".strip()
+        assert rec["message"] == "Press one now"
+
+    @pytest.mark.parametrize(
+        ("text", "spoken"),
+        [
+            ("hello <|silence|> there", "hello there"),  # no double space left behind
+            ("hello <|silence|>\tthere", "hello there"),
+            ("hello<|silence|> there", "hello there"),
+            ("hello <|silence|>there", "hello there"),
+            ("hello<|silence|>there", "hellothere"),
+            ("a <|x|> <|y|> b", "a b"),
+            ("<|a|>b|>", "b|>"),
+            ("<|>", "<|>"),  # not a marker: its `|` cannot both open and close
+            ("<|a<|b|>", "<|a"),
+        ],
+    )
+    def test_removed_markers_leave_no_double_space(self, text: str, spoken: str) -> None:
+        assert remove_markers(text) == spoken
 
     def test_unknown_markers_are_removed_too(self) -> None:
         recs = records(VOGENT_RAW, call(say("<|dtmf:#|>"), say("<|laugh|> ok")))
@@ -143,6 +163,12 @@ class TestFanOutRules:
         )
         assert recs[0]["duration"] == 3.5
 
+    def test_timings_at_the_bounds_are_kept_as_sent(self) -> None:
+        (rec,) = records(VOGENT_RAW, call(say("a", startTimeMs=0, endTimeMs=10**15)))
+        assert (rec["start_time_ms"], rec["end_time_ms"]) == (0, 10**15)
+        assert isinstance(rec["end_time_ms"], int)
+        assert rec["duration"] == 10**12
+
     @pytest.mark.parametrize(
         ("event", "message"),
         [
@@ -175,6 +201,27 @@ class TestFanOutRules:
             (
                 call(say("", functionCalls=[{"arguments": {}}])),
                 "Transcript entry 0: missing 'functionCalls[0].name'",
+            ),
+            # Timings are bounded: none overflows computing the duration.
+            (
+                call(say("a", startTimeMs=0, endTimeMs=int("9" * 400))),
+                "Transcript entry 0: endTimeMs must be a number from 0 to "
+                "1,000,000,000,000,000 (got an integer of over 38 digits)",
+            ),
+            (
+                call(say("a", startTimeMs=-1)),
+                "Transcript entry 0: startTimeMs must be a number from 0 to "
+                "1,000,000,000,000,000 (got -1)",
+            ),
+            (
+                call(say("a", startTimeMs="10")),
+                "Transcript entry 0: startTimeMs must be a number from 0 to "
+                "1,000,000,000,000,000 (got '10')",
+            ),
+            (
+                call(say("a", endTimeMs=True)),
+                "Transcript entry 0: endTimeMs must be a number from 0 to "
+                "1,000,000,000,000,000 (got true)",
             ),
         ],
     )
@@ -228,6 +275,43 @@ def test_fan_out_never_raises_and_counts_match(calls: list[dict[str, Any]]) -> N
         assert rec["id"] == rec["trace_id"]
 
 
-def test_markers_formed_by_removing_markers_are_removed() -> None:
-    (rec,) = records(VOGENT_RAW, call(say("ok <<|x|>||> done")))
-    assert rec["message"] == "ok  done"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<|sil<|x|>ence|>",  # removing <|x|> leaves <|silence|>, removed in turn
+        "<<|x|>|silence|>",
+        "<|<|<|x|>|>|>",
+        "<|<|>",  # <| + "<" + |>
+    ],
+)
+def test_markers_formed_by_removing_markers_are_removed(text: str) -> None:
+    assert remove_markers(text) == ""
+    assert batch(VOGENT_RAW, {"events": [call(say(text))]}).errors[0].message == (
+        "transcript has no utterances or function calls"
+    )
+    (rec,) = records(VOGENT_RAW, call(say(f"ok {text} done")))
+    assert rec["message"] == "ok done"
+
+
+def _remove_one_at_a_time(text: str) -> str:
+    """The rule as the README states it, slowly: remove the marker that ends first (the
+    innermost of those ending there), and again, until none is left."""
+    while True:
+        for end in range(4, len(text) + 1):
+            start = text.rfind("<|", 0, end - 2) if text.endswith("|>", 0, end) else -1
+            if start >= 0:
+                text = text[:start] + text[end:]
+                break
+        else:
+            return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="<|>ab \n", max_size=30) | st.text(max_size=30))
+def test_marker_removal_property(text: str) -> None:
+    spoken = remove_markers(text)
+    assert MARKER.search(spoken) is None  # never a complete marker left
+    if "  " not in text:
+        assert "  " not in spoken  # no double space introduced
+    # The same words as removing markers one at a time; only whitespace runs may shrink.
+    assert spoken.split() == _remove_one_at_a_time(text).split()
