@@ -4,7 +4,6 @@ listing (filters, order, exact totals, offset and cursor), through the real hand
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,13 +38,13 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, dynamodb: Any) -> Iterator[Clock]:
+def clock(monkeypatch: pytest.MonkeyPatch, dynamodb: Any) -> Clock:
     """The functions' service, on a clock the test moves."""
     clock = Clock()
     store = ConversationStore(default_client(), get_settings().conversations_table)
     service = ConversationService(store, get_settings().idempotency_ttl_hours * 3600, clock)
     monkeypatch.setattr(services, "conversation_service", lambda: service)
-    yield clock
+    return clock
 
 
 # --- idempotency -------------------------------------------------------------------------------
@@ -146,7 +145,8 @@ def test_a_message_of_exactly_100_kb_is_stored_and_one_byte_more_is_413(dynamodb
     err = error(
         append(conversation_id, {"messages": turns(1, 100 * KB + 1)}), 413, "PAYLOAD_TOO_LARGE"
     )
-    assert "102,401" in err["message"] and "102,400" in err["message"]
+    assert "102,401" in err["message"]
+    assert "102,400" in err["message"]
     assert set(err["details"]) == {"messages[0].content"}
     assert len(get(conversation_id).body["messages"]) == 1
 
@@ -178,7 +178,8 @@ def test_create_content_field_of_exactly_512_kb_is_accepted_one_more_byte_is_413
     err = error(
         create({"promptId": "p", "content": content + "x"}, tenant), 413, "PAYLOAD_TOO_LARGE"
     )
-    assert "524,289" in err["message"] and "524,288" in err["message"]
+    assert "524,289" in err["message"]
+    assert "524,288" in err["message"]
     assert list_(tenant).body["pagination"]["total"] == 0
 
 
@@ -205,7 +206,8 @@ def test_500_messages_is_the_limit_on_create_and_on_append(dynamodb: Any) -> Non
     )
     assert append(conversation_id, {"messages": turns(1, 10)}).status == 200
     err = error(append(conversation_id, {"messages": turns(1, 10)}), 413, "PAYLOAD_TOO_LARGE")
-    assert "501 messages" in err["message"] and "500 messages" in err["message"]
+    assert "501 messages" in err["message"]
+    assert "500 messages" in err["message"]
     assert len(get(conversation_id).body["messages"]) == 500
 
     tenant = fresh_tenant()
@@ -335,6 +337,6 @@ def test_bad_list_queries_are_400(dynamodb: Any, query: dict[str, str], field: s
 
 
 def test_limit_bounds_are_accepted(listed: tuple[str, list[str]]) -> None:
-    tenant, ids = listed
+    tenant, _ids = listed
     assert len(ids_of(list_(tenant, {"limit": "1"}))) == 1
     assert len(ids_of(list_(tenant, {"limit": "100"}))) == 7
