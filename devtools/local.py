@@ -62,4 +62,4 @@ def serialize_moto_dynamodb() -> None:
             return original(self)
 
     call_action.serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
