@@ -266,6 +266,30 @@ def test_a_conversation_stored_at_3_mb_is_readable_one_more_byte_is_413(dynamodb
     assert get(conversation_id).body["messages"] == ten
 
 
+def test_metadata_and_fields_are_bounded_on_create_and_after_merging(dynamodb: Any) -> None:
+    big = {"notes": "n" * (limits.MAX_FIELDS_BYTES // 2)}
+    tenant = fresh_tenant()
+    over = {**big, "more": "m" * (limits.MAX_FIELDS_BYTES // 2)}
+    err = error(
+        create({"promptId": "p", "status": "active", "metadata": over}, tenant),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    assert set(err["details"]) == {"metadata"}
+    assert list_(tenant).body["pagination"]["total"] == 0
+
+    conversation_id = open_live(metadata=big)
+    err = error(
+        append(conversation_id, {"messages": turns(1, 1), "metadata": {"more": over["more"]}}),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    assert "200,000" in err["message"]
+    body = get(conversation_id).body
+    assert body["metadata"] == big
+    assert body["messages"] == []
+
+
 # --- list --------------------------------------------------------------------------------------
 
 
