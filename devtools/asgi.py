@@ -2,7 +2,7 @@
 
 It does what API Gateway's front end does before the gateway proper: refuses over-long URLs and
 headers, reads the body up to the 10 MB payload limit (refusing a larger one the way the gateway
-does), and gives up on a body that stops arriving. Then it runs `Gateway.handle` in a worker
+does), and gives up on a body that stops arriving. Then it runs `Gateways.handle` in a worker
 thread: the handlers run Mangum, which drives each request on the thread's own event loop, so it
 must not run on uvicorn's. Every refusal that reaches this code is answered by the gateway, in
 the API's JSON envelope; only what uvicorn refuses before the app sees it (a malformed request
@@ -23,7 +23,7 @@ import anyio.to_thread
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from devtools.gateway import MAX_REQUEST_BODY, Gateway, HttpRequest, HttpResponse
+from devtools.gateway import MAX_REQUEST_BODY, Gateways, HttpRequest, HttpResponse
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -55,9 +55,9 @@ class _Body:
 
 
 class GatewayApp:
-    """ASGI app: one HTTP request → one `Gateway.handle` call, logged in one line."""
+    """ASGI app: one HTTP request → one `Gateways.handle` call, logged in one line."""
 
-    def __init__(self, gateway: Gateway, read_timeout: float) -> None:
+    def __init__(self, gateway: Gateways, read_timeout: float) -> None:
         self.gateway = gateway
         self.read_timeout = read_timeout
 

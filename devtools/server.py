@@ -35,7 +35,7 @@ import uvicorn
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devtools.asgi import MAX_HEAD_READ, GatewayApp, protocol_class
-from devtools.gateway import Gateway
+from devtools.gateway import Gateways
 from devtools.local import (
     ENDPOINT_VAR,
     STATE_VAR,
@@ -146,7 +146,10 @@ def start_moto() -> tuple[str, Any]:
 
     from moto.server import ThreadedMotoServer
 
+    from devtools.moto_dynamodb import serialize_requests
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per storage call
+    serialize_requests()  # as atomic as DynamoDB under concurrent requests
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -214,7 +217,7 @@ def listen(port: int) -> socket.socket:
     return sock
 
 
-def http_server(gateway: Gateway, read_timeout: float) -> uvicorn.Server:
+def http_server(gateway: Gateways, read_timeout: float) -> uvicorn.Server:
     config = uvicorn.Config(
         GatewayApp(gateway, read_timeout),
         http=protocol_class(head_timeout=read_timeout),
@@ -240,8 +243,8 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def _curl_examples(base_url: str, key: str, gateway: Gateway) -> list[str]:
-    posts = sorted((r for r in gateway.routes if r.method == "POST"), key=lambda r: r.path)
+def _curl_examples(base_url: str, key: str, gateway: Gateways) -> list[str]:
+    posts = [r for r in gateway.routes if r.method == "POST"]  # template order: ingest first
     gets = [r for r in gateway.routes if r.method == "GET"]
     lines: list[str] = []
     if posts:
@@ -263,8 +266,8 @@ def serve(stack: contextlib.ExitStack) -> None:
     settings = ServerSettings.from_env()
     template = load_template()
     api_ids = apis(template)
-    if len(api_ids) != 1:
-        raise ConfigError(f"expected one AWS::Serverless::Api in template.yaml, found {api_ids}")
+    if not api_ids:
+        raise ConfigError("no AWS::Serverless::Api in template.yaml")
     ensure_aws_environment(local_endpoint=True)
 
     endpoint = os.environ.get(ENDPOINT_VAR, "").strip()
@@ -286,7 +289,7 @@ def serve(stack: contextlib.ExitStack) -> None:
     client = default_client()
     created, existing = ensure_tables(client, template)
     keys = seed_keys(client, settings.dev_keys)
-    gateway = Gateway(template, api_ids[0], stage=STAGE)  # imports the handlers
+    gateway = Gateways(template, api_ids, stage=STAGE)  # imports the handlers
 
     sock = stack.enter_context(listen(settings.port))
     server = http_server(gateway, settings.read_timeout)
@@ -309,7 +312,7 @@ def serve(stack: contextlib.ExitStack) -> None:
     stack.callback(remove_state, settings.state_file, state.pid)
 
     out = [
-        f"Parley local API — {api_ids[0]} from template.yaml, stage {STAGE!r}",
+        f"Parley local API — {', '.join(api_ids)} from template.yaml, stage {STAGE!r}",
         f"  DynamoDB endpoint: {endpoint}  [{storage}]",
     ]
     if created:
