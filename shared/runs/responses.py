@@ -1,0 +1,58 @@
+"""The `{"data": ...}` bodies the SDK reads, and the honest answers of a service that stores
+and reads conversations but runs no prompt optimization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Parley has no agents to optimize: capture stays on, nothing is being tested, no prompt hash
+# is known. "simulation" keeps the SDK from asking for an active variant before every call
+# (it only does so in "proxy" mode).
+SDK_CONFIG: dict[str, Any] = {
+    "testingMode": "simulation",
+    "captureEnabled": True,
+    "activeOptimizations": [],
+    "agentHashes": {},
+}
+
+# No agent registry, so no system prompt matches one; the SDK reads a missing agentId as "no
+# match" and captures the call without an agentId.
+NO_AGENT_MATCH: dict[str, Any] = {"matched": False, "agentId": None}
+
+
+def data(payload: Any) -> dict[str, Any]:
+    """Every success the SDK reads is `{"data": ...}`."""
+    return {"data": payload}
+
+
+def insights_lifecycle(conversation_id: str, *, linked: bool, status: str) -> dict[str, Any]:
+    """The SDK's lifecycle form for a run without insights (`ConversationInsightsUnavailable`).
+
+    Insights are produced once, after a conversation linked to a prompt (`promptId`, `agentId`
+    or `systemPromptId`) reaches `completed` (CONTRACT §3). Until then they are pending; a
+    conversation that can never get them says so instead of staying pending for ever.
+    """
+    if not linked:
+        return {
+            "conversationId": conversation_id,
+            "status": "skipped",
+            "code": "NOT_LINKED",
+            "reason": "not_linked_to_prompt",
+            "message": "Insights are only produced for conversations linked to a prompt "
+            "(agentId, promptId or systemPromptId); this one is stored but not analyzed",
+        }
+    if status == "abandoned":
+        return {
+            "conversationId": conversation_id,
+            "status": "skipped",
+            "code": "ABANDONED",
+            "reason": "conversation_abandoned",
+            "message": "Insights are only produced for completed conversations; "
+            "this one was abandoned",
+        }
+    message = (
+        "Insights are pending: they are produced after the conversation is completed"
+        if status != "completed"
+        else "Insights are pending: the conversation is completed and waiting for analysis"
+    )
+    return {"conversationId": conversation_id, "status": "pending", "message": message}
