@@ -423,3 +423,53 @@ def policy_allows(policy: Mapping[str, Any], method_arn: str) -> bool:
         if statement.get("Effect") == "Allow":
             allowed = True
     return allowed
+
+
+class Gateways:
+    """Every REST API of the template on one port, as one stage of each. A request goes to the
+    API that has its route; an unknown path to the API whose routes share the most leading
+    path segments with it (the first API on a tie), so it is answered in that API's envelope:
+    `/api/…` in the conversations API's, anything else in the ingest API's."""
+
+    def __init__(
+        self,
+        template: dict[str, Any],
+        api_ids: list[str],
+        stage: str = "local",
+        loader: Callable[[dict[str, Any], Function], LoadedFunction] = load_function,
+    ) -> None:
+        loaded: dict[str, LoadedFunction] = {}
+
+        def load_once(template: dict[str, Any], function: Function) -> LoadedFunction:
+            # The authorizer serves every API: one instance, as one Lambda function.
+            if function.logical_id not in loaded:
+                loaded[function.logical_id] = loader(template, function)
+            return loaded[function.logical_id]
+
+        self.gateways = [Gateway(template, api, stage, load_once) for api in api_ids]
+
+    @property
+    def routes(self) -> list[ApiRoute]:
+        return [route for gateway in self.gateways for route in gateway.routes]
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        return self.gateway_for(request.method, request.raw_path).handle(request)
+
+    def gateway_for(self, method: str, raw_path: str) -> Gateway:
+        for gateway in self.gateways:
+            if gateway.match(method, raw_path) is not None:
+                return gateway
+        segments = raw_path.strip("/").split("/")
+
+        def shared(gateway: Gateway) -> int:
+            best = 0
+            for route in gateway.routes:
+                common = 0
+                for mine, theirs in zip(segments, route.path.strip("/").split("/"), strict=False):
+                    if mine != theirs:
+                        break
+                    common += 1
+                best = max(best, common)
+            return best
+
+        return max(self.gateways, key=shared)  # max keeps the first of equals

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devtools.gateway import MAX_REQUEST_BODY, Gateway, HttpRequest, HttpResponse
+from devtools.gateway import MAX_REQUEST_BODY, Gateways, HttpRequest, HttpResponse
 from devtools.local import ENDPOINT_VAR, TABLE_PREFIX, ensure_aws_environment
 from devtools.template import (
     apis,
@@ -265,7 +265,7 @@ class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default 5 resets bursts of parallel clients
 
-    def __init__(self, port: int, gateway: Gateway) -> None:
+    def __init__(self, port: int, gateway: Gateways) -> None:
         self.gateway = gateway
         super().__init__((HOST, port), _RequestHandler)
 
@@ -284,8 +284,8 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def _curl_examples(base_url: str, key: str, gateway: Gateway) -> list[str]:
-    posts = sorted((r for r in gateway.routes if r.method == "POST"), key=lambda r: r.path)
+def _curl_examples(base_url: str, key: str, gateway: Gateways) -> list[str]:
+    posts = [r for r in gateway.routes if r.method == "POST"]  # template order: ingest first
     gets = [r for r in gateway.routes if r.method == "GET"]
     lines: list[str] = []
     if posts:
@@ -308,8 +308,8 @@ def serve(stack: contextlib.ExitStack) -> None:
     dev_keys = parse_dev_keys(os.environ.get("PARLEY_DEV_KEYS"))
     template = load_template()
     api_ids = apis(template)
-    if len(api_ids) != 1:
-        raise ConfigError(f"expected one AWS::Serverless::Api in template.yaml, found {api_ids}")
+    if not api_ids:
+        raise ConfigError("no AWS::Serverless::Api in template.yaml")
     ensure_aws_environment(local_endpoint=True)
 
     endpoint = os.environ.get(ENDPOINT_VAR, "").strip()
@@ -331,7 +331,7 @@ def serve(stack: contextlib.ExitStack) -> None:
     client = default_client()
     created, existing = ensure_tables(client, template)
     keys = seed_keys(client, dev_keys)
-    gateway = Gateway(template, api_ids[0], stage=STAGE)  # imports the handlers
+    gateway = Gateways(template, api_ids, stage=STAGE)  # imports the handlers
 
     try:
         httpd = LocalServer(port, gateway)
@@ -345,7 +345,7 @@ def serve(stack: contextlib.ExitStack) -> None:
     base_url = f"http://{HOST}:{httpd.server_address[1]}"
 
     out = [
-        f"Parley local API — {api_ids[0]} from template.yaml, stage {STAGE!r}",
+        f"Parley local API — {', '.join(api_ids)} from template.yaml, stage {STAGE!r}",
         f"  DynamoDB endpoint: {endpoint}  [{storage}]",
     ]
     if created:

@@ -24,10 +24,18 @@ class ApiError(Exception):
     retryable: bool = False
     retry_after: int | None = None
 
-    def __init__(self, message: str, *, errors: list[EventError] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: list[EventError] | None = None,
+        details: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors or []
+        # Field → problem, for the conversations API's envelope (`error.details`).
+        self.details = details
 
 
 class BadRequest(ApiError):
@@ -39,6 +47,10 @@ class Unauthorized(ApiError):
 
     def __init__(self, message: str = "Invalid or missing API key") -> None:
         super().__init__(message)
+
+
+class NotFound(ApiError):
+    status = 404
 
 
 class Conflict(ApiError):
@@ -58,6 +70,15 @@ class StorageUnavailable(ApiError):
 
     def __init__(self, message: str = "Storage is temporarily unavailable; retry later") -> None:
         super().__init__(message)
+
+
+class Contended(StorageUnavailable):
+    """Too many concurrent writers kept winning the race for one item: the client retries."""
+
+    retry_after = 1
+
+    def __init__(self) -> None:
+        super().__init__("Too many concurrent updates to this conversation; retry shortly")
 
 
 MAX_LISTED_ERRORS = 100

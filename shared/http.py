@@ -1,5 +1,6 @@
 """The HTTP edge every function shares: request context, JSON responses, and the one place
-where errors become responses (the ingest API's envelope)."""
+where errors become responses, in the envelope of the function's API (ingest or
+conversations)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 import pydantic_core
@@ -67,12 +69,37 @@ def request_context(request: Request) -> RequestContext:
     )
 
 
-def error_response(exc: Exception, request_id: str) -> Response:
-    """The ingest API's error envelope for any exception; unexpected ones are logged, not shown."""
+class Envelope(Enum):
+    """Which API's error shape a function answers in."""
+
+    INGEST = "ingest"  # {"success": false, "count": 0, "message", "requestId", "retryable"}
+    CONVERSATIONS = "conversations"  # {"error": {"code", "message", "details"?}}
+
+
+# The conversations API's error codes (CONTRACT §3), by HTTP status.
+_CONVERSATION_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    404: "NOT_FOUND",
+    405: "NOT_FOUND",  # a known path with another method: no such route either
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "VALIDATION_ERROR",  # a Content-Encoding other than gzip
+    429: "RATE_LIMITED",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def error_response(
+    exc: Exception, request_id: str, envelope: Envelope = Envelope.INGEST
+) -> Response:
+    """The API's error envelope for any exception; unexpected ones are logged, not shown."""
     headers = {"X-Request-Id": request_id}
     body: dict[str, Any]
+    details: dict[str, str] | None = None
     if isinstance(exc, ApiError):
         status, message, retryable = exc.status, exc.message, exc.retryable
+        details = exc.details
         if exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, HTTPException):
@@ -81,6 +108,14 @@ def error_response(exc: Exception, request_id: str) -> Response:
         log.exception("unexpected error")
         status, retryable = 500, True
         message = "Internal error; retry, and quote the requestId if it persists"
+    if envelope is Envelope.CONVERSATIONS:
+        error: dict[str, Any] = {
+            "code": _CONVERSATION_CODES.get(status, "INTERNAL"),
+            "message": message,
+        }
+        if details:
+            error["details"] = details
+        return JSONBody({"error": error}, status_code=status, headers=headers)
     body = {
         "success": False,
         "count": 0,
@@ -96,8 +131,11 @@ def error_response(exc: Exception, request_id: str) -> Response:
 Endpoint = Callable[[Request, RequestContext], Awaitable[Response]]
 
 
-def route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
-    """A Starlette route whose endpoint gets the request context and whose errors are mapped."""
+def route(
+    path: str, endpoint: Endpoint, methods: list[str], envelope: Envelope = Envelope.INGEST
+) -> Route:
+    """A Starlette route whose endpoint gets the request context and whose errors are mapped
+    to the envelope of its API."""
 
     async def run(request: Request) -> Response:
         ctx = request_context(request)
@@ -106,21 +144,21 @@ def route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
         try:
             response = await endpoint(request, ctx)
         except Exception as exc:
-            return error_response(exc, ctx.request_id)
+            return error_response(exc, ctx.request_id, envelope)
         response.headers["X-Request-Id"] = ctx.request_id
         return response
 
     return Route(path, run, methods=methods)
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    return error_response(exc, request_context(request).request_id)
-
-
-def create_app(routes: list[Route]) -> Starlette:
+def create_app(routes: list[Route], envelope: Envelope = Envelope.INGEST) -> Starlette:
     logs.configure(get_settings().log_level)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        return error_response(exc, request_context(request).request_id, envelope)
+
     # Unknown paths and methods inside a function answer in the same envelope.
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     # Everything the cold start allocated lives as long as the process: keep the garbage
     # collector from rescanning it on every request (a large fan-out triggers many collections).
     gc.freeze()

@@ -6,6 +6,8 @@ from functools import lru_cache
 
 from shared import dynamo
 from shared.auth import KeyStore
+from shared.conversations.service import ConversationService
+from shared.conversations.store import ConversationStore
 from shared.dynamo import ParallelBatchWriter, default_client
 from shared.ingest.idempotency import IdempotencyStore
 from shared.ingest.pipeline import IngestService
@@ -34,8 +36,21 @@ def ingest_service() -> IngestService:
     return IngestService(record_store(), idempotency)
 
 
+@lru_cache(maxsize=1)
+def conversation_service() -> ConversationService:
+    settings = get_settings()
+    store = ConversationStore(default_client(), settings.conversations_table)
+    return ConversationService(store, settings.idempotency_ttl_hours * 3600)
+
+
 def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
-    for cached in (record_store, key_store, ingest_service, dynamo.default_client):
+    for cached in (
+        record_store,
+        key_store,
+        ingest_service,
+        conversation_service,
+        dynamo.default_client,
+    ):
         cached.cache_clear()
     get_settings.cache_clear()

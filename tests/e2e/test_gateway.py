@@ -13,13 +13,13 @@ import pytest
 
 from devtools.gateway import (
     MAX_LAMBDA_PAYLOAD,
-    Gateway,
+    Gateways,
     HttpRequest,
     HttpResponse,
     LoadedFunction,
     policy_allows,
 )
-from devtools.template import Function, api_routes, gateway_responses, load_template
+from devtools.template import Function, api_routes, apis, gateway_responses, load_template
 from shared.authorizer import allow_policy
 
 API = "IngestApi"
@@ -52,7 +52,7 @@ class Stand:
     def __init__(self, **handlers: Handler) -> None:
         self.calls: dict[str, list[dict[str, Any]]] = {}
         self.handlers = {AUTHORIZER: allow, **handlers}
-        self.gateway = Gateway(load_template(), API, loader=self._load)
+        self.gateway = Gateways(load_template(), apis(load_template()), loader=self._load)
 
     def _load(self, template: dict[str, Any], function: Function) -> LoadedFunction:
         handler = self.handlers.get(function.logical_id, echo)
@@ -85,8 +85,9 @@ def envelope(response: HttpResponse) -> dict[str, Any]:
 
 def test_the_routes_come_from_the_template() -> None:
     stand = Stand()
-    expected = {(r.method, r.path) for r in api_routes(load_template()) if r.api == API}
-    assert {(r.method, r.path) for r in stand.gateway.routes} == expected
+    expected = {(r.method, r.path, r.api) for r in api_routes(load_template())}
+    assert {(r.method, r.path, r.api) for r in stand.gateway.routes} == expected
+    assert {r.api for r in stand.gateway.routes} == {"IngestApi", "ConversationsApi"}
 
 
 def test_the_function_gets_a_rest_proxy_event() -> None:
@@ -174,14 +175,83 @@ def test_an_unauthorized_authorizer_is_401() -> None:
     assert "IngestFunction" not in stand.calls
 
 
-def test_a_failing_authorizer_is_500() -> None:
-    stand = Stand(AuthorizerFunction=raise_(RuntimeError("table missing")))
+def test_a_failing_authorizer_is_a_retryable_503() -> None:
+    """E.g. the key lookup stayed throttled past its deadline: retry, never a bare 500."""
+    stand = Stand(AuthorizerFunction=raise_(RuntimeError("Storage is temporarily unavailable")))
     response = stand.send("POST", "/v1/ingest")
-    assert response.status == 500
+    assert response.status == 503
+    assert response.header("Retry-After") == "2"
     body = envelope(response)
-    assert body["message"] == "Internal server error"
     assert body["retryable"] is True
+    assert "retry" in body["message"]
     assert "IngestFunction" not in stand.calls
+
+
+def conversations_error(response: HttpResponse) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(response.body)
+    assert set(body) == {"error"}, body
+    assert response.header("x-amzn-RequestId")
+    error: dict[str, Any] = body["error"]
+    return error
+
+
+def test_a_failing_authorizer_is_a_retryable_503_on_the_conversations_api() -> None:
+    stand = Stand(AuthorizerFunction=raise_(RuntimeError("Storage is temporarily unavailable")))
+    response = stand.send("POST", "/api/v1/conversations")
+    assert response.status == 503
+    assert response.header("Retry-After") == "2"
+    assert conversations_error(response)["code"] == "SERVICE_UNAVAILABLE"
+    assert "ConversationsCreateFunction" not in stand.calls
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "function"),
+    [
+        ("POST", "/api/v1/conversations", "ConversationsCreateFunction"),
+        ("GET", "/api/v1/conversations", "ConversationsListFunction"),
+        ("GET", "/api/v1/conversations/conv_1", "ConversationsGetFunction"),
+        ("POST", "/api/v1/conversations/conv_1/messages", "ConversationsAppendFunction"),
+        ("GET", "/api/v1/conversations/conv_1/insights", "ConversationsInsightsFunction"),
+        ("POST", "/v1/ingest", "IngestFunction"),
+    ],
+)
+def test_both_apis_are_served_side_by_side(method: str, path: str, function: str) -> None:
+    stand = Stand()
+    assert stand.send(method, path).status == 200
+    assert list(stand.calls) == [AUTHORIZER, function]
+
+
+@pytest.mark.parametrize(
+    ("path", "conversations"),
+    [
+        ("/api/v1/unknown", True),
+        ("/api/v1/conversations/conv_1/other", True),
+        ("/api", True),
+        ("/v1/unknown", False),
+        ("/", False),
+    ],
+)
+def test_unknown_paths_answer_in_the_envelope_of_the_nearest_api(
+    path: str, conversations: bool
+) -> None:
+    stand = Stand()
+    response = stand.send("GET", path)
+    assert response.status == 404
+    if conversations:
+        assert conversations_error(response) == {
+            "code": "NOT_FOUND",
+            "message": "No such route: check the method and path",
+        }
+    else:
+        assert envelope(response)["message"] == "No such route: check the method and path"
+    assert stand.calls == {}
+
+
+def test_one_key_works_on_both_apis() -> None:
+    stand = Stand()
+    assert stand.send("POST", "/v1/ingest").status == 200
+    assert stand.send("GET", "/api/v1/conversations").status == 200
+    assert len(stand.calls[AUTHORIZER]) == 2
 
 
 @pytest.mark.parametrize(
@@ -193,10 +263,12 @@ def test_a_failing_authorizer_is_500() -> None:
     ],
     ids=["no-principal", "no-policy", "nested-context"],
 )
-def test_a_malformed_authorizer_answer_is_500(answer: dict[str, Any]) -> None:
+def test_a_malformed_authorizer_answer_is_a_retryable_503(answer: dict[str, Any]) -> None:
     stand = Stand(AuthorizerFunction=lambda event, context: answer)
     response = stand.send("POST", "/v1/ingest")
-    assert response.status == 500
+    assert response.status == 503
+    assert response.header("Retry-After") == "2"
+    assert envelope(response)["retryable"] is True
     assert "IngestFunction" not in stand.calls
 
 

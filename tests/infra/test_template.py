@@ -76,42 +76,52 @@ def test_transform_succeeds() -> None:
     assert of_type("AWS::Lambda::Function")
 
 
-def rest_api() -> dict[str, Any]:
-    (api,) = of_type("AWS::ApiGateway::RestApi").values()
-    body: dict[str, Any] = api["Properties"]["Body"]
+APIS = ("IngestApi", "ConversationsApi")
+
+
+def rest_api(name: str) -> dict[str, Any]:
+    body: dict[str, Any] = of_type("AWS::ApiGateway::RestApi")[name]["Properties"]["Body"]
     return body
 
 
-def test_one_regional_rest_api_with_one_stage() -> None:
-    (api,) = of_type("AWS::ApiGateway::RestApi").values()
-    assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+def test_two_regional_rest_apis_with_one_stage_each() -> None:
+    apis = of_type("AWS::ApiGateway::RestApi")
+    assert set(apis) == set(APIS)
+    for api in apis.values():
+        assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
     # OpenApiVersion set: SAM makes no extra "Stage" stage next to ours.
-    (stage,) = of_type("AWS::ApiGateway::Stage").values()
-    assert stage["Properties"]["StageName"] == {"Ref": "Stage"}
-    assert stage["Properties"]["TracingEnabled"] is True
+    stages = of_type("AWS::ApiGateway::Stage").values()
+    assert len(stages) == len(APIS)
+    for stage in stages:
+        assert stage["Properties"]["StageName"] == {"Ref": "Stage"}
+        assert stage["Properties"]["TracingEnabled"] is True
 
 
-def test_authorizer_is_a_request_authorizer_on_the_authorization_header() -> None:
+@pytest.mark.parametrize("api", APIS)
+def test_authorizer_is_a_request_authorizer_on_the_authorization_header(api: str) -> None:
     # SAM puts the authorizer into the API definition, not an AWS::ApiGateway::Authorizer.
-    schemes = rest_api()["components"]["securitySchemes"]
+    schemes = rest_api(api)["components"]["securitySchemes"]
     authorizer = schemes["ApiKeyAuthorizer"]["x-amazon-apigateway-authorizer"]
     assert authorizer["type"] == "request"
     assert authorizer["identitySource"] == "method.request.header.Authorization"
     assert authorizer["authorizerResultTtlInSeconds"] == 60  # the parameter's default
     function_arn = authorizer["authorizerUri"]["Fn::Sub"][1]["__FunctionArn__"]
+    # One authorizer function (and one key table) for both APIs: a key works on each.
     assert function_arn == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
     permissions = [
         p["Properties"]
         for p in of_type("AWS::Lambda::Permission").values()
         if p["Properties"]["FunctionName"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
     ]
-    assert permissions
+    assert len(permissions) >= len(APIS)
     assert all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)
 
 
-def test_every_route_is_behind_the_authorizer() -> None:
-    paths = rest_api()["paths"]
-    routes = {(r.method.lower(), r.path) for r in api_routes(load_template())}
+@pytest.mark.parametrize("api", APIS)
+def test_every_route_is_behind_the_authorizer(api: str) -> None:
+    paths = rest_api(api)["paths"]
+    routes = {(r.method.lower(), r.path) for r in api_routes(load_template()) if r.api == api}
+    assert routes
     assert {(m, p) for p, methods in paths.items() for m in methods} == routes
     for path, methods in paths.items():
         for method, operation in methods.items():
@@ -119,15 +129,24 @@ def test_every_route_is_behind_the_authorizer() -> None:
             assert operation["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
 
 
-# The answers API Gateway gives itself: status (None: the gateway's own 4xx/5xx) and retryable.
+# The answers API Gateway gives itself: status (None: the gateway's own 4xx/5xx), retryable,
+# and the conversations API's code.
 GATEWAY_ANSWERS = {
-    "UNAUTHORIZED": ("401", False),
-    "ACCESS_DENIED": ("403", False),
-    "MISSING_AUTHENTICATION_TOKEN": ("404", False),
-    "REQUEST_TOO_LARGE": ("413", False),
-    "THROTTLED": ("429", True),
-    "DEFAULT_4XX": (None, False),
-    "DEFAULT_5XX": (None, True),
+    "UNAUTHORIZED": ("401", False, "UNAUTHORIZED"),
+    "ACCESS_DENIED": ("403", False, "UNAUTHORIZED"),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", False, "NOT_FOUND"),
+    "REQUEST_TOO_LARGE": ("413", False, "PAYLOAD_TOO_LARGE"),
+    "THROTTLED": ("429", True, "RATE_LIMITED"),
+    # The authorizer could not look the key up in time: retryable, never a bare 500.
+    "AUTHORIZER_FAILURE": ("503", True, "SERVICE_UNAVAILABLE"),
+    "AUTHORIZER_CONFIGURATION_ERROR": ("503", True, "SERVICE_UNAVAILABLE"),
+    "DEFAULT_4XX": (None, False, "VALIDATION_ERROR"),
+    "DEFAULT_5XX": (None, True, "INTERNAL"),
+}
+RETRY_AFTER = {
+    "THROTTLED": "'1'",
+    "AUTHORIZER_FAILURE": "'2'",
+    "AUTHORIZER_CONFIGURATION_ERROR": "'2'",
 }
 
 
@@ -138,18 +157,31 @@ def render(template: str, request_id: str, message: str) -> str:
     )
 
 
-def test_gateway_responses_are_exactly_the_documented_ones() -> None:
-    assert set(rest_api()["x-amazon-apigateway-gateway-responses"]) == set(GATEWAY_ANSWERS)
+@pytest.mark.parametrize("api", APIS)
+def test_gateway_responses_are_exactly_the_documented_ones(api: str) -> None:
+    assert set(rest_api(api)["x-amazon-apigateway-gateway-responses"]) == set(GATEWAY_ANSWERS)
+
+
+def gateway_response(api: str, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(spec, rendered body) of one gateway answer."""
+    status, _, _ = GATEWAY_ANSWERS[kind]
+    spec = rest_api(api)["x-amazon-apigateway-gateway-responses"][kind]
+    assert spec.get("statusCode") == status
+    assert set(spec["responseTemplates"]) == {"application/json"}
+    if kind in RETRY_AFTER:
+        assert spec["responseParameters"] == {
+            "gatewayresponse.header.Retry-After": RETRY_AFTER[kind]
+        }
+    else:
+        assert not spec.get("responseParameters"), spec
+    body = json.loads(render(spec["responseTemplates"]["application/json"], "req-1", 'a "b" c'))
+    return spec, body
 
 
 @pytest.mark.parametrize("kind", sorted(GATEWAY_ANSWERS))
-def test_gateway_response_is_the_ingest_envelope(kind: str) -> None:
-    status, retryable = GATEWAY_ANSWERS[kind]
-    spec = rest_api()["x-amazon-apigateway-gateway-responses"][kind]
-    assert spec.get("statusCode") == status
-    assert set(spec["responseTemplates"]) == {"application/json"}
-
-    body = json.loads(render(spec["responseTemplates"]["application/json"], "req-1", 'a "b" c'))
+def test_ingest_gateway_response_is_the_ingest_envelope(kind: str) -> None:
+    _, retryable, _ = GATEWAY_ANSWERS[kind]
+    _, body = gateway_response("IngestApi", kind)
 
     assert set(body) == {"success", "count", "message", "requestId", "retryable"}
     assert body["success"] is False
@@ -160,8 +192,44 @@ def test_gateway_response_is_the_ingest_envelope(kind: str) -> None:
     assert body["message"]
     if kind == "UNAUTHORIZED":
         assert body["message"] == "Invalid or missing API key"  # seed 000's wording
-    if kind == "THROTTLED":
-        assert spec["responseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
+
+
+@pytest.mark.parametrize("kind", sorted(GATEWAY_ANSWERS))
+def test_conversations_gateway_response_is_the_conversations_envelope(kind: str) -> None:
+    _, _, code = GATEWAY_ANSWERS[kind]
+    _, body = gateway_response("ConversationsApi", kind)
+
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
+
+
+def test_conversations_table_serves_its_queries_and_feeds_a_stream() -> None:
+    sam = load_template()
+    props = sam["Resources"]["ConversationsTable"]["Properties"]
+    assert [(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]] == [
+        ("pk", "HASH"),
+        ("sk", "RANGE"),
+    ]
+    (index,) = props["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by_tenant"
+    assert [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]] == [
+        ("gpk", "HASH"),
+        ("gsk", "RANGE"),
+    ]
+    # what a listed conversation shows and the filters read, so a list never reads the table
+    assert set(index["Projection"]["NonKeyAttributes"]) == {
+        "prompt_id",
+        "status",
+        "has_insights",
+        "created_at",
+    }
+    assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}
+    assert sam["Resources"]["ConversationsTable"]["DeletionPolicy"] == "Retain"
 
 
 def test_every_table_has_point_in_time_recovery() -> None:

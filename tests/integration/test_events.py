@@ -176,6 +176,8 @@ INGEST_EXPECTED = {
 # Every events file a REST proxy function gets (all but the authorizer's).
 PROXY_FILES = [p.name for p in EVENT_FILES if function_for(p) not in (None, AUTHORIZER)]
 INGEST_FILES = [n for n in PROXY_FILES if "/v1/ingest" in load_event(n)["resource"]]
+CONVERSATION_FILES = [n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/")]
+INGEST_API_FILES = [n for n in PROXY_FILES if n not in CONVERSATION_FILES]
 
 
 def test_every_ingest_events_file_has_its_expected_answer() -> None:
@@ -211,7 +213,7 @@ def expected_body(expected: Expected, request_id: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("name", PROXY_FILES)
+@pytest.mark.parametrize("name", INGEST_API_FILES)
 def test_events_file_gets_the_documented_answer(dynamodb: Any, name: str) -> None:
     """The file exactly as `sam local invoke -e` sends it (body a JSON string, not base64)."""
     event = load_event(name)
@@ -351,6 +353,114 @@ def test_records_events_file_honours_its_limit(dynamodb: Any) -> None:
     assert answer.status == 200, answer.body
     assert len(answer.body["data"]) == 1
     assert answer.body["nextCursor"]
+
+
+# --- conversations -----------------------------------------------------------------------------
+
+CREATED_KEYS = {"id", "promptId", "status", "createdAt", "_links"}
+
+
+def with_conversation(event: dict[str, Any], conversation_id: str) -> dict[str, Any]:
+    """The event aimed at another conversation (the files carry a placeholder id)."""
+    changed = copy.deepcopy(event)
+    placeholder = event["pathParameters"]["id"]
+    changed["path"] = event["path"].replace(placeholder, conversation_id)
+    changed["requestContext"]["path"] = event["requestContext"]["path"].replace(
+        placeholder, conversation_id
+    )
+    changed["pathParameters"] = {"id": conversation_id}
+    return changed
+
+
+def create_from(name: str, tenant: str) -> dict[str, Any]:
+    answer = invoke(handler_of(name), base64_body(with_tenant(load_event(name), tenant)))
+    assert answer.status == 200, answer.body
+    body: dict[str, Any] = answer.body
+    return body
+
+
+@pytest.mark.parametrize("name", [n for n in CONVERSATION_FILES if "_create" in n])
+def test_conversation_create_files_answer_as_seed_004_shows(dynamodb: Any, name: str) -> None:
+    event = load_event(name)
+    sent = json.loads(event["body"])
+
+    answer = invoke(handler_of(name), with_tenant(event, fresh_tenant()))
+
+    assert answer.status == 200, answer.body
+    assert answer.headers["x-request-id"] == event["requestContext"]["requestId"]
+    assert set(answer.body) == CREATED_KEYS
+    assert answer.body["promptId"] == sent["promptId"]
+    assert answer.body["status"] == sent.get("status", "completed")
+    link = answer.body["_links"]["appendMessages"]
+    assert link["href"] == f"/api/v1/conversations/{answer.body['id']}/messages"
+    assert link["method"] == "POST"
+
+
+def test_conversation_files_run_the_live_flow(dynamodb: Any) -> None:
+    """create (active) → append (the seed's body) → get → list → insights (pending)."""
+    tenant = fresh_tenant()
+    conversation_id = create_from("conversations_create_live.json", tenant)["id"]
+
+    def send(name: str) -> Any:
+        event = load_event(name)
+        if event["pathParameters"]:
+            event = with_conversation(event, conversation_id)
+        return invoke(handler_of(name), with_tenant(event, tenant))
+
+    appended = send("conversations_append.json")
+    assert appended.status == 200, appended.body
+    assert appended.body["messages"] == [
+        {"role": "user", "content": "Can you check my order status?"},
+        {"role": "assistant", "content": "Sure \u2014 what's your order number?"},
+    ]
+    assert appended.body["content"] == (
+        "User: Can you check my order status?\nAssistant: Sure \u2014 what's your order number?"
+    )
+    assert appended.body["metadata"] == {"sessionId": "sess_abc"}
+    assert appended.body["status"] == "active"
+
+    got = send("conversations_get.json")
+    assert got.status == 200, got.body
+    assert got.body["messages"] == appended.body["messages"]
+    assert got.body["insights"] is None
+
+    listed = send("conversations_list.json")  # filters status=completed: the live one is not
+    assert listed.status == 200, listed.body
+    assert listed.body["data"] == []
+    assert listed.body["pagination"] == {"total": 0, "limit": 20, "offset": 0, "nextCursor": None}
+
+    insights = send("conversations_insights.json")
+    assert insights.status == 404, insights.body
+    assert insights.body["error"]["code"] == "NOT_FOUND"
+    assert "pending" in insights.body["error"]["message"]
+
+
+def test_conversation_list_file_lists_the_created_ones(dynamodb: Any) -> None:
+    tenant = fresh_tenant()
+    first = create_from("conversations_create.json", tenant)
+    second = create_from("conversations_create_structured.json", tenant)
+    event = with_tenant(load_event("conversations_list.json"), tenant)
+
+    answer = invoke(handler_of("conversations_list.json"), event)
+
+    assert answer.status == 200, answer.body
+    assert [c["id"] for c in answer.body["data"]] == [second["id"], first["id"]]  # newest first
+    assert answer.body["data"][0] == {
+        "id": second["id"],
+        "promptId": "prompt_123",
+        "status": "completed",
+        "hasInsights": False,
+        "createdAt": second["createdAt"],
+    }
+    assert answer.body["pagination"]["total"] == 2
+
+
+@pytest.mark.parametrize("name", [n for n in CONVERSATION_FILES if load_event(n)["pathParameters"]])
+def test_conversation_files_with_the_placeholder_id_are_404(dynamodb: Any, name: str) -> None:
+    """As shipped (`sam local invoke -e`), they name a conversation that does not exist."""
+    answer = invoke(handler_of(name), load_event(name))
+    assert answer.status == 404, answer.body
+    assert answer.body["error"]["code"] == "NOT_FOUND"
 
 
 # --- authorizer --------------------------------------------------------------------------------

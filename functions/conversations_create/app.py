@@ -1,0 +1,9 @@
+"""POST /api/v1/conversations — create a conversation (seed 004)."""
+
+from mangum import Mangum
+
+from shared.conversations.endpoints import CREATE_ROUTE
+from shared.http import Envelope, create_app
+
+app = create_app([CREATE_ROUTE], Envelope.CONVERSATIONS)
+handler = Mangum(app, lifespan="off")

@@ -1,0 +1,9 @@
+"""GET /api/v1/conversations/{id} — one conversation with its messages (seed 004)."""
+
+from mangum import Mangum
+
+from shared.conversations.endpoints import GET_ROUTE
+from shared.http import Envelope, create_app
+
+app = create_app([GET_ROUTE], Envelope.CONVERSATIONS)
+handler = Mangum(app, lifespan="off")

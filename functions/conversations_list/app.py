@@ -1,0 +1,9 @@
+"""GET /api/v1/conversations — list a tenant's conversations, newest first (seed 004)."""
+
+from mangum import Mangum
+
+from shared.conversations.endpoints import LIST_ROUTE
+from shared.http import Envelope, create_app
+
+app = create_app([LIST_ROUTE], Envelope.CONVERSATIONS)
+handler = Mangum(app, lifespan="off")

@@ -1,0 +1,202 @@
+"""The routes the conversations functions mount: HTTP → domain objects → service → views."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shared import services
+from shared.body import parse_json, read_body
+from shared.conversations import limits
+from shared.conversations.content import parse_content
+from shared.conversations.ids import is_conversation_id
+from shared.conversations.models import (
+    STATUSES,
+    AppendRequest,
+    CreateRequest,
+    ListFilters,
+    NewConversation,
+    validate_body,
+)
+from shared.conversations.service import check_id, request_hash
+from shared.conversations.views import (
+    BASE_PATH,
+    conversation_view,
+    created_view,
+    insights_view,
+    list_view,
+)
+from shared.errors import BadRequest
+from shared.fields import MAX_ID_CHARS
+from shared.http import Envelope, JSONBody, RequestContext, route
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+MAX_OFFSET = 10_000  # deeper pages: follow nextCursor (an offset is read and skipped)
+
+
+async def _json_body(request: Request) -> Any:
+    return parse_json(await read_body(request.stream(), request.headers.get("content-encoding")))
+
+
+def _invalid(field: str, problem: str) -> BadRequest:
+    return BadRequest("Invalid request", details={field: problem})
+
+
+# --- create ------------------------------------------------------------------------------------
+
+
+def new_conversation(body: CreateRequest) -> NewConversation:
+    """The create request as a domain object; a 400 names what is missing."""
+    missing = {}
+    if body.promptId is None and body.promptName is None:
+        missing["promptId"] = "Required field"
+    if body.content is None and body.status != "active":
+        missing["content"] = "Required field unless status is 'active'"
+    if missing:
+        raise BadRequest("Invalid request body", details=missing)
+    messages = []
+    metadata: dict[str, Any] = {}
+    if body.content is not None:
+        limits.check_content_field(body.content)
+        if body.content.strip() or body.status != "active":
+            parsed = parse_content(body.content)
+            messages = parsed.messages
+            metadata = dict(parsed.metadata or {})
+    metadata |= body.metadata or {}  # the request's own metadata wins over the content's
+    return NewConversation(
+        messages=messages,
+        status=body.status,
+        prompt_id=body.promptId,
+        prompt_name=body.promptName,
+        llm_model=body.llmModel,
+        company_name=body.companyName,
+        agent_id=body.agentId,
+        agent_name=body.agentName,
+        system_prompt_id=body.systemPromptId,
+        user_id=body.userId,
+        session_id=body.sessionId,
+        title=body.title,
+        trace_id=body.traceId,
+        parent_trace_id=body.parentTraceId,
+        tool_definitions=body.toolDefinitions,
+        metadata=metadata,
+    )
+
+
+async def create(request: Request, ctx: RequestContext) -> Response:
+    raw = await _json_body(request)
+    body = validate_body(CreateRequest, raw)
+    created = services.conversation_service().create(
+        ctx.tenant,
+        new_conversation(body),
+        ctx.deadline,
+        idempotency_key=body.idempotencyKey,
+        body_hash=request_hash(raw),
+    )
+    return JSONBody(created_view(created.conversation))
+
+
+# --- append ------------------------------------------------------------------------------------
+
+
+async def append(request: Request, ctx: RequestContext) -> Response:
+    conversation_id = check_id(request.path_params["id"])
+    body = validate_body(AppendRequest, await _json_body(request))
+    conversation = services.conversation_service().append(
+        ctx.tenant,
+        conversation_id,
+        body.messages,
+        ctx.deadline,
+        status=body.status,
+        metadata=body.metadata,
+    )
+    return JSONBody(conversation_view(conversation))
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def _bool_param(request: Request, name: str) -> bool | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise _invalid(name, "Must be true or false")
+    return raw.lower() == "true"
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdecimal() or not low <= int(raw) <= high:
+        raise _invalid(name, f"Must be an integer from {low} to {high}")
+    return int(raw)
+
+
+def encode_cursor(conversation_id: str) -> str:
+    return base64.urlsafe_b64encode(conversation_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The id a page ended with. It is only ever read within the caller's own tenant."""
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error):
+        value = ""
+    if not is_conversation_id(value):
+        raise _invalid("cursor", "Pass the nextCursor of the previous page unchanged")
+    return value
+
+
+async def get_conversation(request: Request, ctx: RequestContext) -> Response:
+    conversation_id = check_id(request.path_params["id"])
+    include = _bool_param(request, "includeInsights")
+    conversation = services.conversation_service().get(ctx.tenant, conversation_id, ctx.deadline)
+    return JSONBody(conversation_view(conversation, include_insights=include is not False))
+
+
+async def get_insights(request: Request, ctx: RequestContext) -> Response:
+    conversation_id = check_id(request.path_params["id"])
+    insights = services.conversation_service().insights(ctx.tenant, conversation_id, ctx.deadline)
+    return JSONBody(insights_view(conversation_id, insights))
+
+
+async def list_conversations(request: Request, ctx: RequestContext) -> Response:
+    params = request.query_params
+    status = params.get("status")
+    if status is not None and status not in STATUSES:
+        raise _invalid("status", f"Must be one of {', '.join(STATUSES)}")
+    prompt_id = params.get("promptId")
+    if prompt_id is not None and not 1 <= len(prompt_id) <= MAX_ID_CHARS:
+        raise _invalid("promptId", f"Must be 1 to {MAX_ID_CHARS} characters")
+    limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
+    cursor = params.get("cursor")
+    page = services.conversation_service().list(
+        ctx.tenant,
+        ListFilters(prompt_id, status, _bool_param(request, "hasInsights")),
+        ctx.deadline,
+        limit=limit,
+        offset=offset,
+        after=decode_cursor(cursor) if cursor is not None else None,
+    )
+    next_cursor = encode_cursor(page.next_after) if page.next_after else None
+    return JSONBody(list_view(page, limit=limit, offset=offset, cursor=next_cursor))
+
+
+def _route(path: str, endpoint: Any, method: str) -> Route:
+    return route(path, endpoint, [method], Envelope.CONVERSATIONS)
+
+
+CREATE_ROUTE = _route(BASE_PATH, create, "POST")
+LIST_ROUTE = _route(BASE_PATH, list_conversations, "GET")
+GET_ROUTE = _route(BASE_PATH + "/{id}", get_conversation, "GET")
+APPEND_ROUTE = _route(BASE_PATH + "/{id}/messages", append, "POST")
+INSIGHTS_ROUTE = _route(BASE_PATH + "/{id}/insights", get_insights, "GET")

@@ -1,0 +1,250 @@
+"""The conversations operations — create, append, get, list, insights — on domain objects, so
+every route family (`/api/v1/conversations`, the Converra SDK's `/api/v1/runs`) shares them
+and only shapes its own answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.conversations import limits
+from shared.conversations.content import render_line
+from shared.conversations.ids import is_conversation_id, new_conversation_id
+from shared.conversations.models import (
+    CLOSED_STATUSES,
+    Conversation,
+    ConversationPage,
+    ListFilters,
+    Message,
+    NewConversation,
+)
+from shared.conversations.store import ConversationStore, IdempotencyClaim, chunk_messages
+from shared.dynamo import Deadline
+from shared.errors import BadRequest, Conflict, Contended, NotFound
+from shared.fields import format_timestamp
+
+# Lost races of one append before answering a retryable 503 (each loss means another append
+# of the same conversation committed, so the conversation did move on).
+MAX_APPEND_ATTEMPTS = 8
+_RACE_BACKOFF_SECONDS = 0.02
+_MAX_CREATE_ATTEMPTS = 3
+
+Clock = Callable[[], datetime]
+
+
+def request_hash(body: Any) -> str:
+    """What an idempotent repeat must match: the parsed body, key order ignored."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def not_found(conversation_id: str) -> NotFound:
+    # The same answer whether it does not exist or belongs to another tenant.
+    return NotFound("Conversation not found")
+
+
+def check_id(conversation_id: str) -> str:
+    if not is_conversation_id(conversation_id):
+        problem = "Must be a conversation id: conv_ followed by 26 characters"
+        raise BadRequest("Invalid conversation id", details={"id": problem})
+    return conversation_id
+
+
+@dataclass(frozen=True)
+class Created:
+    conversation: Conversation
+    created: bool  # False: an idempotent repeat, the first create's conversation
+
+
+class ConversationService:
+    def __init__(
+        self,
+        store: ConversationStore,
+        idempotency_ttl_seconds: int,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._ttl = idempotency_ttl_seconds
+        self._clock = clock
+
+    # --- create ---------------------------------------------------------------------------
+
+    def create(
+        self,
+        tenant: str,
+        new: NewConversation,
+        deadline: Deadline,
+        *,
+        idempotency_key: str | None = None,
+        body_hash: str = "",
+    ) -> Created:
+        """Store a new conversation. With a key: a repeat within the TTL returns the first
+        conversation if `body_hash` matches, else 409; concurrent repeats make one."""
+        stored = [m.stored() for m in new.messages]
+        sizes, encoded = limits.measure(stored)
+        limits.check_totals(sizes)
+        for _ in range(_MAX_CREATE_ATTEMPTS):
+            now = self._clock()
+            if idempotency_key is not None:
+                earlier = self._earlier_create(tenant, idempotency_key, body_hash, now, deadline)
+                if earlier is not None:
+                    return Created(earlier, created=False)
+            stamp = format_timestamp(now)
+            conversation = Conversation(
+                id=new_conversation_id(now),
+                status=new.status,
+                created_status=new.status,
+                created_at=stamp,
+                updated_at=stamp,
+                prompt_id=new.prompt_id,
+                attributes=new.attributes(),
+                metadata=dict(new.metadata),
+                message_count=sizes.messages,
+                content_bytes=sizes.content_bytes,
+                stored_bytes=sizes.stored_bytes,
+                version=1,
+                has_insights=False,
+                messages=stored,
+            )
+            lines = [render_line(m) for m in stored]
+            conversation.content = "\n".join(lines)
+            claim = None
+            if idempotency_key is not None:
+                expires = int((now + timedelta(seconds=self._ttl)).timestamp())
+                claim = IdempotencyClaim(idempotency_key, body_hash, expires)
+            outcome = self._store.create(
+                tenant,
+                conversation,
+                chunk_messages(0, encoded, lines),
+                claim,
+                int(now.timestamp()),
+                deadline,
+            )
+            if outcome != "claimed":  # None, or "exists": an earlier attempt of ours committed
+                return Created(conversation, created=True)
+            # Another create took the key between our check and our write: answer as it did.
+        raise Contended()
+
+    def _earlier_create(
+        self, tenant: str, key: str, body_hash: str, now: datetime, deadline: Deadline
+    ) -> Conversation | None:
+        claimed = self._store.claimed_key(tenant, key, deadline)
+        if claimed is None or claimed.expires_at <= int(now.timestamp()):
+            return None
+        if claimed.body_hash != body_hash:
+            raise Conflict(
+                "This idempotencyKey was used for a different conversation in the last "
+                f"{self._ttl // 3600} hours; use a new key for a new conversation",
+                details={"idempotencyKey": "Already used with a different body"},
+            )
+        earlier = self._store.load(tenant, claimed.conversation_id, deadline)
+        if earlier is None:  # the claim and its conversation are written together
+            raise Contended()
+        return earlier
+
+    # --- append ---------------------------------------------------------------------------
+
+    def append(
+        self,
+        tenant: str,
+        conversation_id: str,
+        messages: list[Message],
+        deadline: Deadline,
+        *,
+        status: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Conversation:
+        """Add messages (all or none) and optionally change status / merge metadata; returns
+        the whole conversation as committed. Never rewrites what is already stored."""
+        check_id(conversation_id)
+        stored = [m.stored() for m in messages]
+        added, encoded = limits.measure(stored)
+        lines = [render_line(m) for m in stored]
+        token = secrets.token_hex(8)
+        for attempt in range(MAX_APPEND_ATTEMPTS):
+            current = self._store.load(tenant, conversation_id, deadline)
+            if current is None:
+                raise not_found(conversation_id)
+            if current.last_write == token:
+                return current  # a retried write of ours had committed (its answer was lost)
+            if current.status in CLOSED_STATUSES:
+                raise Conflict(
+                    f"Conversation {conversation_id} is {current.status}: it takes no more "
+                    "messages",
+                    details={"status": f"Conversation is {current.status}"},
+                )
+            limits.check_totals(
+                limits.Sizes(
+                    current.message_count + added.messages,
+                    current.content_bytes + added.content_bytes,
+                    current.stored_bytes + added.stored_bytes,
+                )
+            )
+            assert current.messages is not None
+            assert current.content is not None
+            updated = replace(
+                current,
+                status=status or current.status,
+                updated_at=format_timestamp(self._clock()),
+                metadata={**current.metadata, **(metadata or {})},
+                message_count=current.message_count + added.messages,
+                content_bytes=current.content_bytes + added.content_bytes,
+                stored_bytes=current.stored_bytes + added.stored_bytes,
+                version=current.version + 1,
+                last_write=token,
+                messages=current.messages + stored,
+                content="\n".join(filter(None, [current.content, *lines])),
+            )
+            chunks = chunk_messages(current.message_count, encoded, lines)
+            if self._store.append(tenant, updated, current.version, token, chunks, deadline):
+                return updated
+            # Another append committed first: wait a moment, re-read, and try again.
+            time.sleep(random.uniform(0, _RACE_BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311
+        raise Contended()
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def get(self, tenant: str, conversation_id: str, deadline: Deadline) -> Conversation:
+        """The conversation with all its messages and `content`."""
+        check_id(conversation_id)
+        conversation = self._store.load(tenant, conversation_id, deadline)
+        if conversation is None:
+            raise not_found(conversation_id)
+        return conversation
+
+    def insights(self, tenant: str, conversation_id: str, deadline: Deadline) -> dict[str, Any]:
+        """The conversation's insights; 404 while they are pending (or never coming)."""
+        check_id(conversation_id)
+        conversation = self._store.load_summary(tenant, conversation_id, deadline)
+        if conversation is None:
+            raise not_found(conversation_id)
+        if conversation.insights is None:
+            raise NotFound(
+                "Insights are pending for this conversation: they are produced after it is "
+                "completed, when it is linked to a prompt (promptId, agentId or systemPromptId)"
+            )
+        return conversation.insights
+
+    def list(
+        self,
+        tenant: str,
+        filters: ListFilters,
+        deadline: Deadline,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: str | None = None,
+    ) -> ConversationPage:
+        """Newest first. `after`: continue after this conversation id (a page's cursor)."""
+        found, more = self._store.list(
+            tenant, filters, offset=offset, limit=limit, after=after, deadline=deadline
+        )
+        total = self._store.count(tenant, filters, deadline)
+        return ConversationPage(found, total, found[-1].id if more and found else None)
