@@ -1,29 +1,36 @@
-"""Request models of the runs family, as the `converra` SDK sends them.
+"""Request models of the runs family, as the `converra` SDK sends them, and the conversations
+domain objects they become.
 
 Top-level keys are camelCase (the SDK always writes them so). Message keys are camelCase when
 the SDK serialized its own dataclasses and whatever the caller wrote when it passed plain
-dicts, so `tool_calls`, `latency_ms` and `usage.prompt_tokens`/`completion_tokens` are read as
-their camelCase twins (sending both spellings of one key is a 400: which one is meant?).
+dicts, so `tool_calls`, `latency_ms` and `usage.prompt_tokens`/`completion_tokens`/
+`total_tokens` are read as their camelCase twins and stored in that one spelling (sending both
+spellings of one key is a 400: which one is meant?). Other message keys are kept as sent, as
+on the conversations API.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from shared.fields import Identifier, Timestamp, TokenCount, invalid
-
-MessageRole = Literal["user", "assistant", "system", "tool"]
-RunStatus = Literal["active", "in_progress", "completed", "abandoned"]
-AppendStatus = Literal["active", "completed"]
+from shared.conversations import limits
+from shared.conversations.content import parse_content
+from shared.conversations.models import Message, NewConversation, Status, Text, Usage
+from shared.fields import invalid
 
 # Roles whose turn may carry no text: a tool result's details live in `toolCalls`, and the
-# SDK's capture of a completion that only called tools records the reply as "".
+# SDK's capture of a completion that only called tools records the reply as "" (its transport
+# ignores every answer, so refusing that would lose the whole captured call unseen).
 EMPTY_CONTENT_ROLES = frozenset({"tool", "assistant"})
 
 _MESSAGE_SNAKE_KEYS = {"tool_calls": "toolCalls", "latency_ms": "latencyMs"}
-_USAGE_SNAKE_KEYS = {"prompt_tokens": "promptTokens", "completion_tokens": "completionTokens"}
+_USAGE_SNAKE_KEYS = {
+    "prompt_tokens": "promptTokens",
+    "completion_tokens": "completionTokens",
+    "total_tokens": "totalTokens",
+}
 
 _STRICT = ConfigDict(strict=True, extra="forbid")
 
@@ -40,13 +47,8 @@ def _camel_keys(value: Any, renames: dict[str, str]) -> Any:
     return out
 
 
-class Usage(BaseModel):
-    """Token usage of one turn. Other keys a provider reports (`total_tokens`, …) are kept."""
-
-    model_config = ConfigDict(strict=True, extra="allow")
-
-    promptTokens: TokenCount | None = None
-    completionTokens: TokenCount | None = None
+class RunUsage(Usage):
+    """Token usage of one turn; other keys a provider reports are kept as sent."""
 
     @model_validator(mode="before")
     @classmethod
@@ -54,30 +56,23 @@ class Usage(BaseModel):
         return _camel_keys(value, _USAGE_SNAKE_KEYS)
 
 
-class RunMessage(BaseModel):
-    model_config = _STRICT
+class RunMessage(Message):
+    """A conversations `Message`, also read from snake_case keys."""
 
-    role: MessageRole
-    content: str
-    timestamp: Timestamp | None = None
-    model: str | None = None
-    tokens: TokenCount | None = None
-    # Kept as sent: the SDK's {name, arguments, id?, result?, nestedTrace?} or a provider's own.
-    toolCalls: list[dict[str, Any]] | None = None
-    usage: Usage | None = None
-    latencyMs: Annotated[float, Field(ge=0)] | None = None
-    metadata: dict[str, Any] | None = None
+    usage: RunUsage | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _snake_case(cls, value: Any) -> Any:
         return _camel_keys(value, _MESSAGE_SNAKE_KEYS)
 
-    @model_validator(mode="after")
-    def _has_text(self) -> RunMessage:
-        if not self.content and self.role not in EMPTY_CONTENT_ROLES:
-            raise invalid(f"content must not be empty for a {self.role} message")
-        return self
+    @field_validator("content")
+    @classmethod
+    def _needs_text(cls, value: str, info: ValidationInfo) -> str:  # replaces Message's rule
+        role = info.data.get("role", "tool")
+        if not value.strip() and role not in EMPTY_CONTENT_ROLES:
+            raise invalid(f"must not be empty for a {role} message")
+        return value
 
 
 class ToolDefinition(BaseModel):
@@ -85,9 +80,15 @@ class ToolDefinition(BaseModel):
 
     model_config = _STRICT
 
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
     description: str | None = None
     parameters: dict[str, Any] | None = None
+
+
+def _tool_definitions(definitions: list[ToolDefinition] | None) -> list[Any] | None:
+    if definitions is None:
+        return None
+    return [d.model_dump(exclude_none=True) for d in definitions]
 
 
 class RunCreate(BaseModel):
@@ -95,25 +96,51 @@ class RunCreate(BaseModel):
 
     model_config = _STRICT
 
-    agentName: Identifier | None = None
-    agentId: Identifier | None = None
+    agentName: Text | None = None
+    agentId: Text | None = None
     content: str | None = None
     messages: list[RunMessage] | None = None
-    status: RunStatus = "completed"
-    llmModel: str | None = None
-    userId: str | None = None
-    sessionId: str | None = None
-    title: str | None = None
-    traceId: str | None = None
-    parentTraceId: str | None = None
+    status: Status = "completed"
+    llmModel: Text | None = None
+    userId: Text | None = None
+    sessionId: Text | None = None
+    title: Annotated[str, Field(max_length=1000)] | None = None
+    traceId: Text | None = None
+    parentTraceId: Text | None = None
     toolDefinitions: list[ToolDefinition] | None = None
     metadata: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _has_conversation(self) -> RunCreate:
-        if not self.messages and not self.content and self.status != "active":
+        if not self.messages and not (self.content or "").strip() and self.status != "active":
             raise invalid("send 'messages' or 'content' (only an 'active' run may start empty)")
         return self
+
+    def to_new_conversation(self) -> NewConversation:
+        """`messages` are the conversation when sent: the SDK's `content` is only their
+        rendering, with tool turns labelled `AI:` and system turns left out. Without
+        `messages`, `content` is read as on the conversations API (both formats)."""
+        messages: list[Message] = list(self.messages or [])
+        metadata: dict[str, Any] = {}
+        if not messages and self.content and self.content.strip():
+            limits.check_content_field(self.content)
+            parsed = parse_content(self.content)
+            messages, metadata = parsed.messages, dict(parsed.metadata or {})
+        metadata |= self.metadata or {}  # the request's own metadata wins over the content's
+        return NewConversation(
+            messages=messages,
+            status=self.status,
+            llm_model=self.llmModel,
+            agent_id=self.agentId,
+            agent_name=self.agentName,
+            user_id=self.userId,
+            session_id=self.sessionId,
+            title=self.title,
+            trace_id=self.traceId,
+            parent_trace_id=self.parentTraceId,
+            tool_definitions=_tool_definitions(self.toolDefinitions),
+            metadata=metadata,
+        )
 
 
 class RunAppend(BaseModel):
@@ -122,10 +149,18 @@ class RunAppend(BaseModel):
     model_config = _STRICT
 
     messages: Annotated[list[RunMessage], Field(min_length=1)]
-    status: AppendStatus | None = None
-    sessionId: str | None = None
+    status: Status | None = None
+    sessionId: Text | None = None
     toolDefinitions: list[ToolDefinition] | None = None
     metadata: dict[str, Any] | None = None
+
+    def attributes(self) -> dict[str, Any]:
+        """Conversation fields this append sets; each replaces the stored value."""
+        values = {
+            "sessionId": self.sessionId,
+            "toolDefinitions": _tool_definitions(self.toolDefinitions),
+        }
+        return {name: value for name, value in values.items() if value is not None}
 
 
 class AgentMatch(BaseModel):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.conversations.models import Conversation
+
 # Parley has no agents to optimize: capture stays on, nothing is being tested, no prompt hash
 # is known. "simulation" keeps the SDK from asking for an active variant before every call
 # (it only does so in "proxy" mode).
@@ -23,6 +25,25 @@ NO_AGENT_MATCH: dict[str, Any] = {"matched": False, "agentId": None}
 def data(payload: Any) -> dict[str, Any]:
     """Every success the SDK reads is `{"data": ...}`."""
     return {"data": payload}
+
+
+def linked_to_prompt(conversation: Conversation) -> bool:
+    """Whether insights will be produced once it is completed: it names a prompt by id.
+    A free-text `agentName`/`promptName` does not (seed 004: such conversations complete but
+    are not analyzed)."""
+    attributes = conversation.attributes
+    return bool(
+        conversation.prompt_id or attributes.get("agentId") or attributes.get("systemPromptId")
+    )
+
+
+def run_insights(conversation: Conversation) -> dict[str, Any]:
+    """`GET /runs/{id}/insights`: the insights once produced, else the lifecycle form."""
+    if conversation.insights is not None:
+        return {"conversationId": conversation.id, **conversation.insights}
+    return insights_lifecycle(
+        conversation.id, linked=linked_to_prompt(conversation), status=conversation.status
+    )
 
 
 def insights_lifecycle(conversation_id: str, *, linked: bool, status: str) -> dict[str, Any]:

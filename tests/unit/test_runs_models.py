@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from shared.conversations.models import NewConversation
 from shared.runs.models import RunAppend, RunCreate, RunMessage
 
 
@@ -49,7 +50,6 @@ def test_snake_case_and_camel_case_messages_are_equal() -> None:
         ({"role": "user", "content": "x", "timestamp": "yesterday"}, "timestamp"),
         ({"role": "user", "content": "x", "toolCalls": ["f"]}, "toolCalls.0"),
         ({"role": "user", "content": "x", "usage": {"promptTokens": "1"}}, "usage.promptTokens"),
-        ({"role": "user", "content": "x", "tool_call_id": "c1"}, "tool_call_id"),
     ],
 )
 def test_bad_messages_name_the_field(message: dict[str, Any], where: str) -> None:
@@ -62,7 +62,7 @@ def test_empty_text_only_for_tool_results_and_tool_only_replies() -> None:
         assert RunMessage.model_validate({"role": role, "content": ""}).content == ""
     for role in ("user", "system"):
         _, msg = refusal(RunMessage, {"role": role, "content": ""})
-        assert msg == f"content must not be empty for a {role} message"
+        assert msg == f"must not be empty for a {role} message"
 
 
 def test_a_run_needs_messages_or_content_unless_it_is_active() -> None:
@@ -94,5 +94,87 @@ def test_bad_runs_name_the_field(body: dict[str, Any], where: str) -> None:
 def test_append_needs_a_message_and_a_known_status() -> None:
     assert refusal(RunAppend, {"messages": []})[0] == "messages"
     ok = {"messages": [{"role": "user", "content": "x"}]}
-    assert refusal(RunAppend, {**ok, "status": "abandoned"})[0] == "status"
+    assert refusal(RunAppend, {**ok, "status": "done"})[0] == "status"
     assert refusal(RunAppend, {**ok, "title": "t"})[0] == "title"
+
+
+def test_other_message_keys_are_kept_as_sent() -> None:
+    message = RunMessage.model_validate(
+        {"role": "tool", "content": "", "tool_call_id": "c1", "name": "lookup_order"}
+    )
+    assert message.stored() == {
+        "role": "tool",
+        "content": "",
+        "tool_call_id": "c1",
+        "name": "lookup_order",
+    }
+
+
+def new_conversation(**body: Any) -> NewConversation:
+    return RunCreate.model_validate(body).to_new_conversation()
+
+
+def test_messages_are_the_conversation_and_content_only_their_rendering() -> None:
+    new = new_conversation(
+        agentName="Support Bot",
+        content="User: Hi\nAI: Hello!",
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello!", "latency_ms": 3},
+        ],
+    )
+    assert [m.stored() for m in new.messages] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!", "latencyMs": 3},
+    ]
+
+
+def test_content_alone_is_read_as_on_the_conversations_api() -> None:
+    mixed = new_conversation(content="User: Hi\nAI: Hello!\nUser: Bye\nAssistant: Bye!")
+    assert [(m.role, m.content) for m in mixed.messages] == [
+        ("user", "Hi"),
+        ("assistant", "Hello!"),
+        ("user", "Bye"),
+        ("assistant", "Bye!"),
+    ]
+    structured = new_conversation(
+        content='{"messages": [{"role": "user", "content": "Hi"}], "metadata": {"a": 1, "b": 1}}',
+        metadata={"b": 2},
+    )
+    assert [m.content for m in structured.messages] == ["Hi"]
+    assert structured.metadata == {"a": 1, "b": 2}  # the request's own metadata wins
+
+
+def test_run_fields_become_conversation_attributes() -> None:
+    new = new_conversation(
+        agentId="agent_1",
+        status="active",
+        llmModel="gpt-4o",
+        userId="u1",
+        sessionId="s1",
+        title="T",
+        traceId="t1",
+        parentTraceId="t0",
+        toolDefinitions=[{"name": "f"}, {"name": "g", "parameters": {}}],
+    )
+    assert new.messages == []
+    assert (new.status, new.prompt_id, new.prompt_name) == ("active", None, None)
+    assert new.attributes() == {
+        "llmModel": "gpt-4o",
+        "agentId": "agent_1",
+        "userId": "u1",
+        "sessionId": "s1",
+        "title": "T",
+        "traceId": "t1",
+        "parentTraceId": "t0",
+        "toolDefinitions": [{"name": "f"}, {"name": "g", "parameters": {}}],
+    }
+
+
+def test_an_append_sets_only_the_fields_it_sends() -> None:
+    ok = {"messages": [{"role": "user", "content": "x"}]}
+    assert RunAppend.model_validate(ok).attributes() == {}
+    append = RunAppend.model_validate({**ok, "sessionId": "s2", "toolDefinitions": [{"name": "f"}]})
+    assert append.attributes() == {"sessionId": "s2", "toolDefinitions": [{"name": "f"}]}

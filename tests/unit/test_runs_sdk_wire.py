@@ -96,7 +96,12 @@ def test_full_send_with_dataclasses_and_plain_snake_case_dicts(fake: FakeServer)
                     "role": "assistant",
                     "content": "It shipped.",
                     "tool_calls": [{"name": "notify", "arguments": {}}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13},
+                    "usage": {
+                        "prompt_tokens": 10,
+                        "completion_tokens": 3,
+                        "total_tokens": 13,
+                        "prompt_tokens_details": {"cached_tokens": 2},
+                    },
                     "latency_ms": 80.5,
                 },
             ],
@@ -138,10 +143,11 @@ def test_full_send_with_dataclasses_and_plain_snake_case_dicts(fake: FakeServer)
     assert (checked.latencyMs, checked.model) == (1200, "gpt-4o")
     assert shipped.toolCalls == [{"name": "notify", "arguments": {}}]
     assert shipped.usage is not None
-    assert shipped.usage.model_dump() == {
+    assert shipped.stored()["usage"] == {
         "promptTokens": 10,
         "completionTokens": 3,
-        "total_tokens": 13,
+        "totalTokens": 13,
+        "prompt_tokens_details": {"cached_tokens": 2},
     }
     assert shipped.latencyMs == 80.5
 
