@@ -31,8 +31,9 @@ from shared.errors import BadRequest, Conflict, Contended, NotFound
 from shared.fields import format_timestamp
 
 # Lost races of one append before answering a retryable 503 (each loss means another append
-# of the same conversation committed, so the conversation did move on).
-MAX_APPEND_ATTEMPTS = 8
+# of the same conversation committed, so the conversation did move on): room for a few dozen
+# concurrent writers of one conversation.
+MAX_APPEND_ATTEMPTS = 20
 _RACE_BACKOFF_SECONDS = 0.02
 _MAX_CREATE_ATTEMPTS = 3
 
