@@ -3,7 +3,7 @@
 from mangum import Mangum
 
 from shared.http import Envelope, create_app
-from shared.runs.endpoints import AGENTS_MATCH_ROUTE
+from shared.runs.sdk import AGENTS_MATCH_ROUTE
 
 app = create_app([AGENTS_MATCH_ROUTE], Envelope.CONVERSATIONS)
 handler = Mangum(app, lifespan="off")

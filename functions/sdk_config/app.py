@@ -3,7 +3,7 @@
 from mangum import Mangum
 
 from shared.http import Envelope, create_app
-from shared.runs.endpoints import SDK_CONFIG_ROUTE
+from shared.runs.sdk import SDK_CONFIG_ROUTE
 
 app = create_app([SDK_CONFIG_ROUTE], Envelope.CONVERSATIONS)
 handler = Mangum(app, lifespan="off")

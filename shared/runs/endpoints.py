@@ -1,4 +1,4 @@
-"""The routes the runs functions mount: the SDK's bodies → conversations domain objects → the
+"""The runs routes: the SDK's bodies → conversations domain objects → the
 conversations service → `{"data": ...}` answers. Errors answer in the conversations API's
 envelope (the SDK reads only the status of a failure)."""
 
@@ -15,8 +15,8 @@ from shared.conversations.models import validate_body
 from shared.conversations.service import check_id
 from shared.conversations.views import conversation_view, created_view
 from shared.http import Endpoint, Envelope, JSONBody, RequestContext, route
-from shared.runs.models import AgentMatch, RunAppend, RunCreate
-from shared.runs.responses import NO_AGENT_MATCH, SDK_CONFIG, data, run_insights
+from shared.runs.models import RunAppend, RunCreate
+from shared.runs.responses import data, run_insights
 
 BASE_PATH = "/api/v1/runs"
 
@@ -57,17 +57,6 @@ async def get_run_insights(request: Request, ctx: RequestContext) -> Response:
     return JSONBody(data(run_insights(conversation)))
 
 
-async def sdk_config(request: Request, ctx: RequestContext) -> Response:
-    _ = ctx.tenant  # fail closed if the authorizer did not run, like every route
-    return JSONBody(data(SDK_CONFIG))
-
-
-async def match_agent(request: Request, ctx: RequestContext) -> Response:
-    _ = ctx.tenant
-    await _validated(request, AgentMatch)
-    return JSONBody(data(NO_AGENT_MATCH))
-
-
 def _route(path: str, endpoint: Endpoint, method: str) -> Route:
     return route(path, endpoint, [method], Envelope.CONVERSATIONS)
 
@@ -75,5 +64,3 @@ def _route(path: str, endpoint: Endpoint, method: str) -> Route:
 CREATE_ROUTE = _route(BASE_PATH, create_run, "POST")
 APPEND_ROUTE = _route(BASE_PATH + "/{id}/messages", append_run, "POST")
 INSIGHTS_ROUTE = _route(BASE_PATH + "/{id}/insights", get_run_insights, "GET")
-SDK_CONFIG_ROUTE = _route("/api/v1/sdk/config", sdk_config, "GET")
-AGENTS_MATCH_ROUTE = _route("/api/v1/sdk/agents/match", match_agent, "POST")

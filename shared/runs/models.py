@@ -161,11 +161,3 @@ class RunAppend(BaseModel):
             "toolDefinitions": _tool_definitions(self.toolDefinitions),
         }
         return {name: value for name, value in values.items() if value is not None}
-
-
-class AgentMatch(BaseModel):
-    """`POST /api/v1/sdk/agents/match`: a system prompt the SDK wants an agent for."""
-
-    model_config = _STRICT
-
-    content: str

@@ -1,25 +1,11 @@
-"""The `{"data": ...}` bodies the SDK reads, and the honest answers of a service that stores
-and reads conversations but runs no prompt optimization."""
+"""The `{"data": ...}` bodies the SDK reads for runs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.conversations.models import Conversation
-
-# Parley has no agents to optimize: capture stays on, nothing is being tested, no prompt hash
-# is known. "simulation" keeps the SDK from asking for an active variant before every call
-# (it only does so in "proxy" mode).
-SDK_CONFIG: dict[str, Any] = {
-    "testingMode": "simulation",
-    "captureEnabled": True,
-    "activeOptimizations": [],
-    "agentHashes": {},
-}
-
-# No agent registry, so no system prompt matches one; the SDK reads a missing agentId as "no
-# match" and captures the call without an agentId.
-NO_AGENT_MATCH: dict[str, Any] = {"matched": False, "agentId": None}
+if TYPE_CHECKING:  # the sdk/config and agents/match functions do not load the conversations code
+    from shared.conversations.models import Conversation
 
 
 def data(payload: Any) -> dict[str, Any]:

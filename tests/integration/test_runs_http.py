@@ -325,8 +325,15 @@ def test_sdk_config_and_agent_match(dynamodb: Any) -> None:
     match_path = "/api/v1/sdk/agents/match"
     matched = invoke(agents_match_handler, api_event("POST", match_path, body={"content": "x"}))
     assert matched.body == {"data": {"matched": False, "agentId": None}}
-    refused = invoke(agents_match_handler, api_event("POST", match_path, body={"content": 1}))
-    assert "content" in error(refused, 400, "VALIDATION_ERROR")["details"]
+    for body, details in [
+        ({"content": 1}, {"content": "Must be a string"}),
+        ({}, {"content": "Required field"}),
+        ({"content": "x", "prompt": "y"}, {"prompt": "Unknown field"}),
+    ]:
+        refused = invoke(agents_match_handler, api_event("POST", match_path, body=body))
+        assert error(refused, 400, "VALIDATION_ERROR")["details"] == details
+    not_object = invoke(agents_match_handler, api_event("POST", match_path, body=["x"]))
+    error(not_object, 400, "VALIDATION_ERROR")
 
 
 @pytest.mark.parametrize(
