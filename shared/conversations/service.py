@@ -91,6 +91,7 @@ class ConversationService:
         stored = [m.stored() for m in new.messages]
         sizes, encoded = limits.measure(stored)
         limits.check_totals(sizes)
+        limits.check_fields(new.attributes(), new.metadata)
         for _ in range(_MAX_CREATE_ATTEMPTS):
             now = self._clock()
             if idempotency_key is not None:
@@ -206,6 +207,7 @@ class ConversationService:
                 messages=current.messages + stored,
                 content="\n".join(filter(None, [current.content, *lines])),
             )
+            limits.check_fields(updated.attributes, updated.metadata)
             chunks = chunk_messages(current.message_count, encoded, lines)
             if self._store.append(tenant, updated, current.version, token, chunks, deadline):
                 return updated

@@ -19,6 +19,7 @@ from shared.dynamo import make_client
 from shared.settings import get_settings
 from tests.integration.conversations import (
     append,
+    create,
     created_id,
     error,
     fresh_tenant,
@@ -195,6 +196,33 @@ def test_a_run_over_the_message_limit_is_413_and_stores_nothing(dynamodb: Any) -
     refused = error(run_create(body, tenant), 413, "PAYLOAD_TOO_LARGE")
     assert "102,400" in refused["message"]
     assert list_(tenant).body["pagination"]["total"] == 0
+
+
+def test_oversized_fields_are_413_on_both_families_and_store_nothing(dynamodb: Any) -> None:
+    """metadata and toolDefinitions live in one DynamoDB item: bounded, not a 500."""
+    tenant = fresh_tenant()
+    big = "x" * 100_000
+    tools = {
+        "agentName": "Bot",
+        "content": "User: hi",
+        "toolDefinitions": [{"name": "f", "description": big}],
+    }
+    refused = error(run_create(tools, tenant), 413, "PAYLOAD_TOO_LARGE")
+    assert set(refused["details"]) == {"toolDefinitions"}
+    assert "100,000" in refused["message"]
+    error(
+        create({"promptId": "p", "content": "User: hi", "metadata": {"k": big}}, tenant),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    assert list_(tenant).body["pagination"]["total"] == 0
+
+    run_id = run_id_of(
+        {"agentName": "Bot", "status": "active", "metadata": {"k": "x" * 60_000}}, tenant
+    )
+    grown = run_append(run_id, {"messages": [user("hi")], "metadata": {"j": "x" * 60_000}}, tenant)
+    assert set(error(grown, 413, "PAYLOAD_TOO_LARGE")["details"]) == {"metadata"}
+    assert get(run_id, tenant).body["messages"] == []  # refused whole
 
 
 def test_a_body_that_is_not_a_json_object_is_400(dynamodb: Any) -> None:
