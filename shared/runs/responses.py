@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # the sdk/config and agents/match functions do not load the conversations code
-    from shared.conversations.models import Conversation
+from shared.conversations.models import Conversation
+from shared.conversations.views import insights_view
 
 
 def data(payload: Any) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def linked_to_prompt(conversation: Conversation) -> bool:
 def run_insights(conversation: Conversation) -> dict[str, Any]:
     """`GET /runs/{id}/insights`: the insights once produced, else the lifecycle form."""
     if conversation.insights is not None:
-        return {"conversationId": conversation.id, **conversation.insights}
+        return insights_view(conversation.id, conversation.insights)
     return insights_lifecycle(
         conversation.id, linked=linked_to_prompt(conversation), status=conversation.status
     )

@@ -16,7 +16,6 @@ from starlette.routing import Route
 from shared.body import parse_json, read_body
 from shared.errors import BadRequest
 from shared.http import Endpoint, Envelope, JSONBody, RequestContext, route
-from shared.runs.responses import data
 
 # Capture stays on, nothing is being tested, no prompt hash is known. "simulation" keeps the
 # SDK from asking for an active variant before every wrapped call (it only does in "proxy").
@@ -34,7 +33,7 @@ NO_AGENT_MATCH: dict[str, Any] = {"matched": False, "agentId": None}
 
 async def sdk_config(request: Request, ctx: RequestContext) -> Response:
     _ = ctx.tenant  # fail closed if the authorizer did not run, like every route
-    return JSONBody(data(SDK_CONFIG))
+    return JSONBody({"data": SDK_CONFIG})
 
 
 def check_match_body(body: Any) -> None:
@@ -52,7 +51,7 @@ async def match_agent(request: Request, ctx: RequestContext) -> Response:
     _ = ctx.tenant
     body = await read_body(request.stream(), request.headers.get("content-encoding"))
     check_match_body(parse_json(body))
-    return JSONBody(data(NO_AGENT_MATCH))
+    return JSONBody({"data": NO_AGENT_MATCH})
 
 
 def _route(path: str, endpoint: Endpoint, method: str) -> Route:

@@ -3,7 +3,10 @@ answers is what the SDK reads. The SDK talks to a recording server on 127.0.0.1;
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -23,6 +26,7 @@ from shared.runs.sdk import NO_AGENT_MATCH, SDK_CONFIG, check_match_body
 from tests.converra_fakes import OPENAI_PATH, FakeServer, Seen, chat_completion, fake_server
 
 RUN_ID = "conv_01JD0000000000000000000000"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _completion(seen: Seen) -> tuple[int, Any]:
@@ -249,3 +253,15 @@ def test_get_run_insights_reads_the_pending_form(fake: FakeServer) -> None:
         client.shutdown()
     assert isinstance(result, ConversationInsightsUnavailable)
     assert result.status == "pending"
+
+
+def test_sdk_config_and_agent_match_functions_load_no_conversations_code() -> None:
+    """They answer constants: a cold start must not pay for the conversations models."""
+    probe = (
+        "import sys, functions.sdk_config.app, functions.agents_match.app; "
+        "print(sorted(m for m in sys.modules if m.startswith('shared.conversations')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert loaded.stdout.strip() == "[]"
