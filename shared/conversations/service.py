@@ -212,7 +212,10 @@ class ConversationService:
             if self._store.append(tenant, updated, current.version, token, chunks, deadline):
                 return updated
             # Another append committed first: wait a moment, re-read, and try again.
-            time.sleep(random.uniform(0, _RACE_BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311
+            delay = random.uniform(0, _RACE_BACKOFF_SECONDS * (attempt + 1))  # noqa: S311
+            if time.monotonic() + delay >= deadline.at:
+                break  # out of time: the client retries
+            time.sleep(delay)
         raise Contended()
 
     # --- reads ----------------------------------------------------------------------------
