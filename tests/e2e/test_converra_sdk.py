@@ -24,6 +24,8 @@ from tests.converra_fakes import OPENAI_PATH, Seen, chat_completion, fake_server
 from tests.e2e.client import request
 from tests.e2e.conftest import ServerProcess
 
+pytestmark = pytest.mark.e2e
+
 
 def sdk(server: ServerProcess, tenant: str = "acme") -> Converra:
     return Converra(api_key=server.keys[tenant], base_url=f"{server.base_url}/api/v1")
