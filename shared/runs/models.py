@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from shared.conversations import limits
 from shared.conversations.content import parse_content
 from shared.conversations.models import Message, NewConversation, Status, Text, Usage
+from shared.errors import BadRequest
 from shared.fields import invalid
 
 # Roles whose turn may carry no text: a tool result's details live in `toolCalls`, and the
@@ -110,12 +111,6 @@ class RunCreate(BaseModel):
     toolDefinitions: list[ToolDefinition] | None = None
     metadata: dict[str, Any] | None = None
 
-    @model_validator(mode="after")
-    def _has_conversation(self) -> RunCreate:
-        if not self.messages and not (self.content or "").strip() and self.status != "active":
-            raise invalid("send 'messages' or 'content' (only an 'active' run may start empty)")
-        return self
-
     def to_new_conversation(self) -> NewConversation:
         """`messages` are the conversation when sent: the SDK's `content` is only their
         rendering, with tool turns labelled `AI:` and system turns left out. Without
@@ -126,6 +121,15 @@ class RunCreate(BaseModel):
             limits.check_content_field(self.content)
             parsed = parse_content(self.content)
             messages, metadata = parsed.messages, dict(parsed.metadata or {})
+        if not messages and self.status != "active":
+            sent_text = bool(self.content and self.content.strip())
+            raise BadRequest(
+                "Invalid request body",
+                details={
+                    "content" if sent_text else "messages": "Holds no messages: send 'messages' "
+                    "or 'content'; only an 'active' run may start empty"
+                },
+            )
         metadata |= self.metadata or {}  # the request's own metadata wins over the content's
         return NewConversation(
             messages=messages,

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.conversations.models import NewConversation
+from shared.errors import BadRequest
 from shared.runs.models import RunAppend, RunCreate, RunMessage
 
 
@@ -65,11 +66,21 @@ def test_empty_text_only_for_tool_results_and_tool_only_replies() -> None:
         assert msg == f"must not be empty for a {role} message"
 
 
-def test_a_run_needs_messages_or_content_unless_it_is_active() -> None:
-    _, msg = refusal(RunCreate, {"agentName": "Bot", "content": "", "messages": []})
-    assert "'messages' or 'content'" in msg
-    assert RunCreate.model_validate({"status": "active"}).messages is None
-    assert RunCreate.model_validate({"content": "User: hi"}).content == "User: hi"
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"agentName": "Bot", "content": "", "messages": []}, "messages"),
+        ({"agentName": "Bot"}, "messages"),
+        ({"content": "User:"}, "content"),  # a label with no text is no turn
+        ({"content": '{"messages": []}'}, "content"),
+    ],
+)
+def test_a_run_without_messages_must_be_active(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        new_conversation(**body)
+    assert refused.value.details is not None
+    assert list(refused.value.details) == [field]
+    assert new_conversation(**body, status="active").messages == []
 
 
 @pytest.mark.parametrize(
