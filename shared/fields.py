@@ -103,4 +103,4 @@ def describe_error(error: ErrorDetails, label: str) -> str:
             if ctx.get("ge") == 0
             else f"{path} must be >= {ctx['ge']}"
         )
-    return f"{path}: {error['msg']}"
+    return f"{path}: {error['msg']}" if path else error["msg"]

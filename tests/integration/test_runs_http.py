@@ -414,3 +414,9 @@ def run_append_with_context(run_id: str, context: LambdaContext) -> Answer:
         body={"messages": [user("x")]},
     )
     return invoke(runs_append_handler, event, context)
+
+
+def test_an_empty_append_is_worded_without_a_dangling_colon(dynamodb: Any) -> None:
+    run_id = run_id_of({"agentName": "Bot", "status": "active"})
+    details = error(run_append(run_id, {"messages": []}), 400, "VALIDATION_ERROR")["details"]
+    assert details == {"messages": "List should have at least 1 item after validation, not 0"}
