@@ -117,19 +117,16 @@ class RunCreate(BaseModel):
         `messages`, `content` is read as on the conversations API (both formats)."""
         messages: list[Message] = list(self.messages or [])
         metadata: dict[str, Any] = {}
-        if not messages and self.content and self.content.strip():
+        has_text = bool(self.content and self.content.strip())
+        if not messages and self.content and has_text:
             limits.check_content_field(self.content)
             parsed = parse_content(self.content)
             messages, metadata = parsed.messages, dict(parsed.metadata or {})
         if not messages and self.status != "active":
-            sent_text = bool(self.content and self.content.strip())
-            raise BadRequest(
-                "Invalid request body",
-                details={
-                    "content" if sent_text else "messages": "Holds no messages: send 'messages' "
-                    "or 'content'; only an 'active' run may start empty"
-                },
-            )
+            problem = "Holds no messages: send 'messages' or 'content'; only an 'active' run "
+            problem += "may start empty"
+            field = "content" if has_text else "messages"
+            raise BadRequest("Invalid request body", details={field: problem})
         metadata |= self.metadata or {}  # the request's own metadata wins over the content's
         return NewConversation(
             messages=messages,
