@@ -123,8 +123,10 @@ class RunCreate(BaseModel):
             parsed = parse_content(self.content)
             messages, metadata = parsed.messages, dict(parsed.metadata or {})
         if not messages and self.status != "active":
-            problem = "Holds no messages: send 'messages' or 'content'; only an 'active' run "
-            problem += "may start empty"
+            problem = (
+                "Holds no messages: send 'messages' or 'content'; only an 'active' run may "
+                "start empty"
+            )
             field = "content" if has_text else "messages"
             raise BadRequest("Invalid request body", details={field: problem})
         metadata |= self.metadata or {}  # the request's own metadata wins over the content's
