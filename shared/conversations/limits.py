@@ -17,9 +17,9 @@ MAX_MESSAGE_BYTES = 100 * 1024  # one message's `content`
 MAX_STORED_MESSAGE_BYTES = 300_000
 # Every message as stored, together: a read of the conversation must fit one Lambda answer.
 MAX_STORED_BYTES = 3_000_000
-# `metadata` and the descriptive fields (toolDefinitions, title, …) as stored, together: they
-# live in the conversation's one META item, which DynamoDB caps at 400 KB.
-MAX_FIELDS_BYTES = 100_000
+# metadata plus the descriptive fields (toolDefinitions, title, …) as stored: they live in the
+# conversation's one summary item, which DynamoDB caps at 400 KB.
+MAX_FIELDS_BYTES = 200_000
 
 
 @dataclass(frozen=True)
@@ -83,14 +83,9 @@ def check_totals(total: Sizes, field: str = "messages") -> None:
         )
 
 
-def check_fields(attributes: dict[str, Any], metadata: dict[str, Any]) -> None:
-    """The conversation's metadata and descriptive fields against their limit; the details
-    name the largest of them."""
-    sizes = {name: len(pydantic_core.to_json(value)) for name, value in attributes.items()}
-    sizes["metadata"] = len(pydantic_core.to_json(metadata))
-    total = sum(sizes.values())
-    if total > MAX_FIELDS_BYTES:
-        largest = max(sizes, key=lambda name: sizes[name])
+def check_fields(metadata: dict[str, Any], attributes: dict[str, Any]) -> None:
+    size = len(pydantic_core.to_json(metadata)) + len(pydantic_core.to_json(attributes))
+    if size > MAX_FIELDS_BYTES:
         raise _too_large(
-            "The conversation's metadata and fields", total, MAX_FIELDS_BYTES, "bytes", largest
+            "The conversation's metadata and fields", size, MAX_FIELDS_BYTES, "bytes", "metadata"
         )

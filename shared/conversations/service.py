@@ -91,7 +91,7 @@ class ConversationService:
         stored = [m.stored() for m in new.messages]
         sizes, encoded = limits.measure(stored)
         limits.check_totals(sizes)
-        limits.check_fields(new.attributes(), new.metadata)
+        limits.check_fields(new.metadata, new.attributes())
         for _ in range(_MAX_CREATE_ATTEMPTS):
             now = self._clock()
             if idempotency_key is not None:
@@ -207,7 +207,7 @@ class ConversationService:
                 messages=current.messages + stored,
                 content="\n".join(filter(None, [current.content, *lines])),
             )
-            limits.check_fields(updated.attributes, updated.metadata)
+            limits.check_fields(updated.metadata, updated.attributes)
             chunks = chunk_messages(current.message_count, encoded, lines)
             if self._store.append(tenant, updated, current.version, token, chunks, deadline):
                 return updated
