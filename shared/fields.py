@@ -140,4 +140,4 @@ def describe_error(error: ErrorDetails, label: str) -> str:
         return f"{path} {bound}{got}"
     if kind == "less_than_equal":
         return f"{path} must be at most {ctx['le']:,}{got}"
-    return f"{path}: {error['msg']}"
+    return f"{path}: {error['msg']}" if path else error["msg"]

@@ -162,9 +162,11 @@ class ConversationService:
         *,
         status: str | None = None,
         metadata: dict[str, Any] | None = None,
+        attributes: dict[str, Any] | None = None,
     ) -> Conversation:
-        """Add messages (all or none) and optionally change status / merge metadata; returns
-        the whole conversation as committed. Never rewrites what is already stored."""
+        """Add messages (all or none) and optionally change status / merge metadata / replace
+        attributes (`sessionId`, … : the runs family's append sets them); returns the whole
+        conversation as committed. Never rewrites what is already stored."""
         check_id(conversation_id)
         stored = [m.stored() for m in messages]
         added, encoded = limits.measure(stored)
@@ -196,6 +198,7 @@ class ConversationService:
                 status=status or current.status,
                 updated_at=format_timestamp(self._clock()),
                 metadata={**current.metadata, **(metadata or {})},
+                attributes={**current.attributes, **(attributes or {})},
                 message_count=current.message_count + added.messages,
                 content_bytes=current.content_bytes + added.content_bytes,
                 stored_bytes=current.stored_bytes + added.stored_bytes,
@@ -225,12 +228,17 @@ class ConversationService:
             raise not_found(conversation_id)
         return conversation
 
-    def insights(self, tenant: str, conversation_id: str, deadline: Deadline) -> dict[str, Any]:
-        """The conversation's insights; 404 while they are pending (or never coming)."""
+    def summary(self, tenant: str, conversation_id: str, deadline: Deadline) -> Conversation:
+        """The conversation without its messages (status, attributes, insights)."""
         check_id(conversation_id)
         conversation = self._store.load_summary(tenant, conversation_id, deadline)
         if conversation is None:
             raise not_found(conversation_id)
+        return conversation
+
+    def insights(self, tenant: str, conversation_id: str, deadline: Deadline) -> dict[str, Any]:
+        """The conversation's insights; 404 while they are pending (or never coming)."""
+        conversation = self.summary(tenant, conversation_id, deadline)
         if conversation.insights is None:
             raise NotFound(
                 "Insights are pending for this conversation: they are produced after it is "

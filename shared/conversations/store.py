@@ -168,7 +168,7 @@ class ConversationStore:
                 "UpdateExpression": (
                     "SET version = :version, #status = :status, updated_at = :updated, "
                     "message_count = :count, content_bytes = :content, stored_bytes = :stored, "
-                    "metadata = :metadata, last_write = :token"
+                    "metadata = :metadata, doc = :doc, last_write = :token"
                 ),
                 "ConditionExpression": "version = :expected",
                 "ExpressionAttributeNames": {"#status": "status"},
@@ -180,6 +180,7 @@ class ConversationStore:
                     ":content": _n(conversation.content_bytes),
                     ":stored": _n(conversation.stored_bytes),
                     ":metadata": _json(conversation.metadata),
+                    ":doc": _json(conversation.attributes),
                     ":token": _s(token),
                     ":expected": _n(expected_version),
                 },

@@ -379,7 +379,9 @@ def create_from(name: str, tenant: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("name", [n for n in CONVERSATION_FILES if "_create" in n])
+@pytest.mark.parametrize(
+    "name", [n for n in CONVERSATION_FILES if n.startswith("conversations_create")]
+)
 def test_conversation_create_files_answer_as_seed_004_shows(dynamodb: Any, name: str) -> None:
     event = load_event(name)
     sent = json.loads(event["body"])
@@ -461,6 +463,91 @@ def test_conversation_files_with_the_placeholder_id_are_404(dynamodb: Any, name:
     answer = invoke(handler_of(name), load_event(name))
     assert answer.status == 404, answer.body
     assert answer.body["error"]["code"] == "NOT_FOUND"
+
+
+# --- runs (the Converra SDK's routes) ----------------------------------------------------------
+
+
+def read_back(conversation_id: str, tenant: str) -> dict[str, Any]:
+    """The conversation as GET /api/v1/conversations/{id} answers it."""
+    event = with_conversation(
+        with_tenant(load_event("conversations_get.json"), tenant), conversation_id
+    )
+    answer = invoke(handler_of("conversations_get.json"), event)
+    assert answer.status == 200, answer.body
+    body: dict[str, Any] = answer.body
+    return body
+
+
+@pytest.mark.parametrize("name", [n for n in CONVERSATION_FILES if n.startswith("runs_create")])
+def test_runs_create_files_store_every_message_as_sent(dynamodb: Any, name: str) -> None:
+    event = load_event(name)
+    sent = json.loads(event["body"])
+    tenant = fresh_tenant()
+
+    answer = invoke(handler_of(name), with_tenant(event, tenant))
+
+    assert answer.status == 200, answer.body
+    assert set(answer.body) == {"data"}
+    assert set(answer.body["data"]) == CREATED_KEYS
+    assert answer.body["data"]["status"] == sent["status"]
+    stored = read_back(answer.body["data"]["id"], tenant)
+    assert stored["messages"] == sent["messages"]
+    assert stored["metadata"] == sent["metadata"]
+    fields = ("agentName", "userId", "sessionId", "title", "llmModel", "toolDefinitions")
+    assert {k: stored[k] for k in fields if k in sent} == {k: sent[k] for k in fields if k in sent}
+
+
+def test_runs_files_run_the_sdk_live_flow(dynamodb: Any) -> None:
+    """create (active) → append (plain snake_case dicts, completes it) → insights → config."""
+    tenant = fresh_tenant()
+    run_id = create_from("runs_create_live.json", tenant)["data"]["id"]
+
+    def send(name: str) -> Any:
+        event = load_event(name)
+        if event["pathParameters"]:
+            event = with_conversation(event, run_id)
+        return invoke(handler_of(name), with_tenant(event, tenant))
+
+    appended = send("runs_append.json")
+    assert appended.status == 200, appended.body
+    run = appended.body["data"]
+    assert run["status"] == "completed"
+    assert run["sessionId"] == "sess_abc"
+    assert run["metadata"] == {"source": "sdk", "resolved": True}
+    assert run["messages"] == [
+        {"role": "user", "content": "Hello, I need help"},
+        {
+            "role": "assistant",
+            "content": "Hi! How can I help you today?",
+            "usage": {"promptTokens": 12, "completionTokens": 9},
+            "latencyMs": 310,
+        },
+        {"role": "user", "content": "Can you check my order status?"},
+    ]
+    assert read_back(run_id, tenant)["messages"] == run["messages"]
+
+    insights = send("runs_insights.json")
+    assert insights.status == 200, insights.body
+    # created with a free-text agentName only: linked to no prompt, so never analyzed
+    assert insights.body["data"]["conversationId"] == run_id
+    assert insights.body["data"]["status"] == "skipped"
+
+
+def test_sdk_config_and_agents_match_files_answer_honestly(dynamodb: Any) -> None:
+    config = invoke(handler_of("sdk_config.json"), load_event("sdk_config.json"))
+    assert config.status == 200, config.body
+    assert config.body == {
+        "data": {
+            "testingMode": "simulation",
+            "captureEnabled": True,
+            "activeOptimizations": [],
+            "agentHashes": {},
+        }
+    }
+    match = invoke(handler_of("agents_match.json"), load_event("agents_match.json"))
+    assert match.status == 200, match.body
+    assert match.body == {"data": {"matched": False, "agentId": None}}
 
 
 # --- authorizer --------------------------------------------------------------------------------

@@ -1,0 +1,9 @@
+"""POST /api/v1/runs — create a run (a conversation) as the Converra SDK sends it."""
+
+from mangum import Mangum
+
+from shared.http import Envelope, create_app
+from shared.runs.endpoints import CREATE_ROUTE
+
+app = create_app([CREATE_ROUTE], Envelope.CONVERSATIONS)
+handler = Mangum(app, lifespan="off")

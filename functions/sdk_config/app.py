@@ -1,0 +1,9 @@
+"""GET /api/v1/sdk/config — the Converra SDK's configuration: capture on, nothing to optimize."""
+
+from mangum import Mangum
+
+from shared.http import Envelope, create_app
+from shared.runs.sdk import SDK_CONFIG_ROUTE
+
+app = create_app([SDK_CONFIG_ROUTE], Envelope.CONVERSATIONS)
+handler = Mangum(app, lifespan="off")
