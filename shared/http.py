@@ -67,10 +67,20 @@ def request_context(request: Request) -> RequestContext:
     )
 
 
-def error_response(exc: Exception, request_id: str) -> Response:
-    """The ingest API's error envelope for any exception; unexpected ones are logged, not shown."""
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """What any error becomes, before it is rendered in an API's own body format."""
+
+    status: int
+    message: str
+    retryable: bool
+    headers: dict[str, str]
+    errors: list[dict[str, Any]]
+
+
+def error_answer(exc: Exception, request_id: str) -> ErrorAnswer:
+    """Status, message and headers for any exception; unexpected ones are logged, not shown."""
     headers = {"X-Request-Id": request_id}
-    body: dict[str, Any]
     if isinstance(exc, ApiError):
         status, message, retryable = exc.status, exc.message, exc.retryable
         if exc.retry_after is not None:
@@ -81,22 +91,43 @@ def error_response(exc: Exception, request_id: str) -> Response:
         log.exception("unexpected error")
         status, retryable = 500, True
         message = "Internal error; retry, and quote the requestId if it persists"
-    body = {
+    errors = [e.as_dict() for e in exc.errors] if isinstance(exc, ApiError) else []
+    return ErrorAnswer(status, message, retryable, headers, errors)
+
+
+def envelope_error(request: Request | None, answer: ErrorAnswer, request_id: str) -> Response:
+    """The ingest API's error envelope."""
+    body: dict[str, Any] = {
         "success": False,
         "count": 0,
-        "message": message,
+        "message": answer.message,
         "requestId": request_id,
-        "retryable": retryable,
+        "retryable": answer.retryable,
     }
-    if isinstance(exc, ApiError) and exc.errors:
-        body["errors"] = [e.as_dict() for e in exc.errors]
-    return JSONBody(body, status_code=status, headers=headers)
+    if answer.errors:
+        body["errors"] = answer.errors
+    return JSONBody(body, status_code=answer.status, headers=answer.headers)
+
+
+# Renders an error in an API's body format (the OTLP routes answer with google.rpc.Status).
+ErrorRenderer = Callable[[Request | None, ErrorAnswer, str], Response]
+
+
+def error_response(
+    exc: Exception,
+    request_id: str,
+    request: Request | None = None,
+    render: ErrorRenderer = envelope_error,
+) -> Response:
+    return render(request, error_answer(exc, request_id), request_id)
 
 
 Endpoint = Callable[[Request, RequestContext], Awaitable[Response]]
 
 
-def route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
+def route(
+    path: str, endpoint: Endpoint, methods: list[str], render: ErrorRenderer = envelope_error
+) -> Route:
     """A Starlette route whose endpoint gets the request context and whose errors are mapped."""
 
     async def run(request: Request) -> Response:
@@ -106,7 +137,7 @@ def route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
         try:
             response = await endpoint(request, ctx)
         except Exception as exc:
-            return error_response(exc, ctx.request_id)
+            return error_response(exc, ctx.request_id, request, render)
         response.headers["X-Request-Id"] = ctx.request_id
         return response
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from shared import dynamo
 from shared.auth import KeyStore
@@ -11,6 +12,9 @@ from shared.ingest.idempotency import IdempotencyStore
 from shared.ingest.pipeline import IngestService
 from shared.ingest.store import RecordStore
 from shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from shared.otel.service import OtelService
 
 
 @lru_cache(maxsize=1)
@@ -34,8 +38,19 @@ def ingest_service() -> IngestService:
     return IngestService(record_store(), idempotency)
 
 
+@lru_cache(maxsize=1)
+def otel_service() -> OtelService:
+    # Imported here: only the OTel functions load the OTLP mapping.
+    from shared.otel.service import OtelService
+    from shared.otel.traces import TraceMap
+
+    settings = get_settings()
+    writer = ParallelBatchWriter(default_client(), settings.write_concurrency)
+    return OtelService(record_store(), TraceMap(default_client(), settings.records_table, writer))
+
+
 def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
-    for cached in (record_store, key_store, ingest_service, dynamo.default_client):
+    for cached in (record_store, key_store, ingest_service, otel_service, dynamo.default_client):
         cached.cache_clear()
     get_settings.cache_clear()

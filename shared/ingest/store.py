@@ -18,7 +18,14 @@ from typing import Any
 
 import pydantic_core
 
-from shared.dynamo import Deadline, DynamoDBClient, Item, ParallelBatchWriter, call_with_retry
+from shared.dynamo import (
+    Deadline,
+    DynamoDBClient,
+    Item,
+    ParallelBatchWriter,
+    batch_get,
+    call_with_retry,
+)
 from shared.errors import BadRequest
 from shared.ingest.records import Record
 
@@ -63,6 +70,15 @@ class RecordStore:
         # (BatchWriteItem refuses duplicate keys in one call).
         unique = {(p.item["pk"]["S"], p.item["sk"]["S"]): p.item for p in prepared}
         self._writer.put_items(self._table, list(unique.values()), deadline)
+
+    def existing_order_keys(
+        self, keys: list[tuple[str, str]], deadline: Deadline
+    ) -> dict[tuple[str, str], str]:
+        """The order key (`ok`) of each stored record among (partition key, record id) pairs."""
+        found: dict[tuple[str, str], str] = {}
+        for item in batch_get(self._client, self._table, keys, ("pk", "sk", "ok"), deadline):
+            found[(item["pk"]["S"], item["sk"]["S"])] = item["ok"]["S"]
+        return found
 
     def list(
         self,

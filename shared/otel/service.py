@@ -1,0 +1,183 @@
+"""One OTLP export, end to end: map every span, resolve conversations, store once, answer.
+
+`map_spans` is pure (no storage): the bench and the unit tests run it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.dynamo import Deadline
+from shared.errors import PayloadTooLarge
+from shared.ingest.store import PreparedRecord, RecordStore, partition_key
+from shared.logs import get_logger
+from shared.otel.mapping import (
+    MappedRecord,
+    RequestFacts,
+    SpanRejected,
+    SpanView,
+    carries_genai,
+    explicit_conversation,
+    span_count,
+    span_records,
+    spans,
+)
+from shared.otel.policy import MAX_RECORDS, MAX_SPANS
+from shared.otel.traces import TraceMap
+
+log = get_logger("otel")
+
+# trace ids → their conversation, for traces the request itself does not name
+TraceLookup = Callable[[list[str]], dict[str, str]]
+
+
+@dataclass
+class MappedBatch:
+    # (partition key, record id) → record: a message several spans carry is kept once
+    records: dict[tuple[str, str], MappedRecord] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)  # trace → conversation to remember
+    sent: int = 0
+    stored: int = 0  # spans that became records
+    skipped: int = 0  # spans without GenAI data
+    rejected: list[str] = field(default_factory=list)  # why each refused span was refused
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    sent: int
+    stored: int
+    skipped: int
+    rejected: int
+    records: int
+    message: str  # for partial_success: why spans were refused, or a note on skipped ones
+
+
+def check_span_count(request: Any) -> int:
+    count = span_count(request)
+    if count > MAX_SPANS:
+        raise PayloadTooLarge(
+            f"Request has {count:,} spans; the limit is {MAX_SPANS:,} spans per request"
+        )
+    return count
+
+
+def map_spans(request: Any, facts: RequestFacts, lookup: TraceLookup) -> MappedBatch:
+    batch = MappedBatch(sent=check_span_count(request))
+    views = list(spans(request))
+    named: dict[int, str | None] = {}
+    roots: dict[str, str] = {}
+    children: dict[str, str] = {}
+    live: list[SpanView] = []
+    for view in views:
+        try:
+            conversation = explicit_conversation(view)
+        except SpanRejected as exc:
+            batch.rejected.append(exc.message)
+            continue
+        named[view.index] = conversation
+        live.append(view)
+        if conversation is not None:
+            (children if view.parent_span_id else roots).setdefault(view.trace_id, conversation)
+    # A trace's root names its conversation; failing that, the first span of it that names one.
+    batch.links = {**children, **roots}
+    unknown = sorted(
+        {
+            view.trace_id
+            for view in live
+            if named[view.index] is None
+            and view.trace_id not in batch.links
+            and carries_genai(view)
+        }
+    )
+    by_trace = {**lookup(unknown), **batch.links} if unknown else batch.links
+    for view in live:
+        # A span whose trace has no known conversation (a child sent before its root) is
+        # stored under its trace id.
+        conversation = named[view.index] or by_trace.get(view.trace_id) or view.trace_id
+        try:
+            mapped = span_records(view, conversation, facts)
+        except SpanRejected as exc:
+            batch.rejected.append(exc.message)
+            continue
+        if not mapped:
+            batch.skipped += 1
+            continue
+        batch.stored += 1
+        pk = partition_key(facts.tenant_id, conversation)
+        for item in mapped:
+            key = (pk, item.record["id"])
+            earlier = batch.records.get(key)
+            # A completion wins over the same message carried as history by another span.
+            if earlier is None or (earlier.history and not item.history):
+                batch.records[key] = item
+        if len(batch.records) > MAX_RECORDS:
+            raise PayloadTooLarge(
+                f"Request would create more than {MAX_RECORDS:,} records; "
+                f"the limit is {MAX_RECORDS:,} records per request"
+            )
+    return batch
+
+
+class OtelService:
+    def __init__(self, records: RecordStore, traces: TraceMap) -> None:
+        self._records = records
+        self._traces = traces
+
+    def export_traces(self, request: Any, facts: RequestFacts, deadline: Deadline) -> ExportOutcome:
+        batch = map_spans(
+            request,
+            facts,
+            lambda trace_ids: self._traces.lookup(facts.tenant_id, trace_ids, deadline),
+        )
+        stored = self._store(batch, facts.tenant_id, deadline)
+        self._traces.remember(facts.tenant_id, batch.links, deadline)
+        outcome = ExportOutcome(
+            sent=batch.sent,
+            stored=batch.stored,
+            skipped=batch.skipped,
+            rejected=len(batch.rejected),
+            records=stored,
+            message=_message(batch),
+        )
+        log.info(
+            "otel traces",
+            extra={
+                "spans": outcome.sent,
+                "stored_spans": outcome.stored,
+                "skipped_spans": outcome.skipped,
+                "rejected_spans": outcome.rejected,
+                "records": outcome.records,
+            },
+        )
+        return outcome
+
+    def _store(self, batch: MappedBatch, tenant_id: str, deadline: Deadline) -> int:
+        keys = list(batch.records)
+        existing = self._records.existing_order_keys(keys, deadline) if keys else {}
+        prepared: list[PreparedRecord] = []
+        for key, item in batch.records.items():
+            record, seq = item.record, item.seq
+            order = existing.get(key)
+            if order is not None:
+                if item.history:  # stored already, perhaps with the tokens of its completion
+                    continue
+                # Rewritten in place: the record keeps its position in the conversation.
+                timestamp, received_at, stored_seq = order.split("#")
+                record["timestamp"], record["received_at"] = timestamp, received_at
+                seq = int(stored_seq)
+            prepared.append(RecordStore.prepare(tenant_id, record, seq))
+        self._records.put(prepared, deadline)
+        return len(prepared)
+
+
+def _message(batch: MappedBatch) -> str:
+    parts: list[str] = []
+    if batch.rejected:
+        shown = "; ".join(batch.rejected[:5])
+        more = f" (and {len(batch.rejected) - 5} more)" if len(batch.rejected) > 5 else ""
+        parts.append(f"{len(batch.rejected)} span(s) refused: {shown}{more}")
+    if batch.skipped:
+        parts.append(f"{batch.skipped} span(s) carried no GenAI data and were skipped")
+    return ". ".join(parts)
