@@ -109,8 +109,10 @@ class SpanView:
 @dataclass(slots=True)
 class MappedRecord:
     record: Record
-    seq: int  # order among records of the same timestamp (position in the history)
     history: bool  # a prompt message: stored only when no span stored it before
+    # Where it belongs in its conversation, finer than the stored millisecond timestamp:
+    # (span time in ns, the span's place in the request, position in the span's history).
+    order: tuple[int, int, int]
 
 
 @dataclass(slots=True)
@@ -275,6 +277,7 @@ class _Builder:
             self.facts.tenant_id, "otel", f"{self.conversation}\x1f{position}\x1f{digest}"
         )
         record = self.record(rid, "chat", self.end if completion else self.start)
+        at = self.span.end_ns if completion else self.span.start_ns
         record["role"] = message.role
         record["message"] = message.text
         if message.blocks:
@@ -282,7 +285,7 @@ class _Builder:
             record["has_tool_use"] = any(b.get("type") == "tool_use" for b in message.blocks)
         if message.finish_reason:
             record["metadata"]["finish_reason"] = message.finish_reason
-        return MappedRecord(record, seq, history)
+        return MappedRecord(record, history, (at, self.span.index, seq))
 
     def add_usage(self, record: Record) -> None:
         attrs = self.span.attributes
@@ -398,7 +401,7 @@ def _tool_call(builder: _Builder, attrs: dict[str, Any]) -> MappedRecord:
         raise SpanRejected(
             f"{_where(span)}: the tool call is over {MAX_CONTENT_BYTES:,} bytes once stored"
         )
-    return MappedRecord(record, 0, history=False)
+    return MappedRecord(record, False, (span.start_ns, span.index, 0))
 
 
 def _call(builder: _Builder, attrs: dict[str, Any]) -> MappedRecord:
@@ -421,7 +424,7 @@ def _call(builder: _Builder, attrs: dict[str, Any]) -> MappedRecord:
         raise SpanRejected(
             f"{_where(span)}: the call is over {MAX_CONTENT_BYTES:,} bytes once stored"
         )
-    return MappedRecord(record, 0, history=False)
+    return MappedRecord(record, False, (span.start_ns, span.index, 0))
 
 
 # -- messages -------------------------------------------------------------------------------

@@ -157,8 +157,10 @@ class OtelService:
         keys = list(batch.records)
         existing = self._records.existing_order_keys(keys, deadline) if keys else {}
         prepared: list[PreparedRecord] = []
-        for key, item in batch.records.items():
-            record, seq = item.record, item.seq
+        # New records tie-break equal timestamps by their place in the conversation.
+        ranked = sorted(batch.records.items(), key=lambda entry: entry[1].order)
+        for seq, (key, item) in enumerate(ranked):
+            record = item.record
             order = existing.get(key)
             if order is not None:
                 if item.history:  # stored already, perhaps with the tokens of its completion
@@ -166,8 +168,9 @@ class OtelService:
                 # Rewritten in place: the record keeps its position in the conversation.
                 timestamp, received_at, stored_seq = order.split("#")
                 record["timestamp"], record["received_at"] = timestamp, received_at
-                seq = int(stored_seq)
-            prepared.append(RecordStore.prepare(tenant_id, record, seq))
+                prepared.append(RecordStore.prepare(tenant_id, record, int(stored_seq)))
+            else:
+                prepared.append(RecordStore.prepare(tenant_id, record, seq))
         self._records.put(prepared, deadline)
         return len(prepared)
 

@@ -25,7 +25,7 @@ def mapped(spans: list[Any], lookup: dict[str, str] | None = None, **resource: A
 
 
 def records(batch: MappedBatch) -> list[dict[str, Any]]:
-    items = sorted(batch.records.values(), key=lambda m: (m.record["timestamp"], m.seq))
+    items = sorted(batch.records.values(), key=lambda m: m.order)
     return [m.record for m in items]
 
 
