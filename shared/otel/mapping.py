@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,13 +50,6 @@ REASONING_TOKEN_KEYS = ("gen_ai.usage.reasoning_tokens", "llm.usage.reasoning_to
 OPERATION_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 STRUCTURED_KEYS = ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions")
 
-# Flat message attributes: prefix → (is a completion, default role).
-_FLAT_PREFIXES = {
-    "gen_ai.prompt.": (False, "user"),
-    "gen_ai.completion.": (True, "assistant"),
-    "llm.prompts.": (False, "user"),
-    "llm.completions.": (True, "assistant"),
-}
 _ENVIRONMENT_ALIASES = {
     "production": "production",
     "prod": "production",
@@ -147,7 +141,15 @@ def any_value(value: Any) -> Any:
 
 
 def attributes(key_values: Any) -> dict[str, Any]:
-    return {kv.key: any_value(kv.value) for kv in key_values}
+    found: dict[str, Any] = {}
+    for kv in key_values:
+        value = kv.value
+        # Most attributes are strings: read them without the general conversion's calls.
+        if value.WhichOneof("value") == "string_value":
+            found[kv.key] = value.string_value
+        else:
+            found[kv.key] = any_value(value)
+    return found
 
 
 def spans(request: Any) -> Iterator[SpanView]:
@@ -299,8 +301,13 @@ class _Builder:
                 record[name] = value
 
 
-def span_records(span: SpanView, conversation: str, facts: RequestFacts) -> list[MappedRecord]:
-    """The records of one span (empty: no GenAI data). Raises SpanRejected."""
+def span_records(
+    span: SpanView, conversation: str, facts: RequestFacts, seen: set[Any] | None = None
+) -> list[MappedRecord] | None:
+    """The records of one span, None when it carries no GenAI data. Raises SpanRejected.
+
+    `seen` (one per request) holds the history messages earlier spans of the request mapped:
+    a model call resends them all, and they are skipped before any hashing."""
     attrs = span.attributes
     for event_name, event_attributes in span.events:
         if event_name == OPERATION_DETAILS_EVENT:
@@ -310,38 +317,57 @@ def span_records(span: SpanView, conversation: str, facts: RequestFacts) -> list
         return _structured(builder, attrs)
     flat = _flat_messages(span, attrs)
     if flat:
-        return _conversation_records(builder, flat)
+        return _conversation_records(builder, flat, set() if seen is None else seen)
     if _is_tool_span(span, attrs):
         return [_tool_call(builder, attrs)]
     if span.name == "vapi.call":
         return [_call(builder, attrs)]
-    return []
+    return None
 
 
 def _conversation_records(
-    builder: _Builder, flat: dict[tuple[bool, int], dict[str, Any]]
+    builder: _Builder, flat: dict[tuple[bool, int], dict[str, Any]], seen: set[Any]
 ) -> list[MappedRecord]:
     span = builder.span
     turn = _vapi_turn(span.name)
     prompts = sorted(index for is_completion, index in flat if not is_completion)
     history_length = prompts[-1] + 1 if prompts else 0
     mapped: list[MappedRecord] = []
+    new_history: list[Any] = []
     first_completion = True
     for (is_completion, index), fields in sorted(flat.items()):
-        message = _flat_message(span, fields, "assistant" if is_completion else "user")
         if turn is not None:  # a voice turn carries only its own messages, not the history
             position = f"turn{turn}.{'c' if is_completion else 'p'}{index}"
             history = False
         else:
             position = str(history_length + index if is_completion else index)
             history = not is_completion
+            if history:
+                key = _history_key(builder.conversation, position, fields)
+                if key is not None:
+                    if key in seen:
+                        continue
+                    new_history.append(key)
         seq = (history_length + index if is_completion else index) + 1
+        message = _flat_message(span, fields, "assistant" if is_completion else "user")
         item = builder.message(message, position, seq, completion=is_completion, history=history)
         if is_completion and first_completion:
             builder.add_usage(item.record)
             first_completion = False
         mapped.append(item)
+    seen.update(new_history)  # only now: a refused span's messages must not be skipped later
     return mapped
+
+
+def _history_key(conversation: str, position: str, fields: dict[str, Any]) -> Any:
+    """What identifies a history message for `seen`; None when a field is a list (unhashable:
+    such a message is mapped again, and deduplicated by its id)."""
+    key = (conversation, position, tuple(fields.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _structured(builder: _Builder, attrs: dict[str, Any]) -> list[MappedRecord]:
@@ -430,24 +456,33 @@ def _call(builder: _Builder, attrs: dict[str, Any]) -> MappedRecord:
 # -- messages -------------------------------------------------------------------------------
 
 
+# `<prefix>.N.<field>`; the index is bounded so a hostile key cannot make a huge int.
+_FLAT_KEY = re.compile(
+    r"(gen_ai\.prompt|gen_ai\.completion|llm\.prompts|llm\.completions)\.(\d{1,9})\.(.+)", re.S
+)
+_FLAT_KINDS = {
+    "gen_ai.prompt": ("gen_ai", False),
+    "gen_ai.completion": ("gen_ai", True),
+    "llm.prompts": ("llm", False),
+    "llm.completions": ("llm", True),
+}
+
+
 def _flat_messages(span: SpanView, attrs: dict[str, Any]) -> dict[tuple[bool, int], dict[str, Any]]:
     """(is a completion, index) → that message's fields, from `<prefix>.N.<field>` attributes.
     `gen_ai.*` wins over the older `llm.*` when a span has both."""
     found: dict[str, dict[tuple[bool, int], dict[str, Any]]] = {}
+    match = _FLAT_KEY.match
     for key, value in attrs.items():
-        if not (key.startswith("gen_ai.") or key.startswith("llm.")):
+        parts = match(key)
+        if parts is None:
             continue
-        for prefix, (is_completion, _) in _FLAT_PREFIXES.items():
-            if key.startswith(prefix):
-                index, _, name = key[len(prefix) :].partition(".")
-                if index.isdecimal() and name:
-                    family = "gen_ai" if prefix.startswith("gen_ai") else "llm"
-                    messages = found.setdefault(family, {})
-                    position = int(index)
-                    if position >= MAX_MESSAGES_PER_SPAN:
-                        raise _too_many_messages(span, position + 1)
-                    messages.setdefault((is_completion, position), {})[name] = value
-                break
+        prefix, index, name = parts.groups()
+        family, is_completion = _FLAT_KINDS[prefix]
+        position = int(index)
+        if position >= MAX_MESSAGES_PER_SPAN:
+            raise _too_many_messages(span, position + 1)
+        found.setdefault(family, {}).setdefault((is_completion, position), {})[name] = value
     messages = found.get("gen_ai") or found.get("llm") or {}
     if len(messages) > MAX_MESSAGES_PER_SPAN:
         raise _too_many_messages(span, len(messages))

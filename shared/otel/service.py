@@ -92,16 +92,17 @@ def map_spans(request: Any, facts: RequestFacts, lookup: TraceLookup) -> MappedB
         }
     )
     by_trace = {**lookup(unknown), **batch.links} if unknown else batch.links
+    seen: set[Any] = set()
     for view in live:
         # A span whose trace has no known conversation (a child sent before its root) is
         # stored under its trace id.
         conversation = named[view.index] or by_trace.get(view.trace_id) or view.trace_id
         try:
-            mapped = span_records(view, conversation, facts)
+            mapped = span_records(view, conversation, facts, seen)
         except SpanRejected as exc:
             batch.rejected.append(exc.message)
             continue
-        if not mapped:
+        if mapped is None:
             batch.skipped += 1
             continue
         batch.stored += 1

@@ -329,6 +329,13 @@ def test_an_oversized_message_refuses_its_span_only() -> None:
     assert "102,401 bytes; the limit is 102,400 bytes (100 KB) per message" in reason
 
 
+def test_history_of_a_refused_span_is_still_stored_from_a_later_span() -> None:
+    refused = moda_chat("c", [("user", "hi")], "x" * (MAX_MESSAGE_BYTES + 1))
+    batch = mapped([refused, moda_chat("c", [("user", "hi")], "ok", start_ms=10)])
+    assert len(batch.rejected) == 1
+    assert messages(batch) == [("user", "hi"), ("assistant", "ok")]
+
+
 def test_too_many_messages_in_a_span() -> None:
     history = [("user", str(i)) for i in range(MAX_MESSAGES_PER_SPAN)]
     (reason,) = mapped([moda_chat("c", history, "ok")]).rejected
