@@ -86,6 +86,9 @@ class Resource:
     service_name: str | None
 
 
+FlatMessages = dict[str, dict[tuple[bool, int], dict[str, Any]]]
+
+
 @dataclass(slots=True)
 class SpanView:
     trace_id: str  # hex, as OpenTelemetry shows it
@@ -94,7 +97,10 @@ class SpanView:
     name: str
     start_ns: int
     end_ns: int
-    attributes: dict[str, Any]
+    attributes: dict[str, Any]  # all but the flat message attributes
+    # Flat message attributes (`gen_ai.prompt.N.role`…), read in the same pass:
+    # family ("gen_ai", "llm") → (is a completion, index) → field → value.
+    flat: FlatMessages
     events: list[tuple[str, dict[str, Any]]]
     resource: Resource
     index: int  # position in the request
@@ -140,6 +146,32 @@ def any_value(value: Any) -> Any:
     return None
 
 
+def span_attributes(key_values: Any) -> tuple[dict[str, Any], FlatMessages]:
+    """A span's attributes, with the flat message ones grouped by message (one pass: a span
+    that resends a long history has thousands of them)."""
+    found: dict[str, Any] = {}
+    flat: FlatMessages = {}
+    match = _FLAT_KEY.match
+    for kv in key_values:
+        key = kv.key
+        value = kv.value
+        plain = value.string_value if value.WhichOneof("value") == "string_value" else None
+        parts = match(key) if key[:1] in _FLAT_INITIALS else None
+        if parts is None:
+            found[key] = any_value(value) if plain is None else plain
+            continue
+        prefix, index, name = parts.groups()
+        family, is_completion = _FLAT_KINDS[prefix]
+        messages = flat.get(family)
+        if messages is None:
+            messages = flat[family] = {}
+        fields = messages.get((is_completion, int(index)))
+        if fields is None:
+            fields = messages[(is_completion, int(index))] = {}
+        fields[name] = any_value(value) if plain is None else plain
+    return found, flat
+
+
 def attributes(key_values: Any) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for kv in key_values:
@@ -161,6 +193,7 @@ def spans(request: Any) -> Iterator[SpanView]:
         resource = Resource(resource_attributes, service if isinstance(service, str) else None)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
+                plain, flat = span_attributes(span.attributes)
                 yield SpanView(
                     trace_id=span.trace_id.hex(),
                     span_id=span.span_id.hex(),
@@ -168,7 +201,8 @@ def spans(request: Any) -> Iterator[SpanView]:
                     name=span.name,
                     start_ns=span.start_time_unix_nano,
                     end_ns=span.end_time_unix_nano,
-                    attributes=attributes(span.attributes),
+                    attributes=plain,
+                    flat=flat,
                     events=[(event.name, attributes(event.attributes)) for event in span.events],
                     resource=resource,
                     index=index,
@@ -188,6 +222,7 @@ def carries_genai(span: SpanView) -> bool:
     """Whether a span may hold GenAI data: only then is its trace's conversation looked up."""
     return (
         span.name.startswith("vapi.")
+        or bool(span.flat)
         or any(key.startswith("gen_ai.") or key.startswith("llm.") for key in span.attributes)
         or any(name == OPERATION_DETAILS_EVENT for name, _ in span.events)
     )
@@ -315,7 +350,7 @@ def span_records(
     builder = _Builder(span, conversation, facts)
     if any(key in attrs for key in STRUCTURED_KEYS):
         return _structured(builder, attrs)
-    flat = _flat_messages(span, attrs)
+    flat = _flat_messages(span)
     if flat:
         return _conversation_records(builder, flat, set() if seen is None else seen)
     if _is_tool_span(span, attrs):
@@ -460,6 +495,7 @@ def _call(builder: _Builder, attrs: dict[str, Any]) -> MappedRecord:
 _FLAT_KEY = re.compile(
     r"(gen_ai\.prompt|gen_ai\.completion|llm\.prompts|llm\.completions)\.(\d{1,9})\.(.+)", re.S
 )
+_FLAT_INITIALS = frozenset("gl")
 _FLAT_KINDS = {
     "gen_ai.prompt": ("gen_ai", False),
     "gen_ai.completion": ("gen_ai", True),
@@ -468,24 +504,15 @@ _FLAT_KINDS = {
 }
 
 
-def _flat_messages(span: SpanView, attrs: dict[str, Any]) -> dict[tuple[bool, int], dict[str, Any]]:
-    """(is a completion, index) → that message's fields, from `<prefix>.N.<field>` attributes.
-    `gen_ai.*` wins over the older `llm.*` when a span has both."""
-    found: dict[str, dict[tuple[bool, int], dict[str, Any]]] = {}
-    match = _FLAT_KEY.match
-    for key, value in attrs.items():
-        parts = match(key)
-        if parts is None:
-            continue
-        prefix, index, name = parts.groups()
-        family, is_completion = _FLAT_KINDS[prefix]
-        position = int(index)
-        if position >= MAX_MESSAGES_PER_SPAN:
-            raise _too_many_messages(span, position + 1)
-        found.setdefault(family, {}).setdefault((is_completion, position), {})[name] = value
-    messages = found.get("gen_ai") or found.get("llm") or {}
+def _flat_messages(span: SpanView) -> dict[tuple[bool, int], dict[str, Any]]:
+    """(is a completion, index) → that message's fields. `gen_ai.*` wins over the older
+    `llm.*` when a span has both."""
+    messages = span.flat.get("gen_ai") or span.flat.get("llm") or {}
     if len(messages) > MAX_MESSAGES_PER_SPAN:
         raise _too_many_messages(span, len(messages))
+    highest = max((index for _, index in messages), default=0)
+    if highest >= MAX_MESSAGES_PER_SPAN:
+        raise _too_many_messages(span, highest + 1)
     return messages
 
 
