@@ -399,3 +399,28 @@ def test_rejected_plus_stored_plus_skipped_equals_sent(kinds: list[tuple[str, st
     # kept once, so they number at most two per span.
     assert sources.count("tool_call") == sum(kind == "tool" for kind, _ in kinds)
     assert sources.count("chat") <= 2 * sum(kind in ("chat", "semconv") for kind, _ in kinds)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("not json", "gen_ai.input.messages is not valid JSON"),
+        ('{"role": "user"}', "gen_ai.input.messages must be an array of messages"),
+        ('["text"]', "gen_ai.input.messages[0] must be an object with role and parts"),
+        ('[{"role": "user", "parts": "hi"}]', "gen_ai.input.messages[0].parts must be an array"),
+    ],
+)
+def test_malformed_semconv_messages_refuse_the_span(value: str, reason: str) -> None:
+    (refused,) = mapped([span(semconv(**{"gen_ai.input.messages": value}))]).rejected
+    assert reason in refused
+
+
+def test_an_integer_conversation_id_is_a_string_and_a_boolean_one_is_refused() -> None:
+    assert (
+        records(mapped([moda_chat(None, [("user", "hi")], "ok", **{"session.id": 42})]))[0][
+            "conversation_id"
+        ]
+        == "42"
+    )
+    (refused,) = mapped([moda_chat(None, [("user", "hi")], "ok", **{"session.id": True})]).rejected
+    assert "session.id must be a string" in refused
