@@ -49,6 +49,27 @@ def openai_stub(request: httpx.Request) -> httpx.Response:
     )
 
 
+def vapi_report(call_id: str) -> dict[str, Any]:
+    booking = {"id": "tc1", "function": {"name": "book_table", "arguments": '{"people": 2}'}}
+    return {
+        "id": call_id,
+        "customer": {"number": "+15550100"},
+        "duration": 42,
+        "endedReason": "customer-ended-call",
+        "analysis": {"summary": "Booked a table for two"},
+        "artifact": {
+            "messages": [
+                {"role": "assistant", "content": "Bella's, how can I help?"},
+                {"role": "user", "content": "A table for two tonight"},
+                {"role": "assistant", "tool_calls": [booking]},
+                {"role": "tool", "tool_call_id": "tc1", "content": '{"confirmed": true}'},
+                {"role": "user", "content": "Great"},
+                {"role": "assistant", "content": "Booked for two at 8pm."},
+            ]
+        },
+    }
+
+
 def main(url: str, key: str, run: str) -> dict[str, Any]:
     failures = ExportFailures()
     logging.getLogger("opentelemetry").addHandler(failures)
@@ -90,6 +111,12 @@ def main(url: str, key: str, run: str) -> dict[str, Any]:
     automatic = moda.compute_conversation_id(auto_history[:2])
     ask(auto_history, "Still there?")
 
+    # 4. A Vapi end-of-call report: a `vapi.call` span, `vapi.turn.N` and `vapi.tool.*` children.
+    vapi_call = f"vapi-{run}"
+    moda.process_vapi_end_of_call_report(
+        {"message": {"type": "end-of-call-report", "call": vapi_report(vapi_call)}}
+    )
+
     moda.flush()
     metrics_flushed = metrics.get_meter_provider().force_flush()
     return {
@@ -97,6 +124,7 @@ def main(url: str, key: str, run: str) -> dict[str, Any]:
         "explicit": explicit,
         "scoped": scoped,
         "automatic": automatic,
+        "vapi": vapi_call,
         "metrics_flushed": bool(metrics_flushed),
         "failures": failures.messages,
     }

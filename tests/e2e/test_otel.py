@@ -87,6 +87,26 @@ def test_moda_automatic_conversation(server: ServerProcess, moda_run: dict[str, 
     ]
 
 
+def test_moda_vapi_end_of_call_report(server: ServerProcess, moda_run: dict[str, Any]) -> None:
+    stored = records(server, moda_run["vapi"])
+    assert [(r["message_source"], r.get("role"), r.get("message")) for r in stored] == [
+        ("call", None, "Booked a table for two"),
+        ("chat", "assistant", "Bella's, how can I help?"),
+        ("chat", "user", "A table for two tonight"),
+        ("chat", "assistant", ""),  # the turn that called the tool
+        ("chat", "user", "Great"),
+        ("chat", "assistant", "Booked for two at 8pm."),
+        ("tool_call", None, None),
+    ]
+    call, tool = stored[0], stored[-1]
+    assert call["user_id"] == "+15550100"
+    assert call["duration"] == 42
+    assert call["metadata"]["vapi.call.ended_reason"] == "customer-ended-call"
+    assert tool["tool_name"] == "book_table"
+    assert tool["tool_call_request"] == {"people": 2}
+    assert tool["tool_call_response"] == {"confirmed": True}
+
+
 def test_moda_metrics_export_succeeds(server: ServerProcess, moda_run: dict[str, Any]) -> None:
     assert moda_run["metrics_flushed"] is True
     assert moda_run["failures"] == []
