@@ -157,7 +157,14 @@ class ParallelBatchWriter:
         self._executor: ThreadPoolExecutor | None = None
 
     def put_items(self, table: str, items: Sequence[Item], deadline: Deadline) -> None:
-        batches = [items[i : i + BATCH_SIZE] for i in range(0, len(items), BATCH_SIZE)]
+        self._write(table, [{"PutRequest": {"Item": item}} for item in items], deadline)
+
+    def delete_keys(self, table: str, keys: Sequence[Item], deadline: Deadline) -> None:
+        """Deletes the items with these keys (an item already gone is no error)."""
+        self._write(table, [{"DeleteRequest": {"Key": key}} for key in keys], deadline)
+
+    def _write(self, table: str, requests: Sequence[Any], deadline: Deadline) -> None:
+        batches = [requests[i : i + BATCH_SIZE] for i in range(0, len(requests), BATCH_SIZE)]
         if len(batches) <= 1:
             for batch in batches:
                 self._write_batch(table, batch, deadline)
@@ -167,8 +174,8 @@ class ParallelBatchWriter:
         futures = [self._executor.submit(self._write_batch, table, b, deadline) for b in batches]
         _wait_all(futures)
 
-    def _write_batch(self, table: str, batch: Sequence[Item], deadline: Deadline) -> None:
-        pending: list[Any] = [{"PutRequest": {"Item": item}} for item in batch]
+    def _write_batch(self, table: str, batch: Sequence[Any], deadline: Deadline) -> None:
+        pending: list[Any] = list(batch)
         attempt = 0
         while True:
             response = call_with_retry(

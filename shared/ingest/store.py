@@ -80,6 +80,31 @@ class RecordStore:
             found[(item["pk"]["S"], item["sk"]["S"])] = item["ok"]["S"]
         return found
 
+    def partition(self, tenant_id: str, conversation_id: str, deadline: Deadline) -> list[Item]:
+        """Every stored item of a conversation, as stored (moving a conversation's records)."""
+        pk = partition_key(tenant_id, conversation_id)
+        items: list[Item] = []
+        start: Item | None = None
+        while True:
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+            }
+            if start:
+                query["ExclusiveStartKey"] = start
+            page = call_with_retry(lambda: self._client.query(**query), deadline)  # noqa: B023
+            items += page.get("Items", [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def put_items(self, items: list[Item], deadline: Deadline) -> None:
+        self._writer.put_items(self._table, items, deadline)
+
+    def delete(self, keys: list[Item], deadline: Deadline) -> None:
+        self._writer.delete_keys(self._table, keys, deadline)
+
     def list(
         self,
         tenant_id: str,

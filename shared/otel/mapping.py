@@ -249,6 +249,41 @@ def explicit_conversation(span: SpanView) -> str | None:
     return None
 
 
+# -- record ids -------------------------------------------------------------------------------
+
+
+def message_content(role: str, text: str, blocks: list[dict[str, Any]]) -> bytes:
+    """What a message's id hashes: everything it says, nothing about the span carrying it."""
+    return pydantic_core.to_json([role, text, blocks])
+
+
+def message_id(tenant_id: str, conversation: str, position: str, content: bytes) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    return record_id(tenant_id, "otel", f"{conversation}\x1f{position}\x1f{digest}")
+
+
+def tool_call_id(tenant_id: str, conversation: str, call_id: str | None, span_key: str) -> str:
+    # A tool call id is unique in its conversation; without one the span is the call.
+    key = f"{conversation}\x1f{call_id}" if call_id else span_key
+    return record_id(tenant_id, "otel_tool_call", key)
+
+
+def rehomed(tenant_id: str, record: Record, conversation: str) -> Record:
+    """A stored record moved to another conversation, with the id it would have had there."""
+    moved = dict(record)
+    moved["conversation_id"] = conversation
+    metadata = record.get("metadata") or {}
+    source = record.get("message_source")
+    if source == "chat" and isinstance(position := metadata.get("otel.position"), str):
+        content = message_content(
+            record.get("role", ""), record.get("message", ""), record.get("content_blocks", [])
+        )
+        moved["id"] = message_id(tenant_id, conversation, position, content)
+    elif source == "tool_call" and isinstance(call_id := metadata.get("tool_call_id"), str):
+        moved["id"] = tool_call_id(tenant_id, conversation, call_id, "")
+    return moved
+
+
 # -- a span's records -------------------------------------------------------------------------
 
 
@@ -303,17 +338,15 @@ class _Builder:
                 f"{_where(self.span)}: message {position} is {size:,} bytes; the limit is "
                 f"{MAX_MESSAGE_BYTES:,} bytes (100 KB) per message"
             )
-        content = pydantic_core.to_json([message.role, message.text, message.blocks])
+        content = message_content(message.role, message.text, message.blocks)
         if len(content) > MAX_CONTENT_BYTES:
             raise SpanRejected(
                 f"{_where(self.span)}: message {position} is {len(content):,} bytes with its "
                 f"tool calls; the limit is {MAX_CONTENT_BYTES:,} bytes per stored message"
             )
-        digest = hashlib.sha256(content).hexdigest()
-        rid = record_id(
-            self.facts.tenant_id, "otel", f"{self.conversation}\x1f{position}\x1f{digest}"
-        )
+        rid = message_id(self.facts.tenant_id, self.conversation, position, content)
         record = self.record(rid, "chat", self.end if completion else self.start)
+        record["metadata"]["otel.position"] = position  # with the content, rebuilds the id
         at = self.span.end_ns if completion else self.span.start_ns
         record["role"] = message.role
         record["message"] = message.text
@@ -441,11 +474,9 @@ def _tool_call(builder: _Builder, attrs: dict[str, Any]) -> MappedRecord:
     span = builder.span
     name = _first_text(attrs, ("gen_ai.tool.name", "tool.name")) or span.name
     call_id = _first_text(attrs, ("gen_ai.tool.call.id", "tool.call_id"))
-    # A tool call id is unique in its conversation; without one the span is the call.
-    key = f"{builder.conversation}\x1f{call_id}" if call_id else f"{span.trace_id}:{span.span_id}"
-    record = builder.record(
-        record_id(builder.facts.tenant_id, "otel_tool_call", key), "tool_call", builder.start
-    )
+    span_key = f"{span.trace_id}:{span.span_id}"
+    rid = tool_call_id(builder.facts.tenant_id, builder.conversation, call_id, span_key)
+    record = builder.record(rid, "tool_call", builder.start)
     record["tool_name"] = name
     record["has_tool_use"] = True
     if call_id:

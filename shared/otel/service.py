@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from shared.otel.mapping import (
     SpanView,
     carries_genai,
     explicit_conversation,
+    rehomed,
     span_count,
     span_records,
     spans,
@@ -38,6 +40,10 @@ class MappedBatch:
     # (partition key, record id) → record: a message several spans carry is kept once
     records: dict[tuple[str, str], MappedRecord] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)  # trace → conversation to remember
+    # Traces whose spans were stored under the trace id (no conversation known yet)...
+    orphans: set[str] = field(default_factory=set)
+    # ...and those stored so earlier whose conversation this request names: moved to it.
+    adopted: dict[str, str] = field(default_factory=dict)
     sent: int = 0
     stored: int = 0  # spans that became records
     skipped: int = 0  # spans without GenAI data
@@ -82,20 +88,24 @@ def map_spans(request: Any, facts: RequestFacts, lookup: TraceLookup) -> MappedB
             (children if view.parent_span_id else roots).setdefault(view.trace_id, conversation)
     # A trace's root names its conversation; failing that, the first span of it that names one.
     batch.links = {**children, **roots}
-    unknown = sorted(
-        {
-            view.trace_id
-            for view in live
-            if named[view.index] is None
-            and view.trace_id not in batch.links
-            and carries_genai(view)
-        }
-    )
-    by_trace = {**lookup(unknown), **batch.links} if unknown else batch.links
+    # Stored links: the conversation of traces this request does not name, and whether the
+    # traces it names had spans stored under their trace id before (their link is the trace id).
+    wanted = {
+        view.trace_id
+        for view in live
+        if named[view.index] is None and view.trace_id not in batch.links and carries_genai(view)
+    }
+    stored_links = lookup(sorted(wanted | set(batch.links))) if wanted or batch.links else {}
+    batch.adopted = {
+        trace: conversation
+        for trace, conversation in batch.links.items()
+        if stored_links.get(trace) == trace != conversation
+    }
+    by_trace = {**stored_links, **batch.links}
     seen: set[Any] = set()
     for view in live:
         # A span whose trace has no known conversation (a child sent before its root) is
-        # stored under its trace id.
+        # stored under its trace id, and moved when the root arrives.
         conversation = named[view.index] or by_trace.get(view.trace_id) or view.trace_id
         try:
             mapped = span_records(view, conversation, facts, seen)
@@ -106,6 +116,8 @@ def map_spans(request: Any, facts: RequestFacts, lookup: TraceLookup) -> MappedB
             batch.skipped += 1
             continue
         batch.stored += 1
+        if conversation == view.trace_id and view.trace_id not in by_trace:
+            batch.orphans.add(view.trace_id)
         pk = partition_key(facts.tenant_id, conversation)
         for item in mapped:
             key = (pk, item.record["id"])
@@ -133,7 +145,11 @@ class OtelService:
             lambda trace_ids: self._traces.lookup(facts.tenant_id, trace_ids, deadline),
         )
         stored = self._store(batch, facts.tenant_id, deadline)
-        self._traces.remember(facts.tenant_id, batch.links, deadline)
+        for trace, conversation in batch.adopted.items():
+            self._move(facts.tenant_id, trace, conversation, deadline)
+        # An orphan's link is its own id: the request naming its conversation moves its records.
+        links = {**{trace: trace for trace in batch.orphans}, **batch.links}
+        self._traces.remember(facts.tenant_id, links, deadline)
         outcome = ExportOutcome(
             sent=batch.sent,
             stored=batch.stored,
@@ -174,6 +190,23 @@ class OtelService:
                 prepared.append(RecordStore.prepare(tenant_id, record, seq))
         self._records.put(prepared, deadline)
         return len(prepared)
+
+    def _move(self, tenant_id: str, trace: str, conversation: str, deadline: Deadline) -> None:
+        """Moves what was stored under a trace id to the conversation the trace's root names.
+        Safe to repeat: a failed move is finished by the exporter's retry (the link still says
+        the trace id until the move is done)."""
+        items = self._records.partition(tenant_id, trace, deadline)
+        moved: dict[tuple[str, str], PreparedRecord] = {}
+        for item in items:
+            record = rehomed(tenant_id, json.loads(item["rec"]["S"]), conversation)
+            seq = int(item["ok"]["S"].rsplit("#", 1)[1])  # keeps its place in the order
+            prepared = RecordStore.prepare(tenant_id, record, seq)
+            moved[(prepared.item["pk"]["S"], record["id"])] = prepared
+        existing = self._records.existing_order_keys(list(moved), deadline) if moved else {}
+        # What the conversation already holds (sent again since) stays as it is.
+        self._records.put([p for key, p in moved.items() if key not in existing], deadline)
+        self._records.delete([{"pk": i["pk"], "sk": i["sk"]} for i in items], deadline)
+        log.info("otel trace moved", extra={"records": len(items)})
 
 
 def _message(batch: MappedBatch) -> str:

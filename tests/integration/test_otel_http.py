@@ -277,6 +277,85 @@ def test_vapi_trace_split_over_two_requests() -> None:
     assert turns(records[1:]) == [("user", "book a table"), ("assistant", "For how many?")]
 
 
+def test_children_exported_before_their_root_move_to_its_conversation() -> None:
+    """A simple (unbatched) span processor exports each span as it ends: children first."""
+    trace, root_id, conv = new_trace_id(), b"\x00" * 7 + b"\x0a", conversation()
+    turn = span(
+        {
+            "llm.prompts.0.role": "user",
+            "llm.prompts.0.content": "book a table",
+            "llm.completions.0.role": "assistant",
+            "llm.completions.0.content": "For how many?",
+        },
+        name="vapi.turn.0",
+        trace_id=trace,
+        parent=root_id,
+        start_ms=10,
+    )
+    tool = span(
+        {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "book",
+            "gen_ai.tool.call.id": "t1",
+        },
+        trace_id=trace,
+        parent=root_id,
+        start_ms=200,
+    )
+    root = span({"moda.conversation_id": conv}, name="vapi.call", trace_id=trace, span_id=root_id)
+    export([turn])
+    export([tool])
+    assert len(stored(trace.hex())) == 3  # no conversation known yet: kept under the trace id
+    export([root])
+    records = stored(conv)
+    assert [r["message_source"] for r in records] == ["call", "chat", "chat", "tool_call"]
+    assert {r["conversation_id"] for r in records} == {conv}
+    assert stored(trace.hex()) == []
+    # An exporter's retry of a child, once the root is known, overwrites the moved record.
+    export([turn])
+    export([tool])
+    assert [r["id"] for r in stored(conv)] == [r["id"] for r in records]
+
+
+def test_history_of_agent_traces_exported_child_first_is_kept_once() -> None:
+    """Each user turn is a trace: an agent root naming the conversation, a chat child resending
+    the history. Exported child first, trace after trace."""
+    conv = conversation()
+    turns_sent = [
+        ([("user", "hi")], "Hello!"),
+        ([("user", "hi"), ("assistant", "Hello!"), ("user", "bye")], "Bye!"),
+    ]
+    for index, (history, reply) in enumerate(turns_sent):
+        trace, root_id = new_trace_id(), (100 + index).to_bytes(8, "big")
+        attributes: dict[str, Any] = {
+            "gen_ai.completion.0.role": "assistant",
+            "gen_ai.completion.0.content": reply,
+        }
+        for position, (role, content) in enumerate(history):
+            attributes[f"gen_ai.prompt.{position}.role"] = role
+            attributes[f"gen_ai.prompt.{position}.content"] = content
+        start = 1000 * index
+        export([span(attributes, trace_id=trace, parent=root_id, start_ms=start + 1)])
+        export(
+            [
+                span(
+                    {"gen_ai.conversation.id": conv},
+                    name="invoke_agent",
+                    trace_id=trace,
+                    span_id=root_id,
+                    start_ms=start,
+                    duration_ms=500,
+                )
+            ]
+        )
+    assert turns(stored(conv)) == [
+        ("user", "hi"),
+        ("assistant", "Hello!"),
+        ("user", "bye"),
+        ("assistant", "Bye!"),
+    ]
+
+
 # -- metrics and logs --------------------------------------------------------------------------
 
 

@@ -177,7 +177,17 @@ def test_turns_of_a_trace_named_in_an_earlier_request_use_the_stored_link() -> N
 def test_a_child_before_its_root_is_stored_under_the_trace_id() -> None:
     trace = new_trace_id()
     _, turns = vapi_spans(trace)
-    assert {r["conversation_id"] for r in records(mapped(turns))} == {trace.hex()}
+    batch = mapped(turns)
+    assert {r["conversation_id"] for r in records(batch)} == {trace.hex()}
+    assert batch.orphans == {trace.hex()}
+
+
+def test_a_root_naming_the_conversation_of_stored_orphans_adopts_them() -> None:
+    trace = new_trace_id()
+    root, _ = vapi_spans(trace)
+    assert mapped([root], lookup={trace.hex(): trace.hex()}).adopted == {trace.hex(): "call-42"}
+    assert mapped([root], lookup={trace.hex(): "call-42"}).adopted == {}
+    assert mapped([root]).adopted == {}
 
 
 # -- current GenAI semantic conventions ----------------------------------------------------------
