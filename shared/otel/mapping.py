@@ -232,7 +232,12 @@ def carries_genai(span: SpanView) -> bool:
 
 
 def explicit_conversation(span: SpanView) -> str | None:
-    """The conversation a span names itself, if any."""
+    """The conversation a span names itself, if any. Refuses a span without valid ids: the
+    trace id stands in for a missing conversation, and ids key tool calls and calls."""
+    if len(span.trace_id) != 32 or not span.trace_id.strip("0"):
+        raise SpanRejected(f"{_where(span)}: trace_id must be 16 bytes, not all zero")
+    if len(span.span_id) != 16 or not span.span_id.strip("0"):
+        raise SpanRejected(f"{_where(span)}: span_id must be 8 bytes, not all zero")
     for key in CONVERSATION_KEYS:
         value = span.attributes.get(key)
         if value is None or value == "":

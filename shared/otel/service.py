@@ -31,7 +31,7 @@ from shared.otel.traces import TraceMap
 
 log = get_logger("otel")
 
-# trace ids → their conversation, for traces the request itself does not name
+# trace ids → their stored link: a conversation, or the trace id itself while orphaned
 TraceLookup = Callable[[list[str]], dict[str, str]]
 
 

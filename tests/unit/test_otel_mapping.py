@@ -434,3 +434,19 @@ def test_an_integer_conversation_id_is_a_string_and_a_boolean_one_is_refused() -
     )
     (refused,) = mapped([moda_chat(None, [("user", "hi")], "ok", **{"session.id": True})]).rejected
     assert "session.id must be a string" in refused
+
+
+@pytest.mark.parametrize(
+    ("ids", "reason"),
+    [
+        ({"trace_id": b""}, "trace_id must be 16 bytes"),
+        ({"trace_id": b"\x00" * 16}, "trace_id must be 16 bytes"),
+        ({"span_id": b"\x01" * 4}, "span_id must be 8 bytes"),
+    ],
+)
+def test_spans_without_valid_ids_are_refused(ids: dict[str, bytes], reason: str) -> None:
+    chat = moda_chat("c", [("user", "hi")], "ok")
+    for name, value in ids.items():
+        setattr(chat, name, value)
+    (refused,) = mapped([chat]).rejected
+    assert reason in refused
