@@ -113,17 +113,22 @@ def test_moda_metrics_export_succeeds(server: ServerProcess, moda_run: dict[str,
     assert "POST /v1/metrics → 200" in server.output
 
 
-@pytest.mark.parametrize("exporter_class", [ProtobufSpanExporter, JsonSpanExporter])
+@pytest.mark.parametrize(
+    ("exporter_class", "compression"),
+    [(ProtobufSpanExporter, "none"), (ProtobufSpanExporter, "gzip"), (JsonSpanExporter, "none")],
+)
 def test_opentelemetry_sdk_exporters_with_current_semconv(
     server: ServerProcess,
     monkeypatch: pytest.MonkeyPatch,
     exporter_class: Callable[[], SpanExporter],
+    compression: str,
 ) -> None:
-    # Only the standard settings: the endpoint and the Authorization header.
+    # Only the standard settings: the endpoint, the Authorization header, the compression.
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{server.base_url}/v1/traces")
     monkeypatch.setenv(
         "OTEL_EXPORTER_OTLP_TRACES_HEADERS", f"Authorization=Bearer {server.keys['acme']}"
     )
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", compression)
     exporter = exporter_class()
     provider = TracerProvider(resource=Resource.create({"service.name": "semconv-app"}))
     provider.add_span_processor(BatchSpanProcessor(exporter))
