@@ -151,25 +151,47 @@ def span_attributes(key_values: Any) -> tuple[dict[str, Any], FlatMessages]:
     that resends a long history has thousands of them)."""
     found: dict[str, Any] = {}
     flat: FlatMessages = {}
-    match = _FLAT_KEY.match
+    parsed_keys = _FLAT_KEYS
     for kv in key_values:
         key = kv.key
         value = kv.value
-        plain = value.string_value if value.WhichOneof("value") == "string_value" else None
-        parts = match(key) if key[:1] in _FLAT_INITIALS else None
-        if parts is None:
+        # Most attributes are strings: read them without the general conversion.
+        text = value.string_value
+        plain = text if text or value.WhichOneof("value") == "string_value" else None
+        parsed = parsed_keys.get(key, _UNPARSED)
+        if parsed is _UNPARSED:
+            parsed = _parse_flat_key(key)
+        if parsed is None:
             found[key] = any_value(value) if plain is None else plain
             continue
-        prefix, index, name = parts.groups()
-        family, is_completion = _FLAT_KINDS[prefix]
+        family, slot, name = parsed
         messages = flat.get(family)
         if messages is None:
             messages = flat[family] = {}
-        fields = messages.get((is_completion, int(index)))
+        fields = messages.get(slot)
         if fields is None:
-            fields = messages[(is_completion, int(index))] = {}
+            fields = messages[slot] = {}
         fields[name] = any_value(value) if plain is None else plain
     return found, flat
+
+
+# Attribute keys repeat from span to span: each is matched once (bounded, for hostile keys).
+_FLAT_KEYS: dict[str, tuple[str, tuple[bool, int], str] | None] = {}
+_UNPARSED = ("", (False, 0), "")
+
+
+def _parse_flat_key(key: str) -> tuple[str, tuple[bool, int], str] | None:
+    """`gen_ai.prompt.3.content` → ("gen_ai", (False, 3), "content"); None for other keys."""
+    parts = _FLAT_KEY.match(key)
+    parsed = None
+    if parts is not None:
+        prefix, index, name = parts.groups()
+        family, is_completion = _FLAT_KINDS[prefix]
+        parsed = (family, (is_completion, int(index)), name)
+    if len(_FLAT_KEYS) >= 65_536:
+        _FLAT_KEYS.clear()
+    _FLAT_KEYS[key] = parsed
+    return parsed
 
 
 def attributes(key_values: Any) -> dict[str, Any]:
@@ -531,7 +553,6 @@ def _call(builder: _Builder, attrs: dict[str, Any]) -> MappedRecord:
 _FLAT_KEY = re.compile(
     r"(gen_ai\.prompt|gen_ai\.completion|llm\.prompts|llm\.completions)\.(\d{1,9})\.(.+)", re.S
 )
-_FLAT_INITIALS = frozenset("gl")
 _FLAT_KINDS = {
     "gen_ai.prompt": ("gen_ai", False),
     "gen_ai.completion": ("gen_ai", True),
