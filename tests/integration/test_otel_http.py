@@ -439,3 +439,46 @@ def test_rejected_plus_accepted_equals_sent_and_accepted_spans_are_stored(
     assert partial.rejected_spans == kinds.count("oversized")
     # Each stored span's two messages are there (the histories differ, so nothing is shared).
     assert len(stored(conv, limit="1000")) == 2 * kinds.count("chat")
+
+
+# -- hostile bodies are answered, never a 500 ----------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "resourceSpans",
+                    "scopeSpans",
+                    "spans",
+                    "traceId",
+                    "spanId",
+                    "attributes",
+                    "key",
+                    "value",
+                    "stringValue",
+                    "name",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(JSON_VALUES)
+def test_any_json_is_answered_with_200_or_400(payload: Any) -> None:
+    answer = post(json.dumps(payload).encode(), content_type="application/json")
+    assert answer.status in (200, 400), answer.body
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_bytes_are_answered_with_200_or_400(body: bytes) -> None:
+    assert post(body).status in (200, 400)

@@ -450,3 +450,59 @@ def test_spans_without_valid_ids_are_refused(ids: dict[str, bytes], reason: str)
         setattr(chat, name, value)
     (refused,) = mapped([chat]).rejected
     assert reason in refused
+
+
+ATTRIBUTE_KEYS = st.sampled_from(
+    [
+        "moda.conversation_id",
+        "gen_ai.conversation.id",
+        "session.id",
+        "moda.user_id",
+        "gen_ai.prompt.0.role",
+        "gen_ai.prompt.0.content",
+        "gen_ai.prompt.1.tool_calls.0.name",
+        "gen_ai.prompt.1.tool_calls.0.arguments",
+        "gen_ai.prompt.2.tool_call_id",
+        "gen_ai.completion.0.content",
+        "gen_ai.completion.0.finish_reason",
+        "llm.prompts.0.content",
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.system_instructions",
+        "gen_ai.operation.name",
+        "gen_ai.tool.call.id",
+        "gen_ai.tool.call.arguments",
+        "gen_ai.usage.input_tokens",
+        "deployment.environment",
+        "vapi.call.duration",
+        "gen_ai.response.model",
+    ]
+)
+ATTRIBUTE_VALUES = st.recursive(
+    st.text(max_size=12)
+    | st.integers(-5, 5)
+    | st.booleans()
+    | st.floats(allow_nan=False)
+    | st.sampled_from(["[]", "{}", '[{"role": "user"}]', '[{"parts": [{"type": "text"}]}]']),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["role", "parts", "type", "content", "id"]), inner, max_size=3
+        )
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.dictionaries(ATTRIBUTE_KEYS, ATTRIBUTE_VALUES, max_size=6), min_size=1, max_size=4),
+    st.sampled_from(["chat", "execute_tool x", "vapi.call", "vapi.turn.1", "vapi.tool.t"]),
+)
+def test_any_attribute_values_map_or_refuse_the_span(
+    attribute_sets: list[dict[str, Any]], name: str
+) -> None:
+    batch = mapped([span(attributes, name=name) for attributes in attribute_sets])
+    assert len(batch.rejected) + batch.stored + batch.skipped == len(attribute_sets)
+    for item in batch.records.values():
+        json.dumps(item.record)  # storable as JSON
