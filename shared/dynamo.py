@@ -79,6 +79,49 @@ def call_with_retry[T](operation: Callable[[], T], deadline: Deadline) -> T:
         attempt += 1
 
 
+BATCH_GET_SIZE = 100  # BatchGetItem's maximum
+
+
+def batch_get(
+    client: DynamoDBClient,
+    table: str,
+    keys: Sequence[tuple[str, str]],
+    attributes: Sequence[str],
+    deadline: Deadline,
+) -> list[Item]:
+    """The items stored under (pk, sk) keys, in no particular order; absent keys are skipped.
+    What DynamoDB leaves unprocessed is asked again until the deadline."""
+    found: list[Item] = []
+    unique = list(dict.fromkeys(keys))
+    # Placeholders: attribute names never clash with DynamoDB's reserved words.
+    names = {f"#a{i}": name for i, name in enumerate(attributes)}
+    projection = ", ".join(names)
+    for start in range(0, len(unique), BATCH_GET_SIZE):
+        pending: list[Any] = [
+            {"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in unique[start : start + BATCH_GET_SIZE]
+        ]
+        attempt = 0
+        while pending:
+            request: dict[str, Any] = {
+                table: {
+                    "Keys": pending,
+                    "ProjectionExpression": projection,
+                    "ExpressionAttributeNames": names,
+                }
+            }
+            response = call_with_retry(
+                lambda: client.batch_get_item(RequestItems=request),  # noqa: B023
+                deadline,
+            )
+            found += response.get("Responses", {}).get(table, [])
+            unprocessed = response.get("UnprocessedKeys", {}).get(table)
+            pending = list(unprocessed["Keys"]) if unprocessed else []
+            if pending:
+                deadline.sleep_before_retry(attempt)
+                attempt += 1
+    return found
+
+
 def make_client(settings: Settings) -> DynamoDBClient:
     config = Config(
         retries={"total_max_attempts": 1},  # call_with_retry owns retrying
@@ -114,7 +157,14 @@ class ParallelBatchWriter:
         self._executor: ThreadPoolExecutor | None = None
 
     def put_items(self, table: str, items: Sequence[Item], deadline: Deadline) -> None:
-        batches = [items[i : i + BATCH_SIZE] for i in range(0, len(items), BATCH_SIZE)]
+        self._write(table, [{"PutRequest": {"Item": item}} for item in items], deadline)
+
+    def delete_keys(self, table: str, keys: Sequence[Item], deadline: Deadline) -> None:
+        """Deletes the items with these keys (an item already gone is no error)."""
+        self._write(table, [{"DeleteRequest": {"Key": key}} for key in keys], deadline)
+
+    def _write(self, table: str, requests: Sequence[Any], deadline: Deadline) -> None:
+        batches = [requests[i : i + BATCH_SIZE] for i in range(0, len(requests), BATCH_SIZE)]
         if len(batches) <= 1:
             for batch in batches:
                 self._write_batch(table, batch, deadline)
@@ -124,8 +174,8 @@ class ParallelBatchWriter:
         futures = [self._executor.submit(self._write_batch, table, b, deadline) for b in batches]
         _wait_all(futures)
 
-    def _write_batch(self, table: str, batch: Sequence[Item], deadline: Deadline) -> None:
-        pending: list[Any] = [{"PutRequest": {"Item": item}} for item in batch]
+    def _write_batch(self, table: str, batch: Sequence[Any], deadline: Deadline) -> None:
+        pending: list[Any] = list(batch)
         attempt = 0
         while True:
             response = call_with_retry(

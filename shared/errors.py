@@ -92,3 +92,7 @@ class InvalidEvents(ApiError):
         first = (too_large or errors)[0]
         super().__init__(f"Event {first.index}: {first.message}", errors=errors[:MAX_LISTED_ERRORS])
         self.status = 413 if too_large else 400
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 from typing import Any
 
 import pydantic_core
@@ -75,11 +74,50 @@ def request_context(request: Request) -> RequestContext:
     )
 
 
-class Envelope(Enum):
-    """Which API's error shape a function answers in."""
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """What any error becomes, before it is rendered in its API's own body format."""
 
-    INGEST = "ingest"  # {"success": false, "count": 0, "message", "requestId", "retryable"}
-    CONVERSATIONS = "conversations"  # {"error": {"code", "message", "details"?}}
+    status: int
+    message: str
+    retryable: bool
+    headers: dict[str, str]
+    errors: list[dict[str, Any]]  # the ingest API's per-event list
+    details: dict[str, str] | None  # the conversations API's field → problem map
+
+
+def error_answer(exc: Exception, request_id: str) -> ErrorAnswer:
+    """Status, message and headers for any exception; unexpected ones are logged, not shown."""
+    headers = {"X-Request-Id": request_id}
+    details: dict[str, str] | None = None
+    if isinstance(exc, ApiError):
+        status, message, retryable = exc.status, exc.message, exc.retryable
+        details = exc.details
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, HTTPException):
+        status, message, retryable = exc.status_code, str(exc.detail), False
+    else:
+        log.exception("unexpected error")
+        status, retryable = 500, True
+        message = "Internal error; retry, and quote the requestId if it persists"
+    errors = [e.as_dict() for e in exc.errors] if isinstance(exc, ApiError) else []
+    return ErrorAnswer(status, message, retryable, headers, errors, details)
+
+
+def ingest_error(request: Request | None, answer: ErrorAnswer, request_id: str) -> Response:
+    """The ingest API's envelope: {"success": false, "count": 0, "message", "requestId",
+    "retryable", "errors"?}."""
+    body: dict[str, Any] = {
+        "success": False,
+        "count": 0,
+        "message": answer.message,
+        "requestId": request_id,
+        "retryable": answer.retryable,
+    }
+    if answer.errors:
+        body["errors"] = answer.errors
+    return JSONBody(body, status_code=answer.status, headers=answer.headers)
 
 
 # The conversations API's error codes (CONTRACT §3), by HTTP status.
@@ -96,52 +134,38 @@ _CONVERSATION_CODES = {
 }
 
 
-def error_response(
-    exc: Exception, request_id: str, envelope: Envelope = Envelope.INGEST
-) -> Response:
-    """The API's error envelope for any exception; unexpected ones are logged, not shown."""
-    headers = {"X-Request-Id": request_id}
-    body: dict[str, Any]
-    details: dict[str, str] | None = None
-    if isinstance(exc, ApiError):
-        status, message, retryable = exc.status, exc.message, exc.retryable
-        details = exc.details
-        if exc.retry_after is not None:
-            headers["Retry-After"] = str(exc.retry_after)
-    elif isinstance(exc, HTTPException):
-        status, message, retryable = exc.status_code, str(exc.detail), False
-    else:
-        log.exception("unexpected error")
-        status, retryable = 500, True
-        message = "Internal error; retry, and quote the requestId if it persists"
-    if envelope is Envelope.CONVERSATIONS:
-        error: dict[str, Any] = {
-            "code": _CONVERSATION_CODES.get(status, "INTERNAL"),
-            "message": message,
-        }
-        if details:
-            error["details"] = details
-        return JSONBody({"error": error}, status_code=status, headers=headers)
-    body = {
-        "success": False,
-        "count": 0,
-        "message": message,
-        "requestId": request_id,
-        "retryable": retryable,
+def conversations_error(request: Request | None, answer: ErrorAnswer, request_id: str) -> Response:
+    """The conversations API's envelope: {"error": {"code", "message", "details"?}}."""
+    error: dict[str, Any] = {
+        "code": _CONVERSATION_CODES.get(answer.status, "INTERNAL"),
+        "message": answer.message,
     }
-    if isinstance(exc, ApiError) and exc.errors:
-        body["errors"] = [e.as_dict() for e in exc.errors]
-    return JSONBody(body, status_code=status, headers=headers)
+    if answer.details:
+        error["details"] = answer.details
+    return JSONBody({"error": error}, status_code=answer.status, headers=answer.headers)
+
+
+# Renders an error in an API's body format (the OTLP routes answer with google.rpc.Status).
+ErrorRenderer = Callable[[Request | None, ErrorAnswer, str], Response]
+
+
+def error_response(
+    exc: Exception,
+    request_id: str,
+    request: Request | None = None,
+    render: ErrorRenderer = ingest_error,
+) -> Response:
+    return render(request, error_answer(exc, request_id), request_id)
 
 
 Endpoint = Callable[[Request, RequestContext], Awaitable[Response]]
 
 
 def route(
-    path: str, endpoint: Endpoint, methods: list[str], envelope: Envelope = Envelope.INGEST
+    path: str, endpoint: Endpoint, methods: list[str], render: ErrorRenderer = ingest_error
 ) -> Route:
-    """A Starlette route whose endpoint gets the request context and whose errors are mapped
-    to the envelope of its API."""
+    """A Starlette route whose endpoint gets the request context and whose errors are rendered
+    by its API's `render` (ingest_error, conversations_error, the OTLP Status)."""
 
     async def run(request: Request) -> Response:
         ctx = request_context(request)
@@ -150,18 +174,18 @@ def route(
         try:
             response = await endpoint(request, ctx)
         except Exception as exc:
-            return error_response(exc, ctx.request_id, envelope)
+            return error_response(exc, ctx.request_id, request, render)
         response.headers.setdefault("X-Request-Id", ctx.request_id)  # unless the endpoint set it
         return response
 
     return Route(path, run, methods=methods)
 
 
-def create_app(routes: list[Route], envelope: Envelope = Envelope.INGEST) -> Starlette:
+def create_app(routes: list[Route], render: ErrorRenderer = ingest_error) -> Starlette:
     logs.configure(get_settings().log_level)
 
     async def http_error(request: Request, exc: Exception) -> Response:
-        return error_response(exc, request_context(request).request_id, envelope)
+        return error_response(exc, request_context(request).request_id, request, render)
 
     # Unknown paths and methods inside a function answer in the same envelope.
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})

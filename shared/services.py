@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from shared.conversations.service import ConversationService
     from shared.ingest.pipeline import IngestService
     from shared.ingest.store import RecordStore
+    from shared.otel.service import OtelService
 
 
 @lru_cache(maxsize=1)
@@ -56,6 +57,17 @@ def conversation_service() -> ConversationService:
     return ConversationService(store, settings.idempotency_ttl_hours * 3600)
 
 
+@lru_cache(maxsize=1)
+def otel_service() -> OtelService:
+    # Imported here: only the OTel functions load the OTLP mapping.
+    from shared.otel.service import OtelService
+    from shared.otel.traces import TraceMap
+
+    settings = get_settings()
+    writer = ParallelBatchWriter(default_client(), settings.write_concurrency)
+    return OtelService(record_store(), TraceMap(default_client(), settings.records_table, writer))
+
+
 def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
     for cached in (
@@ -63,6 +75,7 @@ def reset() -> None:
         key_store,
         ingest_service,
         conversation_service,
+        otel_service,
         dynamo.default_client,
     ):
         cached.cache_clear()

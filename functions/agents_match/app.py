@@ -2,8 +2,8 @@
 
 from mangum import Mangum
 
-from shared.http import Envelope, create_app
+from shared.http import conversations_error, create_app
 from shared.runs.sdk import AGENTS_MATCH_ROUTE
 
-app = create_app([AGENTS_MATCH_ROUTE], Envelope.CONVERSATIONS)
+app = create_app([AGENTS_MATCH_ROUTE], conversations_error)
 handler = Mangum(app, lifespan="off")

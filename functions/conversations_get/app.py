@@ -3,7 +3,7 @@
 from mangum import Mangum
 
 from shared.conversations.endpoints import GET_ROUTE
-from shared.http import Envelope, create_app
+from shared.http import conversations_error, create_app
 
-app = create_app([GET_ROUTE], Envelope.CONVERSATIONS)
+app = create_app([GET_ROUTE], conversations_error)
 handler = Mangum(app, lifespan="off")

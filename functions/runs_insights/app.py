@@ -2,8 +2,8 @@
 
 from mangum import Mangum
 
-from shared.http import Envelope, create_app
+from shared.http import conversations_error, create_app
 from shared.runs.endpoints import INSIGHTS_ROUTE
 
-app = create_app([INSIGHTS_ROUTE], Envelope.CONVERSATIONS)
+app = create_app([INSIGHTS_ROUTE], conversations_error)
 handler = Mangum(app, lifespan="off")

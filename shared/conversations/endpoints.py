@@ -33,7 +33,7 @@ from shared.conversations.views import (
 )
 from shared.errors import BadRequest
 from shared.fields import MAX_ID_CHARS
-from shared.http import Envelope, JSONBody, RequestContext, route
+from shared.http import JSONBody, RequestContext, conversations_error, route
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
@@ -195,7 +195,7 @@ async def list_conversations(request: Request, ctx: RequestContext) -> Response:
 
 
 def _route(path: str, endpoint: Any, method: str) -> Route:
-    return route(path, endpoint, [method], Envelope.CONVERSATIONS)
+    return route(path, endpoint, [method], conversations_error)
 
 
 CREATE_ROUTE = _route(BASE_PATH, create, "POST")

@@ -18,7 +18,14 @@ from typing import Any
 
 import pydantic_core
 
-from shared.dynamo import Deadline, DynamoDBClient, Item, ParallelBatchWriter, call_with_retry
+from shared.dynamo import (
+    Deadline,
+    DynamoDBClient,
+    Item,
+    ParallelBatchWriter,
+    batch_get,
+    call_with_retry,
+)
 from shared.errors import BadRequest
 from shared.ingest.records import Record
 
@@ -65,6 +72,40 @@ class RecordStore:
         # (BatchWriteItem refuses duplicate keys in one call).
         unique = {(p.item["pk"]["S"], p.item["sk"]["S"]): p.item for p in prepared}
         self._writer.put_items(self._table, list(unique.values()), deadline)
+
+    def existing_order_keys(
+        self, keys: list[tuple[str, str]], deadline: Deadline
+    ) -> dict[tuple[str, str], str]:
+        """The order key (`ok`) of each stored record among (partition key, record id) pairs."""
+        found: dict[tuple[str, str], str] = {}
+        for item in batch_get(self._client, self._table, keys, ("pk", "sk", "ok"), deadline):
+            found[(item["pk"]["S"], item["sk"]["S"])] = item["ok"]["S"]
+        return found
+
+    def partition(self, tenant_id: str, conversation_id: str, deadline: Deadline) -> list[Item]:
+        """Every stored item of a conversation, as stored (moving a conversation's records)."""
+        pk = partition_key(tenant_id, conversation_id)
+        items: list[Item] = []
+        start: Item | None = None
+        while True:
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+            }
+            if start:
+                query["ExclusiveStartKey"] = start
+            page = call_with_retry(lambda: self._client.query(**query), deadline)  # noqa: B023
+            items += page.get("Items", [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def put_items(self, items: list[Item], deadline: Deadline) -> None:
+        self._writer.put_items(self._table, items, deadline)
+
+    def delete(self, keys: list[Item], deadline: Deadline) -> None:
+        self._writer.delete_keys(self._table, keys, deadline)
 
     def list(
         self,

@@ -14,7 +14,7 @@ from shared.body import parse_json, read_body
 from shared.conversations.models import validate_body
 from shared.conversations.service import check_id
 from shared.conversations.views import conversation_view, created_view
-from shared.http import Endpoint, Envelope, JSONBody, RequestContext, route
+from shared.http import Endpoint, JSONBody, RequestContext, conversations_error, route
 from shared.runs.models import RunAppend, RunCreate
 from shared.runs.responses import data, run_insights
 
@@ -58,7 +58,7 @@ async def get_run_insights(request: Request, ctx: RequestContext) -> Response:
 
 
 def _route(path: str, endpoint: Endpoint, method: str) -> Route:
-    return route(path, endpoint, [method], Envelope.CONVERSATIONS)
+    return route(path, endpoint, [method], conversations_error)
 
 
 CREATE_ROUTE = _route(BASE_PATH, create_run, "POST")

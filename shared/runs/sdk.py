@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from shared.body import parse_json, read_body
 from shared.errors import BadRequest
-from shared.http import Endpoint, Envelope, JSONBody, RequestContext, route
+from shared.http import Endpoint, JSONBody, RequestContext, conversations_error, route
 
 # Capture stays on, nothing is being tested, no prompt hash is known. "simulation" keeps the
 # SDK from asking for an active variant before every wrapped call (it only does in "proxy").
@@ -55,7 +55,7 @@ async def match_agent(request: Request, ctx: RequestContext) -> Response:
 
 
 def _route(path: str, endpoint: Endpoint, method: str) -> Route:
-    return route(path, endpoint, [method], Envelope.CONVERSATIONS)
+    return route(path, endpoint, [method], conversations_error)
 
 
 SDK_CONFIG_ROUTE = _route("/api/v1/sdk/config", sdk_config, "GET")

@@ -33,6 +33,7 @@ FUNCTIONS = functions(load_template())
 AUTHORIZER = authorizer_function(load_template(), "IngestApi")
 
 PRODUCTION, STAGING = "production", "staging"
+OTEL_ROUTES = ("/v1/traces", "/v1/metrics", "/v1/logs")
 
 
 def function_for(path: Path) -> Function | None:
@@ -184,6 +185,12 @@ def test_every_ingest_events_file_has_its_expected_answer() -> None:
     assert sorted(INGEST_EXPECTED) == sorted(INGEST_FILES)
 
 
+# OTLP/JSON bodies: an accepted export answers an empty Export…ServiceResponse.
+OTEL_FILES = [n for n in PROXY_FILES if load_event(n)["resource"] in OTEL_ROUTES]
+# events/otel_traces_moda.json: one moda-ai span, its two prompts and its completion.
+OTEL_TRACES_CONVERSATION = ("conv-otel-123", ["system", "user", "assistant"])
+
+
 def handler_of(name: str) -> Any:
     function = function_for(EVENTS_DIR / name)
     assert function is not None
@@ -226,6 +233,8 @@ def test_events_file_gets_the_documented_answer(dynamodb: Any, name: str) -> Non
     assert answer.headers["x-request-id"] == request_id
     if name in INGEST_EXPECTED:
         assert answer.body == expected_body(INGEST_EXPECTED[name], request_id)
+    elif name in OTEL_FILES:
+        assert answer.body == {}
     else:  # reading back: what the tenant has depends on what ran before
         assert set(answer.body) == {"data", "nextCursor"}
         assert isinstance(answer.body["data"], list)
@@ -626,3 +635,16 @@ def test_authorizer_events_file_refuses_with_unauthorized(
 def test_authorizer_refuses_a_live_key_under_basic(api_keys: dict[str, str]) -> None:
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(authorizer_event(f"Basic {api_keys['acme']}"))
+
+
+def test_otel_traces_events_file_stores_its_conversation(dynamodb: Any) -> None:
+    """Sent base64-encoded, as API Gateway does, for a fresh tenant."""
+    tenant = fresh_tenant()
+    event = base64_body(with_tenant(load_event("otel_traces_moda.json"), tenant))
+    answer = invoke(handler_of("otel_traces_moda.json"), event)
+    assert answer.status == 200, answer.body
+    conversation, roles = OTEL_TRACES_CONVERSATION
+    records = records_of(tenant, conversation)
+    assert [r["role"] for r in records] == roles
+    assert records[-1]["output_tokens"] == 12
+    assert {r["user_id"] for r in records} == {"user-42"}

@@ -17,11 +17,11 @@ from shared.errors import (
     StorageUnavailable,
     Unauthorized,
 )
-from shared.http import Envelope, error_response
+from shared.http import ErrorRenderer, conversations_error, error_response, ingest_error
 
 
-def rendered(exc: Exception, envelope: Envelope) -> tuple[int, dict[str, str], Any]:
-    response = error_response(exc, "req-1", envelope)
+def rendered(exc: Exception, envelope: ErrorRenderer) -> tuple[int, dict[str, str], Any]:
+    response = error_response(exc, "req-1", None, envelope)
     return response.status_code, dict(response.headers), json.loads(bytes(response.body))
 
 
@@ -41,7 +41,7 @@ def rendered(exc: Exception, envelope: Envelope) -> tuple[int, dict[str, str], A
     ],
 )
 def test_conversations_envelope(exc: Exception, status: int, code: str) -> None:
-    got_status, headers, body = rendered(exc, Envelope.CONVERSATIONS)
+    got_status, headers, body = rendered(exc, conversations_error)
     assert got_status == status
     assert headers["x-request-id"] == "req-1"
     assert set(body) == {"error"}
@@ -56,9 +56,7 @@ def test_conversations_envelope(exc: Exception, status: int, code: str) -> None:
 
 
 def test_the_ingest_envelope_is_unchanged_and_ignores_details() -> None:
-    status, headers, body = rendered(
-        BadRequest("Event 0: bad", details={"x": "y"}), Envelope.INGEST
-    )
+    status, headers, body = rendered(BadRequest("Event 0: bad", details={"x": "y"}), ingest_error)
     assert status == 400
     assert body == {
         "success": False,
@@ -67,5 +65,5 @@ def test_the_ingest_envelope_is_unchanged_and_ignores_details() -> None:
         "requestId": "req-1",
         "retryable": False,
     }
-    status, headers, body = rendered(StorageUnavailable(), Envelope.INGEST)
+    status, headers, body = rendered(StorageUnavailable(), ingest_error)
     assert (status, body["retryable"], headers["retry-after"]) == (503, True, "2")

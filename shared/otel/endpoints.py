@@ -1,0 +1,70 @@
+"""The OTLP/HTTP routes: thin glue from HTTP to the OTel service.
+
+Traces are stored (shared.otel.service). Metrics and logs are accepted, decoded (a malformed body
+is still a 400) and deliberately discarded: Parley stores conversations, and the SDKs export
+metrics every minute and log an error on every non-2xx answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shared import services
+from shared.body import read_body
+from shared.http import RequestContext, route
+from shared.logs import get_logger
+from shared.otel.mapping import RequestFacts
+from shared.otel.protocol import LOGS, METRICS, TRACES, Signal, answer, decode, error_body
+from shared.otel.protocol import request_encoding as encoding_of
+
+log = get_logger("otel")
+
+
+async def _decoded(request: Request, signal: Signal) -> tuple[Any, Any]:
+    encoding = encoding_of(request.headers.get("content-type"))  # 415 before reading the body
+    body = await read_body(request.stream(), request.headers.get("content-encoding"))
+    return decode(signal, body, encoding), encoding
+
+
+async def export_traces(request: Request, ctx: RequestContext) -> Response:
+    facts = RequestFacts(ctx.tenant, ctx.request_id, ctx.received_at)
+    message, encoding = await _decoded(request, TRACES)
+    outcome = services.otel_service().export_traces(message, facts, ctx.deadline)
+    response = trace_service_pb2.ExportTraceServiceResponse()
+    if outcome.message:  # refused spans, or a note on skipped ones (rejected_spans 0)
+        response.partial_success.rejected_spans = outcome.rejected
+        response.partial_success.error_message = outcome.message
+    return answer(response, encoding)
+
+
+async def export_metrics(request: Request, ctx: RequestContext) -> Response:
+    ctx.tenant  # noqa: B018 - fail closed when the authorizer did not run
+    message, encoding = await _decoded(request, METRICS)
+    count = sum(
+        len(scope.metrics)
+        for resource in message.resource_metrics
+        for scope in resource.scope_metrics
+    )
+    log.info("otel metrics discarded", extra={"metrics": count})
+    return answer(METRICS.response(), encoding)
+
+
+async def export_logs(request: Request, ctx: RequestContext) -> Response:
+    ctx.tenant  # noqa: B018 - fail closed when the authorizer did not run
+    message, encoding = await _decoded(request, LOGS)
+    count = sum(
+        len(scope.log_records)
+        for resource in message.resource_logs
+        for scope in resource.scope_logs
+    )
+    log.info("otel logs discarded", extra={"log_records": count})
+    return answer(LOGS.response(), encoding)
+
+
+TRACES_ROUTE = route(TRACES.route, export_traces, ["POST"], render=error_body)
+METRICS_ROUTE = route(METRICS.route, export_metrics, ["POST"], render=error_body)
+LOGS_ROUTE = route(LOGS.route, export_logs, ["POST"], render=error_body)
