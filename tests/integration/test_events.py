@@ -98,6 +98,9 @@ def test_every_function_has_an_events_file(logical_id: str) -> None:
 def test_events_file_is_a_sam_local_invoke_event(path: Path) -> None:
     event = json.loads(path.read_text())
     function = function_for(path)
+    if "Records" in event:  # a stream or queue batch: its own tests below
+        assert event["Records"], path.name
+        return
     if function == AUTHORIZER:
         assert event["type"] == "REQUEST"
         assert event["methodArn"].startswith("arn:aws:execute-api:")
@@ -173,11 +176,19 @@ INGEST_EXPECTED = {
     ),
 }
 
-# Every events file a REST proxy function gets (all but the authorizer's).
-PROXY_FILES = [p.name for p in EVENT_FILES if function_for(p) not in (None, AUTHORIZER)]
+# Every events file a REST proxy function gets (all but the authorizer's and the batches of
+# stream- and queue-triggered functions).
+PROXY_FILES = [
+    p.name
+    for p in EVENT_FILES
+    if function_for(p) not in (None, AUTHORIZER) and "Records" not in load_event(p.name)
+]
 INGEST_FILES = [n for n in PROXY_FILES if "/v1/ingest" in load_event(n)["resource"]]
-CONVERSATION_FILES = [n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/")]
-INGEST_API_FILES = [n for n in PROXY_FILES if n not in CONVERSATION_FILES]
+CONVERSATION_FILES = [
+    n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/v1/conversations")
+]
+WEBHOOK_FILES = [n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/v1/webhooks")]
+INGEST_API_FILES = [n for n in PROXY_FILES if not load_event(n)["resource"].startswith("/api/")]
 
 
 def test_every_ingest_events_file_has_its_expected_answer() -> None:
