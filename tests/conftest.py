@@ -24,6 +24,7 @@ os.environ.pop("PARLEY_DYNAMODB_ENDPOINT", None)
 from devtools.template import create_table_requests, load_template, table_environment
 
 TABLE_PREFIX = "test"
+pytest_plugins = ["tests.webhook_support"]  # the `receiver` and `fake_dns` fixtures
 os.environ.update(table_environment(load_template(), TABLE_PREFIX))
 
 
