@@ -90,7 +90,8 @@ def test_create_answers_the_endpoint_with_its_secret_once(dynamodb: Any, fake_dn
     assert answer.status == 201, answer.body
     body = answer.body
     assert set(body) == {"id", "url", "events", "description", "secret", "createdAt"}
-    assert body["id"].startswith("wh_") and len(body["id"]) == 29
+    assert body["id"].startswith("wh_")
+    assert len(body["id"]) == 29
     assert body["url"] == URL
     assert body["events"] == ALL_EVENTS
     assert body["description"] == "CRM sync"
