@@ -99,8 +99,10 @@ def fan_out(*records: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def queued(sqs: Any) -> list[dict[str, Any]]:
-    return [json.loads(m["Body"]) for m in drain(sqs, os.environ["WEBHOOK_QUEUE_URL"])]
+def queued(sqs: Any, *tenants: str) -> list[dict[str, Any]]:
+    """The queued deliveries of these tenants (other tests' messages are skipped)."""
+    found = [json.loads(m["Body"]) for m in drain(sqs, os.environ["WEBHOOK_QUEUE_URL"])]
+    return [m for m in found if m.get("tenant") in tenants]
 
 
 def by_type(messages: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -132,7 +134,7 @@ def test_insert_is_conversation_created_for_subscribed_endpoints_only(
         "batchItemFailures": []
     }
 
-    (message,) = queued(sqs)
+    (message,) = queued(sqs, tenant, other_tenant)
     assert message["tenant"] == tenant
     assert message["webhookId"] == created_hook
     assert message["type"] == "conversation.created"
@@ -158,7 +160,7 @@ def test_created_completed_is_created_and_completed(dynamodb: Any, sqs: Any) -> 
 
     fan_out(record("INSERT", new=meta(dynamodb, tenant, conversation_id)))
 
-    events = by_type(queued(sqs))
+    events = by_type(queued(sqs, tenant))
     assert sorted(events) == ["conversation.completed", "conversation.created"]
     assert "previousStatus" not in events["conversation.completed"][0]["data"]
 
@@ -182,7 +184,7 @@ def test_every_append_is_conversation_updated_with_its_changed_fields(
 
     fan_out(record("MODIFY", new=middle, old=before), record("MODIFY", new=after, old=middle))
 
-    first, second = queued(sqs)
+    first, second = queued(sqs, tenant)
     assert {first["type"], second["type"]} == {"conversation.updated"}
     assert first["webhookId"] == second["webhookId"] == hook
     assert first["data"]["changedFields"] == ["content", "messages", "updatedAt"]
@@ -203,7 +205,7 @@ def test_completing_append_is_updated_and_completed(dynamodb: Any, sqs: Any) -> 
 
     fan_out(record("MODIFY", new=after, old=before))
 
-    events = by_type(queued(sqs))
+    events = by_type(queued(sqs, tenant))
     assert sorted(events) == ["conversation.completed", "conversation.updated"]
     assert events["conversation.updated"][0]["data"]["changedFields"] == [
         "content",
@@ -237,7 +239,7 @@ def test_filled_insights_slot_is_insights_ready(dynamodb: Any, sqs: Any) -> None
 
     fan_out(record("MODIFY", new=after, old=before))
 
-    (message,) = queued(sqs)
+    (message,) = queued(sqs, tenant)
     assert message["type"] == "insights.ready"
     assert message["timestamp"] == "2024-01-15T10:32:44.000Z"
     assert message["data"]["insights"] == insights
@@ -259,7 +261,7 @@ def test_remove_and_message_items_fan_out_nothing(dynamodb: Any, sqs: Any) -> No
     result = fan_out(record("REMOVE", old=item), record("INSERT", new=chunk))
 
     assert result == {"batchItemFailures": []}
-    assert queued(sqs) == []
+    assert queued(sqs, tenant) == []
 
 
 def test_a_redelivered_record_yields_the_same_event_ids(dynamodb: Any, sqs: Any) -> None:
@@ -273,9 +275,9 @@ def test_a_redelivered_record_yields_the_same_event_ids(dynamodb: Any, sqs: Any)
     batch = [record("INSERT", new=before), record("MODIFY", new=after, old=before)]
 
     fan_out(*batch)
-    first = queued(sqs)
+    first = queued(sqs, tenant)
     fan_out(*batch)  # Lambda retries a batch, or the stream is replayed
-    second = queued(sqs)
+    second = queued(sqs, tenant)
 
     def ids(messages: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
         return sorted((m["webhookId"], m["type"], m["eventId"]) for m in messages)
@@ -312,5 +314,5 @@ def test_a_failed_record_is_reported_and_later_ones_wait(
 
     failed = records[1]["dynamodb"]["SequenceNumber"]
     assert result == {"batchItemFailures": [{"itemIdentifier": failed}]}
-    (message,) = queued(sqs)  # only the first; Lambda retries from the second
+    (message,) = queued(sqs, tenant)  # only the first; Lambda retries from the second
     assert message["data"]["conversationId"] == first["gsk"]["S"]
