@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import threading
 import time
@@ -149,3 +151,10 @@ def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
         for message in messages:
             found.append(message)
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def queued(sqs: Any, *tenants: str) -> list[dict[str, Any]]:
+    """The delivery queue's messages of these tenants, parsed (others' are read and dropped:
+    tests share the queue, and a retried message of an earlier test may reappear)."""
+    found = [json.loads(m["Body"]) for m in drain(sqs, os.environ["WEBHOOK_QUEUE_URL"])]
+    return [m for m in found if m.get("tenant") in tenants]

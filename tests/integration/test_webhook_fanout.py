@@ -17,7 +17,7 @@ from shared.dynamo import Deadline
 from shared.webhooks.models import Webhook, new_secret
 from tests.integration.conversations import append, created_id
 from tests.support import LambdaContext
-from tests.webhook_support import drain
+from tests.webhook_support import drain, queued
 
 ALL_EVENTS = [
     "conversation.created",
@@ -97,12 +97,6 @@ def record(
 def fan_out(*records: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = fanout_handler({"Records": list(records)}, LambdaContext())
     return result
-
-
-def queued(sqs: Any, *tenants: str) -> list[dict[str, Any]]:
-    """The queued deliveries of these tenants (other tests' messages are skipped)."""
-    found = [json.loads(m["Body"]) for m in drain(sqs, os.environ["WEBHOOK_QUEUE_URL"])]
-    return [m for m in found if m.get("tenant") in tenants]
 
 
 def by_type(messages: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -18,7 +18,7 @@ from functions.webhooks_delete.app import handler as delete_handler
 from functions.webhooks_list.app import handler as list_handler
 from functions.webhooks_test.app import handler as send_test_handler
 from tests.support import Answer, LambdaContext, api_event, invoke
-from tests.webhook_support import drain
+from tests.webhook_support import drain, queued
 
 BASE = "/api/v1/webhooks"
 URL = "https://hooks.example.com/parley"
@@ -78,12 +78,6 @@ def sqs(dynamodb: Any) -> Any:
     client = boto3.client("sqs", region_name="us-east-1")
     drain(client, os.environ["WEBHOOK_QUEUE_URL"])
     return client
-
-
-def queued(sqs: Any, *tenants: str) -> list[dict[str, Any]]:
-    """The queued deliveries of these tenants (other tests' messages are skipped)."""
-    found = [json.loads(m["Body"]) for m in drain(sqs, os.environ["WEBHOOK_QUEUE_URL"])]
-    return [m for m in found if m.get("tenant") in tenants]
 
 
 # --- create, list, delete ----------------------------------------------------------------------
