@@ -48,9 +48,7 @@ def test_non_public_addresses_are_refused(address: str) -> None:
         urls.check_address(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize(
-    "address", ["93.184.215.14", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"]
-)
+@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"])
 def test_public_addresses_pass(address: str) -> None:
     urls.check_address(ipaddress.ip_address(address))
 
