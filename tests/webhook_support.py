@@ -87,6 +87,7 @@ def start_receiver() -> Receiver:
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True
+        request_queue_size = 64  # the default 5 resets a batch's parallel deliveries
 
         def handle_error(self, request: Any, client_address: Any) -> None:
             pass  # a sender that timed out and hung up: expected in these tests
