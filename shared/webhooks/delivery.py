@@ -22,6 +22,7 @@ from botocore.httpsession import get_cert_path
 from pydantic import ValidationError
 from standardwebhooks import Webhook as Signer
 
+from shared import logs
 from shared.dynamo import Deadline
 from shared.logs import get_logger
 from shared.settings import Settings
@@ -112,9 +113,8 @@ class Sender:
                     redirect=False,
                     retries=False,
                     assert_same_host=False,
-                    preload_content=False,
+                    preload_content=False,  # the status is all we need: the body is never read
                 )
-                response.drain_conn()
                 status = response.status
         except urllib3.exceptions.TimeoutError as exc:
             return Outcome(False, f"timeout: {type(exc).__name__}")
@@ -171,6 +171,7 @@ class Deliverer:
         if webhook is None:
             log.info("endpoint was deleted; event dropped", extra=_ids(record, delivery))
             return True
+        logs.tenant_id_var.set(delivery.tenant)
         outcome = self._post(webhook, delivery)
         details = _ids(record, delivery) | {"attempt": attempt, "outcome": outcome.detail}
         if outcome.delivered:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared import logs
 from shared.dynamo import Deadline
 from shared.fields import format_timestamp
 from shared.logs import get_logger
@@ -171,6 +172,7 @@ class FanOut:
                 if not events:
                     continue
                 assert change is not None
+                logs.tenant_id_var.set(change.tenant)
                 if change.tenant not in endpoints:
                     endpoints[change.tenant] = self._store.list(change.tenant, deadline)
                 deliveries = [

@@ -374,9 +374,6 @@ def test_delivery_connects_to_the_address_it_checked(
     class Answer:
         status = 204
 
-        def drain_conn(self) -> None:
-            pass
-
     def urlopen(self: urllib3.HTTPSConnectionPool, method: str, path: str, **kw: Any) -> Answer:
         pools.append(
             {
