@@ -46,6 +46,7 @@ from devtools.local import (
     state_file,
     write_state,
 )
+from devtools.queues import start_local_queues, start_pollers
 from devtools.template import (
     apis,
     create_table_requests,
@@ -281,6 +282,9 @@ def serve(stack: contextlib.ExitStack) -> None:
         os.environ.setdefault(name, value)
     os.environ.update(table_environment(template, TABLE_PREFIX))
     os.environ[ENDPOINT_VAR] = endpoint
+    os.environ.setdefault("PARLEY_LOCAL_MODE", "1")  # webhooks may go to 127.0.0.1/localhost
+    embedded_moto = endpoint if storage.startswith("embedded") else None
+    sqs_endpoint, sqs = start_local_queues(stack, template, embedded_moto, TABLE_PREFIX)
 
     from shared import services
     from shared.dynamo import default_client
@@ -290,6 +294,7 @@ def serve(stack: contextlib.ExitStack) -> None:
     created, existing = ensure_tables(client, template)
     keys = seed_keys(client, settings.dev_keys)
     gateway = Gateways(template, api_ids, stage=STAGE)  # imports the handlers
+    queue_triggers = start_pollers(stack, template, sqs, TABLE_PREFIX)
 
     sock = stack.enter_context(listen(settings.port))
     server = http_server(gateway, settings.read_timeout)
@@ -321,6 +326,8 @@ def serve(stack: contextlib.ExitStack) -> None:
         out.append(f"  Tables already there: {', '.join(existing)}")
     out.append("  Routes:")
     out += [f"    {r.method:<5} {r.path}  → {r.function.logical_id}" for r in gateway.routes]
+    out.append(f"  SQS endpoint: {sqs_endpoint}")
+    out += [f"    queue {t.queue}  → {t.function.logical_id}" for t in queue_triggers]
     out.append("  API keys:")
     out += [f"    {k.tenant}: {k.key}  ({k.key_id}){k.note}" for k in keys]
     out += ["", "Try it:", *_curl_examples(base_url, keys[0].key, gateway)]

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from shared.ingest.pipeline import IngestService
     from shared.ingest.store import RecordStore
     from shared.otel.service import OtelService
+    from shared.webhooks.delivery import Deliverer
+    from shared.webhooks.fanout import FanOut
+    from shared.webhooks.queue import WebhookQueue
+    from shared.webhooks.service import WebhookService
+    from shared.webhooks.store import WebhookStore
 
 
 @lru_cache(maxsize=1)
@@ -68,6 +73,50 @@ def otel_service() -> OtelService:
     return OtelService(record_store(), TraceMap(default_client(), settings.records_table, writer))
 
 
+@lru_cache(maxsize=1)
+def webhook_store() -> WebhookStore:
+    from shared.webhooks.store import WebhookStore
+
+    return WebhookStore(default_client(), get_settings().webhooks_table)
+
+
+@lru_cache(maxsize=1)
+def webhook_queue() -> WebhookQueue:
+    from shared.webhooks.queue import WebhookQueue, sqs_client
+
+    settings = get_settings()
+    return WebhookQueue(sqs_client(), settings.webhook_queue_url, settings.webhook_dlq_url)
+
+
+@lru_cache(maxsize=1)
+def webhook_service() -> WebhookService:
+    from shared.webhooks.service import WebhookService
+
+    settings = get_settings()
+    return WebhookService(
+        webhook_store(),
+        webhook_queue(),
+        local_mode=settings.local_mode,
+        max_per_tenant=settings.max_webhooks_per_tenant,
+    )
+
+
+@lru_cache(maxsize=1)
+def fan_out() -> FanOut:
+    from shared.webhooks.fanout import FanOut
+
+    return FanOut(webhook_store(), webhook_queue())
+
+
+@lru_cache(maxsize=1)
+def deliverer() -> Deliverer:
+    from shared.webhooks.delivery import Deliverer, Sender
+
+    settings = get_settings()
+    sender = Sender(settings.webhook_timeout_seconds, local_mode=settings.local_mode)
+    return Deliverer(webhook_store(), webhook_queue(), sender, settings)
+
+
 def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
     for cached in (
@@ -76,6 +125,11 @@ def reset() -> None:
         ingest_service,
         conversation_service,
         otel_service,
+        webhook_store,
+        webhook_queue,
+        webhook_service,
+        fan_out,
+        deliverer,
         dynamo.default_client,
     ):
         cached.cache_clear()

@@ -24,6 +24,22 @@ class Settings(BaseModel):
     write_concurrency: int = Field(default=16, ge=1, le=64)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     log_level: str = "INFO"
+    webhooks_table: str = "parley-webhooks"
+    # SQS queues of webhook delivery (URLs); the endpoint is for a local SQS (make dev).
+    webhook_queue_url: str = ""
+    webhook_dlq_url: str = ""
+    sqs_endpoint: str | None = None
+    # Local mode (make dev): webhooks may also go to http://127.0.0.1 and http://localhost.
+    local_mode: bool = False
+    # One delivery attempt: connect + answer, in seconds.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Retry schedule: first retry after `base`, doubling up to `max_delay`, until the event
+    # has been failing for `window` seconds; then it is parked in the DLQ.
+    webhook_retry_base_seconds: int = Field(default=30, ge=1)
+    webhook_retry_max_delay_seconds: int = Field(default=4 * 3600, ge=1, le=12 * 3600)
+    webhook_retry_window_seconds: int = Field(default=24 * 3600, ge=1)
+    # Endpoints one tenant may register.
+    max_webhooks_per_tenant: int = Field(default=20, ge=1)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -47,6 +63,16 @@ _ENV_VARS = {
     "write_concurrency": "PARLEY_WRITE_CONCURRENCY",
     "idempotency_ttl_hours": "PARLEY_IDEMPOTENCY_TTL_HOURS",
     "log_level": "LOG_LEVEL",
+    "webhooks_table": "WEBHOOKS_TABLE",
+    "webhook_queue_url": "WEBHOOK_QUEUE_URL",
+    "webhook_dlq_url": "WEBHOOK_DLQ_URL",
+    "sqs_endpoint": "PARLEY_SQS_ENDPOINT",
+    "local_mode": "PARLEY_LOCAL_MODE",
+    "webhook_timeout_seconds": "PARLEY_WEBHOOK_TIMEOUT_SECONDS",
+    "webhook_retry_base_seconds": "PARLEY_WEBHOOK_RETRY_BASE_SECONDS",
+    "webhook_retry_max_delay_seconds": "PARLEY_WEBHOOK_RETRY_MAX_DELAY_SECONDS",
+    "webhook_retry_window_seconds": "PARLEY_WEBHOOK_RETRY_WINDOW_SECONDS",
+    "max_webhooks_per_tenant": "PARLEY_MAX_WEBHOOKS_PER_TENANT",
 }
 
 

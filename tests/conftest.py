@@ -24,6 +24,7 @@ os.environ.pop("PARLEY_DYNAMODB_ENDPOINT", None)
 from devtools.template import create_table_requests, load_template, table_environment
 
 TABLE_PREFIX = "test"
+pytest_plugins = ["tests.webhook_support"]  # the `receiver` and `fake_dns` fixtures
 os.environ.update(table_environment(load_template(), TABLE_PREFIX))
 
 
@@ -32,6 +33,7 @@ def dynamodb() -> Iterator[Any]:
     from moto import mock_aws
 
     from devtools.moto_dynamodb import serialize_requests
+    from devtools.queues import create_queues, queue_environment
     from shared import services
 
     serialize_requests()  # concurrent tests: one DynamoDB request at a time, as atomic
@@ -39,6 +41,10 @@ def dynamodb() -> Iterator[Any]:
         client = boto3.client("dynamodb", region_name="us-east-1")
         for request in create_table_requests(load_template(), TABLE_PREFIX):
             client.create_table(**request)
+        # The template's queues too; the functions' queue variables point at them.
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        urls = create_queues(sqs, load_template(), TABLE_PREFIX)
+        os.environ.update(queue_environment(load_template(), urls))
         services.reset()
         yield client
         services.reset()

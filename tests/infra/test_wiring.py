@@ -150,11 +150,25 @@ def test_every_route_is_invoked_by_an_events_file(route: Any) -> None:
         assert (event["pathParameters"] or {}) == match.groupdict(), name
 
 
-def test_every_routed_function_is_an_api_function() -> None:
+def _event_triggered() -> set[Any]:
+    """Functions fed by a stream or a queue rather than by a route."""
+    return {
+        FUNCTIONS[name]
+        for name, res in resources(TEMPLATE, "AWS::Serverless::Function").items()
+        if any(
+            e.get("Type") in ("DynamoDB", "SQS")
+            for e in (res["Properties"].get("Events") or {}).values()
+        )
+    }
+
+
+def test_every_function_is_routed_the_authorizer_or_event_triggered() -> None:
     routed = {r.function for r in ROUTES}
     authorizer = test_events.AUTHORIZER
-    assert routed | {authorizer} == set(FUNCTIONS.values())
+    triggered = _event_triggered()
+    assert routed | {authorizer} | triggered == set(FUNCTIONS.values())
     assert authorizer not in routed
+    assert not routed & triggered
 
 
 # --- tables ------------------------------------------------------------------------------------

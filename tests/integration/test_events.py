@@ -99,6 +99,9 @@ def test_every_function_has_an_events_file(logical_id: str) -> None:
 def test_events_file_is_a_sam_local_invoke_event(path: Path) -> None:
     event = json.loads(path.read_text())
     function = function_for(path)
+    if "Records" in event:  # a stream or queue batch: its own tests below
+        assert event["Records"], path.name
+        return
     if function == AUTHORIZER:
         assert event["type"] == "REQUEST"
         assert event["methodArn"].startswith("arn:aws:execute-api:")
@@ -174,11 +177,19 @@ INGEST_EXPECTED = {
     ),
 }
 
-# Every events file a REST proxy function gets (all but the authorizer's).
-PROXY_FILES = [p.name for p in EVENT_FILES if function_for(p) not in (None, AUTHORIZER)]
+# Every events file a REST proxy function gets (all but the authorizer's and the batches of
+# stream- and queue-triggered functions).
+PROXY_FILES = [
+    p.name
+    for p in EVENT_FILES
+    if function_for(p) not in (None, AUTHORIZER) and "Records" not in load_event(p.name)
+]
 INGEST_FILES = [n for n in PROXY_FILES if "/v1/ingest" in load_event(n)["resource"]]
-CONVERSATION_FILES = [n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/")]
-INGEST_API_FILES = [n for n in PROXY_FILES if n not in CONVERSATION_FILES]
+CONVERSATION_FILES = [
+    n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/v1/conversations")
+]
+WEBHOOK_FILES = [n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/v1/webhooks")]
+INGEST_API_FILES = [n for n in PROXY_FILES if not load_event(n)["resource"].startswith("/api/")]
 
 
 def test_every_ingest_events_file_has_its_expected_answer() -> None:
@@ -648,3 +659,126 @@ def test_otel_traces_events_file_stores_its_conversation(dynamodb: Any) -> None:
     assert [r["role"] for r in records] == roles
     assert records[-1]["output_tokens"] == 12
     assert {r["user_id"] for r in records} == {"user-42"}
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+
+def webhook_for(tenant: str, url: str, events: list[str]) -> Any:
+    from shared import services
+    from shared.dynamo import Deadline
+    from shared.webhooks.models import Webhook, new_secret
+
+    webhook = Webhook(
+        id="wh_01JHBVX3V8T2Q6R9M4K7N5P0SA",
+        url=url,
+        events=events,
+        description=None,
+        created_at="2024-01-15T10:00:00.000Z",
+        secret=new_secret(),
+    )
+    services.webhook_store().put(tenant, webhook, Deadline(5))
+    return webhook
+
+
+def test_webhook_files_create_list_and_refuse_the_placeholder_id(
+    dynamodb: Any, fake_dns: Any
+) -> None:
+    tenant = fresh_tenant()
+    created = invoke(
+        handler_of("webhooks_create.json"),
+        with_tenant(base64_body(load_event("webhooks_create.json")), tenant),
+    )
+    assert created.status == 201, created.body
+    assert created.body["url"] == "https://hooks.example.com/parley"
+    assert created.body["events"] == [
+        "conversation.updated",
+        "conversation.completed",
+        "insights.ready",
+    ]
+    assert created.body["secret"].startswith("whsec_")
+
+    listed = invoke(
+        handler_of("webhooks_list.json"), with_tenant(load_event("webhooks_list.json"), tenant)
+    )
+    assert [w["id"] for w in listed.body["data"]] == [created.body["id"]]
+
+    for name in ("webhooks_delete.json", "webhooks_test.json"):
+        answer = invoke(handler_of(name), with_tenant(load_event(name), tenant))
+        assert answer.status == 404, (name, answer.body)
+        assert answer.body["error"]["code"] == "NOT_FOUND"
+
+
+def test_webhook_fanout_file_yields_the_events_of_its_records(dynamodb: Any) -> None:
+    import boto3
+
+    from tests.webhook_support import queued
+
+    tenant = fresh_tenant()
+    text = (EVENTS_DIR / "webhook_fanout.json").read_text()
+    event = json.loads(text.replace('"acme#', f'"{tenant}#').replace('"acme"', f'"{tenant}"'))
+    webhook = webhook_for(
+        tenant,
+        "https://hooks.example.com/parley",
+        [
+            "conversation.created",
+            "conversation.updated",
+            "conversation.completed",
+            "insights.ready",
+        ],
+    )
+
+    result = handler_of("webhook_fanout.json")(event, LambdaContext())
+
+    assert result == {"batchItemFailures": []}
+    messages = queued(boto3.client("sqs", region_name="us-east-1"), tenant)
+    assert sorted(m["type"] for m in messages) == [
+        "conversation.completed",
+        "conversation.created",
+        "conversation.updated",
+        "conversation.updated",
+        "insights.ready",
+    ]  # INSERT; MODIFY (append); MODIFY (append, completed); MODIFY (insights); REMOVE: none
+    assert {m["webhookId"] for m in messages} == {webhook.id}
+    updates = sorted(
+        (m["data"] for m in messages if m["type"] == "conversation.updated"),
+        key=lambda data: data["messageCount"],
+    )
+    assert updates[0]["changedFields"] == ["content", "messages", "metadata", "updatedAt"]
+    assert updates[1]["changedFields"] == ["content", "messages", "status", "updatedAt"]
+    (ready,) = (m for m in messages if m["type"] == "insights.ready")
+    assert ready["data"]["insights"]["sentiment"] == "positive"
+
+
+def test_webhook_delivery_file_as_shipped_names_no_endpoint(dynamodb: Any) -> None:
+    event = load_event("webhook_delivery.json")
+    assert handler_of("webhook_delivery.json")(event, LambdaContext()) == {"batchItemFailures": []}
+
+
+def test_webhook_delivery_file_delivers_a_verifiable_event(
+    dynamodb: Any, receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from standardwebhooks import Webhook as Verifier
+
+    from shared import services
+
+    monkeypatch.setenv("PARLEY_LOCAL_MODE", "1")
+    services.reset()
+    try:
+        tenant = fresh_tenant()
+        webhook = webhook_for(tenant, receiver.url, ["conversation.updated"])
+        event = load_event("webhook_delivery.json")
+        record = event["Records"][0]
+        body = json.loads(record["body"])
+        record["body"] = json.dumps({**body, "tenant": tenant})
+
+        result = handler_of("webhook_delivery.json")(event, LambdaContext())
+
+        assert result == {"batchItemFailures": []}
+        (request,) = receiver.wait_for(1)
+        payload = Verifier(webhook.secret).verify(request.body, request.headers)
+        assert payload == {k: body[k] for k in ("type", "timestamp", "data")}
+        assert request.headers["webhook-id"] == body["eventId"]
+    finally:
+        monkeypatch.delenv("PARLEY_LOCAL_MODE")
+        services.reset()

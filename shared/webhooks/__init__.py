@@ -1,0 +1,1 @@
+"""Webhooks: the API that registers endpoints, the stream fan-out, signed delivery."""
