@@ -11,13 +11,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SAM_VENV := .venv-sam
 
-.PHONY: help dev test lint typecheck unit build sam-validate bench clean
+.PHONY: help dev test lint typecheck unit build sam-validate bench eval-insights clean
 
 help:
 	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
 	@echo "make test          lint, type-check and run every test"
 	@echo "make lint          ruff + cfn-lint"
 	@echo "make bench         speed and memory ratios"
+	@echo "make eval-insights the local insights analyzer against its labeled set"
 	@echo "make build         sam build (needs aws-sam-cli, installed by sam-validate)"
 	@echo "make sam-validate  sam validate --lint, with aws-sam-cli in its own venv"
 
@@ -45,6 +46,9 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+eval-insights: $(STAMP)
+	$(BIN)/python -m bench.eval_insights
 
 # aws-sam-cli pins versions that conflict with our dev tools, so it lives in its own venv.
 $(SAM_VENV)/.installed-stamp:
