@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from shared import dynamo
 from shared.auth import KeyStore
@@ -13,6 +14,10 @@ from shared.ingest.idempotency import IdempotencyStore
 from shared.ingest.pipeline import IngestService
 from shared.ingest.store import RecordStore
 from shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from shared.insights.analysis import Analyzer
+    from shared.insights.worker import InsightsWorker
 
 
 @lru_cache(maxsize=1)
@@ -37,10 +42,34 @@ def ingest_service() -> IngestService:
 
 
 @lru_cache(maxsize=1)
+def conversation_store() -> ConversationStore:
+    return ConversationStore(default_client(), get_settings().conversations_table)
+
+
+@lru_cache(maxsize=1)
 def conversation_service() -> ConversationService:
+    return ConversationService(conversation_store(), get_settings().idempotency_ttl_hours * 3600)
+
+
+@lru_cache(maxsize=1)
+def insights_analyzer() -> Analyzer:
+    """The analyzer the settings choose (imported here: only the insights worker needs one)."""
     settings = get_settings()
-    store = ConversationStore(default_client(), settings.conversations_table)
-    return ConversationService(store, settings.idempotency_ttl_hours * 3600)
+    if settings.insights_analyzer == "bedrock":
+        from shared.insights.bedrock import BedrockAnalyzer
+
+        return BedrockAnalyzer.from_settings(settings)
+    from shared.insights.local import LocalAnalyzer
+
+    return LocalAnalyzer()
+
+
+@lru_cache(maxsize=1)
+def insights_worker() -> InsightsWorker:
+    from shared.insights.worker import InsightsWorker
+
+    deadline = get_settings().storage_deadline_seconds
+    return InsightsWorker(conversation_store(), insights_analyzer(), deadline)
 
 
 def reset() -> None:
@@ -49,7 +78,10 @@ def reset() -> None:
         record_store,
         key_store,
         ingest_service,
+        conversation_store,
         conversation_service,
+        insights_analyzer,
+        insights_worker,
         dynamo.default_client,
     ):
         cached.cache_clear()

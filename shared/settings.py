@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +25,12 @@ class Settings(BaseModel):
     write_concurrency: int = Field(default=16, ge=1, le=64)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     log_level: str = "INFO"
+    # Insights worker: which analyzer (shared/insights/), and Bedrock's model when it is used.
+    insights_analyzer: Literal["local", "bedrock"] = "local"
+    bedrock_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    # Conversation text sent to Bedrock at most (the middle is cut, and the prompt says so).
+    bedrock_max_input_chars: int = Field(default=60_000, ge=1_000)
+    bedrock_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -47,6 +54,10 @@ _ENV_VARS = {
     "write_concurrency": "PARLEY_WRITE_CONCURRENCY",
     "idempotency_ttl_hours": "PARLEY_IDEMPOTENCY_TTL_HOURS",
     "log_level": "LOG_LEVEL",
+    "insights_analyzer": "PARLEY_INSIGHTS_ANALYZER",
+    "bedrock_model_id": "PARLEY_BEDROCK_MODEL_ID",
+    "bedrock_max_input_chars": "PARLEY_BEDROCK_MAX_INPUT_CHARS",
+    "bedrock_timeout_seconds": "PARLEY_BEDROCK_TIMEOUT_SECONDS",
 }
 
 
