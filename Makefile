@@ -68,13 +68,23 @@ build: $(SAM_VENV)/.installed-stamp
 # runtime dependencies for arm64 / Python 3.13, compiled to .pyc (unchecked-hash: zip mtimes
 # cannot be trusted) so cold starts skip compiling.
 # Quoted for the shell: unquoted, `pydantic>=2.7` is `pydantic` plus a redirection to a file `=2.7`.
-LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith("boto3")))')
+# The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them).
+INSIGHTS_DEPS := vaderSentiment yake
+LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS)".split()))))')
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
 		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
 		--only-binary=:all: -c constraints.txt $(LAYER_DEPS)
 	cp -R shared "$(ARTIFACTS_DIR)/python/shared"
+	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
+	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+
+build-InsightsLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
+		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
+		--only-binary=:all: -c constraints.txt $(INSIGHTS_DEPS)
 	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
 	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
 
