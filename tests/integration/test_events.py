@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from devtools.streams import matches, stream_mappings
 from devtools.template import ROOT, Function, authorizer_function, functions, load_template
 from shared.auth import bearer_token
 from tests.support import LambdaContext, api_event, invoke
@@ -31,6 +32,8 @@ EVENTS_DIR = ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
 FUNCTIONS = functions(load_template())
 AUTHORIZER = authorizer_function(load_template(), "IngestApi")
+# Functions fed by a DynamoDB stream: their events/ files are stream batches.
+STREAM_WORKERS = frozenset(m.function for m in stream_mappings(load_template()))
 
 PRODUCTION, STAGING = "production", "staging"
 
@@ -104,6 +107,11 @@ def test_events_file_is_a_sam_local_invoke_event(path: Path) -> None:
         # well-formed, so refusing it (test below) is about the key being unknown
         assert bearer_token(event["headers"]["Authorization"]) is not None
         return
+    if function in STREAM_WORKERS:
+        for record in event["Records"]:
+            assert record["eventSource"] == "aws:dynamodb"
+            assert record["eventSourceARN"].startswith("arn:aws:dynamodb:")
+        return
     assert event["requestContext"]["authorizer"] == {
         "tenantId": "acme",
         "principalId": "acme",
@@ -174,7 +182,11 @@ INGEST_EXPECTED = {
 }
 
 # Every events file a REST proxy function gets (all but the authorizer's).
-PROXY_FILES = [p.name for p in EVENT_FILES if function_for(p) not in (None, AUTHORIZER)]
+PROXY_FILES = [
+    p.name
+    for p in EVENT_FILES
+    if function_for(p) not in (None, AUTHORIZER) and function_for(p) not in STREAM_WORKERS
+]
 INGEST_FILES = [n for n in PROXY_FILES if "/v1/ingest" in load_event(n)["resource"]]
 CONVERSATION_FILES = [n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/")]
 INGEST_API_FILES = [n for n in PROXY_FILES if n not in CONVERSATION_FILES]
@@ -539,3 +551,46 @@ def test_authorizer_events_file_refuses_with_unauthorized(
 def test_authorizer_refuses_a_live_key_under_basic(api_keys: dict[str, str]) -> None:
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(authorizer_event(f"Basic {api_keys['acme']}"))
+
+
+# --- stream workers ------------------------------------------------------------------------------
+
+
+def test_insights_worker_file_passes_the_template_filter() -> None:
+    (mapping,) = (
+        m for m in stream_mappings(load_template()) if m.function.logical_id.startswith("Insights")
+    )
+    (record,) = load_event("insights_worker_completed.json")["Records"]
+    assert any(matches(pattern, record) for pattern in mapping.patterns)
+
+
+def test_insights_worker_file_analyzes_a_stored_conversation(dynamodb: Any) -> None:
+    """The file's record, pointed at a conversation really stored and completed, through the
+    worker's handler: insights are stored once; the same event again changes nothing."""
+    from tests.integration.conversations import create, insights
+
+    tenant = f"t{uuid.uuid4().hex[:12]}"
+    created = create(
+        {
+            "promptId": "prompt_123",
+            "content": "User: Could you resend my invoice for March?\nAssistant: I've found the invoice "
+            "and sent it again.\nUser: Perfect, thank you!",
+        },
+        tenant=tenant,
+    )
+    conversation_id = created.body["id"]
+    event = load_event("insights_worker_completed.json")
+    text = json.dumps(event).replace(
+        "acme#conv_01JJ0000000000000000000000", f"{tenant}#{conversation_id}"
+    )
+    event = json.loads(text)
+    handler = handler_for(FUNCTIONS["InsightsWorkerFunction"])
+
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    stored = insights(conversation_id, tenant=tenant)
+    assert stored.status == 200, stored.body
+    assert stored.body["taskCompleted"] is True
+    assert stored.body["sentiment"] == "positive"
+
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert insights(conversation_id, tenant=tenant).body == stored.body
