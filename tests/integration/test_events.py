@@ -573,8 +573,8 @@ def test_insights_worker_file_analyzes_a_stored_conversation(dynamodb: Any) -> N
     created = create(
         {
             "promptId": "prompt_123",
-            "content": "User: Could you resend my invoice for March?\nAssistant: I've found the invoice "
-            "and sent it again.\nUser: Perfect, thank you!",
+            "content": "User: Could you resend my invoice for March?\n"
+            "Assistant: I've found the invoice and sent it again.\nUser: Perfect, thank you!",
         },
         tenant=tenant,
     )
