@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 NAME = "bedrock"
 TOOL_NAME = "record_conversation_insights"
-_MAX_ATTEMPTS = 3
+_RETRIES = 3  # after the first attempt (botocore standard mode, with backoff)
 _MAX_OUTPUT_TOKENS = 1024
 # Bedrock errors worth retrying later; AccessDenied/ResourceNotFound too: a model not (yet)
 # enabled is a deployment fault, and its records should wait, not be marked failed.
@@ -97,7 +97,7 @@ class BedrockAnalyzer:
         config = Config(
             connect_timeout=5,
             read_timeout=settings.bedrock_timeout_seconds,
-            retries={"mode": "standard", "max_attempts": _MAX_ATTEMPTS},
+            retries={"mode": "standard", "max_attempts": _RETRIES},
         )
         client = botocore.session.get_session().create_client(
             "bedrock-runtime", region_name=settings.aws_region, config=config

@@ -8,10 +8,10 @@ updatedAt}`. Otherwise `{conversationId, status}` with `pending` (linked, not an
 
 Metrics (0…100, one decimal; README "Insights"):
   sentimentPart       = (sentimentScore + 1) / 2                  0…1
-  qualityScore        = 100 × clamp(0.6 × taskCompleted + 0.4 × sentimentPart
-                                     − 0.1 × min(len(issues), 3), 0, 1)
+  qualityScore        = 100 * clamp(0.6 * taskCompleted + 0.4 * sentimentPart
+                                     - 0.1 * min(len(issues), 3), 0, 1)
   objectiveMultiplier = 1.0 if taskCompleted else 0.5
-  gatedScore          = qualityScore × objectiveMultiplier
+  gatedScore          = qualityScore * objectiveMultiplier
 """
 
 from __future__ import annotations
