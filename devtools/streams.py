@@ -20,6 +20,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -174,6 +175,7 @@ class StreamRunner:
         streams: Any,
         table_prefix: str,
         mappings: list[StreamMapping] | None = None,
+        loader: Callable[[dict[str, Any], Function], LoadedFunction] = load_function,
     ) -> None:
         self._streams = streams
         names = table_names(template, table_prefix)
@@ -183,7 +185,7 @@ class StreamRunner:
             arn = table.get("LatestStreamArn")
             if not arn:
                 raise FilterError(f"table {names[mapping.table]} has no stream")
-            self._feeds.append(_Feed(mapping, load_function(template, mapping.function), arn))
+            self._feeds.append(_Feed(mapping, loader(template, mapping.function), arn))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.delivered = 0
