@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
-from typing import Any
 
 from devtools.template import load_template, table_environment
 
@@ -38,28 +36,3 @@ def ensure_aws_environment(*, local_endpoint: bool) -> None:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     os.environ["AWS_REGION"] = region
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
-
-
-_MOTO_DYNAMODB_LOCK = threading.RLock()
-
-
-def serialize_moto_dynamodb() -> None:
-    """Make moto's DynamoDB atomic per request, as DynamoDB is.
-
-    moto applies a TransactWriteItems item by item, and undoes a cancelled one by restoring a
-    copy of the whole table taken when it began — erasing whatever another request thread
-    committed meanwhile (and readers can see half a transaction). Concurrent appends to one
-    conversation would lose messages locally that DynamoDB never loses, so moto's DynamoDB
-    requests run one at a time (in-process mocks and the threaded server alike)."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.call_action
-    if getattr(original, "serialized", False):
-        return
-
-    def call_action(self: Any) -> Any:
-        with _MOTO_DYNAMODB_LOCK:
-            return original(self)
-
-    call_action.serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]

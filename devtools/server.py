@@ -30,12 +30,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devtools.gateway import MAX_REQUEST_BODY, Gateways, HttpRequest, HttpResponse
-from devtools.local import (
-    ENDPOINT_VAR,
-    TABLE_PREFIX,
-    ensure_aws_environment,
-    serialize_moto_dynamodb,
-)
+from devtools.local import ENDPOINT_VAR, TABLE_PREFIX, ensure_aws_environment
 from devtools.template import (
     apis,
     create_table_requests,
@@ -104,8 +99,10 @@ def start_moto() -> tuple[str, Any]:
 
     from moto.server import ThreadedMotoServer
 
+    from devtools.moto_dynamodb import serialize_requests
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per storage call
-    serialize_moto_dynamodb()
+    serialize_requests()  # as atomic as DynamoDB under concurrent requests
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

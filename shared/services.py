@@ -1,4 +1,8 @@
-"""Wiring: the stores and services a function uses, built once per cold start from settings."""
+"""Wiring: the stores and services a function uses, built once per cold start from settings.
+
+Each API's modules are imported only by the function that builds its service, so a function
+of one API does not pay the other's imports on cold start.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,22 @@ from typing import TYPE_CHECKING
 
 from shared import dynamo
 from shared.auth import KeyStore
-from shared.conversations.service import ConversationService
-from shared.conversations.store import ConversationStore
 from shared.dynamo import ParallelBatchWriter, default_client
-from shared.ingest.idempotency import IdempotencyStore
-from shared.ingest.pipeline import IngestService
-from shared.ingest.store import RecordStore
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
+    from shared.conversations.service import ConversationService
+    from shared.conversations.store import ConversationStore
+    from shared.ingest.pipeline import IngestService
+    from shared.ingest.store import RecordStore
     from shared.insights.analysis import Analyzer
     from shared.insights.worker import InsightsWorker
 
 
 @lru_cache(maxsize=1)
 def record_store() -> RecordStore:
+    from shared.ingest.store import RecordStore
+
     settings = get_settings()
     writer = ParallelBatchWriter(default_client(), settings.write_concurrency)
     return RecordStore(default_client(), settings.records_table, writer)
@@ -34,6 +39,9 @@ def key_store() -> KeyStore:
 
 @lru_cache(maxsize=1)
 def ingest_service() -> IngestService:
+    from shared.ingest.idempotency import IdempotencyStore
+    from shared.ingest.pipeline import IngestService
+
     settings = get_settings()
     idempotency = IdempotencyStore(
         default_client(), settings.idempotency_table, settings.idempotency_ttl_hours * 3600
@@ -43,17 +51,21 @@ def ingest_service() -> IngestService:
 
 @lru_cache(maxsize=1)
 def conversation_store() -> ConversationStore:
+    from shared.conversations.store import ConversationStore
+
     return ConversationStore(default_client(), get_settings().conversations_table)
 
 
 @lru_cache(maxsize=1)
 def conversation_service() -> ConversationService:
+    from shared.conversations.service import ConversationService
+
     return ConversationService(conversation_store(), get_settings().idempotency_ttl_hours * 3600)
 
 
 @lru_cache(maxsize=1)
 def insights_analyzer() -> Analyzer:
-    """The analyzer the settings choose (imported here: only the insights worker needs one)."""
+    """The analyzer the settings choose (only the insights worker needs one)."""
     settings = get_settings()
     if settings.insights_analyzer == "bedrock":
         from shared.insights.bedrock import BedrockAnalyzer

@@ -31,10 +31,10 @@ os.environ.update(table_environment(load_template(), TABLE_PREFIX))
 def dynamodb() -> Iterator[Any]:
     from moto import mock_aws
 
-    from devtools.local import serialize_moto_dynamodb
+    from devtools.moto_dynamodb import serialize_requests
     from shared import services
 
-    serialize_moto_dynamodb()  # concurrent tests: one DynamoDB request at a time, as atomic
+    serialize_requests()  # concurrent tests: one DynamoDB request at a time, as atomic
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         for request in create_table_requests(load_template(), TABLE_PREFIX):

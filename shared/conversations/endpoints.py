@@ -68,6 +68,9 @@ def new_conversation(body: CreateRequest) -> NewConversation:
             parsed = parse_content(body.content)
             messages = parsed.messages
             metadata = dict(parsed.metadata or {})
+    if not messages and body.status != "active":
+        problem = "Holds no messages: only an 'active' conversation may start empty"
+        raise BadRequest("Invalid request body", details={"content": problem})
     metadata |= body.metadata or {}  # the request's own metadata wins over the content's
     return NewConversation(
         messages=messages,

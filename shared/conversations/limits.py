@@ -17,6 +17,9 @@ MAX_MESSAGE_BYTES = 100 * 1024  # one message's `content`
 MAX_STORED_MESSAGE_BYTES = 300_000
 # Every message as stored, together: a read of the conversation must fit one Lambda answer.
 MAX_STORED_BYTES = 3_000_000
+# metadata plus the descriptive fields (toolDefinitions, title, …) as stored: they live in the
+# conversation's one summary item, which DynamoDB caps at 400 KB.
+MAX_FIELDS_BYTES = 200_000
 
 
 @dataclass(frozen=True)
@@ -77,4 +80,12 @@ def check_totals(total: Sizes, field: str = "messages") -> None:
     if total.stored_bytes > MAX_STORED_BYTES:
         raise _too_large(
             "The conversation as stored", total.stored_bytes, MAX_STORED_BYTES, "bytes", field
+        )
+
+
+def check_fields(metadata: dict[str, Any], attributes: dict[str, Any]) -> None:
+    size = len(pydantic_core.to_json(metadata)) + len(pydantic_core.to_json(attributes))
+    if size > MAX_FIELDS_BYTES:
+        raise _too_large(
+            "The conversation's metadata and fields", size, MAX_FIELDS_BYTES, "bytes", "metadata"
         )

@@ -92,6 +92,7 @@ class ConversationService:
         stored = [m.stored() for m in new.messages]
         sizes, encoded = limits.measure(stored)
         limits.check_totals(sizes)
+        limits.check_fields(new.metadata, new.attributes())
         if new.agent_name is not None and new.agent_id is None:
             # The SDK names agents: link to the tenant's agent of that name, so it is analyzed.
             agent_id = self._store.agent_id(
@@ -210,11 +211,15 @@ class ConversationService:
                 messages=current.messages + stored,
                 content="\n".join(filter(None, [current.content, *lines])),
             )
+            limits.check_fields(updated.metadata, updated.attributes)
             chunks = chunk_messages(current.message_count, encoded, lines)
             if self._store.append(tenant, updated, current.version, token, chunks, deadline):
                 return updated
             # Another append committed first: wait a moment, re-read, and try again.
-            time.sleep(random.uniform(0, _RACE_BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311
+            delay = random.uniform(0, _RACE_BACKOFF_SECONDS * (attempt + 1))  # noqa: S311
+            if time.monotonic() + delay >= deadline.at:
+                break  # out of time: the client retries
+            time.sleep(delay)
         raise Contended()
 
     # --- reads ----------------------------------------------------------------------------

@@ -334,7 +334,7 @@ class ConversationStore:
         chunks.sort(key=lambda item: item["sk"]["S"])
         messages: list[dict[str, Any]] = []
         for item in chunks:
-            messages += json.loads(item["msgs"]["S"])
+            messages += pydantic_core.from_json(item["msgs"]["S"])
         conversation.messages = messages
         conversation.content = "\n".join(item["text"]["S"] for item in chunks)
         return conversation

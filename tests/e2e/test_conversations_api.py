@@ -4,6 +4,7 @@ documented shapes, the live flow, and the gateway's own answers in this API's en
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -150,3 +151,32 @@ def test_one_key_works_on_both_apis(server: ServerProcess) -> None:
     )
     assert ingest.status == 200, ingest.body
     assert call(server, "GET", BASE).status == 200
+
+
+def test_concurrent_appends_through_make_dev(server: ServerProcess) -> None:
+    """8 clients appending to one live conversation at once: every message once, each call's
+    messages together (the server's threads and its embedded DynamoDB included)."""
+    path = call(server, "POST", BASE, seed_body("conversations_create_live")).body["_links"][
+        "appendMessages"
+    ]["href"]
+    statuses: list[int] = []
+
+    def appender(n: int) -> None:
+        for c in range(2):
+            body = {"messages": [{"role": "user", "content": f"t{n}-c{c}-m{k}"} for k in range(3)]}
+            statuses.append(call(server, "POST", path, body).status)
+
+    threads = [threading.Thread(target=appender, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200] * 16
+    stored = [m["content"] for m in call(server, "GET", path.rsplit("/", 1)[0]).body["messages"]]
+    assert sorted(stored) == sorted(
+        f"t{n}-c{c}-m{k}" for n in range(8) for c in range(2) for k in range(3)
+    )
+    for start in range(0, len(stored), 3):
+        prefix = stored[start].rsplit("-", 1)[0]
+        assert stored[start : start + 3] == [f"{prefix}-m{k}" for k in range(3)]

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from shared import services
-from shared.conversations.service import ConversationService
+from shared.conversations.service import MAX_APPEND_ATTEMPTS, ConversationService
 from shared.conversations.store import ConversationStore
 from shared.dynamo import default_client
 from shared.settings import get_settings
@@ -165,7 +165,8 @@ def test_appends_that_keep_losing_the_race_end_in_a_503(faulty: Any) -> None:
     conversation_id = open_live()
     client = faulty(transact_write_items=[cancelled("ConditionalCheckFailed", "None")] * FOREVER)
     unavailable(append(conversation_id, MESSAGES))
-    assert client.calls["transact_write_items"] == 20  # bounded
+    # retried, but bounded by attempts and by the storage deadline
+    assert 1 < client.calls["transact_write_items"] <= MAX_APPEND_ATTEMPTS
     faulty()
     assert get(conversation_id).body["messages"] == []
 

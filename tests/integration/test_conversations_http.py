@@ -144,6 +144,13 @@ def test_create_keeps_every_optional_field(dynamodb: Any) -> None:
         assert body[name] == value, name
 
 
+def test_an_active_conversation_may_start_empty_or_with_turns(dynamodb: Any) -> None:
+    empty = created_id({"promptId": "p", "status": "active", "content": ""})
+    assert get(empty).body["messages"] == []
+    started = created_id({"promptId": "p", "status": "active", "content": "User: hi"})
+    assert get(started).body["messages"] == [{"role": "user", "content": "hi"}]
+
+
 def test_prompt_name_alone_is_enough(dynamodb: Any) -> None:
     answer = create({"promptName": "free text", "content": "User: hi"})
     assert answer.status == 200, answer.body
@@ -162,6 +169,8 @@ def test_prompt_name_alone_is_enough(dynamodb: Any) -> None:
         ({"promptId": "p", "content": "User: hi", "metadata": []}, {"metadata": None}),
         ({"promptId": "p", "content": "User: hi", "surprise": 1}, {"surprise": "Unknown field"}),
         ({"promptId": "p", "content": "no labels here"}, {"content": None}),
+        ({"promptId": "p", "content": "User:\nAssistant:   "}, {"content": None}),
+        ({"promptId": "p", "content": json.dumps({"messages": []})}, {"content": None}),
         ({"promptId": "p", "content": ""}, {"content": None}),
         ({"promptId": "p", "content": "{not json"}, {"content": None}),
         (

@@ -232,11 +232,62 @@ def test_an_append_past_512_kb_of_content_is_refused_whole(dynamodb: Any) -> Non
     assert len(get(conversation_id).body["messages"]) == 6
 
 
-def test_a_message_too_large_with_its_fields_is_413(dynamodb: Any) -> None:
+def tool_message(stored_bytes: int) -> dict[str, Any]:
+    """A tool message whose stored JSON is exactly `stored_bytes` long."""
+    overhead = len(json.dumps(tool_result(""), separators=(",", ":")).encode())
+    return tool_result("y" * (stored_bytes - overhead))
+
+
+def tool_result(text: str) -> dict[str, Any]:
+    return {"role": "tool", "content": "", "toolCalls": [{"result": text}]}
+
+
+def test_a_message_with_its_fields_at_300_000_bytes_is_stored_one_more_is_413(
+    dynamodb: Any,
+) -> None:
     conversation_id = open_live()
-    big = {"role": "tool", "toolCalls": [{"result": "y" * limits.MAX_STORED_MESSAGE_BYTES}]}
-    err = error(append(conversation_id, {"messages": [big]}), 413, "PAYLOAD_TOO_LARGE")
+    at = append(conversation_id, {"messages": [tool_message(limits.MAX_STORED_MESSAGE_BYTES)]})
+    assert at.status == 200, at.body
+    over = tool_message(limits.MAX_STORED_MESSAGE_BYTES + 1)
+    err = error(append(conversation_id, {"messages": [over]}), 413, "PAYLOAD_TOO_LARGE")
     assert set(err["details"]) == {"messages[0]"}
+    assert "300,001" in err["message"]
+    assert len(get(conversation_id).body["messages"]) == 1
+
+
+def test_a_conversation_stored_at_3_mb_is_readable_one_more_byte_is_413(dynamodb: Any) -> None:
+    conversation_id = open_live()
+    ten = [tool_message(limits.MAX_STORED_MESSAGE_BYTES) for _ in range(10)]  # 3,000,000 bytes
+    at = append(conversation_id, {"messages": ten})
+    assert at.status == 200, at.body
+    assert at.body["messages"] == ten
+    err = error(append(conversation_id, {"messages": [tool_result("")]}), 413, "PAYLOAD_TOO_LARGE")
+    assert "3,000,000" in err["message"]
+    assert get(conversation_id).body["messages"] == ten
+
+
+def test_metadata_and_fields_are_bounded_on_create_and_after_merging(dynamodb: Any) -> None:
+    big = {"notes": "n" * (limits.MAX_FIELDS_BYTES // 2)}
+    tenant = fresh_tenant()
+    over = {**big, "more": "m" * (limits.MAX_FIELDS_BYTES // 2)}
+    err = error(
+        create({"promptId": "p", "status": "active", "metadata": over}, tenant),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    assert set(err["details"]) == {"metadata"}
+    assert list_(tenant).body["pagination"]["total"] == 0
+
+    conversation_id = open_live(metadata=big)
+    err = error(
+        append(conversation_id, {"messages": turns(1, 1), "metadata": {"more": over["more"]}}),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    assert "200,000" in err["message"]
+    body = get(conversation_id).body
+    assert body["metadata"] == big
+    assert body["messages"] == []
 
 
 # --- list --------------------------------------------------------------------------------------
