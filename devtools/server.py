@@ -158,8 +158,9 @@ def start_stream_runner(
     """Feed the template's stream-triggered functions from the tables' streams (background)."""
     import botocore.session
 
-    from devtools.streams import StreamRunner
+    from devtools.streams import StreamRunner, keep_moto_streams_across_rollbacks
 
+    keep_moto_streams_across_rollbacks()
     streams = botocore.session.get_session().create_client(
         "dynamodbstreams", region_name=os.environ["AWS_REGION"], endpoint_url=endpoint
     )

@@ -28,6 +28,10 @@ _USER_WEIGHT = 1.0
 _ASSISTANT_WEIGHT = 0.25
 _TOPICS = 5
 _QUOTE_CHARS = 160
+# Text bounds: VADER and YAKE grow faster than linearly with text length (a 100 KB turn took
+# over a minute), so each turn is scored on its beginning and end, topics on a bounded sample.
+_TURN_CHARS = 2_000
+_TOPIC_CHARS = 20_000
 
 # Words VADER's English lexicon lacks (valence on VADER's -4…4 scale).
 _EXTRA_LEXICON = {
@@ -197,6 +201,7 @@ class LocalAnalyzer:
         return vader
 
     def turn_score(self, text: str) -> float:
+        text = _bounded(text, _TURN_CHARS)
         if _SARCASM.search(text):
             return _SARCASM_SCORE
         return float(self._vader.polarity_scores(text)["compound"])
@@ -275,7 +280,7 @@ class LocalAnalyzer:
     def _topics(spoken: list[Turn]) -> list[str]:
         import yake
 
-        text = "\n".join(t.text for t in spoken)
+        text = _bounded("\n".join(t.text for t in spoken), _TOPIC_CHARS)
         extractor = yake.KeywordExtractor(
             lan=guess_language(text), n=2, top=_TOPICS * 2, dedupLim=0.7
         )
@@ -323,6 +328,14 @@ class LocalAnalyzer:
         if any(t.role == "tool" and _TOOL_ERROR.search(t.text) for t in turns):
             issues.append("Tool failure: a tool call returned an error")
         return issues
+
+
+def _bounded(text: str, limit: int) -> str:
+    """`text`, or its beginning and end when longer than `limit`."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return text[:half] + "\n" + text[-half:]
 
 
 def _repeated(users: list[Turn]) -> bool:

@@ -11,7 +11,13 @@ from typing import Any
 import boto3
 import pytest
 
-from devtools.streams import StreamMapping, lambda_record, stream_mappings, wanted
+from devtools.streams import (
+    StreamMapping,
+    keep_moto_streams_across_rollbacks,
+    lambda_record,
+    stream_mappings,
+    wanted,
+)
 from devtools.template import load_template
 from functions.insights_worker.app import handler as worker_handler
 from shared import services
@@ -68,6 +74,7 @@ class StreamReader:
 def stream(dynamodb: Any) -> StreamReader:
     from shared.settings import get_settings
 
+    keep_moto_streams_across_rollbacks()
     return StreamReader(get_settings().conversations_table)
 
 
@@ -293,3 +300,30 @@ def test_unavailable_analyzer_reports_the_record_for_retry(stream: StreamReader)
     assert analyzer.calls == 1
     for conversation_id in ids:
         assert "pending" in insights(conversation_id, tenant=owner).body["error"]["message"]
+
+
+def test_a_cancelled_transaction_leaves_no_record_and_the_stream_goes_on(
+    stream: StreamReader, dynamodb: Any
+) -> None:
+    """moto's rollback swaps the table for a copy; the patched rollback keeps the live stream."""
+    from shared.settings import get_settings
+
+    table = get_settings().conversations_table
+    key = f"rollback-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": key}, "sk": {"S": "A"}}}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": key}, "sk": {"S": "B"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": key}, "sk": {"S": "C"}})
+
+    seen = [r["dynamodb"]["Keys"]["sk"]["S"] for r in stream.read()]
+    assert seen == ["C"]
