@@ -39,30 +39,30 @@ class FilterError(ValueError):
 
 def keep_moto_streams_across_rollbacks() -> None:
     """moto undoes a cancelled TransactWriteItems by putting back a deep copy of the table taken
-    before it — stream shard included. Readers' shard iterators then follow the old shard,
-    which never gets another record, and the undone writes' records stay in it. Keep the live
-    shard instead, minus the records of the undone writes (moto's requests are serialized, see
+    before it — stream shard included: readers' shard iterators would follow the old shard,
+    which never gets another record, the undone writes' records would stay in it, and every
+    transaction would copy the whole stream. The shard is shared with the copy instead, and a
+    cancelled transaction's records are removed (moto's requests are serialized, see
     devtools/moto_dynamodb.py, so nothing else wrote meanwhile)."""
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard
 
     original = DynamoDBBackend.transact_write_items
     if getattr(original, "keeps_streams", False):
         return
+    StreamShard.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
 
     def transact_write_items(self: Any, transact_items: Any) -> Any:
-        shards = {
-            name: (table.stream_shard, len(table.stream_shard.items))
-            for name, table in self.tables.items()
+        shards = [
+            (table.stream_shard, len(table.stream_shard.items))
+            for table in self.tables.values()
             if table.stream_shard is not None
-        }
+        ]
         try:
             return original(self, transact_items)
         except Exception:
-            for name, (shard, length) in shards.items():
-                table = self.tables.get(name)
-                if table is not None and table.stream_shard is not shard:
-                    table.stream_shard = shard
-                    del shard.items[length:]
+            for shard, length in shards:
+                del shard.items[length:]
             raise
 
     transact_write_items.keeps_streams = True  # type: ignore[attr-defined]

@@ -13,7 +13,6 @@ import pytest
 
 from devtools.streams import (
     StreamMapping,
-    keep_moto_streams_across_rollbacks,
     lambda_record,
     stream_mappings,
     wanted,
@@ -74,7 +73,6 @@ class StreamReader:
 def stream(dynamodb: Any) -> StreamReader:
     from shared.settings import get_settings
 
-    keep_moto_streams_across_rollbacks()
     return StreamReader(get_settings().conversations_table)
 
 
