@@ -312,3 +312,70 @@ def test_every_function_is_arm64_python313_with_the_layer() -> None:
         assert props["Layers"] == [{"Ref": shared}], name
         # API Gateway gives up after 29 s: a function must answer before that.
         assert props["Timeout"] <= 29, name
+
+
+# --- the insights pipeline ---------------------------------------------------------------------
+
+
+def test_insights_worker_mapping_is_filtered_bounded_and_never_blocks_the_shard() -> None:
+    mappings = of_type("AWS::Lambda::EventSourceMapping")
+    (mapping,) = (
+        m["Properties"]
+        for m in mappings.values()
+        if m["Properties"]["FunctionName"] == {"Ref": "InsightsWorkerFunction"}
+    )
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["ConversationsTable", "StreamArn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert 0 < mapping["MaximumRetryAttempts"] <= 10
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["InsightsFailureQueue", "Arn"]
+    }
+    patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    for pattern in patterns:
+        image = pattern["dynamodb"]["NewImage"]
+        assert image["sk"] == {"S": ["META"]}
+        assert image["status"] == {"S": ["completed"]}
+        assert image["analyzable"] == {"BOOL": [True]}
+    assert [p["eventName"] for p in patterns] == [["INSERT"], ["MODIFY"]]
+
+
+def test_insights_worker_may_only_read_and_update_conversations() -> None:
+    role = translated()["Resources"]["InsightsWorkerFunctionRole"]["Properties"]
+    statements = [
+        s
+        for policy in role["Policies"]
+        if "PolicyDocument" in policy
+        for s in policy["PolicyDocument"]["Statement"]
+    ]
+    actions = {
+        a
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert actions == {"dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"}
+    # Bedrock only when the parameter asks for it.
+    (conditional,) = (p["Fn::If"] for p in role["Policies"] if "Fn::If" in p)
+    assert conditional[0] == "UseBedrock"
+    (bedrock,) = conditional[1]["PolicyDocument"]["Statement"]
+    assert bedrock["Action"] == "bedrock:InvokeModel"
+    assert conditional[2] == {"Ref": "AWS::NoValue"}
+    assert translated()["Conditions"]["UseBedrock"] == {
+        "Fn::Equals": [{"Ref": "InsightsAnalyzer"}, "bedrock"]
+    }
+
+
+def test_alarms_on_the_failure_queue_and_the_iterator_age() -> None:
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in of_type("AWS::CloudWatch::Alarm").values()
+    }
+    depth = alarms["ApproximateNumberOfMessagesVisible"]
+    assert depth["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["InsightsFailureQueue", "QueueName"]}}
+    ]
+    assert depth["Threshold"] == 0
+    age = alarms["IteratorAge"]
+    assert age["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "InsightsWorkerFunction"}}
+    ]
