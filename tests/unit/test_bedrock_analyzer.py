@@ -159,3 +159,19 @@ def test_built_from_settings_with_timeouts_and_retries() -> None:
     assert config.retries["mode"] == "standard"
     assert config.retries["total_max_attempts"] == 4  # botocore: max_attempts retries + 1
     assert analyzer._model_id == "m-1"
+
+
+def test_the_setting_chooses_the_analyzer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared import services
+    from shared.insights.local import LocalAnalyzer
+
+    monkeypatch.setenv("PARLEY_INSIGHTS_ANALYZER", "bedrock")
+    services.reset()
+    try:
+        assert isinstance(services.insights_analyzer(), BedrockAnalyzer)
+        monkeypatch.setenv("PARLEY_INSIGHTS_ANALYZER", "local")
+        services.reset()
+        assert isinstance(services.insights_analyzer(), LocalAnalyzer)
+    finally:
+        monkeypatch.delenv("PARLEY_INSIGHTS_ANALYZER")
+        services.reset()
