@@ -3,8 +3,10 @@ the same stored analysis as seed 004's view, reshaped — one analysis, two view
 
 Analyzed: `{id, conversationId, title, executiveSummary, topIssues, additionalConcerns,
 nextSteps, keywords, metrics: {gatedScore, qualityScore, objectiveMultiplier}, createdAt,
-updatedAt}`. Otherwise `{conversationId, status}` with `pending` (linked, not analyzed yet),
-`skipped` (never analyzed: no prompt or agent) or `failed` (analysis failed for good).
+updatedAt}`. Otherwise `{conversationId, status, message}` with `pending` (linked, not analyzed
+yet), `skipped` (never analyzed: no prompt or agent) or `failed` (analysis failed for good).
+Both forms parse with the `converra` package's own parsers (0.5.1: `ConversationInsights` and
+`ConversationInsightsUnavailable.from_dict`; checked by hand — the runs routes' tests use it).
 
 Metrics (0…100, one decimal; README "Insights"):
   sentimentPart       = (sentimentScore + 1) / 2                  0…1
@@ -34,6 +36,11 @@ _NEXT_STEPS = {
     "Tool failure": "Investigate the failing tool call",
 }
 _NOT_COMPLETED = "Follow up with the user: the task was not completed"
+_STATUS_MESSAGES = {
+    "pending": "Insights are produced shortly after the run is completed",
+    "skipped": "Never analyzed: the run is not linked to a prompt or an agent",
+    "failed": "Insights could not be produced for this run: analysis failed",
+}
 
 
 def insights_status(conversation: Conversation) -> str | None:
@@ -78,7 +85,11 @@ def sdk_insights(conversation: Conversation) -> dict[str, Any]:
     status = insights_status(conversation)
     insights = conversation.insights
     if status is not None or insights is None:
-        return {"conversationId": conversation.id, "status": status}
+        return {
+            "conversationId": conversation.id,
+            "status": status,
+            "message": _STATUS_MESSAGES[status or "pending"],
+        }
     issues = [str(issue) for issue in insights.get("issues") or []]
     summary = str(insights.get("summary", ""))
     return {

@@ -203,7 +203,7 @@ def test_unlinked_conversation_is_never_analyzed(stream: StreamReader) -> None:
     assert reply.status == 404
     assert "never analyzed" in reply.body["error"]["message"]
     conversation = services.conversation_service().get(owner, conversation_id, _deadline())
-    assert sdk_insights(conversation) == {"conversationId": conversation_id, "status": "skipped"}
+    assert sdk_insights(conversation)["status"] == "skipped"
 
 
 def test_agent_name_gets_a_stable_agent_id_that_makes_it_analyzable(
@@ -262,7 +262,7 @@ def test_permanent_failure_is_recorded_as_failed(stream: StreamReader) -> None:
     assert reply.status == 404
     assert "analysis failed" in reply.body["error"]["message"]
     conversation = services.conversation_service().get(owner, conversation_id, _deadline())
-    assert sdk_insights(conversation) == {"conversationId": conversation_id, "status": "failed"}
+    assert sdk_insights(conversation)["status"] == "failed"
     # A later success (e.g. a replay after a fix) still stores insights and clears the failure.
     assert services.insights_worker().process(record) == "stored"
     conversation = services.conversation_service().get(owner, conversation_id, _deadline())

@@ -92,10 +92,12 @@ def test_metrics_formula() -> None:
 
 def test_status_forms() -> None:
     cid = "conv_01JJ0000000000000000000000"
-    assert sdk_insights(conversation()) == {"conversationId": cid, "status": "pending"}
+    pending = sdk_insights(conversation())
+    assert pending == {"conversationId": cid, "status": "pending", "message": pending["message"]}
     agent = conversation(prompt_id=None, attributes={"agentId": "agent_1"})
     assert sdk_insights(agent)["status"] == "pending"
     unlinked = conversation(prompt_id=None, attributes={"promptName": "free"})
-    assert sdk_insights(unlinked) == {"conversationId": cid, "status": "skipped"}
+    assert sdk_insights(unlinked)["status"] == "skipped"
+    assert "not linked" in sdk_insights(unlinked)["message"]
     failed = conversation(insights_failure="The analyzer failed")
-    assert sdk_insights(failed) == {"conversationId": cid, "status": "failed"}
+    assert sdk_insights(failed)["status"] == "failed"
