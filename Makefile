@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SAM_VENV := .venv-sam
 
-.PHONY: help dev test lint typecheck test-tools build sam-validate bench clean
+.PHONY: help dev test lint typecheck test-tools build sam-validate bench eval-insights clean
 
 help:
 	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
@@ -20,6 +20,7 @@ help:
 	@echo "make typecheck     mypy --strict"
 	@echo "make test-tools    install curl if missing (apt-get): the e2e suite runs the README's curl examples"
 	@echo "make bench         speed and memory ratios"
+	@echo "make eval-insights the local insights analyzer against its labeled set"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build (installs aws-sam-cli into .venv-sam)"
 	@echo "make clean         remove .venv, .venv-sam, .aws-sam and tool caches"
@@ -58,6 +59,9 @@ test: lint typecheck test-tools
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+eval-insights: $(STAMP)
+	$(BIN)/python -m bench.eval_insights
+
 # aws-sam-cli pins versions that conflict with our dev tools, so it lives in its own venv.
 $(SAM_VENV)/.installed-stamp:
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found"; exit 1; }
@@ -76,13 +80,23 @@ build: $(SAM_VENV)/.installed-stamp
 # runtime dependencies for arm64 / Python 3.13, compiled to .pyc (unchecked-hash: zip mtimes
 # cannot be trusted) so cold starts skip compiling.
 # Quoted for the shell: unquoted, `pydantic>=2.7` is `pydantic` plus a redirection to a file `=2.7`.
-LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith("boto3")))')
+# The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them).
+INSIGHTS_DEPS := vaderSentiment yake
+LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS)".split()))))')
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
 		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
 		--only-binary=:all: -c constraints.txt $(LAYER_DEPS)
 	cp -R shared "$(ARTIFACTS_DIR)/python/shared"
+	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
+	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+
+build-InsightsLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
+		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
+		--only-binary=:all: -c constraints.txt $(INSIGHTS_DEPS)
 	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
 	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
 

@@ -200,6 +200,24 @@ def seed_keys(client: Any, pairs: list[tuple[str, str]]) -> list[SeededKey]:
     return seeded
 
 
+def start_stream_runner(
+    template: dict[str, Any], client: Any, endpoint: str, stack: contextlib.ExitStack
+) -> Any:
+    """Feed the template's stream-triggered functions from the tables' streams (background)."""
+    import botocore.session
+
+    from devtools.streams import StreamRunner, keep_moto_streams_across_rollbacks
+
+    keep_moto_streams_across_rollbacks()
+    streams = botocore.session.get_session().create_client(
+        "dynamodbstreams", region_name=os.environ["AWS_REGION"], endpoint_url=endpoint
+    )
+    runner = StreamRunner(template, client, streams, TABLE_PREFIX)
+    runner.start()
+    stack.callback(runner.stop)
+    return runner
+
+
 # --- HTTP ------------------------------------------------------------------------------------
 
 
@@ -295,6 +313,7 @@ def serve(stack: contextlib.ExitStack) -> None:
     keys = seed_keys(client, settings.dev_keys)
     gateway = Gateways(template, api_ids, stage=STAGE)  # imports the handlers
     queue_triggers = start_pollers(stack, template, sqs, TABLE_PREFIX)
+    streams = start_stream_runner(template, client, endpoint, stack)
 
     sock = stack.enter_context(listen(settings.port))
     server = http_server(gateway, settings.read_timeout)
@@ -324,6 +343,7 @@ def serve(stack: contextlib.ExitStack) -> None:
         out.append(f"  Tables created: {', '.join(created)}")
     if existing:
         out.append(f"  Tables already there: {', '.join(existing)}")
+    out.append(f"  Stream-fed functions: {', '.join(streams.functions) or 'none'}")
     out.append("  Routes:")
     out += [f"    {r.method:<5} {r.path}  → {r.function.logical_id}" for r in gateway.routes]
     out.append(f"  SQS endpoint: {sqs_endpoint}")

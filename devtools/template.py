@@ -76,6 +76,9 @@ def create_table_requests(template: dict[str, Any], prefix: str) -> list[dict[st
             "BillingMode": "PAY_PER_REQUEST",
         }
         request.update({key: props[key] for key in _TABLE_KEYS if key in props})
+        if "StreamSpecification" in props:  # the API also wants StreamEnabled
+            view = props["StreamSpecification"]["StreamViewType"]
+            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
         requests.append(request)
     return requests
 

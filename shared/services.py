@@ -16,8 +16,11 @@ from shared.settings import get_settings
 
 if TYPE_CHECKING:
     from shared.conversations.service import ConversationService
+    from shared.conversations.store import ConversationStore
     from shared.ingest.pipeline import IngestService
     from shared.ingest.store import RecordStore
+    from shared.insights.analysis import Analyzer
+    from shared.insights.worker import InsightsWorker
     from shared.otel.service import OtelService
     from shared.webhooks.delivery import Deliverer
     from shared.webhooks.fanout import FanOut
@@ -53,13 +56,38 @@ def ingest_service() -> IngestService:
 
 
 @lru_cache(maxsize=1)
-def conversation_service() -> ConversationService:
-    from shared.conversations.service import ConversationService
+def conversation_store() -> ConversationStore:
     from shared.conversations.store import ConversationStore
 
+    return ConversationStore(default_client(), get_settings().conversations_table)
+
+
+@lru_cache(maxsize=1)
+def conversation_service() -> ConversationService:
+    from shared.conversations.service import ConversationService
+
+    return ConversationService(conversation_store(), get_settings().idempotency_ttl_hours * 3600)
+
+
+@lru_cache(maxsize=1)
+def insights_analyzer() -> Analyzer:
+    """The analyzer the settings choose (only the insights worker needs one)."""
     settings = get_settings()
-    store = ConversationStore(default_client(), settings.conversations_table)
-    return ConversationService(store, settings.idempotency_ttl_hours * 3600)
+    if settings.insights_analyzer == "bedrock":
+        from shared.insights.bedrock import BedrockAnalyzer
+
+        return BedrockAnalyzer.from_settings(settings)
+    from shared.insights.local import LocalAnalyzer
+
+    return LocalAnalyzer()
+
+
+@lru_cache(maxsize=1)
+def insights_worker() -> InsightsWorker:
+    from shared.insights.worker import InsightsWorker
+
+    deadline = get_settings().storage_deadline_seconds
+    return InsightsWorker(conversation_store(), insights_analyzer(), deadline)
 
 
 @lru_cache(maxsize=1)
@@ -123,6 +151,7 @@ def reset() -> None:
         record_store,
         key_store,
         ingest_service,
+        conversation_store,
         conversation_service,
         otel_service,
         webhook_store,
@@ -130,6 +159,8 @@ def reset() -> None:
         webhook_service,
         fan_out,
         deliverer,
+        insights_analyzer,
+        insights_worker,
         dynamo.default_client,
     ):
         cached.cache_clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +41,12 @@ class Settings(BaseModel):
     webhook_retry_window_seconds: int = Field(default=24 * 3600, ge=1)
     # Endpoints one tenant may register.
     max_webhooks_per_tenant: int = Field(default=20, ge=1)
+    # Insights worker: which analyzer (shared/insights/), and Bedrock's model when it is used.
+    insights_analyzer: Literal["local", "bedrock"] = "local"
+    bedrock_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    # Conversation text sent to Bedrock at most (the middle is cut, and the prompt says so).
+    bedrock_max_input_chars: int = Field(default=60_000, ge=1_000)
+    bedrock_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,6 +80,10 @@ _ENV_VARS = {
     "webhook_retry_max_delay_seconds": "PARLEY_WEBHOOK_RETRY_MAX_DELAY_SECONDS",
     "webhook_retry_window_seconds": "PARLEY_WEBHOOK_RETRY_WINDOW_SECONDS",
     "max_webhooks_per_tenant": "PARLEY_MAX_WEBHOOKS_PER_TENANT",
+    "insights_analyzer": "PARLEY_INSIGHTS_ANALYZER",
+    "bedrock_model_id": "PARLEY_BEDROCK_MODEL_ID",
+    "bedrock_max_input_chars": "PARLEY_BEDROCK_MAX_INPUT_CHARS",
+    "bedrock_timeout_seconds": "PARLEY_BEDROCK_TIMEOUT_SECONDS",
 }
 
 

@@ -34,9 +34,11 @@ def dynamodb() -> Iterator[Any]:
 
     from devtools.moto_dynamodb import serialize_requests
     from devtools.queues import create_queues, queue_environment
+    from devtools.streams import keep_moto_streams_across_rollbacks
     from shared import services
 
     serialize_requests()  # concurrent tests: one DynamoDB request at a time, as atomic
+    keep_moto_streams_across_rollbacks()  # the tables have streams (the insights worker's)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         for request in create_table_requests(load_template(), TABLE_PREFIX):

@@ -22,5 +22,10 @@ def new_conversation_id(now: datetime) -> str:
     return PREFIX + "".join(reversed(chars))
 
 
+def new_agent_id(now: datetime) -> str:
+    """An agent's id: `agent_` + a ULID, like a conversation's."""
+    return "agent_" + new_conversation_id(now).removeprefix(PREFIX)
+
+
 def is_conversation_id(value: str) -> bool:
     return ID_RE.fullmatch(value) is not None

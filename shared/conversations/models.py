@@ -120,9 +120,16 @@ class Conversation:
     version: int
     has_insights: bool
     insights: dict[str, Any] | None = None
+    insights_failure: str | None = None  # why analysis failed for good (SDK status `failed`)
     last_write: str | None = None  # token of the last append (tells a retry it committed)
     messages: list[dict[str, Any]] | None = None
     content: str | None = None
+
+
+def is_analyzable(prompt_id: str | None, attributes: dict[str, Any]) -> bool:
+    """Insights are produced only for a conversation linked to a prompt or an agent (a free-text
+    promptName alone is not a link)."""
+    return bool(prompt_id or attributes.get("agentId") or attributes.get("systemPromptId"))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from shared.conversations import limits
 from shared.conversations.content import render_line
-from shared.conversations.ids import is_conversation_id, new_conversation_id
+from shared.conversations.ids import is_conversation_id, new_agent_id, new_conversation_id
 from shared.conversations.models import (
     CLOSED_STATUSES,
     Conversation,
@@ -24,6 +24,7 @@ from shared.conversations.models import (
     ListFilters,
     Message,
     NewConversation,
+    is_analyzable,
 )
 from shared.conversations.store import ConversationStore, IdempotencyClaim, chunk_messages
 from shared.dynamo import Deadline
@@ -92,6 +93,12 @@ class ConversationService:
         sizes, encoded = limits.measure(stored)
         limits.check_totals(sizes)
         limits.check_fields(new.metadata, new.attributes())
+        if new.agent_name is not None and new.agent_id is None:
+            # The SDK names agents: link to the tenant's agent of that name, so it is analyzed.
+            agent_id = self._store.agent_id(
+                tenant, new.agent_name, new_agent_id(self._clock()), deadline
+            )
+            new = replace(new, agent_id=agent_id)
         for _ in range(_MAX_CREATE_ATTEMPTS):
             now = self._clock()
             if idempotency_key is not None:
@@ -239,12 +246,19 @@ class ConversationService:
     def insights(self, tenant: str, conversation_id: str, deadline: Deadline) -> dict[str, Any]:
         """The conversation's insights; 404 while they are pending (or never coming)."""
         conversation = self.summary(tenant, conversation_id, deadline)
-        if conversation.insights is None:
+        if conversation.insights is not None:
+            return conversation.insights
+        if conversation.insights_failure is not None:
+            raise NotFound("Insights could not be produced for this conversation: analysis failed")
+        if not is_analyzable(conversation.prompt_id, conversation.attributes):
             raise NotFound(
-                "Insights are pending for this conversation: they are produced after it is "
-                "completed, when it is linked to a prompt (promptId, agentId or systemPromptId)"
+                "This conversation is never analyzed: it is not linked to a prompt or agent "
+                "(promptId, agentId, agentName or systemPromptId)"
             )
-        return conversation.insights
+        raise NotFound(
+            "Insights are pending for this conversation: they are produced after it is "
+            "completed, when it is linked to a prompt (promptId, agentId or systemPromptId)"
+        )
 
     def list(
         self,

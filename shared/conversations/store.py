@@ -7,7 +7,10 @@ Items, all under pk "<tenant>#<conversation id>" so a tenant only ever reads its
   sk "MSG#<nnnn>"   the messages of one append (split when large), nnnn = index of its first
                     message: `msgs` (JSON array) and `text` (their rendering)
 Idempotency keys of creates live in the same table, pk "<tenant>#idem#<key>", sk "IDEM", so a
-create and its key claim are one transaction. `expires_at` is DynamoDB TTL (cleanup only).
+create and its key claim are one transaction. Agents named by `agentName` get a stable id,
+pk "<tenant>#agent#<name>", sk "AGENT". META carries `analyzable` (true) when the conversation is
+linked to a prompt or agent: the insights worker's stream filter matches on it.
+`expires_at` is DynamoDB TTL (cleanup only).
 
 Every write is a TransactWriteItems: a create puts META (attribute_not_exists), its message
 items and the key claim; an append updates META on `version = :expected` and puts its new
@@ -22,11 +25,17 @@ from typing import Any
 
 import pydantic_core
 
-from shared.conversations.models import Conversation, ConversationSummary, ListFilters
+from shared.conversations.models import (
+    Conversation,
+    ConversationSummary,
+    ListFilters,
+    is_analyzable,
+)
 from shared.dynamo import Deadline, DynamoDBClient, Item, call_with_retry
 
 META = "META"
 IDEM = "IDEM"
+AGENT = "AGENT"
 TENANT_INDEX = "by_tenant"
 MAX_CHUNK_BYTES = 350_000  # DynamoDB items stop at 400 KB
 _LIST_ATTRIBUTES = "pk, sk, gpk, gsk, prompt_id, #status, has_insights, created_at"
@@ -187,6 +196,76 @@ class ConversationStore:
             }
         }
         return self._transact([update, *self._chunk_puts(pk, chunks)], deadline) is None
+
+    def save_insights(
+        self, tenant: str, conversation_id: str, insights: dict[str, Any], deadline: Deadline
+    ) -> bool:
+        """Store a completed conversation's insights, once: False when some are already there
+        (a redelivered or replayed stream record) or the conversation is gone."""
+        return self._update_once(
+            tenant,
+            conversation_id,
+            "SET insights = :insights, has_insights = :true REMOVE insights_failure",
+            {":insights": _json(insights), ":true": {"BOOL": True}},
+            deadline,
+        )
+
+    def save_insights_failure(
+        self, tenant: str, conversation_id: str, reason: str, deadline: Deadline
+    ) -> bool:
+        """Record that analysis failed for good (unless insights exist after all)."""
+        return self._update_once(
+            tenant,
+            conversation_id,
+            "SET insights_failure = :reason",
+            {":reason": _s(reason)},
+            deadline,
+        )
+
+    def _update_once(
+        self,
+        tenant: str,
+        conversation_id: str,
+        update: str,
+        values: dict[str, Any],
+        deadline: Deadline,
+    ) -> bool:
+        client = self._client
+        try:
+            call_with_retry(
+                lambda: client.update_item(
+                    TableName=self._table,
+                    Key={"pk": _s(conversation_key(tenant, conversation_id)), "sk": _s(META)},
+                    UpdateExpression=update,
+                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(insights)",
+                    ExpressionAttributeValues=values,
+                ),
+                deadline,
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def agent_id(self, tenant: str, name: str, new_id: str, deadline: Deadline) -> str:
+        """The tenant's id for the agent `name`: `new_id` if this is its first use."""
+        key = {"pk": _s(f"{tenant}#agent#{name}"), "sk": _s(AGENT)}
+        client = self._client
+        try:
+            call_with_retry(
+                lambda: client.put_item(
+                    TableName=self._table,
+                    Item={**key, "agent_id": _s(new_id), "name": _s(name)},
+                    ConditionExpression="attribute_not_exists(pk)",
+                ),
+                deadline,
+            )
+            return new_id
+        except client.exceptions.ConditionalCheckFailedException:
+            pass
+        item = call_with_retry(
+            lambda: client.get_item(TableName=self._table, Key=key, ConsistentRead=True), deadline
+        )["Item"]
+        return item["agent_id"]["S"]
 
     def _chunk_puts(self, pk: str, chunks: list[Chunk]) -> list[Any]:
         return [
@@ -391,6 +470,8 @@ class ConversationStore:
         }
         if conversation.prompt_id is not None:
             item["prompt_id"] = _s(conversation.prompt_id)
+        if is_analyzable(conversation.prompt_id, conversation.attributes):
+            item["analyzable"] = {"BOOL": True}
         return item
 
     @staticmethod
@@ -410,6 +491,7 @@ class ConversationStore:
             version=int(item["version"]["N"]),
             has_insights=item["has_insights"]["BOOL"],
             insights=json.loads(item["insights"]["S"]) if "insights" in item else None,
+            insights_failure=item["insights_failure"]["S"] if "insights_failure" in item else None,
             last_write=item["last_write"]["S"] if "last_write" in item else None,
         )
 

@@ -4,6 +4,7 @@ talks to a fake OpenAI on 127.0.0.1 (no network)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from converra import (
     Converra,
     ConverraError,
+    ConversationInsights,
     ConversationInsightsUnavailable,
     ConversationMessage,
     ToolCall,
@@ -156,9 +158,18 @@ def test_live_conversation_appended_twice_then_completed(
     assert stored["sessionId"] == "sess_live"
     assert stored["metadata"] == {"source": "sdk", "turn": 2}
 
-    lifecycle = converra.get_run_insights(run_id)
-    assert isinstance(lifecycle, ConversationInsightsUnavailable)
-    assert lifecycle.status == "skipped"  # named by agentName only: never analyzed
+    # agentName links the tenant's agent of that name, so the completed run is analyzed: the
+    # SDK reads its insights form (pending first, then the analysis) within a bounded wait.
+    insights = converra.get_run_insights(run_id)
+    deadline = time.monotonic() + 15
+    while isinstance(insights, ConversationInsightsUnavailable) and time.monotonic() < deadline:
+        assert insights.status == "pending", insights
+        time.sleep(0.2)
+        insights = converra.get_run_insights(run_id)
+    assert isinstance(insights, ConversationInsights), insights
+    assert insights.conversation_id == run_id
+    assert insights.executive_summary
+    assert insights.metrics is not None
     with pytest.raises(ConverraError) as refused:  # 409: it is completed
         converra.send(
             agent="Chat Bot", conversation_id=run_id, messages=[{"role": "user", "content": "?"}]

@@ -244,29 +244,30 @@ def test_every_table_has_point_in_time_recovery() -> None:
         assert props["SSESpecification"] == {"SSEEnabled": True}, name
 
 
-def test_layer_is_arm64_python313() -> None:
-    (layer,) = of_type("AWS::Lambda::LayerVersion").values()
-    assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
-    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+def test_layers_are_arm64_python313() -> None:
+    layers = of_type("AWS::Lambda::LayerVersion").values()
+    assert len(layers) == 2  # SharedLayer, InsightsLayer
+    for layer in layers:
+        assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
+        assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
 
 
 def test_layer_is_built_by_the_root_makefile_in_place() -> None:
     """`sam build` runs `make build-SharedLayer` from the root Makefile, in the repo root (no copy
     of the checkout), for the architecture and Python version the functions run on."""
     sam = load_template()
-    (layer_id,) = (
-        k for k, v in sam["Resources"].items() if v["Type"] == "AWS::Serverless::LayerVersion"
-    )
-    layer = sam["Resources"][layer_id]
-    metadata = layer["Metadata"]
-    assert metadata["BuildMethod"] == "makefile"
-    assert metadata["BuildArchitecture"] == "arm64"
     root = TEMPLATE_PATH.parent
-    assert (root / metadata["ContextPath"]).resolve() == root  # the Makefile SAM runs
-    assert (root / metadata["WorkingDirectory"]).resolve() == root  # where it runs it
-    assert layer["Properties"]["ContentUri"] != ".", "SAM would copy the whole checkout"
     makefile = (root / "Makefile").read_text()
-    assert f"\nbuild-{layer_id}:" in makefile
+    for layer_id, layer in sam["Resources"].items():
+        if layer["Type"] != "AWS::Serverless::LayerVersion":
+            continue
+        metadata = layer["Metadata"]
+        assert metadata["BuildMethod"] == "makefile"
+        assert metadata["BuildArchitecture"] == "arm64"
+        assert (root / metadata["ContextPath"]).resolve() == root  # the Makefile SAM runs
+        assert (root / metadata["WorkingDirectory"]).resolve() == root  # where it runs it
+        assert layer["Properties"]["ContentUri"] != ".", "SAM would copy the whole checkout"
+        assert f"\nbuild-{layer_id}:" in makefile
     assert "--platform manylinux2014_aarch64" in makefile
     assert "--python-version 3.13" in makefile
 
@@ -287,19 +288,93 @@ def test_layer_build_passes_version_specifiers_quoted(tmp_path: Path) -> None:
     with (TEMPLATE_PATH.parent / "pyproject.toml").open("rb") as handle:
         dependencies = tomllib.load(handle)["project"]["dependencies"]
     for dependency in dependencies:
-        if not dependency.startswith("boto3"):  # the Lambda runtime provides boto3
+        # The Lambda runtime provides boto3; the analyzers' dependencies are InsightsLayer's.
+        if not dependency.startswith(("boto3", "vaderSentiment", "yake")):
             assert shlex.quote(dependency) in result.stdout, result.stdout
+        else:
+            assert dependency not in result.stdout
 
 
 def test_every_function_is_arm64_python313_with_the_layer() -> None:
-    (layer_id,) = of_type("AWS::Lambda::LayerVersion")
+    layers = of_type("AWS::Lambda::LayerVersion")
+    (shared,) = (k for k in layers if k.startswith("SharedLayer"))
+    (insights,) = (k for k in layers if k.startswith("InsightsLayer"))
     functions = of_type("AWS::Lambda::Function")
     assert set(functions) == set(load_template()["Resources"]) & set(functions)
     for name, function in functions.items():
         props = function["Properties"]
         assert props["Runtime"] == RUNTIME, name
         assert props["Architectures"] == ["arm64"], name
-        assert props["Layers"] == [{"Ref": layer_id}], name
         assert props["TracingConfig"] == {"Mode": "Active"}, name
+        if name == "InsightsWorkerFunction":  # the analyzers' dependencies: only here
+            assert props["Layers"] == [{"Ref": shared}, {"Ref": insights}], name
+            continue
+        assert props["Layers"] == [{"Ref": shared}], name
         # API Gateway gives up after 29 s: a function must answer before that.
         assert props["Timeout"] <= 29, name
+
+
+# --- the insights pipeline ---------------------------------------------------------------------
+
+
+def test_insights_worker_mapping_is_filtered_bounded_and_never_blocks_the_shard() -> None:
+    mappings = of_type("AWS::Lambda::EventSourceMapping")
+    (mapping,) = (
+        m["Properties"]
+        for m in mappings.values()
+        if m["Properties"]["FunctionName"] == {"Ref": "InsightsWorkerFunction"}
+    )
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["ConversationsTable", "StreamArn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert 0 < mapping["MaximumRetryAttempts"] <= 10
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["InsightsFailureQueue", "Arn"]
+    }
+    patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    for pattern in patterns:
+        image = pattern["dynamodb"]["NewImage"]
+        assert image["sk"] == {"S": ["META"]}
+        assert image["status"] == {"S": ["completed"]}
+        assert image["analyzable"] == {"BOOL": [True]}
+    assert [p["eventName"] for p in patterns] == [["INSERT"], ["MODIFY"]]
+
+
+def test_insights_worker_may_only_read_and_update_conversations() -> None:
+    role = translated()["Resources"]["InsightsWorkerFunctionRole"]["Properties"]
+    statements = [
+        s
+        for policy in role["Policies"]
+        if "PolicyDocument" in policy
+        for s in policy["PolicyDocument"]["Statement"]
+    ]
+    actions = {
+        a
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert actions == {"dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"}
+    # Bedrock only when the parameter asks for it.
+    (conditional,) = (p["Fn::If"] for p in role["Policies"] if "Fn::If" in p)
+    assert conditional[0] == "UseBedrock"
+    (bedrock,) = conditional[1]["PolicyDocument"]["Statement"]
+    assert bedrock["Action"] == "bedrock:InvokeModel"
+    assert conditional[2] == {"Ref": "AWS::NoValue"}
+    assert translated()["Conditions"]["UseBedrock"] == {
+        "Fn::Equals": [{"Ref": "InsightsAnalyzer"}, "bedrock"]
+    }
+
+
+def test_alarms_on_the_failure_queue_and_the_iterator_age() -> None:
+    alarms = of_type("AWS::CloudWatch::Alarm")
+    depth = alarms["InsightsFailureQueueAlarm"]["Properties"]
+    assert depth["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert depth["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["InsightsFailureQueue", "QueueName"]}}
+    ]
+    assert depth["Threshold"] == 0
+    age = alarms["InsightsIteratorAgeAlarm"]["Properties"]
+    assert age["MetricName"] == "IteratorAge"
+    assert age["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "InsightsWorkerFunction"}}
+    ]

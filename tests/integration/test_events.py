@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from devtools.streams import matches, stream_mappings
 from devtools.template import ROOT, Function, authorizer_function, functions, load_template
 from shared.auth import bearer_token
 from tests.support import LambdaContext, api_event, invoke
@@ -31,6 +32,8 @@ EVENTS_DIR = ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
 FUNCTIONS = functions(load_template())
 AUTHORIZER = authorizer_function(load_template(), "IngestApi")
+# Functions fed by a DynamoDB stream: their events/ files are stream batches.
+STREAM_WORKERS = frozenset(m.function for m in stream_mappings(load_template()))
 
 PRODUCTION, STAGING = "production", "staging"
 OTEL_ROUTES = ("/v1/traces", "/v1/metrics", "/v1/logs")
@@ -107,6 +110,11 @@ def test_events_file_is_a_sam_local_invoke_event(path: Path) -> None:
         assert event["methodArn"].startswith("arn:aws:execute-api:")
         # well-formed, so refusing it (test below) is about the key being unknown
         assert bearer_token(event["headers"]["Authorization"]) is not None
+        return
+    if function in STREAM_WORKERS:
+        for record in event["Records"]:
+            assert record["eventSource"] == "aws:dynamodb"
+            assert record["eventSourceARN"].startswith("arn:aws:dynamodb:")
         return
     assert event["requestContext"]["authorizer"] == {
         "tenantId": "acme",
@@ -187,6 +195,10 @@ PROXY_FILES = [
 INGEST_FILES = [n for n in PROXY_FILES if "/v1/ingest" in load_event(n)["resource"]]
 CONVERSATION_FILES = [
     n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/v1/conversations")
+]
+# Converra's route family (runs, sdk/config, agents/match) on the same API.
+RUNS_FILES = [
+    n for n in PROXY_FILES if load_event(n)["resource"].startswith(("/api/v1/runs", "/api/v1/sdk"))
 ]
 WEBHOOK_FILES = [n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/v1/webhooks")]
 INGEST_API_FILES = [n for n in PROXY_FILES if not load_event(n)["resource"].startswith("/api/")]
@@ -477,7 +489,9 @@ def test_conversation_list_file_lists_the_created_ones(dynamodb: Any) -> None:
     assert answer.body["pagination"]["total"] == 2
 
 
-@pytest.mark.parametrize("name", [n for n in CONVERSATION_FILES if load_event(n)["pathParameters"]])
+@pytest.mark.parametrize(
+    "name", [n for n in CONVERSATION_FILES + RUNS_FILES if load_event(n)["pathParameters"]]
+)
 def test_conversation_files_with_the_placeholder_id_are_404(dynamodb: Any, name: str) -> None:
     """As shipped (`sam local invoke -e`), they name a conversation that does not exist."""
     answer = invoke(handler_of(name), load_event(name))
@@ -499,7 +513,7 @@ def read_back(conversation_id: str, tenant: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("name", [n for n in CONVERSATION_FILES if n.startswith("runs_create")])
+@pytest.mark.parametrize("name", [n for n in RUNS_FILES if n.startswith("runs_create")])
 def test_runs_create_files_store_every_message_as_sent(dynamodb: Any, name: str) -> None:
     event = load_event(name)
     sent = json.loads(event["body"])
@@ -551,7 +565,7 @@ def test_runs_files_run_the_sdk_live_flow(dynamodb: Any) -> None:
     assert insights.status == 200, insights.body
     # created with a free-text agentName only: linked to no prompt, so never analyzed
     assert insights.body["data"]["conversationId"] == run_id
-    assert insights.body["data"]["status"] == "skipped"
+    assert insights.body["data"]["status"] == "pending"  # agentName links an agent
 
 
 def test_sdk_config_and_agents_match_files_answer_honestly(dynamodb: Any) -> None:
@@ -782,3 +796,46 @@ def test_webhook_delivery_file_delivers_a_verifiable_event(
     finally:
         monkeypatch.delenv("PARLEY_LOCAL_MODE")
         services.reset()
+
+
+# --- stream workers ------------------------------------------------------------------------------
+
+
+def test_insights_worker_file_passes_the_template_filter() -> None:
+    (mapping,) = (
+        m for m in stream_mappings(load_template()) if m.function.logical_id.startswith("Insights")
+    )
+    (record,) = load_event("insights_worker_completed.json")["Records"]
+    assert any(matches(pattern, record) for pattern in mapping.patterns)
+
+
+def test_insights_worker_file_analyzes_a_stored_conversation(dynamodb: Any) -> None:
+    """The file's record, pointed at a conversation really stored and completed, through the
+    worker's handler: insights are stored once; the same event again changes nothing."""
+    from tests.integration.conversations import create, insights
+
+    tenant = f"t{uuid.uuid4().hex[:12]}"
+    created = create(
+        {
+            "promptId": "prompt_123",
+            "content": "User: Could you resend my invoice for March?\n"
+            "Assistant: I've found the invoice and sent it again.\nUser: Perfect, thank you!",
+        },
+        tenant=tenant,
+    )
+    conversation_id = created.body["id"]
+    event = load_event("insights_worker_completed.json")
+    text = json.dumps(event).replace(
+        "acme#conv_01JJ0000000000000000000000", f"{tenant}#{conversation_id}"
+    )
+    event = json.loads(text)
+    handler = handler_for(FUNCTIONS["InsightsWorkerFunction"])
+
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    stored = insights(conversation_id, tenant=tenant)
+    assert stored.status == 200, stored.body
+    assert stored.body["taskCompleted"] is True
+    assert stored.body["sentiment"] == "positive"
+
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert insights(conversation_id, tenant=tenant).body == stored.body

@@ -307,7 +307,7 @@ def test_bad_run_ids_and_bodies_on_append(dynamodb: Any) -> None:
         ({"agentId": "agent_1", "status": "active"}, "pending"),
         ({"agentId": "agent_1", "content": "User: hi"}, "pending"),
         ({"agentId": "agent_1", "content": "User: hi", "status": "abandoned"}, "skipped"),
-        ({"agentName": "Bot", "content": "User: hi"}, "skipped"),
+        ({"agentName": "Bot", "content": "User: hi"}, "pending"),  # linked to the agent "Bot"
         ({"content": "User: hi"}, "skipped"),
     ],
 )

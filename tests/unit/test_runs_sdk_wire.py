@@ -20,8 +20,10 @@ from converra import (
     Usage,
 )
 
+from shared.conversations.models import Conversation
+from shared.insights.sdk import sdk_insights
 from shared.runs.models import RunAppend, RunCreate
-from shared.runs.responses import data, insights_lifecycle
+from shared.runs.responses import data
 from shared.runs.sdk import NO_AGENT_MATCH, SDK_CONFIG, check_match_body
 from tests.converra_fakes import OPENAI_PATH, FakeServer, Seen, chat_completion, fake_server
 
@@ -45,7 +47,7 @@ def fake() -> Iterator[FakeServer]:
         f"POST /api/v1/runs/{RUN_ID}/messages": lambda _: (200, data({"id": RUN_ID})),
         f"GET /api/v1/runs/{RUN_ID}/insights": lambda _: (
             200,
-            data(insights_lifecycle(RUN_ID, linked=True, status="active")),
+            data(sdk_insights(conversation(status="active", prompt_id="prompt_1"))),
         ),
         f"POST {OPENAI_PATH}": _completion,
     }
@@ -226,20 +228,40 @@ def test_wrapped_openai_calls_are_captured_as_runs(fake: FakeServer) -> None:
     assert (tools_only.messages[-1].role, tools_only.messages[-1].content) == ("assistant", "")
 
 
+def conversation(status: str, prompt_id: str | None, **fields: Any) -> Conversation:
+    return Conversation(
+        id=RUN_ID,
+        status=status,
+        created_status=status,
+        created_at="2024-01-15T10:00:00.000Z",
+        updated_at="2024-01-15T10:00:00.000Z",
+        prompt_id=prompt_id,
+        attributes={},
+        metadata={},
+        message_count=1,
+        content_bytes=2,
+        stored_bytes=2,
+        version=1,
+        has_insights=False,
+        **fields,
+    )
+
+
 @pytest.mark.parametrize(
-    ("linked", "status", "expected"),
+    ("prompt_id", "status", "fields", "expected"),
     [
-        (True, "active", "pending"),
-        (True, "completed", "pending"),
-        (True, "abandoned", "skipped"),
-        (False, "completed", "skipped"),
+        ("prompt_1", "active", {}, "pending"),
+        ("prompt_1", "completed", {}, "pending"),
+        ("prompt_1", "abandoned", {}, "skipped"),
+        (None, "completed", {}, "skipped"),
+        ("prompt_1", "completed", {"insights_failure": "boom"}, "failed"),
     ],
 )
-def test_insights_lifecycle_is_what_the_sdk_parses(
-    linked: bool, status: str, expected: str
+def test_insights_status_forms_are_what_the_sdk_parses(
+    prompt_id: str | None, status: str, fields: dict[str, Any], expected: str
 ) -> None:
     parsed = ConversationInsightsUnavailable.from_dict(
-        insights_lifecycle(RUN_ID, linked=linked, status=status)
+        sdk_insights(conversation(status, prompt_id, **fields))
     )
     assert (parsed.conversation_id, parsed.status) == (RUN_ID, expected)
     assert parsed.message

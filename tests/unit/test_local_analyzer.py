@@ -1,0 +1,148 @@
+"""The local analyzer's behaviours, one at a time (the eval set measures it as a whole)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.insights.analysis import AnalysisFailed
+from shared.insights.local import LocalAnalyzer, guess_language
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> LocalAnalyzer:
+    return LocalAnalyzer()
+
+
+def chat(*turns: tuple[str, str]) -> list[dict[str, Any]]:
+    return [{"role": role, "content": text} for role, text in turns]
+
+
+def test_a_resolved_friendly_conversation(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(
+            ("user", "How do I export my invoices as PDF?"),
+            ("assistant", "Open Billing, then Invoices, and click Export as PDF."),
+            ("user", "Perfect, found it. Thank you!"),
+        )
+    )
+    assert result.sentiment == "positive"
+    assert 0.2 <= result.sentiment_score <= 1
+    assert result.task_completed is True
+    assert result.issues == []
+    assert any("invoices" in topic or "pdf" in topic for topic in result.topics)
+    assert result.summary.startswith("The user asked: “How do I export my invoices as PDF?”")
+    assert "Export as PDF" in result.summary
+
+
+def test_the_end_weighs_more_than_the_start(analyzer: LocalAnalyzer) -> None:
+    start_bad = chat(
+        ("user", "The app is broken."),
+        ("assistant", "I've reset your cache and the app is working again."),
+        ("user", "Okay it works now, thanks."),
+    )
+    end_bad = chat(
+        ("user", "Thanks for the quick answer earlier."),
+        ("assistant", "Please reinstall the app."),
+        ("user", "It is still broken. This is terrible."),
+    )
+    assert analyzer.analyze(start_bad).sentiment_score > 0
+    assert analyzer.analyze(end_bad).sentiment_score < 0
+
+
+def test_the_users_turns_weigh_more_than_the_assistants(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(
+            ("user", "My refund still hasn't arrived. This is awful."),
+            ("assistant", "I'm so sorry! I'm happy to help, thank you for your patience!"),
+        )
+    )
+    # The assistant's gushing last turn cannot make an unhappy user's conversation positive.
+    assert result.sentiment_score < 0
+
+
+def test_a_user_who_swings_is_mixed(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(
+            ("user", "This is the worst service, I'm furious!"),
+            ("assistant", "I've refunded the order."),
+            ("user", "Thank you so much, that's great."),
+        )
+    )
+    assert result.sentiment == "mixed"
+    assert "Frustration: the user expressed frustration" in result.issues
+
+
+def test_sarcasm_reads_as_negative(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(("user", "My order is late."), ("assistant", "Delays happen."), ("user", "Oh great."))
+    )
+    assert result.sentiment == "negative"
+    assert result.task_completed is False
+
+
+def test_failure_signals_mean_not_completed(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(
+            ("user", "The import fails."),
+            ("assistant", "Try saving the file as UTF-8."),
+            ("user", "Still not working. Forget it."),
+        )
+    )
+    assert result.task_completed is False
+
+
+def test_an_unanswered_last_question_is_an_issue(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(("user", "I have a billing question"), ("assistant", "Sure."), ("user", "Why?"))
+    )
+    assert result.task_completed is False
+    assert result.issues[0].startswith("Unanswered question")
+
+
+def test_repeats_escalation_and_tool_errors_are_issues(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        [
+            {"role": "user", "content": "Please cancel my order 7790 today"},
+            {"role": "tool", "content": '{"error": "order service timed out"}'},
+            {"role": "assistant", "content": "Something went wrong."},
+            {"role": "user", "content": "Please cancel my order 7790 today, I said"},
+            {"role": "user", "content": "Let me speak to a manager."},
+        ]
+    )
+    kinds = [issue.split(":")[0] for issue in result.issues]
+    assert kinds == ["Repeated request", "Escalation", "Tool failure"]
+
+
+def test_tool_messages_without_text_are_not_spoken_turns(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        [
+            {"role": "user", "content": "Schedule a call with Sam on Friday."},
+            {"role": "tool", "content": "", "toolCalls": [{"name": "calendar.create"}]},
+            {"role": "assistant", "content": "The call has been scheduled for Friday."},
+        ]
+    )
+    assert result.task_completed is True
+
+
+def test_non_english_words_carry_sentiment(analyzer: LocalAnalyzer) -> None:
+    assert analyzer.turn_score("Perfecto, muchas gracias") > 0.3
+    assert analyzer.turn_score("C'est inacceptable, je suis déçu") < -0.3
+    assert guess_language("Die App funktioniert nicht und ich bin enttäuscht") == "de"
+    assert guess_language("hello") == "en"
+
+
+def test_nothing_to_analyze_is_a_permanent_failure(analyzer: LocalAnalyzer) -> None:
+    with pytest.raises(AnalysisFailed):
+        analyzer.analyze([{"role": "tool", "content": ""}, {"role": "system", "content": "x"}])
+
+
+def test_insights_shape(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(chat(("user", "Hi"), ("assistant", "Hello!")))
+    stored = result.insights("2025-01-20T14:35:00.000Z", "local")
+    assert list(stored) == [
+        "sentiment", "sentimentScore", "taskCompleted", "topics", "summary", "issues",
+        "createdAt", "analyzer",
+    ]  # fmt: skip
+    assert -1 <= stored["sentimentScore"] <= 1
