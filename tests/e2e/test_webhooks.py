@@ -75,3 +75,54 @@ def test_private_addresses_are_refused_on_make_dev_too(server: ServerProcess) ->
     assert reply.status == 400, reply.body
     assert reply.body["error"]["code"] == "VALIDATION_ERROR"
     assert "url" in reply.body["error"]["details"]
+
+
+def test_conversation_events_arrive_signed_for_every_append(
+    server: ServerProcess, receiver: Receiver
+) -> None:
+    """The whole pipeline on make dev: a handler writes the conversation, the local stream
+    runner feeds the fan-out, the local queue feeds delivery, and the receiver verifies each
+    event with the Standard Webhooks library."""
+    events = [
+        "conversation.created",
+        "conversation.updated",
+        "conversation.completed",
+        "insights.ready",
+    ]
+    webhook = call(server, "POST", BASE, {"url": receiver.url, "events": events}).body
+    try:
+        opened = call(
+            server,
+            "POST",
+            "/api/v1/conversations",
+            {"promptId": "prompt_hooks", "status": "active"},
+        )
+        assert opened.status == 200, opened.body
+        conversation_id = opened.body["id"]
+        path = f"/api/v1/conversations/{conversation_id}/messages"
+        first = {"messages": [{"role": "user", "content": "Where is my order?"}]}
+        assert call(server, "POST", path, first).status == 200
+        last = {
+            "messages": [{"role": "assistant", "content": "It shipped today. Anything else?"}],
+            "status": "completed",
+        }
+        assert call(server, "POST", path, last).status == 200
+
+        verifier = Verifier(webhook["secret"])
+        deadline = time.monotonic() + 20
+        seen: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            seen = [verifier.verify(r.body, r.headers) for r in receiver.received]
+            mine = [p for p in seen if p["data"].get("conversationId") == conversation_id]
+            if sorted(p["type"] for p in mine) == sorted([*events, "conversation.updated"]):
+                break
+            time.sleep(0.2)
+        mine = [p for p in seen if p["data"].get("conversationId") == conversation_id]
+        types = sorted(p["type"] for p in mine)
+        assert types == sorted([*events, "conversation.updated"]), types
+        updates = [p for p in mine if p["type"] == "conversation.updated"]
+        assert all("messages" in p["data"]["changedFields"] for p in updates), updates
+        ids = [r.headers["webhook-id"] for r in receiver.received]
+        assert len(ids) == len(set(ids))  # one delivery per event here: no retry was needed
+    finally:
+        assert call(server, "DELETE", f"{BASE}/{webhook['id']}").status == 204
