@@ -181,6 +181,11 @@ def route(
     return Route(path, run, methods=methods)
 
 
+def conversations_route(path: str, endpoint: Endpoint, method: str) -> Route:
+    """A route of the conversations API (conversations, runs, sdk, webhooks): its envelope."""
+    return route(path, endpoint, [method], conversations_error)
+
+
 def create_app(routes: list[Route], render: ErrorRenderer = ingest_error) -> Starlette:
     logs.configure(get_settings().log_level)
 

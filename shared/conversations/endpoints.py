@@ -8,7 +8,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from shared import services
 from shared.body import parse_json, read_body
@@ -33,7 +32,7 @@ from shared.conversations.views import (
 )
 from shared.errors import BadRequest
 from shared.fields import MAX_ID_CHARS
-from shared.http import JSONBody, RequestContext, conversations_error, route
+from shared.http import JSONBody, RequestContext, conversations_route
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
@@ -194,12 +193,8 @@ async def list_conversations(request: Request, ctx: RequestContext) -> Response:
     return JSONBody(list_view(page, limit=limit, offset=offset, cursor=next_cursor))
 
 
-def _route(path: str, endpoint: Any, method: str) -> Route:
-    return route(path, endpoint, [method], conversations_error)
-
-
-CREATE_ROUTE = _route(BASE_PATH, create, "POST")
-LIST_ROUTE = _route(BASE_PATH, list_conversations, "GET")
-GET_ROUTE = _route(BASE_PATH + "/{id}", get_conversation, "GET")
-APPEND_ROUTE = _route(BASE_PATH + "/{id}/messages", append, "POST")
-INSIGHTS_ROUTE = _route(BASE_PATH + "/{id}/insights", get_insights, "GET")
+CREATE_ROUTE = conversations_route(BASE_PATH, create, "POST")
+LIST_ROUTE = conversations_route(BASE_PATH, list_conversations, "GET")
+GET_ROUTE = conversations_route(BASE_PATH + "/{id}", get_conversation, "GET")
+APPEND_ROUTE = conversations_route(BASE_PATH + "/{id}/messages", append, "POST")
+INSIGHTS_ROUTE = conversations_route(BASE_PATH + "/{id}/insights", get_insights, "GET")

@@ -7,14 +7,13 @@ from __future__ import annotations
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from shared import services
 from shared.body import parse_json, read_body
 from shared.conversations.models import validate_body
 from shared.conversations.service import check_id
 from shared.conversations.views import conversation_view, created_view
-from shared.http import Endpoint, JSONBody, RequestContext, conversations_error, route
+from shared.http import JSONBody, RequestContext, conversations_route
 from shared.runs.models import RunAppend, RunCreate
 from shared.runs.responses import data, run_insights
 
@@ -57,10 +56,6 @@ async def get_run_insights(request: Request, ctx: RequestContext) -> Response:
     return JSONBody(data(run_insights(conversation)))
 
 
-def _route(path: str, endpoint: Endpoint, method: str) -> Route:
-    return route(path, endpoint, [method], conversations_error)
-
-
-CREATE_ROUTE = _route(BASE_PATH, create_run, "POST")
-APPEND_ROUTE = _route(BASE_PATH + "/{id}/messages", append_run, "POST")
-INSIGHTS_ROUTE = _route(BASE_PATH + "/{id}/insights", get_run_insights, "GET")
+CREATE_ROUTE = conversations_route(BASE_PATH, create_run, "POST")
+APPEND_ROUTE = conversations_route(BASE_PATH + "/{id}/messages", append_run, "POST")
+INSIGHTS_ROUTE = conversations_route(BASE_PATH + "/{id}/insights", get_run_insights, "GET")

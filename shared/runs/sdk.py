@@ -11,11 +11,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from shared.body import parse_json, read_body
 from shared.errors import BadRequest
-from shared.http import Endpoint, JSONBody, RequestContext, conversations_error, route
+from shared.http import JSONBody, RequestContext, conversations_route
 
 # Capture stays on, nothing is being tested, no prompt hash is known. "simulation" keeps the
 # SDK from asking for an active variant before every wrapped call (it only does in "proxy").
@@ -54,9 +53,5 @@ async def match_agent(request: Request, ctx: RequestContext) -> Response:
     return JSONBody({"data": NO_AGENT_MATCH})
 
 
-def _route(path: str, endpoint: Endpoint, method: str) -> Route:
-    return route(path, endpoint, [method], conversations_error)
-
-
-SDK_CONFIG_ROUTE = _route("/api/v1/sdk/config", sdk_config, "GET")
-AGENTS_MATCH_ROUTE = _route("/api/v1/sdk/agents/match", match_agent, "POST")
+SDK_CONFIG_ROUTE = conversations_route("/api/v1/sdk/config", sdk_config, "GET")
+AGENTS_MATCH_ROUTE = conversations_route("/api/v1/sdk/agents/match", match_agent, "POST")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from shared import services
 from shared.body import parse_json, read_body
 from shared.conversations.models import validate_body
-from shared.http import JSONBody, RequestContext, conversations_error, route
+from shared.http import JSONBody, RequestContext, conversations_route
 from shared.webhooks.models import CreateWebhook
 
 BASE_PATH = "/api/v1/webhooks"
@@ -41,11 +38,7 @@ async def send_test(request: Request, ctx: RequestContext) -> Response:
     return JSONBody(body, status_code=202)
 
 
-def _route(path: str, endpoint: Any, method: str) -> Route:
-    return route(path, endpoint, [method], conversations_error)
-
-
-CREATE_ROUTE = _route(BASE_PATH, create, "POST")
-LIST_ROUTE = _route(BASE_PATH, list_webhooks, "GET")
-DELETE_ROUTE = _route(BASE_PATH + "/{id}", delete, "DELETE")
-TEST_ROUTE = _route(BASE_PATH + "/{id}/test", send_test, "POST")
+CREATE_ROUTE = conversations_route(BASE_PATH, create, "POST")
+LIST_ROUTE = conversations_route(BASE_PATH, list_webhooks, "GET")
+DELETE_ROUTE = conversations_route(BASE_PATH + "/{id}", delete, "DELETE")
+TEST_ROUTE = conversations_route(BASE_PATH + "/{id}/test", send_test, "POST")
