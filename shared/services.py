@@ -42,7 +42,10 @@ def ingest_service() -> IngestService:
 
     settings = get_settings()
     idempotency = IdempotencyStore(
-        default_client(), settings.idempotency_table, settings.idempotency_ttl_hours * 3600
+        default_client(),
+        settings.idempotency_table,
+        settings.idempotency_ttl_hours * 3600,
+        settings.idempotency_claim_seconds,
     )
     return IngestService(record_store(), idempotency)
 

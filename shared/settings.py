@@ -23,6 +23,9 @@ class Settings(BaseModel):
     # Parallel BatchWriteItem calls per request.
     write_concurrency: int = Field(default=16, ge=1, le=64)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # How long an Idempotency-Key stays claimed by a request in flight: longer than a Lambda
+    # can run (29 s), so only a crashed request's claim ever expires.
+    idempotency_claim_seconds: int = Field(default=60, ge=1)
     log_level: str = "INFO"
 
     @classmethod
@@ -46,6 +49,7 @@ _ENV_VARS = {
     "storage_deadline_seconds": "PARLEY_STORAGE_DEADLINE_SECONDS",
     "write_concurrency": "PARLEY_WRITE_CONCURRENCY",
     "idempotency_ttl_hours": "PARLEY_IDEMPOTENCY_TTL_HOURS",
+    "idempotency_claim_seconds": "PARLEY_IDEMPOTENCY_CLAIM_SECONDS",
     "log_level": "LOG_LEVEL",
 }
 

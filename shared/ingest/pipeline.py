@@ -20,7 +20,6 @@ from shared.dynamo import Deadline
 from shared.errors import (
     MAX_LISTED_ERRORS,
     BadRequest,
-    Conflict,
     EventError,
     InvalidEvents,
     PayloadTooLarge,
@@ -196,10 +195,8 @@ class IngestService:
             return self._ingest(policy, body, info, deadline, partial)
         scope = f"{info.tenant_id}#{policy.route}#{check_key(info.idempotency_key)}"
         body_hash = hashlib.sha256(body).hexdigest()
-        saved = self._idempotency.get(scope, deadline)
+        saved = self._idempotency.claim(scope, body_hash, info.request_id, deadline)
         if saved is not None:
-            if saved.body_hash != body_hash:
-                raise Conflict("Idempotency-Key was already used with a different request body")
             # The first answer unchanged, its requestId included (the endpoint's X-Request-Id
             # follows it); this request's own id is in the log line's request_id.
             replayed = pydantic_core.from_json(saved.response)
@@ -208,7 +205,12 @@ class IngestService:
                 extra={"route": policy.route, "replayed_request_id": replayed.get("requestId")},
             )
             return Outcome(saved.status, replayed)
-        outcome = self._ingest(policy, body, info, deadline, partial)
+        try:
+            outcome = self._ingest(policy, body, info, deadline, partial)
+        except Exception:
+            # A refused or failed request is not remembered: the client may retry under the key.
+            self._idempotency.release(scope, info.request_id, deadline)
+            raise
         response = pydantic_core.to_json(outcome.body).decode()
         self._idempotency.save(scope, SavedResponse(body_hash, outcome.status, response), deadline)
         return outcome
