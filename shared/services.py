@@ -37,6 +37,7 @@ def key_store() -> KeyStore:
 
 @lru_cache(maxsize=1)
 def ingest_service() -> IngestService:
+    from shared.ingest.archive import ArchiveStore, make_s3_client
     from shared.ingest.idempotency import IdempotencyStore
     from shared.ingest.pipeline import IngestService
 
@@ -47,7 +48,10 @@ def ingest_service() -> IngestService:
         settings.idempotency_ttl_hours * 3600,
         settings.idempotency_claim_seconds,
     )
-    return IngestService(record_store(), idempotency)
+    archive = None
+    if settings.archive_bucket:
+        archive = ArchiveStore(make_s3_client(settings), settings.archive_bucket)
+    return IngestService(record_store(), idempotency, archive)
 
 
 @lru_cache(maxsize=1)

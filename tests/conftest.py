@@ -1,4 +1,5 @@
-"""Session-wide fixtures: one moto DynamoDB for the whole run, tables built from template.yaml."""
+"""Session-wide fixtures: one moto DynamoDB for the whole run, tables built from template.yaml,
+and the raw archive's S3 bucket."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     AWS_REGION="us-east-1",
     LOG_LEVEL="WARNING",
+    ARCHIVE_BUCKET="test-archive",
 )
+os.environ.pop("PARLEY_S3_ENDPOINT", None)
 os.environ.pop("PARLEY_DYNAMODB_ENDPOINT", None)
 
 from devtools.template import create_table_requests, load_template, table_environment
@@ -39,6 +42,9 @@ def dynamodb() -> Iterator[Any]:
         client = boto3.client("dynamodb", region_name="us-east-1")
         for request in create_table_requests(load_template(), TABLE_PREFIX):
             client.create_table(**request)
+        boto3.client("s3", region_name="us-east-1").create_bucket(
+            Bucket=os.environ["ARCHIVE_BUCKET"]
+        )
         services.reset()
         yield client
         services.reset()

@@ -25,6 +25,7 @@ from shared.errors import (
     PayloadTooLarge,
 )
 from shared.fields import DEFAULT_ENVIRONMENT, check_environment, echo
+from shared.ingest.archive import ArchivedRequest, ArchiveStore
 from shared.ingest.idempotency import IdempotencyStore, SavedResponse, check_key
 from shared.ingest.records import IngestEvent, Record, RecordContext, oversized_text
 from shared.ingest.store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
@@ -131,6 +132,15 @@ def build_batch(policy: IngestPolicy, payload: Any, info: RequestInfo) -> Batch:
     return batch
 
 
+def accepted_batch(policy: IngestPolicy, body: bytes, info: RequestInfo, partial: bool) -> Batch:
+    """The request's batch, if it is accepted: any invalid event refuses the whole request
+    unless the client asked for partial success."""
+    batch = build_batch(policy, parse_json(body), info)
+    if batch.errors and not partial:
+        raise InvalidEvents(batch.errors)
+    return batch
+
+
 def _event_records(
     policy: IngestPolicy,
     raw: Any,
@@ -178,9 +188,15 @@ def _record_too_large(index: int, record: Record, size: int) -> EventError:
 
 
 class IngestService:
-    def __init__(self, records: RecordStore, idempotency: IdempotencyStore) -> None:
+    def __init__(
+        self,
+        records: RecordStore,
+        idempotency: IdempotencyStore,
+        archive: ArchiveStore | None = None,
+    ) -> None:
         self._records = records
         self._idempotency = idempotency
+        self._archive = archive
 
     def ingest(
         self,
@@ -223,10 +239,45 @@ class IngestService:
         deadline: Deadline,
         partial: bool,
     ) -> Outcome:
-        batch = build_batch(policy, parse_json(body), info)
-        if batch.errors and not partial:
-            raise InvalidEvents(batch.errors)
+        batch = accepted_batch(policy, body, info, partial)
+        if self._archive is None:
+            self._records.put(batch.prepared, deadline)
+        else:
+            archived = self._archive.start_put(
+                ArchivedRequest(
+                    tenant_id=info.tenant_id,
+                    route=policy.route,
+                    request_id=info.request_id,
+                    received_at=info.received_at,
+                    received_ns=info.received_ns,
+                    idempotency_key=info.idempotency_key,
+                    partial=partial,
+                    body=body,
+                ),
+                deadline,
+            )
+            self._records.put(batch.prepared, deadline)
+            archived.result()  # not archived: not acknowledged (a retryable 503)
+        return self._answer(policy, batch, info)
+
+    def replay(
+        self, policy: IngestPolicy, archived: ArchivedRequest, deadline: Deadline
+    ) -> Outcome:
+        """Run an archived request through today's normalization again, as the request it was
+        (same tenant, request id, receive time and key, so the same record ids): its records
+        are overwritten, never added twice. Neither archived again nor remembered."""
+        info = RequestInfo(
+            archived.tenant_id,
+            archived.request_id,
+            archived.received_at,
+            archived.received_ns,
+            archived.idempotency_key,
+        )
+        batch = accepted_batch(policy, archived.body, info, archived.partial)
         self._records.put(batch.prepared, deadline)
+        return self._answer(policy, batch, info)
+
+    def _answer(self, policy: IngestPolicy, batch: Batch, info: RequestInfo) -> Outcome:
         answer: dict[str, Any] = {
             "success": not batch.errors,
             "count": len(batch.prepared),
