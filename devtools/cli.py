@@ -1,8 +1,9 @@
-"""`parley`: manage API keys.
+"""`parley`: manage API keys; replay the raw archive.
 
     parley keys create --tenant acme
     parley keys list [--tenant acme] [--json]
     parley keys revoke key_0123456789abcdef   (or the key itself)
+    parley replay --tenant acme --since 2026-01-31 [--until 2026-02-01]
 
 Where the keys live:
   PARLEY_DYNAMODB_ENDPOINT set: that endpoint; the table is API_KEYS_TABLE, by default the
@@ -12,6 +13,10 @@ Where the keys live:
   neither: the running `make dev`, found through the state file it writes (.parley-dev.json
       in the checkout, or $PARLEY_DEV_STATE).
 --endpoint, --table and --region override the environment.
+
+Where `replay` reads and writes: ARCHIVE_BUCKET (stack output ArchiveBucketName) and
+RECORDS_TABLE set: AWS (or PARLEY_S3_ENDPOINT / PARLEY_DYNAMODB_ENDPOINT); else the running
+`make dev`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import logging
 import os
 import sys
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -154,6 +159,34 @@ def cmd_revoke(args: argparse.Namespace, target: Target) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace, _: Target | None) -> int:
+    # Imported here: only replay needs the ingest pipeline and rich.
+    from rich.console import Console
+
+    from devtools.replay import ReplayError, replay_archive, resolve_replay_target
+
+    until = args.until or datetime.now(UTC).date()
+    if args.since > until:
+        raise CliError(f"--since {args.since} is after --until {until}", code=2)
+    try:
+        target = resolve_replay_target(args.bucket, args.records_table)
+        summary = replay_archive(target, args.tenant, args.since, until, Console(stderr=True))
+    except ReplayError as exc:
+        raise CliError(str(exc), code=2) from None
+    except StorageUnavailable:
+        raise CliError(
+            "storage stayed unavailable; run the replay again (it is idempotent)"
+        ) from None
+    print(
+        f"Replayed {summary.requests} archived request(s) of tenant {args.tenant} "
+        f"from {args.since} to {until} ({target.describe()}): {summary.records} record(s) "
+        f"stored, {summary.refused_events} event(s) refused."
+    )
+    for key, why in summary.failed:
+        print(f"  not replayed: {key}: {why}")
+    return 1 if summary.failed else 0
+
+
 def _shown(key_id_or_key: str) -> str:
     """Never echo a whole key back."""
     if key_id_or_key.startswith("prl_"):
@@ -195,6 +228,20 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", parents=[where], help="revoke a key")
     revoke.add_argument("key", metavar="KEY_ID_OR_KEY", help="key id (key_…) or the key (prl_…)")
     revoke.set_defaults(run=cmd_revoke)
+
+    replay = commands.add_parser(
+        "replay", help="re-ingest a tenant's archived request bodies (idempotent)"
+    )
+    replay.add_argument("--tenant", required=True, help="whose archive to replay")
+    replay.add_argument(
+        "--since", required=True, type=date.fromisoformat, help="first UTC day, YYYY-MM-DD"
+    )
+    replay.add_argument(
+        "--until", type=date.fromisoformat, help="last UTC day, YYYY-MM-DD (default: today)"
+    )
+    replay.add_argument("--bucket", help="archive bucket (default: $ARCHIVE_BUCKET or make dev's)")
+    replay.add_argument("--records-table", help="records table (default: $RECORDS_TABLE)")
+    replay.set_defaults(run=cmd_replay)
     return parser
 
 
@@ -204,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("parley").addHandler(logging.NullHandler())
     target: Target | None = None
     try:
-        target = resolve_target(args)
+        if args.command == "keys":
+            target = resolve_target(args)
         code: int = args.run(args, target)
         return code
     except CliError as exc:

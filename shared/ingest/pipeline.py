@@ -258,45 +258,48 @@ class IngestService:
             )
             self._records.put(batch.prepared, deadline)
             archived.result()  # not archived: not acknowledged (a retryable 503)
-        return self._answer(policy, batch, info)
+        return answer(policy, batch, info)
 
-    def replay(
-        self, policy: IngestPolicy, archived: ArchivedRequest, deadline: Deadline
-    ) -> Outcome:
-        """Run an archived request through today's normalization again, as the request it was
-        (same tenant, request id, receive time and key, so the same record ids): its records
-        are overwritten, never added twice. Neither archived again nor remembered."""
-        info = RequestInfo(
-            archived.tenant_id,
-            archived.request_id,
-            archived.received_at,
-            archived.received_ns,
-            archived.idempotency_key,
-        )
-        batch = accepted_batch(policy, archived.body, info, archived.partial)
-        self._records.put(batch.prepared, deadline)
-        return self._answer(policy, batch, info)
 
-    def _answer(self, policy: IngestPolicy, batch: Batch, info: RequestInfo) -> Outcome:
-        answer: dict[str, Any] = {
-            "success": not batch.errors,
-            "count": len(batch.prepared),
-            "requestId": info.request_id,
-        }
-        details = policy.details(batch.counts)
-        if details is not None:
-            answer["details"] = details
-        log.info(
-            "ingested",
-            extra={
-                "route": policy.route,
-                "records": len(batch.prepared),
-                "refused": len(batch.errors),
-            },
-        )
-        if not batch.errors:
-            return Outcome(200, answer)
-        answer["message"] = f"{len(batch.errors)} event(s) were invalid and not stored"
-        answer["errors"] = [e.as_dict() for e in batch.errors[:MAX_LISTED_ERRORS]]
-        answer["retryable"] = False
-        return Outcome(207, answer)
+def answer(policy: IngestPolicy, batch: Batch, info: RequestInfo) -> Outcome:
+    """The 200 (or, with partial success, 207) answer for a stored batch."""
+    body: dict[str, Any] = {
+        "success": not batch.errors,
+        "count": len(batch.prepared),
+        "requestId": info.request_id,
+    }
+    details = policy.details(batch.counts)
+    if details is not None:
+        body["details"] = details
+    log.info(
+        "ingested",
+        extra={
+            "route": policy.route,
+            "records": len(batch.prepared),
+            "refused": len(batch.errors),
+        },
+    )
+    if not batch.errors:
+        return Outcome(200, body)
+    body["message"] = f"{len(batch.errors)} event(s) were invalid and not stored"
+    body["errors"] = [e.as_dict() for e in batch.errors[:MAX_LISTED_ERRORS]]
+    body["retryable"] = False
+    return Outcome(207, body)
+
+
+def replay(
+    records: RecordStore, policy: IngestPolicy, archived: ArchivedRequest, deadline: Deadline
+) -> Outcome:
+    """Run an archived request through today's normalization again, as the request it was
+    (same tenant, request id, receive time and key, so the same record ids): its records are
+    overwritten, never added twice. Neither archived again nor remembered as an answer."""
+    info = RequestInfo(
+        archived.tenant_id,
+        archived.request_id,
+        archived.received_at,
+        archived.received_ns,
+        archived.idempotency_key,
+    )
+    batch = accepted_batch(policy, archived.body, info, archived.partial)
+    records.put(batch.prepared, deadline)
+    return answer(policy, batch, info)

@@ -18,7 +18,7 @@ from functions.ingest_vogent_raw.app import handler as ingest_vogent_raw
 from shared import services
 from shared.dynamo import Deadline
 from shared.ingest.archive import ArchivedRequest, ArchiveStore, make_s3_client
-from shared.ingest.pipeline import IngestService
+from shared.ingest.pipeline import IngestService, replay
 from shared.ingest.policies import DIRECT
 from shared.settings import get_settings
 from tests.support import Answer, api_event, invoke
@@ -131,7 +131,7 @@ def test_replaying_the_archive_rebuilds_the_same_records_once() -> None:
     document = archived_object(answer)
     archived = ArchivedRequest.from_bytes(gzip.compress(json.dumps(document).encode()))
 
-    replayed = services.ingest_service().replay(DIRECT, archived, Deadline(5))
+    replayed = replay(services.record_store(), DIRECT, archived, Deadline(5))
 
     assert replayed.status == 200
     assert replayed.body == answer.body
