@@ -32,6 +32,7 @@ else:
     S3Client = Any
 
 FORMAT_VERSION = 1
+_DISCARD_SECONDS = 5.0
 
 log = get_logger("archive")
 
@@ -140,6 +141,25 @@ class ArchiveStore:
             # A bucket missing or denied is not the client's fault: it retries, we get paged.
             log.error("archive write failed", extra={"error": type(exc).__name__})
             raise StorageUnavailable("The request archive is unavailable; retry later") from exc
+
+    def discard_after(self, put: Future[None], request: ArchivedRequest) -> None:
+        """Remove the request once its write is done: it was not acknowledged. Best effort (a
+        deadline of its own, as the request's is spent); logged if it stays."""
+        put.add_done_callback(lambda done: self._discard(done, request))
+
+    def _discard(self, put: Future[None], request: ArchivedRequest) -> None:
+        if put.exception() is not None:
+            return  # never written
+        try:
+            call_with_retry(
+                lambda: self._client.delete_object(Bucket=self._bucket, Key=request.key()),
+                Deadline(_DISCARD_SECONDS),
+            )
+        except Exception as exc:
+            log.error(
+                "unacknowledged request left in the archive",
+                extra={"key": request.key(), "error": type(exc).__name__},
+            )
 
     def keys(self, tenant_id: str, since: date, until: date) -> Iterator[str]:
         """Every archived request of the tenant received from `since` to `until` (UTC days,

@@ -243,20 +243,23 @@ class IngestService:
         if self._archive is None:
             self._records.put(batch.prepared, deadline)
         else:
-            archived = self._archive.start_put(
-                ArchivedRequest(
-                    tenant_id=info.tenant_id,
-                    route=policy.route,
-                    request_id=info.request_id,
-                    received_at=info.received_at,
-                    received_ns=info.received_ns,
-                    idempotency_key=info.idempotency_key,
-                    partial=partial,
-                    body=body,
-                ),
-                deadline,
+            request = ArchivedRequest(
+                tenant_id=info.tenant_id,
+                route=policy.route,
+                request_id=info.request_id,
+                received_at=info.received_at,
+                received_ns=info.received_ns,
+                idempotency_key=info.idempotency_key,
+                partial=partial,
+                body=body,
             )
-            self._records.put(batch.prepared, deadline)
+            archived = self._archive.start_put(request, deadline)
+            try:
+                self._records.put(batch.prepared, deadline)
+            except Exception:
+                # Not acknowledged: the client resends, so a replay must not store this too.
+                self._archive.discard_after(archived, request)
+                raise
             archived.result()  # not archived: not acknowledged (a retryable 503)
         return answer(policy, batch, info)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from functions.ingest_multi.app import handler as ingest_multi
 from functions.ingest_vogent_raw.app import handler as ingest_vogent_raw
 from shared import services
 from shared.dynamo import Deadline
+from shared.errors import StorageUnavailable
 from shared.ingest.archive import ArchivedRequest, ArchiveStore, make_s3_client
 from shared.ingest.pipeline import IngestService, replay
 from shared.ingest.policies import DIRECT
@@ -136,3 +138,24 @@ def test_replaying_the_archive_rebuilds_the_same_records_once() -> None:
     assert replayed.status == 200
     assert replayed.body == answer.body
     assert stored(conversation_id) == before
+
+
+def test_a_request_whose_records_failed_leaves_nothing_to_replay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = services.ingest_service()
+
+    def unavailable(*args: Any, **kwargs: Any) -> None:
+        raise StorageUnavailable()
+
+    monkeypatch.setattr(real._records, "put", unavailable)
+    answer = post({"events": [chat(fresh_id(), "not acknowledged")]})
+    assert answer.status == 503
+    key = f"acme/{datetime.now(UTC):%Y/%m/%d}/{answer.body['requestId']}.json.gz"
+    # The archive write and its removal finish beside the answer: wait for them (bounded).
+    for _ in range(200):
+        listing = s3().list_objects_v2(Bucket=BUCKET, Prefix=key)
+        if not listing.get("Contents"):
+            break
+        time.sleep(0.05)
+    assert not listing.get("Contents"), "an unacknowledged request stayed in the archive"
