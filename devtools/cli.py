@@ -1,8 +1,9 @@
-"""`parley`: manage API keys.
+"""`parley`: manage API keys; replay the raw archive.
 
-    parley keys create --tenant acme
+    parley keys create --tenant acme [--plan free|pro|enterprise] [--stage prod]
     parley keys list [--tenant acme] [--json]
     parley keys revoke key_0123456789abcdef   (or the key itself)
+    parley replay --tenant acme --since 2026-01-31 [--until 2026-02-01]
 
 Where the keys live:
   PARLEY_DYNAMODB_ENDPOINT set: that endpoint; the table is API_KEYS_TABLE, by default the
@@ -12,6 +13,14 @@ Where the keys live:
   neither: the running `make dev`, found through the state file it writes (.parley-dev.json
       in the checkout, or $PARLEY_DEV_STATE).
 --endpoint, --table and --region override the environment.
+
+Usage plans: on AWS, `keys create` also creates an API Gateway API key and binds it to the usage
+plan `parley-<stage>-<plan>` (the template's tiers); the authorizer hands that key to API
+Gateway, which throttles per key. Elsewhere the plan is only recorded with the key.
+
+Where `replay` reads and writes: ARCHIVE_BUCKET (stack output ArchiveBucketName) and
+RECORDS_TABLE set: AWS (or PARLEY_S3_ENDPOINT / PARLEY_DYNAMODB_ENDPOINT); else the running
+`make dev`.
 """
 
 from __future__ import annotations
@@ -20,10 +29,13 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import sys
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from devtools.local import (
@@ -39,7 +51,14 @@ from shared.errors import BadRequest, StorageUnavailable
 from shared.fields import format_timestamp
 from shared.settings import Settings
 
+if TYPE_CHECKING:
+    from mypy_boto3_apigateway import APIGatewayClient
+else:
+    APIGatewayClient = Any
+
 TABLE_VAR = "API_KEYS_TABLE"
+# The usage plan tiers of template.yaml (FreeUsagePlan, ProUsagePlan, EnterpriseUsagePlan).
+PLANS = ("free", "pro", "enterprise")
 _DEADLINE_SECONDS = 5.0
 
 
@@ -99,9 +118,42 @@ def _deadline() -> Deadline:
 # --- commands --------------------------------------------------------------------------------
 
 
+def apigateway_client(region: str) -> APIGatewayClient:
+    return boto3.client("apigateway", region_name=region)
+
+
+def bind_to_usage_plan(client: APIGatewayClient, plan: str, stage: str, tenant: str) -> str:
+    """Create an API Gateway API key on the usage plan `parley-<stage>-<plan>`; its value."""
+    name = f"parley-{stage}-{plan}"
+    plans = [
+        item
+        for page in client.get_paginator("get_usage_plans").paginate()
+        for item in page.get("items", [])
+        if item.get("name") == name
+    ]
+    if not plans:
+        raise CliError(f"No API Gateway usage plan {name!r}: is the stack deployed there?", 2)
+    value = secrets.token_hex(20)  # API Gateway wants 20+ characters
+    api_key = client.create_api_key(
+        name=f"parley-{stage}-{tenant}-{value[:8]}",
+        description=f"Parley usage key of tenant {tenant} (plan {plan})",
+        enabled=True,
+        value=value,
+    )
+    client.create_usage_plan_key(usagePlanId=plans[0]["id"], keyId=api_key["id"], keyType="API_KEY")
+    return value
+
+
 def cmd_create(args: argparse.Namespace, target: Target) -> int:
+    usage_key = None
+    if target.endpoint is None:  # AWS: API Gateway throttles the key by its plan
+        usage_key = bind_to_usage_plan(
+            apigateway_client(target.region), args.plan, args.stage, args.tenant
+        )
     try:
-        key, info = key_store(target).create(args.tenant, _deadline())
+        key, info = key_store(target).create(
+            args.tenant, _deadline(), plan=args.plan, usage_key=usage_key
+        )
     except BadRequest as exc:
         raise CliError(exc.message, code=2) from None
     print(f"Created {info.key_id} for tenant {info.tenant_id} in {target.describe()}:")
@@ -109,23 +161,28 @@ def cmd_create(args: argparse.Namespace, target: Target) -> int:
     print(f"    {key}")
     print()
     print("Copy it now: it is not shown again (only its SHA-256 hash is stored).")
+    if usage_key is None:
+        print(f"Plan {args.plan}: recorded only (no API Gateway, so no throttling here).")
+    else:
+        print(f"Plan {args.plan}: bound to the usage plan parley-{args.stage}-{args.plan}.")
     return 0
 
 
 def cmd_list(args: argparse.Namespace, target: Target) -> int:
     keys = key_store(target).list_keys(_deadline(), tenant_id=args.tenant)
     if args.json:
-        print(json.dumps([asdict(k) for k in keys], indent=2))
+        print(json.dumps([k.listing() for k in keys], indent=2))
         return 0
     if not keys:
         suffix = f" for tenant {args.tenant}" if args.tenant else ""
         print(f"No keys{suffix} in {target.describe()}.")
         return 0
-    rows = [("KEY ID", "TENANT", "PREFIX", "CREATED", "STATUS")] + [
+    rows = [("KEY ID", "TENANT", "PREFIX", "PLAN", "CREATED", "STATUS")] + [
         (
             k.key_id,
             k.tenant_id,
             k.prefix + "…",
+            k.plan or "-",
             k.created_at,
             f"revoked {k.revoked_at}" if k.revoked_at else "active",
         )
@@ -152,6 +209,34 @@ def cmd_revoke(args: argparse.Namespace, target: Target) -> int:
             "(AuthorizerCacheSeconds, 60 s by default)."
         )
     return 0
+
+
+def cmd_replay(args: argparse.Namespace, _: Target | None) -> int:
+    # Imported here: only replay needs the ingest pipeline and rich.
+    from rich.console import Console
+
+    from devtools.replay import ReplayError, replay_archive, resolve_replay_target
+
+    until = args.until or datetime.now(UTC).date()
+    if args.since > until:
+        raise CliError(f"--since {args.since} is after --until {until}", code=2)
+    try:
+        target = resolve_replay_target(args.bucket, args.records_table)
+        summary = replay_archive(target, args.tenant, args.since, until, Console(stderr=True))
+    except ReplayError as exc:
+        raise CliError(str(exc), code=2) from None
+    except StorageUnavailable:
+        raise CliError(
+            "storage stayed unavailable; run the replay again (it is idempotent)"
+        ) from None
+    print(
+        f"Replayed {summary.requests} archived request(s) of tenant {args.tenant} "
+        f"from {args.since} to {until} ({target.describe()}): {summary.records} record(s) "
+        f"stored, {summary.refused_events} event(s) refused."
+    )
+    for key, why in summary.failed:
+        print(f"  not replayed: {key}: {why}")
+    return 1 if summary.failed else 0
 
 
 def _shown(key_id_or_key: str) -> str:
@@ -185,6 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     create = actions.add_parser("create", parents=[where], help="create a key for a tenant")
     create.add_argument("--tenant", required=True, help="tenant id the key authenticates as")
+    create.add_argument(
+        "--plan", choices=PLANS, default=PLANS[0], help="usage plan tier (default: %(default)s)"
+    )
+    create.add_argument(
+        "--stage",
+        default=os.environ.get("PARLEY_STAGE", "prod"),
+        help="deployed stage whose usage plan to use (default: $PARLEY_STAGE or prod)",
+    )
     create.set_defaults(run=cmd_create)
 
     listing = actions.add_parser("list", parents=[where], help="list keys (never the keys)")
@@ -195,6 +288,20 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", parents=[where], help="revoke a key")
     revoke.add_argument("key", metavar="KEY_ID_OR_KEY", help="key id (key_…) or the key (prl_…)")
     revoke.set_defaults(run=cmd_revoke)
+
+    replay = commands.add_parser(
+        "replay", help="re-ingest a tenant's archived request bodies (idempotent)"
+    )
+    replay.add_argument("--tenant", required=True, help="whose archive to replay")
+    replay.add_argument(
+        "--since", required=True, type=date.fromisoformat, help="first UTC day, YYYY-MM-DD"
+    )
+    replay.add_argument(
+        "--until", type=date.fromisoformat, help="last UTC day, YYYY-MM-DD (default: today)"
+    )
+    replay.add_argument("--bucket", help="archive bucket (default: $ARCHIVE_BUCKET or make dev's)")
+    replay.add_argument("--records-table", help="records table (default: $RECORDS_TABLE)")
+    replay.set_defaults(run=cmd_replay)
     return parser
 
 
@@ -204,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("parley").addHandler(logging.NullHandler())
     target: Target | None = None
     try:
-        target = resolve_target(args)
+        if args.command == "keys":
+            target = resolve_target(args)
         code: int = args.run(args, target)
         return code
     except CliError as exc:

@@ -12,6 +12,9 @@ from devtools.template import ROOT, load_template, table_environment
 # Tables outside AWS are named "<prefix>-<LogicalId>" (see devtools.template.table_names).
 TABLE_PREFIX = "parley-local"
 ENDPOINT_VAR = "PARLEY_DYNAMODB_ENDPOINT"
+S3_ENDPOINT_VAR = "PARLEY_S3_ENDPOINT"
+# The raw archive's bucket outside AWS (devtools.server creates it).
+ARCHIVE_BUCKET = f"{TABLE_PREFIX}-archive"
 # Where a running `make dev` tells the CLI its endpoints (git-ignored; removed on a clean exit).
 STATE_VAR = "PARLEY_DEV_STATE"
 DEFAULT_STATE_FILE = ROOT / ".parley-dev.json"
@@ -52,6 +55,9 @@ class DevServerState:
     base_url: str
     dynamodb_endpoint: str
     api_keys_table: str
+    # The raw archive, when the server has one (`parley replay` reads it).
+    s3_endpoint: str | None = None
+    archive_bucket: str | None = None
 
 
 def state_file() -> Path:

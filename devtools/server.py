@@ -9,6 +9,8 @@ endpoint (DynamoDB Local, …) instead.
 Environment:
   PARLEY_PORT               port to listen on (default 3000; 0 picks a free one)
   PARLEY_DYNAMODB_ENDPOINT  use this DynamoDB endpoint instead of the embedded one
+  PARLEY_S3_ENDPOINT        with PARLEY_DYNAMODB_ENDPOINT: the S3 endpoint of the raw archive
+                            (without it the archive is off); the embedded server serves S3 too
   PARLEY_DEV_KEYS           "tenant=prl_…,tenant2=prl_…": seed exactly these API keys
                             (default: one new key for tenant "dev", printed at start)
   PARLEY_READ_TIMEOUT_SECONDS  how long a request head or body may stall (default 10)
@@ -37,7 +39,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from devtools.asgi import MAX_HEAD_READ, GatewayApp, protocol_class
 from devtools.gateway import Gateways
 from devtools.local import (
+    ARCHIVE_BUCKET,
     ENDPOINT_VAR,
+    S3_ENDPOINT_VAR,
     STATE_VAR,
     TABLE_PREFIX,
     DevServerState,
@@ -173,6 +177,17 @@ def ensure_tables(client: Any, template: dict[str, Any]) -> tuple[list[str], lis
     return created, existing
 
 
+def ensure_archive_bucket() -> None:
+    """The raw archive's bucket, created unless it is there."""
+    from shared.ingest.archive import make_s3_client
+    from shared.settings import get_settings
+
+    client = make_s3_client(get_settings())
+    existing = (client.exceptions.BucketAlreadyOwnedByYou, client.exceptions.BucketAlreadyExists)
+    with contextlib.suppress(*existing):
+        client.create_bucket(Bucket=ARCHIVE_BUCKET)
+
+
 @dataclass(frozen=True)
 class SeededKey:
     tenant: str
@@ -290,11 +305,13 @@ def serve(stack: contextlib.ExitStack) -> None:
     ensure_aws_environment(local_endpoint=True)
 
     endpoint = os.environ.get(ENDPOINT_VAR, "").strip()
+    s3_endpoint = os.environ.get(S3_ENDPOINT_VAR, "").strip() or None
     storage = f"external ({ENDPOINT_VAR})"
     if not endpoint:
         endpoint, moto = start_moto()
         stack.callback(moto.stop)
         storage = "embedded moto server"
+        s3_endpoint = endpoint  # moto's server speaks every service's protocol
     # Handlers read their settings from the environment, as on Lambda.
     for name, value in global_environment(template, TABLE_PREFIX).items():
         os.environ.setdefault(name, value)
@@ -303,6 +320,12 @@ def serve(stack: contextlib.ExitStack) -> None:
     os.environ.setdefault("PARLEY_LOCAL_MODE", "1")  # webhooks may go to 127.0.0.1/localhost
     embedded_moto = endpoint if storage.startswith("embedded") else None
     sqs_endpoint, sqs = start_local_queues(stack, template, embedded_moto, TABLE_PREFIX)
+    archive_bucket = ARCHIVE_BUCKET if s3_endpoint else None
+    if s3_endpoint:
+        os.environ[S3_ENDPOINT_VAR] = s3_endpoint
+        os.environ["ARCHIVE_BUCKET"] = ARCHIVE_BUCKET
+    else:
+        os.environ.pop("ARCHIVE_BUCKET", None)
 
     from shared import services
     from shared.dynamo import default_client
@@ -310,6 +333,8 @@ def serve(stack: contextlib.ExitStack) -> None:
     services.reset()
     client = default_client()
     created, existing = ensure_tables(client, template)
+    if s3_endpoint:
+        ensure_archive_bucket()
     keys = seed_keys(client, settings.dev_keys)
     gateway = Gateways(template, api_ids, stage=STAGE)  # imports the handlers
     queue_triggers = start_pollers(stack, template, sqs, TABLE_PREFIX)
@@ -327,7 +352,14 @@ def serve(stack: contextlib.ExitStack) -> None:
             raise ConfigError("the HTTP server did not start (see the messages above)")
         time.sleep(0.02)
     base_url = f"http://{HOST}:{sock.getsockname()[1]}"
-    state = DevServerState(os.getpid(), base_url, endpoint, os.environ["API_KEYS_TABLE"])
+    state = DevServerState(
+        os.getpid(),
+        base_url,
+        endpoint,
+        os.environ["API_KEYS_TABLE"],
+        s3_endpoint,
+        archive_bucket,
+    )
     try:
         write_state(state, settings.state_file)
     except OSError as exc:
@@ -339,6 +371,10 @@ def serve(stack: contextlib.ExitStack) -> None:
         f"Parley local API — {', '.join(api_ids)} from template.yaml, stage {STAGE!r}",
         f"  DynamoDB endpoint: {endpoint}  [{storage}]",
     ]
+    if archive_bucket:
+        out.append(f"  Raw archive: s3://{archive_bucket} at {s3_endpoint}")
+    else:
+        out.append(f"  Raw archive: off (set {S3_ENDPOINT_VAR} with {ENDPOINT_VAR})")
     if created:
         out.append(f"  Tables created: {', '.join(created)}")
     if existing:

@@ -1,7 +1,9 @@
 """API keys: `prl_` + 43 url-safe random characters, stored only as SHA-256 hashes.
 
 ApiKeysTable item: pk = hex SHA-256 of the key; key_id (public handle for listing and
-revoking), tenant_id, prefix (first characters, to recognise a key), created_at, revoked_at.
+revoking), tenant_id, prefix (first characters, to recognise a key), created_at, revoked_at;
+plan (usage plan tier) and usage_key (the value of the API Gateway API key bound to that plan,
+which the authorizer returns as usageIdentifierKey so API Gateway throttles per key).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +33,15 @@ class ApiKey:
     prefix: str
     created_at: str
     revoked_at: str | None = None
+    plan: str | None = None
+    # Not a credential (API Gateway takes it only from the authorizer), but never listed.
+    usage_key: str | None = field(default=None, repr=False)
+
+    def listing(self) -> dict[str, Any]:
+        """What `parley keys list` shows."""
+        shown = asdict(self)
+        del shown["usage_key"]
+        return shown
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ApiKey:
@@ -40,6 +51,8 @@ class ApiKey:
             prefix=item["prefix"]["S"],
             created_at=item["created_at"]["S"],
             revoked_at=item["revoked_at"]["S"] if "revoked_at" in item else None,
+            plan=item["plan"]["S"] if "plan" in item else None,
+            usage_key=item["usage_key"]["S"] if "usage_key" in item else None,
         )
 
 
@@ -64,12 +77,27 @@ class KeyStore:
         self._client = client
         self._table = table
 
-    def create(self, tenant_id: str, deadline: Deadline) -> tuple[str, ApiKey]:
+    def create(
+        self,
+        tenant_id: str,
+        deadline: Deadline,
+        *,
+        plan: str | None = None,
+        usage_key: str | None = None,
+    ) -> tuple[str, ApiKey]:
         """A new key for the tenant; the plain key is returned here and never again."""
         key = generate_key()
-        return key, self.store(key, tenant_id, deadline)
+        return key, self.store(key, tenant_id, deadline, plan=plan, usage_key=usage_key)
 
-    def store(self, key: str, tenant_id: str, deadline: Deadline) -> ApiKey:
+    def store(
+        self,
+        key: str,
+        tenant_id: str,
+        deadline: Deadline,
+        *,
+        plan: str | None = None,
+        usage_key: str | None = None,
+    ) -> ApiKey:
         """Store a key made elsewhere (e.g. seeded for local development). A key already stored
         is left as it is, revoked or not, and returned."""
         if not TENANT_RE.fullmatch(tenant_id):
@@ -83,6 +111,8 @@ class KeyStore:
             tenant_id=tenant_id,
             prefix=key[:12],
             created_at=format_timestamp(datetime.now(UTC)),
+            plan=plan,
+            usage_key=usage_key,
         )
         item = {
             "pk": {"S": hash_key(key)},
@@ -91,6 +121,10 @@ class KeyStore:
             "prefix": {"S": info.prefix},
             "created_at": {"S": info.created_at},
         }
+        if plan is not None:
+            item["plan"] = {"S": plan}
+        if usage_key is not None:
+            item["usage_key"] = {"S": usage_key}
         try:
             call_with_retry(
                 lambda: self._client.put_item(

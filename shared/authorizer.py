@@ -32,7 +32,12 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
         # The exact message "Unauthorized" is what makes API Gateway answer 401 (not 403/500).
         raise Exception("Unauthorized") from None
     logs.tenant_id_var.set(key.tenant_id)
-    return allow_policy(key.tenant_id, event["methodArn"], {"keyId": key.key_id})
+    policy = allow_policy(key.tenant_id, event["methodArn"], {"keyId": key.key_id})
+    if key.usage_key is not None:
+        # API Gateway (ApiKeySourceType AUTHORIZER) meters and throttles the call against the
+        # usage plan this API Gateway key is bound to.
+        policy["usageIdentifierKey"] = key.usage_key
+    return policy
 
 
 def allow_policy(tenant_id: str, method_arn: str, context: dict[str, Any]) -> dict[str, Any]:

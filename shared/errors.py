@@ -57,8 +57,22 @@ class Conflict(ApiError):
     status = 409
 
 
+class InProgress(Conflict):
+    """The first request under this Idempotency-Key is still being processed: retry shortly."""
+
+    retryable = True
+    retry_after = 1
+
+    def __init__(self) -> None:
+        super().__init__("A request with this Idempotency-Key is still in progress; retry shortly")
+
+
 class PayloadTooLarge(ApiError):
     status = 413
+
+
+class UnprocessableContent(ApiError):
+    status = 422
 
 
 class StorageUnavailable(ApiError):

@@ -45,14 +45,21 @@ def key_store() -> KeyStore:
 
 @lru_cache(maxsize=1)
 def ingest_service() -> IngestService:
+    from shared.ingest.archive import ArchiveStore, make_s3_client
     from shared.ingest.idempotency import IdempotencyStore
     from shared.ingest.pipeline import IngestService
 
     settings = get_settings()
     idempotency = IdempotencyStore(
-        default_client(), settings.idempotency_table, settings.idempotency_ttl_hours * 3600
+        default_client(),
+        settings.idempotency_table,
+        settings.idempotency_ttl_hours * 3600,
+        settings.idempotency_claim_seconds,
     )
-    return IngestService(record_store(), idempotency)
+    archive = None
+    if settings.archive_bucket:
+        archive = ArchiveStore(make_s3_client(settings), settings.archive_bucket)
+    return IngestService(record_store(), idempotency, archive)
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""Session-wide fixtures: one moto DynamoDB for the whole run, tables built from template.yaml."""
+"""Session-wide fixtures: one moto DynamoDB for the whole run, tables built from template.yaml,
+and the raw archive's S3 bucket."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     AWS_REGION="us-east-1",
     LOG_LEVEL="WARNING",
+    ARCHIVE_BUCKET="test-archive",
 )
+os.environ.pop("PARLEY_S3_ENDPOINT", None)
 os.environ.pop("PARLEY_DYNAMODB_ENDPOINT", None)
 
 from devtools.template import create_table_requests, load_template, table_environment
@@ -47,6 +50,9 @@ def dynamodb() -> Iterator[Any]:
         sqs = boto3.client("sqs", region_name="us-east-1")
         urls = create_queues(sqs, load_template(), TABLE_PREFIX)
         os.environ.update(queue_environment(load_template(), urls))
+        boto3.client("s3", region_name="us-east-1").create_bucket(
+            Bucket=os.environ["ARCHIVE_BUCKET"]
+        )
         services.reset()
         yield client
         services.reset()

@@ -20,12 +20,12 @@ from shared.dynamo import Deadline
 from shared.errors import (
     MAX_LISTED_ERRORS,
     BadRequest,
-    Conflict,
     EventError,
     InvalidEvents,
     PayloadTooLarge,
 )
 from shared.fields import DEFAULT_ENVIRONMENT, check_environment, echo
+from shared.ingest.archive import ArchivedRequest, ArchiveStore
 from shared.ingest.idempotency import IdempotencyStore, SavedResponse, check_key
 from shared.ingest.records import IngestEvent, Record, RecordContext, oversized_text
 from shared.ingest.store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
@@ -132,6 +132,15 @@ def build_batch(policy: IngestPolicy, payload: Any, info: RequestInfo) -> Batch:
     return batch
 
 
+def accepted_batch(policy: IngestPolicy, body: bytes, info: RequestInfo, partial: bool) -> Batch:
+    """The request's batch, if it is accepted: any invalid event refuses the whole request
+    unless the client asked for partial success."""
+    batch = build_batch(policy, parse_json(body), info)
+    if batch.errors and not partial:
+        raise InvalidEvents(batch.errors)
+    return batch
+
+
 def _event_records(
     policy: IngestPolicy,
     raw: Any,
@@ -179,9 +188,15 @@ def _record_too_large(index: int, record: Record, size: int) -> EventError:
 
 
 class IngestService:
-    def __init__(self, records: RecordStore, idempotency: IdempotencyStore) -> None:
+    def __init__(
+        self,
+        records: RecordStore,
+        idempotency: IdempotencyStore,
+        archive: ArchiveStore | None = None,
+    ) -> None:
         self._records = records
         self._idempotency = idempotency
+        self._archive = archive
 
     def ingest(
         self,
@@ -196,10 +211,8 @@ class IngestService:
             return self._ingest(policy, body, info, deadline, partial)
         scope = f"{info.tenant_id}#{policy.route}#{check_key(info.idempotency_key)}"
         body_hash = hashlib.sha256(body).hexdigest()
-        saved = self._idempotency.get(scope, deadline)
+        saved = self._idempotency.claim(scope, body_hash, info.request_id, deadline)
         if saved is not None:
-            if saved.body_hash != body_hash:
-                raise Conflict("Idempotency-Key was already used with a different request body")
             # The first answer unchanged, its requestId included (the endpoint's X-Request-Id
             # follows it); this request's own id is in the log line's request_id.
             replayed = pydantic_core.from_json(saved.response)
@@ -208,7 +221,12 @@ class IngestService:
                 extra={"route": policy.route, "replayed_request_id": replayed.get("requestId")},
             )
             return Outcome(saved.status, replayed)
-        outcome = self._ingest(policy, body, info, deadline, partial)
+        try:
+            outcome = self._ingest(policy, body, info, deadline, partial)
+        except Exception:
+            # A refused or failed request is not remembered: the client may retry under the key.
+            self._idempotency.release(scope, info.request_id, deadline)
+            raise
         response = pydantic_core.to_json(outcome.body).decode()
         self._idempotency.save(scope, SavedResponse(body_hash, outcome.status, response), deadline)
         return outcome
@@ -221,29 +239,70 @@ class IngestService:
         deadline: Deadline,
         partial: bool,
     ) -> Outcome:
-        batch = build_batch(policy, parse_json(body), info)
-        if batch.errors and not partial:
-            raise InvalidEvents(batch.errors)
-        self._records.put(batch.prepared, deadline)
-        answer: dict[str, Any] = {
-            "success": not batch.errors,
-            "count": len(batch.prepared),
-            "requestId": info.request_id,
-        }
-        details = policy.details(batch.counts)
-        if details is not None:
-            answer["details"] = details
-        log.info(
-            "ingested",
-            extra={
-                "route": policy.route,
-                "records": len(batch.prepared),
-                "refused": len(batch.errors),
-            },
-        )
-        if not batch.errors:
-            return Outcome(200, answer)
-        answer["message"] = f"{len(batch.errors)} event(s) were invalid and not stored"
-        answer["errors"] = [e.as_dict() for e in batch.errors[:MAX_LISTED_ERRORS]]
-        answer["retryable"] = False
-        return Outcome(207, answer)
+        batch = accepted_batch(policy, body, info, partial)
+        if self._archive is None:
+            self._records.put(batch.prepared, deadline)
+        else:
+            request = ArchivedRequest(
+                tenant_id=info.tenant_id,
+                route=policy.route,
+                request_id=info.request_id,
+                received_at=info.received_at,
+                received_ns=info.received_ns,
+                idempotency_key=info.idempotency_key,
+                partial=partial,
+                body=body,
+            )
+            archived = self._archive.start_put(request, deadline)
+            try:
+                self._records.put(batch.prepared, deadline)
+            except Exception:
+                # Not acknowledged: the client resends, so a replay must not store this too.
+                self._archive.discard_after(archived, request)
+                raise
+            archived.result()  # not archived: not acknowledged (a retryable 503)
+        return answer(policy, batch, info)
+
+
+def answer(policy: IngestPolicy, batch: Batch, info: RequestInfo) -> Outcome:
+    """The 200 (or, with partial success, 207) answer for a stored batch."""
+    body: dict[str, Any] = {
+        "success": not batch.errors,
+        "count": len(batch.prepared),
+        "requestId": info.request_id,
+    }
+    details = policy.details(batch.counts)
+    if details is not None:
+        body["details"] = details
+    log.info(
+        "ingested",
+        extra={
+            "route": policy.route,
+            "records": len(batch.prepared),
+            "refused": len(batch.errors),
+        },
+    )
+    if not batch.errors:
+        return Outcome(200, body)
+    body["message"] = f"{len(batch.errors)} event(s) were invalid and not stored"
+    body["errors"] = [e.as_dict() for e in batch.errors[:MAX_LISTED_ERRORS]]
+    body["retryable"] = False
+    return Outcome(207, body)
+
+
+def replay(
+    records: RecordStore, policy: IngestPolicy, archived: ArchivedRequest, deadline: Deadline
+) -> Outcome:
+    """Run an archived request through today's normalization again, as the request it was
+    (same tenant, request id, receive time and key, so the same record ids): its records are
+    overwritten, never added twice. Neither archived again nor remembered as an answer."""
+    info = RequestInfo(
+        archived.tenant_id,
+        archived.request_id,
+        archived.received_at,
+        archived.received_ns,
+        archived.idempotency_key,
+    )
+    batch = accepted_batch(policy, archived.body, info, archived.partial)
+    records.put(batch.prepared, deadline)
+    return answer(policy, batch, info)

@@ -135,6 +135,9 @@ def test_the_running_server_is_found_through_its_state_file(server: ServerProces
         "base_url": server.base_url,
         "dynamodb_endpoint": server.dynamodb_endpoint,
         "api_keys_table": "parley-local-ApiKeysTable",
+        # the embedded moto server serves the raw archive's S3 too
+        "s3_endpoint": server.dynamodb_endpoint,
+        "archive_bucket": "parley-local-archive",
     }
     found = {"PARLEY_DEV_STATE": str(server.state_file)}
     created = parley("keys", "create", "--tenant", "wayne", endpoint=None, **found)

@@ -125,7 +125,9 @@ def test_every_route_is_behind_the_authorizer(api: str) -> None:
     assert {(m, p) for p, methods in paths.items() for m in methods} == routes
     for path, methods in paths.items():
         for method, operation in methods.items():
-            assert operation["security"] == [{"ApiKeyAuthorizer": []}], (method, path)
+            # and the usage plan's key the authorizer names (tests/infra/test_usage_plans.py)
+            security = [{"ApiKeyAuthorizer": []}, {"api_key": []}]
+            assert operation["security"] == security, (method, path)
             assert operation["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
 
 
@@ -137,6 +139,7 @@ GATEWAY_ANSWERS = {
     "MISSING_AUTHENTICATION_TOKEN": ("404", False, "NOT_FOUND"),
     "REQUEST_TOO_LARGE": ("413", False, "PAYLOAD_TOO_LARGE"),
     "THROTTLED": ("429", True, "RATE_LIMITED"),
+    "QUOTA_EXCEEDED": ("429", True, "RATE_LIMITED"),  # the key's usage plan's daily quota
     # The authorizer could not look the key up in time: retryable, never a bare 500.
     "AUTHORIZER_FAILURE": ("503", True, "SERVICE_UNAVAILABLE"),
     "AUTHORIZER_CONFIGURATION_ERROR": ("503", True, "SERVICE_UNAVAILABLE"),
@@ -145,6 +148,7 @@ GATEWAY_ANSWERS = {
 }
 RETRY_AFTER = {
     "THROTTLED": "'1'",
+    "QUOTA_EXCEEDED": "'3600'",
     "AUTHORIZER_FAILURE": "'2'",
     "AUTHORIZER_CONFIGURATION_ERROR": "'2'",
 }

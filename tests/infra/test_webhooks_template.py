@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from devtools.template import load_template
+from tests.infra.iam import inline_statements
 from tests.infra.test_template import of_type
 
 WEBHOOK_FUNCTIONS = {
@@ -31,19 +32,6 @@ def mapping(function: str) -> dict[str, Any]:
         if m["Properties"]["FunctionName"] == {"Ref": function}
     )
     return props
-
-
-def inline_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every statement of a role's inline policies, both branches of a conditional one."""
-    policies: list[Any] = []
-    for policy in role["Properties"].get("Policies", []):
-        if "Fn::If" in policy:
-            policies += [
-                p for p in policy["Fn::If"][1:] if isinstance(p, dict) and "PolicyDocument" in p
-            ]
-        else:
-            policies.append(policy)
-    return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
 
 
 def test_fanout_wakes_only_for_meta_inserts_and_modifies() -> None:

@@ -115,3 +115,26 @@ def test_concurrent_creates_with_one_key_make_one_conversation(round_: int) -> N
     assert len(ids) == THREADS
     assert len(set(ids)) == 1
     assert list_(tenant).body["pagination"]["total"] == 1
+
+
+@pytest.mark.usefixtures("over_http")
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_concurrent_creates_with_one_key_and_different_bodies_make_one_conversation(
+    round_: int,
+) -> None:
+    tenant = fresh_tenant()
+    answers: list[Any] = []
+
+    def creator(n: int) -> None:
+        body = {"promptId": "p", "content": f"User: hi {n}", "idempotencyKey": "same-key"}
+        answers.append(create(body, tenant))
+
+    run_together(THREADS, creator)
+
+    created = [a for a in answers if a.status == 200]
+    assert len(created) == 1, [a.body for a in answers]
+    for answer in answers:
+        if answer.status != 200:  # CONTRACT: a key reused with another body is 409 CONFLICT
+            assert answer.status == 409, answer.body
+            assert answer.body["error"]["code"] == "CONFLICT"
+    assert list_(tenant).body["pagination"]["total"] == 1

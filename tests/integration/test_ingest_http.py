@@ -359,11 +359,12 @@ class TestIdempotencyKey:
         assert line["request_id"] == event["requestContext"]["requestId"]
         assert line["replayed_request_id"] == first.body["requestId"]
 
-    def test_repeat_with_another_body_is_409(self, conversation_id: str) -> None:
+    def test_repeat_with_another_body_is_422(self, conversation_id: str) -> None:
         key = {"Idempotency-Key": f"key-{conversation_id}"}
         assert post({"events": [chat(conversation_id, "a")]}, headers=key).status == 200
         answer = post({"events": [chat(conversation_id, "b")]}, headers=key)
-        assert answer.status == 409
+        assert answer.status == 422
+        assert answer.body["retryable"] is False
         assert "different request body" in answer.body["message"]
         assert [r["message"] for r in stored(conversation_id)] == ["a"]
 

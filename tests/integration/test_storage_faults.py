@@ -201,11 +201,11 @@ def test_unexpected_errors_are_a_retryable_500_without_details(
 
 def test_idempotency_store_faults_are_retried(dynamodb: Any) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    store = IdempotencyStore(client, "t", ttl_seconds=60)
+    store = IdempotencyStore(client, "t", ttl_seconds=60, claim_seconds=60)
     with Stubber(client) as stub:
         stub.add_client_error(
-            "get_item", service_error_code="ThrottlingException", http_status_code=400
+            "put_item", service_error_code="ThrottlingException", http_status_code=400
         )
-        stub.add_response("get_item", {})
-        assert store.get("scope", Deadline(5)) is None
+        stub.add_response("put_item", {})
+        assert store.claim("scope", "hash", "request", Deadline(5)) is None
         stub.assert_no_pending_responses()
