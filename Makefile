@@ -77,10 +77,12 @@ build: $(SAM_VENV)/.installed-stamp
 # cannot be trusted) so cold starts skip compiling.
 # Quoted for the shell: unquoted, `pydantic>=2.7` is `pydantic` plus a redirection to a file `=2.7`.
 LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith("boto3")))')
+# LAYER_PLATFORM: Lambda's; the bench builds the same layer for its own host.
+LAYER_PLATFORM ?= manylinux2014_aarch64
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
-		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
+		--platform $(LAYER_PLATFORM) --implementation cp --python-version 3.13 \
 		--only-binary=:all: -c constraints.txt $(LAYER_DEPS)
 	cp -R shared "$(ARTIFACTS_DIR)/python/shared"
 	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
