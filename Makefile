@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SAM_VENV := .venv-sam
 
-.PHONY: help dev test lint typecheck test-tools build sam-validate bench clean
+.PHONY: help dev test lint typecheck test-tools build sam-validate bench cost clean
 
 help:
 	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
@@ -19,7 +19,8 @@ help:
 	@echo "make lint          ruff + cfn-lint"
 	@echo "make typecheck     mypy --strict"
 	@echo "make test-tools    install curl if missing (apt-get): the e2e suite runs the README's curl examples"
-	@echo "make bench         speed and memory ratios"
+	@echo "make bench         every performance target, met or missed"
+	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build (installs aws-sam-cli into .venv-sam)"
 	@echo "make clean         remove .venv, .venv-sam, .aws-sam and tool caches"
@@ -90,3 +91,9 @@ build-SharedLayer:
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# What N events cost on AWS, from figures measured on this machine (docs/performance.md).
+EVENTS ?= 1000000
+BATCH ?= 1000
+cost: $(STAMP)
+	$(BIN)/python -m bench.cost --events $(EVENTS) --batch $(BATCH)
