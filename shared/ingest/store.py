@@ -4,7 +4,7 @@ Item layout (RecordsTable in template.yaml):
   pk  "<tenant>#<conversation_id>"   partition: a tenant's conversation, so tenants never mix
   sk  record id                      deterministic, so a resend overwrites instead of duplicating
   ok  "<timestamp>#<received ns>#<seq>"  LSI `by_order` sort key: timestamp, then send order
-                                     (the index holds keys + env, or everything: RecordsIndexProjection)
+                                     (it holds keys + env, or all: RecordsIndexProjection)
   env environment                    for `?environment=` filtering
   rec the record as JSON             nested client JSON stays exact (no float→Decimal)
 """
