@@ -41,7 +41,7 @@ class Measured:
     batch: int
     records: int
     item_bytes: float  # mean DynamoDB item size (attribute names + values)
-    key_bytes: float  # pk + sk + ok: what a KEYS_ONLY index entry holds
+    key_bytes: float  # pk + sk + ok + env: what the KEYS index entry holds
     base_wru: float  # mean write units per record, table
     invocation_ms: float
 
@@ -74,7 +74,7 @@ def measure(event_bytes: int, batch: int, runs: int = 5) -> Measured:
                 times.append((time.perf_counter() - start) * 1000)
     items = writer.items
     sizes = [_item_size(item) for item in items]
-    keys = [_item_size({k: item[k] for k in ("pk", "sk", "ok")}) for item in items]
+    keys = [_item_size({k: item[k] for k in ("pk", "sk", "ok", "env")}) for item in items]
     return Measured(
         event_bytes=event_bytes,
         batch=batch,
@@ -123,7 +123,7 @@ class Cost:
 
 
 def cost(m: Measured, events: int, memory_mb: int, index: str) -> Cost:
-    """`index`: the records table's LSI projection, "ALL" (shipped before) or "KEYS_ONLY"."""
+    """`index`: RecordsIndexProjection, "ALL" (before) or "KEYS" (keys and env, the default)."""
     requests = math.ceil(events / m.batch)
     records = events * m.records / m.batch
     seconds = m.invocation_ms / 1000 * max(1.0, FULL_VCPU_MB / memory_mb)
@@ -149,14 +149,15 @@ def report(events: int, batch: int, event_bytes: int, memory_mb: int) -> None:
     print(
         f"\n{event_bytes:,}-byte events, {fitting:,} per request"
         + (f" (BATCH={batch:,} would pass the 5 MiB body limit)" if fitting < batch else "")
-        + f": item {m.item_bytes:,.0f} B ({m.base_wru:.2f} WRU), keys {m.key_bytes:.0f} B; "
+        + f": item {m.item_bytes:,.0f} B ({m.base_wru:.2f} WRU), index entry with KEYS "
+        f"{m.key_bytes:.0f} B; "
         f"invocation {m.invocation_ms:.0f} ms here, billed at {memory_mb} MB"
     )
     print(
-        f"    {'LSI projection':<16}{'Lambda':>9}{'API GW':>9}{'writes':>9}{'WRU/rec':>9}"
+        f"    {'index':<16}{'Lambda':>9}{'API GW':>9}{'writes':>9}{'WRU/rec':>9}"
         f"{'GB stored':>11}{'storage/mo':>12}{'total (1st month)':>19}"
     )
-    for index in ("ALL", "KEYS_ONLY"):
+    for index in ("ALL", "KEYS"):
         c = cost(m, events, memory_mb, index)
         print(
             f"    {index:<16}{c.lambda_usd:>9.3f}{c.api_usd:>9.3f}{c.writes_usd:>9.3f}"
