@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SAM_VENV := .venv-sam
 
-.PHONY: help dev test lint typecheck test-tools build sam-validate bench eval-insights clean
+.PHONY: help dev test lint typecheck test-tools build sam-validate bench cost eval-insights clean
 
 help:
 	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
@@ -19,7 +19,8 @@ help:
 	@echo "make lint          ruff + cfn-lint"
 	@echo "make typecheck     mypy --strict"
 	@echo "make test-tools    install curl if missing (apt-get): the e2e suite runs the README's curl examples"
-	@echo "make bench         speed and memory ratios"
+	@echo "make bench         every performance target, met or missed"
+	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
 	@echo "make eval-insights the local insights analyzer against its labeled set"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build (installs aws-sam-cli into .venv-sam)"
@@ -83,10 +84,12 @@ build: $(SAM_VENV)/.installed-stamp
 # The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them).
 INSIGHTS_DEPS := vaderSentiment yake
 LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS)".split()))))')
+# LAYER_PLATFORM: Lambda's; the bench builds the same layer for its own host.
+LAYER_PLATFORM ?= manylinux2014_aarch64
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
-		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
+		--platform $(LAYER_PLATFORM) --implementation cp --python-version 3.13 \
 		--only-binary=:all: -c constraints.txt $(LAYER_DEPS)
 	cp -R shared "$(ARTIFACTS_DIR)/python/shared"
 	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
@@ -102,3 +105,9 @@ build-InsightsLayer:
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# What N events cost on AWS, from figures measured on this machine (docs/performance.md).
+EVENTS ?= 1000000
+BATCH ?= 1000
+cost: $(STAMP)
+	$(BIN)/python -m bench.cost --events $(EVENTS) --batch $(BATCH)

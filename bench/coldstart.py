@@ -9,13 +9,13 @@ signing are all paid as in Lambda.
 from __future__ import annotations
 
 import json
+import platform
 import shutil
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 from bench.bodies import api_event, body, ingest_events
@@ -58,18 +58,12 @@ print(json.dumps({"status": response["statusCode"], "import": t1 - t0, "client":
 
 @dataclass
 class ColdStart:
-    floor_ms: float
-    handler_ms: float
-    import_ms: float
-    client_ms: float
-    request_ms: float
-    no_pyc_ms: float
     runs: int
-    status: int
-
-    @property
-    def ratio(self) -> float:
-        return self.handler_ms / self.floor_ms
+    floor_ms: list[float]
+    repo_ms: list[float]  # the repo's code, warm __pycache__
+    layer_ms: list[float]  # the layer as `make build` packages it, function code without .pyc
+    reports: list[dict[str, Any]]
+    layer_bytes: int
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
@@ -86,45 +80,59 @@ def _child_report(stdout: str) -> dict[str, Any]:
     return report
 
 
-def measure(runs: int = 9) -> ColdStart:
+def build_layer(into: Path) -> Path:
+    """The SharedLayer exactly as `sam build` makes it (the Makefile's build-SharedLayer recipe:
+    pinned runtime deps, shared/, .pyc with unchecked hashes), for this host's platform."""
+    platform_tag = f"manylinux2014_{platform.machine()}"
+    done = subprocess.run(
+        [
+            "make",
+            "-s",
+            "build-SharedLayer",
+            f"ARTIFACTS_DIR={into}",
+            f"LAYER_PLATFORM={platform_tag}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"make build-SharedLayer failed:\n{done.stderr[-2000:]}")
+    return into / "python"
+
+
+def measure(runs: int = 10) -> ColdStart:
     env = bench_env(LOG_LEVEL="INFO")
-    no_pyc_env = bench_env(LOG_LEVEL="INFO", PYTHONDONTWRITEBYTECODE="1")
     events = ingest_events(count=3, event_bytes=600)
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
         event_file = Path(tmp) / "event.json"
         event_file.write_text(json.dumps(api_event("/v1/ingest", body(events))))
-        # The repo's code without any .pyc (deps keep theirs): a copy, never written to.
-        source_only = Path(tmp) / "src"
-        for package in ("shared", "functions"):
-            shutil.copytree(
-                REPO / package, source_only / package, ignore=shutil.ignore_patterns("__pycache__")
-            )
+        layer = build_layer(Path(tmp) / "layer")
+        layer_bytes = sum(f.stat().st_size for f in layer.rglob("*") if f.is_file())
+        # Lambda's /var/task: the function's code only, read-only (no __pycache__ written).
+        task = Path(tmp) / "task"
+        shutil.copytree(
+            REPO / "functions", task / "functions", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        layer_env = bench_env(LOG_LEVEL="INFO", PYTHONPATH=str(layer), PYTHONDONTWRITEBYTECODE="1")
         floor = [PYTHON, "-c", FLOOR]
         handler = [PYTHON, "-c", HANDLER, str(event_file)]
         # Warm-up: fills __pycache__ and the page cache; not counted.
         _run(floor, env, REPO)
         _run(handler, env, REPO)
+        _run(handler, layer_env, task)
         floor_ms: list[float] = []
-        handler_ms: list[float] = []
-        no_pyc_ms: list[float] = []
+        repo_ms: list[float] = []
+        layer_ms: list[float] = []
         reports: list[dict[str, Any]] = []
-        for _ in range(runs):
-            elapsed, _out = _run(floor, env, REPO)
-            floor_ms.append(elapsed)
+        for _ in range(runs):  # alternating, so drifts in machine load hit all alike
+            floor_ms.append(_run(floor, env, REPO)[0])
             elapsed, out = _run(handler, env, REPO)
-            handler_ms.append(elapsed)
+            repo_ms.append(elapsed)
             reports.append(_child_report(out))
-            elapsed, out = _run(handler, no_pyc_env, source_only)
-            no_pyc_ms.append(elapsed)
-            if not _child_report(out)["shared"].startswith(str(source_only)):
-                raise RuntimeError("the source-only run imported the repo's shared package")
-    return ColdStart(
-        floor_ms=median(floor_ms),
-        handler_ms=median(handler_ms),
-        import_ms=median(r["import"] for r in reports) * 1000,
-        client_ms=median(r["client"] for r in reports) * 1000,
-        request_ms=median(r["request"] for r in reports) * 1000,
-        no_pyc_ms=median(no_pyc_ms),
-        runs=runs,
-        status=max(r["status"] for r in reports),
-    )
+            elapsed, out = _run(handler, layer_env, task)
+            layer_ms.append(elapsed)
+            if not _child_report(out)["shared"].startswith(str(layer)):
+                raise RuntimeError("the layer run did not import the layer's shared package")
+    return ColdStart(runs, floor_ms, repo_ms, layer_ms, reports, layer_bytes)

@@ -83,19 +83,11 @@ def _event(path: str, resource: str, body: Any, conversation_id: str | None) -> 
 @dataclass(frozen=True)
 class AppendResult:
     runs: int
-    small_ms: float
-    large_ms: float
+    small_ms: list[float]
+    large_ms: list[float]
     large_bytes: int
-    cpu_small_ms: float
+    cpu_small_ms: float  # medians, without latency
     cpu_large_ms: float
-
-    @property
-    def ratio(self) -> float:
-        return self.large_ms / self.small_ms
-
-    @property
-    def cpu_ratio(self) -> float:
-        return self.cpu_large_ms / self.cpu_small_ms
 
 
 def measure(runs: int = 15) -> AppendResult:
@@ -135,7 +127,7 @@ def measure(runs: int = 15) -> AppendResult:
         large = make(json.dumps({"messages": messages}))
         large_bytes = sum(len(item.get("msgs", {}).get("S", "")) for item in table.items.values())
 
-        def timed(latency: float) -> tuple[float, float]:
+        def timed(latency: float) -> tuple[list[float], list[float]]:
             table.latency = latency
             small_times, large_times = [], []
             for _ in range(2):  # warm up
@@ -144,8 +136,15 @@ def measure(runs: int = 15) -> AppendResult:
             for _ in range(runs):  # interleaved, so drift hits both alike
                 small_times.append(append_once(small))
                 large_times.append(append_once(large))
-            return statistics.median(small_times), statistics.median(large_times)
+            return small_times, large_times
 
         small_ms, large_ms = timed(LATENCY)
         cpu_small, cpu_large = timed(0.0)
-    return AppendResult(runs, small_ms, large_ms, large_bytes, cpu_small, cpu_large)
+    return AppendResult(
+        runs,
+        small_ms,
+        large_ms,
+        large_bytes,
+        statistics.median(cpu_small),
+        statistics.median(cpu_large),
+    )

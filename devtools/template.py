@@ -75,12 +75,30 @@ def create_table_requests(template: dict[str, Any], prefix: str) -> list[dict[st
             "TableName": names[logical],
             "BillingMode": "PAY_PER_REQUEST",
         }
-        request.update({key: props[key] for key in _TABLE_KEYS if key in props})
+        request.update(
+            {key: _with_defaults(template, props[key]) for key in _TABLE_KEYS if key in props}
+        )
         if "StreamSpecification" in props:  # the API also wants StreamEnabled
             view = props["StreamSpecification"]["StreamViewType"]
             request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
         requests.append(request)
     return requests
+
+
+def _with_defaults(template: dict[str, Any], value: Any) -> Any:
+    """`value` as CloudFormation resolves it with every parameter at its default: `!Ref`
+    to a parameter, and `!If` on a condition made of `!Equals`."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in template.get("Parameters", {}):
+            return parameter_default(template, value["Ref"])
+        if set(value) == {"Fn::If"}:
+            condition, if_true, if_false = value["Fn::If"]
+            chosen = if_true if _condition(template, condition) else if_false
+            return _with_defaults(template, chosen)
+        return {k: _with_defaults(template, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_defaults(template, v) for v in value]
+    return value
 
 
 def table_environment(template: dict[str, Any], prefix: str) -> dict[str, str]:
@@ -200,6 +218,11 @@ def gateway_responses(template: dict[str, Any], api: str) -> dict[str, GatewayAn
 def apis(template: dict[str, Any]) -> list[str]:
     """Logical ids of the REST APIs (AWS::Serverless::Api), in template order."""
     return list(resources(template, "AWS::Serverless::Api"))
+
+
+def _condition(template: dict[str, Any], name: str) -> bool:
+    left, right = template["Conditions"][name]["Fn::Equals"]
+    return bool(_with_defaults(template, left) == _with_defaults(template, right))
 
 
 def parameter_default(template: dict[str, Any], name: str) -> Any:

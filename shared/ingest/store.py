@@ -4,6 +4,7 @@ Item layout (RecordsTable in template.yaml):
   pk  "<tenant>#<conversation_id>"   partition: a tenant's conversation, so tenants never mix
   sk  record id                      deterministic, so a resend overwrites instead of duplicating
   ok  "<timestamp>#<received ns>#<seq>"  LSI `by_order` sort key: timestamp, then send order
+                                     (it holds keys + env, or all: RecordsIndexProjection)
   env environment                    for `?environment=` filtering
   rec the record as JSON             nested client JSON stays exact (no float→Decimal)
 """
@@ -19,6 +20,7 @@ from typing import Any
 import pydantic_core
 
 from shared.dynamo import (
+    BATCH_GET_SIZE,
     Deadline,
     DynamoDBClient,
     Item,
@@ -34,6 +36,7 @@ MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attribut
 MAX_PAGE_BYTES = 4_500_000
 ORDER_INDEX = "by_order"
 MAX_SORT_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
+Items = list[Item]  # spelled here: inside RecordStore, `list` is its method
 
 
 @dataclass(slots=True)
@@ -136,16 +139,40 @@ class RecordStore:
             if start:
                 query["ExclusiveStartKey"] = start
             page = call_with_retry(lambda: self._client.query(**query), deadline)  # noqa: B023
-            for item in page.get("Items", []):
-                page_bytes += len(item["rec"]["S"])
-                if last_key is not None and page_bytes > MAX_PAGE_BYTES:
-                    return records, _encode_cursor(last_key)
-                records.append(pydantic_core.from_json(item["rec"]["S"]))
-                last_key = {k: item[k] for k in ("pk", "sk", "ok")}
+            index_items = page.get("Items", [])
+            # Records fetched 100 at a time, so a page that stops at MAX_PAGE_BYTES never
+            # holds more than one fetch past it in memory.
+            for chunk in range(0, len(index_items), BATCH_GET_SIZE):
+                chunk_items = index_items[chunk : chunk + BATCH_GET_SIZE]
+                for item in self._with_records(chunk_items, deadline):
+                    page_bytes += len(item["rec"]["S"])
+                    if last_key is not None and page_bytes > MAX_PAGE_BYTES:
+                        return records, _encode_cursor(last_key)
+                    records.append(pydantic_core.from_json(item["rec"]["S"]))
+                    last_key = {k: item[k] for k in ("pk", "sk", "ok")}
             start = page.get("LastEvaluatedKey")
             if not start:
                 return records, None
         return records, _encode_cursor(last_key) if last_key else None
+
+    def _with_records(self, index_items: Items, deadline: Deadline) -> Items:
+        """The index's items in its order, each with its record. An index holding keys only
+        (RecordsIndexProjection KEYS) leaves `rec` in the table: one BatchGetItem per 100.
+        A record gone between the two reads (moved to another conversation) is skipped."""
+        keys = [(i["pk"]["S"], i["sk"]["S"]) for i in index_items if "rec" not in i]
+        if not keys:
+            return index_items
+        found = batch_get(self._client, self._table, keys, ("pk", "sk", "rec"), deadline)
+        records = {(i["pk"]["S"], i["sk"]["S"]): i["rec"] for i in found}
+        complete: Items = []
+        for item in index_items:
+            if "rec" not in item:
+                rec = records.get((item["pk"]["S"], item["sk"]["S"]))
+                if rec is None:
+                    continue
+                item = {**item, "rec": rec}
+            complete.append(item)
+        return complete
 
 
 def _encode_cursor(key: Item) -> str:

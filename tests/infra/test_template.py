@@ -273,6 +273,9 @@ def test_layer_is_built_by_the_root_makefile_in_place() -> None:
         assert layer["Properties"]["ContentUri"] != ".", "SAM would copy the whole checkout"
         assert f"\nbuild-{layer_id}:" in makefile
     assert "--platform manylinux2014_aarch64" in makefile
+    # Lambda's platform unless told otherwise (the bench builds the layer for its host).
+    assert "\nLAYER_PLATFORM ?= manylinux2014_aarch64\n" in makefile
+    assert "--platform $(LAYER_PLATFORM)" in makefile
     assert "--python-version 3.13" in makefile
 
 
@@ -382,3 +385,26 @@ def test_alarms_on_the_failure_queue_and_the_iterator_age() -> None:
     assert age["Dimensions"] == [
         {"Name": "FunctionName", "Value": {"Ref": "InsightsWorkerFunction"}}
     ]
+
+
+def test_records_index_projects_keys_and_env_unless_told_all() -> None:
+    """KEYS by default (a 1 KB record's index write is 1 unit, not 2); ALL stays available for
+    stacks created with it, since changing an LSI replaces the table."""
+    from devtools.template import create_table_requests
+
+    template = load_template()
+    parameter = template["Parameters"]["RecordsIndexProjection"]
+    assert parameter["Default"] == "KEYS"
+    assert set(parameter["AllowedValues"]) == {"KEYS", "ALL"}
+
+    def projection(value: str) -> Any:
+        changed = json.loads(json.dumps(template))
+        changed["Parameters"]["RecordsIndexProjection"]["Default"] = value
+        (records,) = [
+            r for r in create_table_requests(changed, "t") if r["TableName"] == "t-RecordsTable"
+        ]
+        (index,) = records["LocalSecondaryIndexes"]
+        return index["Projection"]
+
+    assert projection("KEYS") == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["env"]}
+    assert projection("ALL") == {"ProjectionType": "ALL"}

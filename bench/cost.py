@@ -1,0 +1,187 @@
+"""What Parley costs per N ingested events on AWS, from figures measured on this machine.
+
+    make cost EVENTS=1000000 BATCH=1000            (both event sizes, 1 KB and 10 KB)
+    .venv/bin/python -m bench.cost --events 1000000 --batch 1000 --event-bytes 4000
+
+Measured here: the stored item of each record (the real pipeline builds it), and the duration
+of one `/v1/ingest` invocation of BATCH events stored through the real botocore client into
+the embedded DynamoDB-protocol server (10 ms per call). Everything else is AWS's price list
+(us-east-1, on-demand, November 2025) and the formula in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import median
+
+from bench import env
+from shared.dynamo import Deadline, DynamoDBClient, Item, ParallelBatchWriter
+
+# us-east-1 list prices, USD.
+LAMBDA_GB_SECOND = 0.0000133334  # arm64
+LAMBDA_REQUEST = 0.20 / 1e6
+API_GATEWAY_REQUEST = 3.50 / 1e6  # REST API, first 333 million a month
+WRITE_REQUEST_UNIT = 0.625 / 1e6  # on-demand
+STORAGE_GB_MONTH = 0.25
+ITEM_OVERHEAD_BYTES = 100  # DynamoDB's per-item storage overhead, in the table and each index
+# Lambda gives a function CPU in proportion to memory: one full vCPU at 1,769 MB. The bench
+# machine's core is taken as one full vCPU, so durations stretch by 1769 / memory below that.
+FULL_VCPU_MB = 1769
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class Measured:
+    event_bytes: int
+    batch: int
+    records: int
+    item_bytes: float  # mean DynamoDB item size (attribute names + values)
+    key_bytes: float  # pk + sk + ok + env: what the KEYS index entry holds
+    base_wru: float  # mean write units per record, table
+    invocation_ms: float
+
+
+def _item_size(item: Item) -> int:
+    return sum(len(name) + len(value["S"].encode()) for name, value in item.items())
+
+
+def measure(event_bytes: int, batch: int, runs: int = 5) -> Measured:
+    from bench import ddbserver, throughput
+    from bench.bodies import api_event, body, ingest_events
+    from shared import dynamo
+    from shared.settings import get_settings
+
+    raw = body(ingest_events(batch, event_bytes))
+    request = throughput.Request(raw, api_event("/v1/ingest", raw), batch)
+    settings = get_settings()
+    with ddbserver.running(throughput.LATENCY) as endpoint:
+        client = dynamo.make_client(settings.model_copy(update={"dynamodb_endpoint": endpoint}))
+        writer = _CapturingWriter(client, settings.write_concurrency)
+        handler = throughput.ingest_handler()
+        from bench import stubs
+
+        with stubs.writer(writer):
+            throughput.check(request.invoke(handler), batch)  # warm-up
+            times = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                throughput.check(request.invoke(handler), batch)
+                times.append((time.perf_counter() - start) * 1000)
+    items = writer.items
+    sizes = [_item_size(item) for item in items]
+    keys = [_item_size({k: item[k] for k in ("pk", "sk", "ok", "env")}) for item in items]
+    return Measured(
+        event_bytes=event_bytes,
+        batch=batch,
+        records=len(items),
+        item_bytes=sum(sizes) / len(sizes),
+        key_bytes=sum(keys) / len(keys),
+        base_wru=sum(math.ceil(s / 1024) for s in sizes) / len(sizes),
+        invocation_ms=median(times),
+    )
+
+
+class _CapturingWriter(ParallelBatchWriter):
+    """The real parallel writer, keeping the last request's items to size them."""
+
+    def __init__(self, client: DynamoDBClient, concurrency: int) -> None:
+        super().__init__(client, concurrency)
+        self.items: list[Item] = []
+
+    def put_items(self, table: str, items: Sequence[Item], deadline: Deadline) -> None:
+        self.items = list(items)
+        super().put_items(table, items, deadline)
+
+
+def template_memory_mb() -> int:
+    """The Globals MemorySize of template.yaml (the ingest function does not override it)."""
+    text = (env.REPO / "template.yaml").read_text()
+    globals_part = text.split("\nGlobals:", 1)[1].split("\nResources:", 1)[0]
+    found = re.search(r"MemorySize:\s*(\d+)", globals_part)
+    if found is None:
+        raise RuntimeError("no Globals MemorySize in template.yaml")
+    return int(found.group(1))
+
+
+@dataclass
+class Cost:
+    lambda_usd: float
+    api_usd: float
+    writes_usd: float
+    storage_usd_month: float
+    wru_per_record: float
+    gb_stored: float
+
+    @property
+    def total_first_month(self) -> float:
+        return self.lambda_usd + self.api_usd + self.writes_usd + self.storage_usd_month
+
+
+def cost(m: Measured, events: int, memory_mb: int, index: str) -> Cost:
+    """`index`: RecordsIndexProjection, "ALL" (before) or "KEYS" (keys and env, the default)."""
+    requests = math.ceil(events / m.batch)
+    records = events * m.records / m.batch
+    seconds = m.invocation_ms / 1000 * max(1.0, FULL_VCPU_MB / memory_mb)
+    lambda_usd = requests * (seconds * memory_mb / 1024 * LAMBDA_GB_SECOND + LAMBDA_REQUEST)
+    index_bytes = m.item_bytes if index == "ALL" else m.key_bytes
+    index_wru = math.ceil(index_bytes / 1024)
+    wru = m.base_wru + index_wru
+    stored = records * (m.item_bytes + index_bytes + 2 * ITEM_OVERHEAD_BYTES) / 1e9
+    return Cost(
+        lambda_usd=lambda_usd,
+        api_usd=requests * API_GATEWAY_REQUEST,
+        writes_usd=records * wru * WRITE_REQUEST_UNIT,
+        storage_usd_month=stored * STORAGE_GB_MONTH,
+        wru_per_record=wru,
+        gb_stored=stored,
+    )
+
+
+def report(events: int, batch: int, event_bytes: int, memory_mb: int) -> None:
+    # Generated events land within ~10% of their target size.
+    fitting = max(1, min(batch, int(MAX_BODY_BYTES / (event_bytes * 1.1))))
+    m = measure(event_bytes, fitting)
+    print(
+        f"\n{event_bytes:,}-byte events, {fitting:,} per request"
+        + (f" (BATCH={batch:,} would pass the 5 MiB body limit)" if fitting < batch else "")
+        + f": item {m.item_bytes:,.0f} B ({m.base_wru:.2f} WRU), index entry with KEYS "
+        f"{m.key_bytes:.0f} B; "
+        f"invocation {m.invocation_ms:.0f} ms here, billed at {memory_mb} MB"
+    )
+    print(
+        f"    {'index':<16}{'Lambda':>9}{'API GW':>9}{'writes':>9}{'WRU/rec':>9}"
+        f"{'GB stored':>11}{'storage/mo':>12}{'total (1st month)':>19}"
+    )
+    for index in ("ALL", "KEYS"):
+        c = cost(m, events, memory_mb, index)
+        print(
+            f"    {index:<16}{c.lambda_usd:>9.3f}{c.api_usd:>9.3f}{c.writes_usd:>9.3f}"
+            f"{c.wru_per_record:>9.0f}{c.gb_stored:>11.2f}{c.storage_usd_month:>12.3f}"
+            f"{c.total_first_month:>19.3f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=1000, help="events per request (max 1,000)")
+    parser.add_argument("--event-bytes", type=int, action="append", help="default: 1000 and 10000")
+    parser.add_argument("--memory", type=int, default=None, help="default: template.yaml's")
+    args = parser.parse_args()
+    env.apply()
+    memory = args.memory or template_memory_mb()
+    print(
+        f"Cost of {args.events:,} events in USD (us-east-1 list prices; DynamoDB on-demand; "
+        "Lambda arm64). Stream reads: none (the records table has no stream)."
+    )
+    for size in args.event_bytes or (1000, 10_000):
+        report(args.events, min(args.batch, 1000), size, memory)
+
+
+if __name__ == "__main__":
+    main()
