@@ -76,11 +76,13 @@ class FaultyClient:
 
 @pytest.fixture
 def faulty(monkeypatch: pytest.MonkeyPatch, dynamodb: Any) -> Iterator[Callable[..., FaultyClient]]:
-    """Install a service whose client fails as told; the storage deadline is short."""
-    monkeypatch.setenv("PARLEY_STORAGE_DEADLINE_SECONDS", "0.3")
-    get_settings.cache_clear()
+    """Install a service whose client fails as told; the storage deadline is short (so faults
+    that never end answer quickly), or `deadline` seconds for cases that must end in success
+    after a fault (0.3 s is too short for a retry on a loaded machine)."""
 
-    def install(**faults: list[Fault]) -> FaultyClient:
+    def install(deadline: float = 0.3, **faults: list[Fault]) -> FaultyClient:
+        monkeypatch.setenv("PARLEY_STORAGE_DEADLINE_SECONDS", str(deadline))
+        get_settings.cache_clear()
         client = FaultyClient(faults)
         store = ConversationStore(client, get_settings().conversations_table)  # type: ignore[arg-type]
         service = ConversationService(store, 3600)
@@ -120,7 +122,7 @@ def test_a_transaction_throttled_inside_is_retried_then_a_503(faulty: Any) -> No
 
 def test_transaction_conflicts_are_retried(faulty: Any) -> None:
     conversation_id = open_live()
-    faulty(transact_write_items=[cancelled("TransactionConflict", "None")] * 2)
+    faulty(deadline=5, transact_write_items=[cancelled("TransactionConflict", "None")] * 2)
     answer = append(conversation_id, MESSAGES)
     assert answer.status == 200, answer.body
     assert answer.body["messages"] == MESSAGES["messages"]
@@ -142,7 +144,7 @@ def test_throttled_reads_are_a_503_on_every_route(faulty: Any) -> None:
 def test_an_append_whose_answer_was_lost_is_not_written_twice(faulty: Any) -> None:
     """The transaction committed but the response timed out: the retry finds its own write."""
     conversation_id = open_live()
-    faulty(transact_write_items=["commit-then-timeout"])
+    faulty(deadline=5, transact_write_items=["commit-then-timeout"])
     answer = append(conversation_id, MESSAGES)
     assert answer.status == 200, answer.body
     assert answer.body["messages"] == MESSAGES["messages"]
@@ -152,7 +154,7 @@ def test_an_append_whose_answer_was_lost_is_not_written_twice(faulty: Any) -> No
 
 def test_a_create_whose_answer_was_lost_is_not_written_twice(faulty: Any) -> None:
     tenant = fresh_tenant()
-    faulty(transact_write_items=["commit-then-timeout"])
+    faulty(deadline=5, transact_write_items=["commit-then-timeout"])
     answer = create({"promptId": "p", "content": "User: hi", "idempotencyKey": "k"}, tenant)
     assert answer.status == 200, answer.body
     faulty()
