@@ -329,6 +329,7 @@ def serve(stack: contextlib.ExitStack) -> None:
         f"Manage keys from another shell (the CLI finds this server in {settings.state_file}):",
         "  .venv/bin/parley keys list",
         "",
+        f"Web console: {base_url}/  (sign in with an API key above)",
         f"Listening on {base_url} (started in {time.monotonic() - started:.1f} s; Ctrl-C to stop)",
     ]
     print("\n".join(out), flush=True)

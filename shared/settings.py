@@ -15,6 +15,7 @@ class Settings(BaseModel):
     api_keys_table: str = "parley-api-keys"
     idempotency_table: str = "parley-idempotency"
     conversations_table: str = "parley-conversations"
+    summaries_table: str = "parley-conversation-summaries"
     aws_region: str = "us-east-1"
     # Any DynamoDB-protocol endpoint (the local server's, DynamoDB Local); None means AWS.
     dynamodb_endpoint: str | None = None
@@ -41,6 +42,7 @@ _ENV_VARS = {
     "api_keys_table": "API_KEYS_TABLE",
     "idempotency_table": "IDEMPOTENCY_TABLE",
     "conversations_table": "CONVERSATIONS_TABLE",
+    "summaries_table": "SUMMARIES_TABLE",
     "aws_region": "AWS_REGION",
     "dynamodb_endpoint": "PARLEY_DYNAMODB_ENDPOINT",
     "storage_deadline_seconds": "PARLEY_STORAGE_DEADLINE_SECONDS",

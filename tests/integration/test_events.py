@@ -26,6 +26,7 @@ import pytest
 from devtools.template import ROOT, Function, authorizer_function, functions, load_template
 from shared.auth import bearer_token
 from tests.support import LambdaContext, api_event, invoke
+from tests.support import _ensure_event_loop as ensure_event_loop
 
 EVENTS_DIR = ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
@@ -105,11 +106,15 @@ def test_events_file_is_a_sam_local_invoke_event(path: Path) -> None:
         # well-formed, so refusing it (test below) is about the key being unknown
         assert bearer_token(event["headers"]["Authorization"]) is not None
         return
-    assert event["requestContext"]["authorizer"] == {
-        "tenantId": "acme",
-        "principalId": "acme",
-        "keyId": "key_0123456789abcdef",
-    }
+    if path.name.startswith("console_"):  # a public route: API Gateway runs no authorizer
+        assert event["requestContext"]["authorizer"] is None
+        assert "Authorization" not in event["headers"]
+    else:
+        assert event["requestContext"]["authorizer"] == {
+            "tenantId": "acme",
+            "principalId": "acme",
+            "keyId": "key_0123456789abcdef",
+        }
     assert event["requestContext"]["resourcePath"] == event["resource"]
     assert event["requestContext"]["httpMethod"] == event["httpMethod"]
     if event["body"] is not None:
@@ -178,7 +183,8 @@ INGEST_EXPECTED = {
 PROXY_FILES = [p.name for p in EVENT_FILES if function_for(p) not in (None, AUTHORIZER)]
 INGEST_FILES = [n for n in PROXY_FILES if "/v1/ingest" in load_event(n)["resource"]]
 CONVERSATION_FILES = [n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/")]
-INGEST_API_FILES = [n for n in PROXY_FILES if n not in CONVERSATION_FILES]
+CONSOLE_FILES = [n for n in PROXY_FILES if n.startswith("console_")]
+INGEST_API_FILES = [n for n in PROXY_FILES if n not in CONVERSATION_FILES + CONSOLE_FILES]
 
 
 def test_every_ingest_events_file_has_its_expected_answer() -> None:
@@ -238,6 +244,17 @@ def test_events_file_gets_the_documented_answer(dynamodb: Any, name: str) -> Non
     else:  # reading back: what the tenant has depends on what ran before
         assert set(answer.body) == {"data", "nextCursor"}
         assert isinstance(answer.body["data"], list)
+
+
+@pytest.mark.parametrize("name", CONSOLE_FILES)
+def test_console_events_file_serves_the_page_without_a_key(name: str) -> None:
+    ensure_event_loop()
+    answer = handler_of(name)(load_event(name), LambdaContext())
+    headers = {k.lower(): v for k, v in answer["headers"].items()}
+    assert answer["statusCode"] == 200
+    assert headers["content-type"].startswith(("text/html", "text/javascript"))
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "console" in answer["body"]
 
 
 @pytest.mark.parametrize("name", sorted(INGEST_EXPECTED))
