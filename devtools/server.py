@@ -14,12 +14,15 @@ Environment:
   PARLEY_READ_TIMEOUT_SECONDS  how long a request head or body may stall (default 10)
   PARLEY_DEV_STATE          where to write the state file the CLI reads (default
                             .parley-dev.json in the checkout; removed on a clean exit)
+  PARLEY_DEV_STORAGE_FAULTS fraction (0-1) of DynamoDB calls that fail with a throttling
+                            error, to watch retries work end to end (default 0)
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import signal
 import socket
@@ -82,6 +85,7 @@ class ServerSettings:
     read_timeout: float
     dev_keys: list[tuple[str, str]]
     state_file: Path
+    storage_faults: float = 0.0
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -90,7 +94,39 @@ class ServerSettings:
             read_timeout=read_timeout_from_env(),
             dev_keys=parse_dev_keys(os.environ.get("PARLEY_DEV_KEYS")),
             state_file=state_file(),
+            storage_faults=storage_faults_from_env(),
         )
+
+
+def storage_faults_from_env() -> float:
+    raw = os.environ.get("PARLEY_DEV_STORAGE_FAULTS", "").strip() or "0"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise ConfigError(f"PARLEY_DEV_STORAGE_FAULTS must be a fraction [0-1), not {raw!r}")
+    return value
+
+
+def inject_storage_faults(client: Any, rate: float) -> None:
+    """Make `rate` of the client's DynamoDB calls fail as throttled, before they are sent."""
+    from botocore.exceptions import ClientError
+
+    rng = random.Random()  # noqa: S311 (fault injection, not secrets)
+
+    def maybe_fail(model: Any, **_: Any) -> None:
+        if rng.random() < rate:
+            error = {
+                "Error": {
+                    "Code": "ProvisionedThroughputExceededException",
+                    "Message": "injected by PARLEY_DEV_STORAGE_FAULTS",
+                },
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            raise ClientError(error, model.name)  # type: ignore[arg-type]
+
+    client.meta.events.register("before-call.dynamodb", maybe_fail)
 
 
 def port_from_env() -> int:
@@ -289,6 +325,8 @@ def serve(stack: contextlib.ExitStack) -> None:
     client = default_client()
     created, existing = ensure_tables(client, template)
     keys = seed_keys(client, settings.dev_keys)
+    if settings.storage_faults:
+        inject_storage_faults(client, settings.storage_faults)
     gateway = Gateways(template, api_ids, stage=STAGE)  # imports the handlers
 
     sock = stack.enter_context(listen(settings.port))
@@ -319,6 +357,8 @@ def serve(stack: contextlib.ExitStack) -> None:
         out.append(f"  Tables created: {', '.join(created)}")
     if existing:
         out.append(f"  Tables already there: {', '.join(existing)}")
+    if settings.storage_faults:
+        out.append(f"  Storage faults: {settings.storage_faults:.0%} of DynamoDB calls fail")
     out.append("  Routes:")
     out += [f"    {r.method:<5} {r.path}  → {r.function.logical_id}" for r in gateway.routes]
     out.append("  API keys:")
