@@ -1,5 +1,7 @@
-"""`parley`: manage API keys.
+"""`parley`: manage API keys; load, list and export conversations (devtools.api_cli).
 
+    parley ingest events.jsonl        parley records CONVERSATION_ID --format table
+    parley conversations list|get     parley export --since 2026-01-01 -o out.jsonl
     parley keys create --tenant acme
     parley keys list [--tenant acme] [--json]
     parley keys revoke key_0123456789abcdef   (or the key itself)
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from devtools import api_cli
 from devtools.local import (
     ENDPOINT_VAR,
     ensure_aws_environment,
@@ -195,11 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", parents=[where], help="revoke a key")
     revoke.add_argument("key", metavar="KEY_ID_OR_KEY", help="key id (key_…) or the key (prl_…)")
     revoke.set_defaults(run=cmd_revoke)
+    api_cli.add_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "run_api"):  # the HTTP commands: no key store involved
+        return api_cli.run(args)
     # Storage retries log warnings meant for Lambda logs; the CLI reports the outcome itself.
     logging.getLogger("parley").addHandler(logging.NullHandler())
     target: Target | None = None

@@ -52,6 +52,9 @@ class DevServerState:
     base_url: str
     dynamodb_endpoint: str
     api_keys_table: str
+    # The first seeded key (a local key for a local table): `parley ingest`, `records`… use it
+    # when neither --key nor PARLEY_KEY is given. The file is written readable by its owner only.
+    api_key: str = ""
 
 
 def state_file() -> Path:
@@ -61,6 +64,7 @@ def state_file() -> Path:
 def write_state(state: DevServerState, path: Path) -> None:
     """Write atomically, so a reader never sees half a file."""
     partial = path.with_name(f"{path.name}.{state.pid}.tmp")
+    partial.touch(mode=0o600)
     partial.write_text(json.dumps(asdict(state), indent=2) + "\n")
     partial.replace(path)
 
@@ -77,7 +81,7 @@ def read_state(path: Path) -> DevServerState | None:
         state = DevServerState(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    texts = (state.base_url, state.dynamodb_endpoint, state.api_keys_table)
+    texts = (state.base_url, state.dynamodb_endpoint, state.api_keys_table, state.api_key)
     if type(state.pid) is not int or state.pid <= 0 or not all(isinstance(t, str) for t in texts):
         return None
     return state

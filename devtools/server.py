@@ -341,7 +341,9 @@ def serve(stack: contextlib.ExitStack) -> None:
             raise ConfigError("the HTTP server did not start (see the messages above)")
         time.sleep(0.02)
     base_url = f"http://{HOST}:{sock.getsockname()[1]}"
-    state = DevServerState(os.getpid(), base_url, endpoint, os.environ["API_KEYS_TABLE"])
+    state = DevServerState(
+        os.getpid(), base_url, endpoint, os.environ["API_KEYS_TABLE"], api_key=keys[0].key
+    )
     try:
         write_state(state, settings.state_file)
     except OSError as exc:
