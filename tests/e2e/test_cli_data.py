@@ -26,8 +26,10 @@ CONVERSATIONS = 50
 @pytest.fixture(scope="module")
 def dev() -> Iterator[ServerProcess]:
     running = start_server({"cli": new_key(), "other": new_key()})
-    yield running
-    assert running.stop(signal.SIGINT) == 0, running.output
+    try:
+        yield running
+    finally:
+        assert running.stop(signal.SIGINT) == 0, running.output
 
 
 def parley(*args: str, state: Path | None, **env: str) -> tuple[int, str, str]:

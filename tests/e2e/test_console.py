@@ -38,7 +38,14 @@ def chromium_path() -> str:
 def console() -> Iterator[ServerProcess]:
     """A server of its own: the list assertions need tenants no other test writes to."""
     running = start_server({"viewer": new_key(), "intruder": new_key()})
-    base, key = running.base_url, running.keys["viewer"]
+    try:
+        seed(running.base_url, running.keys["viewer"])
+        yield running
+    finally:
+        assert running.stop(signal.SIGINT) == 0, running.output
+
+
+def seed(base: str, key: str) -> None:
     for name, path in [
         ("ingest_standard", "/v1/ingest"),
         ("ingest_mixed", "/v1/ingest"),
@@ -95,8 +102,6 @@ def console() -> Iterator[ServerProcess]:
         "POST", base + "/api/v1/conversations", key=key, data=body_text("conversations_create")
     )
     assert created.status == 200, created.body
-    yield running
-    assert running.stop(signal.SIGINT) == 0, running.output
 
 
 @pytest.fixture(scope="module")
