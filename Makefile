@@ -18,7 +18,7 @@ help:
 	@echo "make test          lint, type-check and run every test"
 	@echo "make lint          ruff + cfn-lint"
 	@echo "make typecheck     mypy --strict"
-	@echo "make test-tools    install curl if missing (apt-get): the e2e suite runs the README's curl examples"
+	@echo "make test-tools    install curl and chromium if missing (apt-get): e2e curl examples, console browser tests"
 	@echo "make bench         every performance target, met or missed"
 	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
 	@echo "make eval-insights the local insights analyzer against its labeled set"
@@ -46,13 +46,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The e2e suite runs the README's curl examples, and curl is a system package, not a Python one.
+# System packages the tests need: curl (the e2e suite runs the README's curl examples) and
+# Chromium (the console's browser tests; Playwright drives Debian's build, never its own).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-tools:
-	@command -v curl >/dev/null || { \
-		command -v apt-get >/dev/null || { echo "curl is needed by the tests: install it"; exit 1; }; \
-		echo "Installing curl (apt-get)"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq curl >/dev/null; }
+	@missing=""; command -v curl >/dev/null || missing="curl"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -z "$$missing" ] || { \
+		command -v apt-get >/dev/null || { echo "the tests need:$$missing; install them"; exit 1; }; \
+		echo "Installing$$missing (apt-get)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; }
 
 test: lint typecheck test-tools
 	$(BIN)/python -m pytest

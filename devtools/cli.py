@@ -1,5 +1,8 @@
-"""`parley`: manage API keys; replay the raw archive.
+"""`parley`: manage API keys; load, list and export conversations (devtools.api_cli);
+replay the raw archive.
 
+    parley ingest events.jsonl        parley records CONVERSATION_ID --format table
+    parley conversations list|get     parley export --since 2026-01-01 -o out.jsonl
     parley keys create --tenant acme [--plan free|pro|enterprise] [--stage prod]
     parley keys list [--tenant acme] [--json]
     parley keys revoke key_0123456789abcdef   (or the key itself)
@@ -38,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from devtools import api_cli
 from devtools.local import (
     ENDPOINT_VAR,
     ensure_aws_environment,
@@ -302,11 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--bucket", help="archive bucket (default: $ARCHIVE_BUCKET or make dev's)")
     replay.add_argument("--records-table", help="records table (default: $RECORDS_TABLE)")
     replay.set_defaults(run=cmd_replay)
+    api_cli.add_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "run_api"):  # the HTTP commands: no key store involved
+        return api_cli.run(args)
     # Storage retries log warnings meant for Lambda logs; the CLI reports the outcome itself.
     logging.getLogger("parley").addHandler(logging.NullHandler())
     target: Target | None = None

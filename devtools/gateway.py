@@ -200,7 +200,7 @@ class Gateway:
             return self.gateway_answer("MISSING_AUTHENTICATION_TOKEN", request_id)
         route, path_params = matched
         event = self._proxy_event(request, route, path_params, request_id)
-        if self.authorizer is not None:
+        if self.authorizer is not None and route.authorized:
             denied = self._authorize(request, event)
             if denied is not None:
                 return denied

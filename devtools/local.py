@@ -58,6 +58,9 @@ class DevServerState:
     # The raw archive, when the server has one (`parley replay` reads it).
     s3_endpoint: str | None = None
     archive_bucket: str | None = None
+    # The first seeded key (a local key for a local table): `parley ingest`, `records`… use it
+    # when neither --key nor PARLEY_KEY is given. The file is written readable by its owner only.
+    api_key: str = ""
 
 
 def state_file() -> Path:
@@ -67,6 +70,7 @@ def state_file() -> Path:
 def write_state(state: DevServerState, path: Path) -> None:
     """Write atomically, so a reader never sees half a file."""
     partial = path.with_name(f"{path.name}.{state.pid}.tmp")
+    partial.touch(mode=0o600)
     partial.write_text(json.dumps(asdict(state), indent=2) + "\n")
     partial.replace(path)
 
@@ -83,7 +87,7 @@ def read_state(path: Path) -> DevServerState | None:
         state = DevServerState(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    texts = (state.base_url, state.dynamodb_endpoint, state.api_keys_table)
+    texts = (state.base_url, state.dynamodb_endpoint, state.api_keys_table, state.api_key)
     if type(state.pid) is not int or state.pid <= 0 or not all(isinstance(t, str) for t in texts):
         return None
     return state

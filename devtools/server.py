@@ -16,12 +16,15 @@ Environment:
   PARLEY_READ_TIMEOUT_SECONDS  how long a request head or body may stall (default 10)
   PARLEY_DEV_STATE          where to write the state file the CLI reads (default
                             .parley-dev.json in the checkout; removed on a clean exit)
+  PARLEY_DEV_STORAGE_FAULTS fraction (0-1) of DynamoDB calls that fail with a throttling
+                            error, to watch retries work end to end (default 0)
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import signal
 import socket
@@ -87,6 +90,7 @@ class ServerSettings:
     read_timeout: float
     dev_keys: list[tuple[str, str]]
     state_file: Path
+    storage_faults: float = 0.0
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -95,7 +99,39 @@ class ServerSettings:
             read_timeout=read_timeout_from_env(),
             dev_keys=parse_dev_keys(os.environ.get("PARLEY_DEV_KEYS")),
             state_file=state_file(),
+            storage_faults=storage_faults_from_env(),
         )
+
+
+def storage_faults_from_env() -> float:
+    raw = os.environ.get("PARLEY_DEV_STORAGE_FAULTS", "").strip() or "0"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise ConfigError(f"PARLEY_DEV_STORAGE_FAULTS must be a fraction [0-1), not {raw!r}")
+    return value
+
+
+def inject_storage_faults(client: Any, rate: float) -> None:
+    """Make `rate` of the client's DynamoDB calls fail as throttled, before they are sent."""
+    from botocore.exceptions import ClientError
+
+    rng = random.Random()  # noqa: S311 (fault injection, not secrets)
+
+    def maybe_fail(model: Any, **_: Any) -> None:
+        if rng.random() < rate:
+            error = {
+                "Error": {
+                    "Code": "ProvisionedThroughputExceededException",
+                    "Message": "injected by PARLEY_DEV_STORAGE_FAULTS",
+                },
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            raise ClientError(error, model.name)  # type: ignore[arg-type]
+
+    client.meta.events.register("before-call.dynamodb", maybe_fail)
 
 
 def port_from_env() -> int:
@@ -336,6 +372,8 @@ def serve(stack: contextlib.ExitStack) -> None:
     if s3_endpoint:
         ensure_archive_bucket()
     keys = seed_keys(client, settings.dev_keys)
+    if settings.storage_faults:
+        inject_storage_faults(client, settings.storage_faults)
     gateway = Gateways(template, api_ids, stage=STAGE)  # imports the handlers
     queue_triggers = start_pollers(stack, template, sqs, TABLE_PREFIX)
     streams = start_stream_runner(template, client, endpoint, stack)
@@ -359,6 +397,7 @@ def serve(stack: contextlib.ExitStack) -> None:
         os.environ["API_KEYS_TABLE"],
         s3_endpoint,
         archive_bucket,
+        api_key=keys[0].key,
     )
     try:
         write_state(state, settings.state_file)
@@ -380,6 +419,8 @@ def serve(stack: contextlib.ExitStack) -> None:
     if existing:
         out.append(f"  Tables already there: {', '.join(existing)}")
     out.append(f"  Stream-fed functions: {', '.join(streams.functions) or 'none'}")
+    if settings.storage_faults:
+        out.append(f"  Storage faults: {settings.storage_faults:.0%} of DynamoDB calls fail")
     out.append("  Routes:")
     out += [f"    {r.method:<5} {r.path}  → {r.function.logical_id}" for r in gateway.routes]
     out.append(f"  SQS endpoint: {sqs_endpoint}")
@@ -392,6 +433,7 @@ def serve(stack: contextlib.ExitStack) -> None:
         f"Manage keys from another shell (the CLI finds this server in {settings.state_file}):",
         "  .venv/bin/parley keys list",
         "",
+        f"Web console: {base_url}/  (sign in with an API key above)",
         f"Listening on {base_url} (started in {time.monotonic() - started:.1f} s; Ctrl-C to stop)",
     ]
     print("\n".join(out), flush=True)

@@ -143,6 +143,7 @@ class ApiRoute:
     path: str  # template, e.g. /v1/conversations/{conversationId}/records
     function: Function
     api: str  # logical id of the AWS::Serverless::Api
+    authorized: bool = True  # False: `Auth: {Authorizer: NONE}` on the event (a public route)
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -171,6 +172,7 @@ def api_routes(template: dict[str, Any]) -> list[ApiRoute]:
                     path=props["Path"],
                     function=by_id[name],
                     api=props["RestApiId"]["Ref"],
+                    authorized=(props.get("Auth") or {}).get("Authorizer") != "NONE",
                 )
             )
     return routes

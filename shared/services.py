@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shared.conversations.store import ConversationStore
     from shared.ingest.pipeline import IngestService
     from shared.ingest.store import RecordStore
+    from shared.ingest.summaries import SummaryStore
     from shared.insights.analysis import Analyzer
     from shared.insights.worker import InsightsWorker
     from shared.otel.service import OtelService
@@ -35,7 +36,15 @@ def record_store() -> RecordStore:
 
     settings = get_settings()
     writer = ParallelBatchWriter(default_client(), settings.write_concurrency)
-    return RecordStore(default_client(), settings.records_table, writer)
+    return RecordStore(default_client(), settings.records_table, writer, summary_store())
+
+
+@lru_cache(maxsize=1)
+def summary_store() -> SummaryStore:
+    from shared.ingest.summaries import SummaryStore
+
+    settings = get_settings()
+    return SummaryStore(default_client(), settings.summaries_table, settings.write_concurrency)
 
 
 @lru_cache(maxsize=1)
@@ -156,6 +165,7 @@ def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
     for cached in (
         record_store,
+        summary_store,
         key_store,
         ingest_service,
         conversation_store,

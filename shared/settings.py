@@ -18,6 +18,7 @@ class Settings(BaseModel):
     conversations_table: str = "parley-conversations"
     # S3 bucket of the raw archive of accepted ingest bodies; None turns the archive off.
     archive_bucket: str | None = None
+    summaries_table: str = "parley-conversation-summaries"
     aws_region: str = "us-east-1"
     # Any DynamoDB-protocol endpoint (the local server's, DynamoDB Local); None means AWS.
     dynamodb_endpoint: str | None = None
@@ -72,6 +73,7 @@ _ENV_VARS = {
     "idempotency_table": "IDEMPOTENCY_TABLE",
     "conversations_table": "CONVERSATIONS_TABLE",
     "archive_bucket": "ARCHIVE_BUCKET",
+    "summaries_table": "SUMMARIES_TABLE",
     "aws_region": "AWS_REGION",
     "dynamodb_endpoint": "PARLEY_DYNAMODB_ENDPOINT",
     "s3_endpoint": "PARLEY_S3_ENDPOINT",

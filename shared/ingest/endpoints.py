@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,6 +14,7 @@ from shared.errors import BadRequest
 from shared.fields import MAX_ID_CHARS, check_environment
 from shared.http import JSONBody, RequestContext, prefers_partial_success, query_int, route
 from shared.ingest.pipeline import IngestPolicy, RequestInfo
+from shared.ingest.summaries import SummaryFilter
 
 
 def ingest_route(policy: IngestPolicy) -> Route:
@@ -57,3 +60,36 @@ async def list_records(request: Request, ctx: RequestContext) -> Response:
 
 # `:path`: a conversation id may hold an encoded "/" (Mangum hands Starlette a decoded path).
 RECORDS_ROUTE = route("/v1/conversations/{conversationId:path}/records", list_records, ["GET"])
+
+
+def _date_param(request: Request, name: str) -> str | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not _DATE_PREFIX.fullmatch(raw):
+        raise BadRequest(f"{name} must be a date (2026-01-31) or an ISO 8601 UTC time ending in Z")
+    return raw
+
+
+async def list_conversations(request: Request, ctx: RequestContext) -> Response:
+    environment = request.query_params.get("environment") or None
+    if environment is not None:
+        check_environment(environment)
+    filters = SummaryFilter(
+        environment=environment,
+        source=request.query_params.get("source") or None,
+        since=_date_param(request, "since"),
+        until=_date_param(request, "until"),
+    )
+    summaries, next_cursor = services.summary_store().list(
+        ctx.tenant,
+        filters,
+        limit=query_int(request, "limit", default=50, low=1, high=200),
+        cursor=request.query_params.get("cursor") or None,
+        deadline=ctx.deadline,
+    )
+    return JSONBody({"data": [s.as_dict() for s in summaries], "nextCursor": next_cursor})
+
+
+_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?")
+CONVERSATIONS_ROUTE = route("/v1/conversations", list_conversations, ["GET"])

@@ -138,7 +138,9 @@ def test_the_running_server_is_found_through_its_state_file(server: ServerProces
         # the embedded moto server serves the raw archive's S3 too
         "s3_endpoint": server.dynamodb_endpoint,
         "archive_bucket": "parley-local-archive",
+        "api_key": server.keys["acme"],  # the first seeded key: the HTTP commands' default
     }
+    assert server.state_file.stat().st_mode & 0o077 == 0  # readable by its owner only
     found = {"PARLEY_DEV_STATE": str(server.state_file)}
     created = parley("keys", "create", "--tenant", "wayne", endpoint=None, **found)
     assert created.returncode == 0, created.stderr

@@ -221,6 +221,13 @@ def test_both_apis_are_served_side_by_side(method: str, path: str, function: str
     assert list(stand.calls) == [AUTHORIZER, function]
 
 
+@pytest.mark.parametrize("path", ["/", "/console/app.js"])
+def test_a_route_with_authorizer_none_is_served_without_a_key(path: str) -> None:
+    stand = Stand()
+    assert stand.send("GET", path, headers=[]).status == 200
+    assert list(stand.calls) == ["ConsoleFunction"]
+
+
 @pytest.mark.parametrize(
     ("path", "conversations"),
     [
@@ -228,7 +235,7 @@ def test_both_apis_are_served_side_by_side(method: str, path: str, function: str
         ("/api/v1/conversations/conv_1/other", True),
         ("/api", True),
         ("/v1/unknown", False),
-        ("/", False),
+        ("/console", False),
     ],
 )
 def test_unknown_paths_answer_in_the_envelope_of_the_nearest_api(

@@ -117,6 +117,10 @@ def test_authorizer_is_a_request_authorizer_on_the_authorization_header(api: str
     assert all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)
 
 
+# The web console's static page holds no data: the only routes without the authorizer.
+PUBLIC_ROUTES = {("get", "/"), ("get", "/console/{file}")}
+
+
 @pytest.mark.parametrize("api", APIS)
 def test_every_route_is_behind_the_authorizer(api: str) -> None:
     paths = rest_api(api)["paths"]
@@ -125,8 +129,13 @@ def test_every_route_is_behind_the_authorizer(api: str) -> None:
     assert {(m, p) for p, methods in paths.items() for m in methods} == routes
     for path, methods in paths.items():
         for method, operation in methods.items():
-            # and the usage plan's key the authorizer names (tests/infra/test_usage_plans.py)
-            security = [{"ApiKeyAuthorizer": []}, {"api_key": []}]
+            # Private routes: the authorizer and the usage plan's key the authorizer names
+            # (tests/infra/test_usage_plans.py); the console's page: neither.
+            security = (
+                []
+                if (method, path) in PUBLIC_ROUTES
+                else [{"ApiKeyAuthorizer": []}, {"api_key": []}]
+            )
             assert operation["security"] == security, (method, path)
             assert operation["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
 

@@ -27,6 +27,7 @@ from devtools.streams import matches, stream_mappings
 from devtools.template import ROOT, Function, authorizer_function, functions, load_template
 from shared.auth import bearer_token
 from tests.support import LambdaContext, api_event, invoke
+from tests.support import _ensure_event_loop as ensure_event_loop
 
 EVENTS_DIR = ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
@@ -116,11 +117,15 @@ def test_events_file_is_a_sam_local_invoke_event(path: Path) -> None:
             assert record["eventSource"] == "aws:dynamodb"
             assert record["eventSourceARN"].startswith("arn:aws:dynamodb:")
         return
-    assert event["requestContext"]["authorizer"] == {
-        "tenantId": "acme",
-        "principalId": "acme",
-        "keyId": "key_0123456789abcdef",
-    }
+    if path.name.startswith("console_"):  # a public route: API Gateway runs no authorizer
+        assert event["requestContext"]["authorizer"] is None
+        assert "Authorization" not in event["headers"]
+    else:
+        assert event["requestContext"]["authorizer"] == {
+            "tenantId": "acme",
+            "principalId": "acme",
+            "keyId": "key_0123456789abcdef",
+        }
     assert event["requestContext"]["resourcePath"] == event["resource"]
     assert event["requestContext"]["httpMethod"] == event["httpMethod"]
     if event["body"] is not None:
@@ -201,7 +206,12 @@ RUNS_FILES = [
     n for n in PROXY_FILES if load_event(n)["resource"].startswith(("/api/v1/runs", "/api/v1/sdk"))
 ]
 WEBHOOK_FILES = [n for n in PROXY_FILES if load_event(n)["resource"].startswith("/api/v1/webhooks")]
-INGEST_API_FILES = [n for n in PROXY_FILES if not load_event(n)["resource"].startswith("/api/")]
+CONSOLE_FILES = [n for n in PROXY_FILES if n.startswith("console_")]
+INGEST_API_FILES = [
+    n
+    for n in PROXY_FILES
+    if not load_event(n)["resource"].startswith("/api/") and n not in CONSOLE_FILES
+]
 
 
 def test_every_ingest_events_file_has_its_expected_answer() -> None:
@@ -261,6 +271,17 @@ def test_events_file_gets_the_documented_answer(dynamodb: Any, name: str) -> Non
     else:  # reading back: what the tenant has depends on what ran before
         assert set(answer.body) == {"data", "nextCursor"}
         assert isinstance(answer.body["data"], list)
+
+
+@pytest.mark.parametrize("name", CONSOLE_FILES)
+def test_console_events_file_serves_the_page_without_a_key(name: str) -> None:
+    ensure_event_loop()
+    answer = handler_of(name)(load_event(name), LambdaContext())
+    headers = {k.lower(): v for k, v in answer["headers"].items()}
+    assert answer["statusCode"] == 200
+    assert headers["content-type"].startswith(("text/html", "text/javascript"))
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "console" in answer["body"]
 
 
 @pytest.mark.parametrize("name", sorted(INGEST_EXPECTED))

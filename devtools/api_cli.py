@@ -1,0 +1,307 @@
+"""`parley` commands that talk HTTP to a Parley API (through devtools.client).
+
+    parley ingest FILE.jsonl|FILE.json|-   [--environment staging] [--refused refused.jsonl]
+    parley conversations list [--environment …] [--source …] [--since DATE] [--until DATE]
+    parley conversations get CONVERSATION_ID
+    parley records CONVERSATION_ID [--format json|jsonl|table]
+    parley export --since DATE [--until DATE] [-o FILE]
+
+Where: --url / PARLEY_URL and --key / PARLEY_KEY; without them, the running `make dev` (its
+state file holds its URL and its first key).
+
+Exit codes: 0 done; 1 the API or the network failed; 2 bad usage or configuration;
+3 ingest finished but some events were refused (they are in the --refused file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+from devtools.client import ParleyClient, ParleyError, Refused, read_events
+from devtools.local import running_dev_server, state_file
+
+URL_VAR = "PARLEY_URL"
+KEY_VAR = "PARLEY_KEY"
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+ROUTES = {
+    "ingest": "/v1/ingest",
+    "multi": "/v1/ingest/multi",
+    "vogent-raw": "/v1/ingest/vogent-raw",
+}
+
+
+class UsageError(Exception):
+    """Reported in one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Api:
+    url: str
+    key: str
+
+
+def resolve_api(args: argparse.Namespace) -> Api:
+    url = (args.url or os.environ.get(URL_VAR, "")).strip()
+    key = (args.key or os.environ.get(KEY_VAR, "")).strip()
+    if not url or not key:
+        running = running_dev_server(state_file())
+        if running is None:
+            missing = " and ".join(
+                n for n, v in ((f"--url/{URL_VAR}", url), (f"--key/{KEY_VAR}", key)) if not v
+            )
+            raise UsageError(f"set {missing}, or start `make dev` (the CLI then finds it)")
+        url = url or running.base_url
+        key = key or running.api_key
+        if not key:
+            raise UsageError(f"set --key or {KEY_VAR} (this `make dev` recorded no key)")
+    return Api(url, key)
+
+
+def _client(args: argparse.Namespace, **kwargs: Any) -> ParleyClient:
+    api = resolve_api(args)
+    return ParleyClient(api.url, api.key, **kwargs)
+
+
+def _progress(args: argparse.Namespace, total: int | None, unit: str) -> Any:
+    from tqdm import tqdm  # imported only by the commands that draw a bar
+
+    return tqdm(
+        total=total,
+        unit=unit,
+        unit_scale=True,
+        dynamic_ncols=True,
+        file=sys.stderr,
+        disable=args.quiet,
+        smoothing=0.1,
+    )
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+
+def count_lines(path: Path) -> int:
+    """Non-blank lines, for the bar's total and ETA (read in chunks: bounded memory)."""
+    count = 0
+    with path.open("rb") as stream:
+        for line in stream:
+            if line.strip():
+                count += 1
+    return count
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    client = _client(args, route=ROUTES[args.route], environment=args.environment)
+    source = args.file
+    if source == "-":
+        events: Iterator[Any] = read_events(sys.stdin)
+        total = None
+        refused_path = Path(args.refused or "refused.jsonl")
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"no such file: {source}")
+        events = read_events(path)
+        total = count_lines(path) if path.suffix != ".json" else None
+        refused_path = Path(args.refused or f"{path.with_suffix('')}.refused.jsonl")
+
+    refused_file: IO[str] | None = None
+
+    def on_refused(refused: Refused) -> None:
+        nonlocal refused_file
+        if refused_file is None:
+            refused_file = refused_path.open("w", encoding="utf-8")
+        line = {"index": refused.index, "field": refused.field, "message": refused.message}
+        refused_file.write(json.dumps({**line, "event": refused.event}, ensure_ascii=False) + "\n")
+
+    try:
+        with _progress(args, total, "event") as bar:
+            result = client.push(events, on_refused=on_refused, on_progress=bar.update)
+    finally:
+        if refused_file is not None:
+            refused_file.close()
+    print(
+        f"Stored {result.events_sent:,} events ({result.stored:,} records) in "
+        f"{result.batches:,} requests ({result.retries:,} retries); refused {result.refused:,}.",
+        file=sys.stderr,
+    )
+    if result.refused:
+        print(f"Refused events and why: {refused_path}", file=sys.stderr)
+        return EXIT_REFUSED
+    return 0
+
+
+# --- reading back ------------------------------------------------------------------------------
+
+
+def cmd_conversations_list(args: argparse.Namespace) -> int:
+    client = _client(args)
+    filters = {
+        "environment": args.environment or "",
+        "source": args.source or "",
+        "since": args.since or "",
+        "until": args.until or "",
+    }
+    rows: list[tuple[str, ...]] = [("CONVERSATION", "LAST ACTIVITY", "RECORDS", "SOURCES", "ENV")]
+    for shown, conversation in enumerate(client.conversations(**filters), start=1):
+        if args.json:
+            print(json.dumps(conversation))
+        else:
+            rows.append(
+                (
+                    conversation["conversationId"],
+                    conversation["lastActivityAt"],
+                    str(conversation["recordCount"]),
+                    ",".join(conversation["sources"]),
+                    conversation["environment"],
+                )
+            )
+        if args.limit and shown >= args.limit:
+            break
+    if not args.json:
+        _table(rows, sys.stdout)
+    return 0
+
+
+def cmd_conversations_get(args: argparse.Namespace) -> int:
+    """A conversations-API conversation, or else an ingest conversation's records."""
+    client = _client(args)
+    quoted = args.conversation_id.replace("/", "%2F")
+    try:
+        conversation = client.get(f"/api/v1/conversations/{quoted}")
+    except ParleyError as exc:
+        if exc.status not in (400, 404):  # 400: not a conversations-API id at all
+            raise
+        records = list(client.records(args.conversation_id))
+        if not records:
+            raise ParleyError(f"no conversation {args.conversation_id!r}", 404) from None
+        conversation = {"conversationId": args.conversation_id, "records": records}
+    print(json.dumps(conversation, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_records(args: argparse.Namespace) -> int:
+    records = _client(args).records(args.conversation_id)
+    if args.format == "jsonl":
+        for record in records:
+            print(json.dumps(record, ensure_ascii=False))
+        return 0
+    if args.format == "json":
+        print(json.dumps(list(records), indent=2, ensure_ascii=False))
+        return 0
+    rows: list[tuple[str, ...]] = [("TIMESTAMP", "SOURCE", "ROLE", "MESSAGE")]
+    for record in records:
+        text = str(record.get("message") or record.get("tool_name") or "")
+        rows.append(
+            (
+                record["timestamp"],
+                record["message_source"],
+                str(record.get("role") or ""),
+                " ".join(text.split())[:80],
+            )
+        )
+    _table(rows, sys.stdout)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    client = _client(args)
+    output: AbstractContextManager[TextIO] = (
+        nullcontext(sys.stdout) if args.output in (None, "-") else open(args.output, "w")  # noqa: SIM115
+    )
+    conversations = records = 0
+    with output as out, _progress(args, None, "record") as bar:
+        for conversation in client.conversations(
+            since=args.since, until=args.until or "", environment=args.environment or ""
+        ):
+            conversations += 1
+            for record in client.records(conversation["conversationId"]):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                records += 1
+                bar.update(1)
+    where = "" if args.output in (None, "-") else f" to {args.output}"
+    print(
+        f"Exported {records:,} records of {conversations:,} conversations{where}.", file=sys.stderr
+    )
+    return 0
+
+
+def _table(rows: list[tuple[str, ...]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def add_commands(commands: Any) -> None:
+    """Add the API commands to `parley`'s subparsers."""
+    api = argparse.ArgumentParser(add_help=False)
+    group = api.add_argument_group("which API")
+    group.add_argument("--url", help=f"base URL (default: ${URL_VAR}, else the running make dev)")
+    group.add_argument("--key", help=f"API key (default: ${KEY_VAR}, else make dev's first key)")
+    group.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    def command(parser: Any, name: str, help: str, run: Callable[[argparse.Namespace], int]) -> Any:
+        sub = parser.add_parser(name, parents=[api], help=help, description=help)
+        sub.set_defaults(run_api=run)
+        return sub
+
+    ingest = command(
+        commands, "ingest", "load events from a file through the ingest API", cmd_ingest
+    )
+    ingest.add_argument("file", metavar="FILE", help="events: .jsonl (one per line), .json, or -")
+    ingest.add_argument("--environment", help="production, staging or development")
+    ingest.add_argument("--route", choices=sorted(ROUTES), default="ingest", help="which endpoint")
+    ingest.add_argument("--refused", help="where refused events go (default: FILE.refused.jsonl)")
+
+    conversations = commands.add_parser("conversations", help="list or show conversations")
+    actions = conversations.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = command(
+        actions, "list", "list ingest conversations, newest first", cmd_conversations_list
+    )
+    listing.add_argument("--environment")
+    listing.add_argument("--source", help="chat, channel, email, call or tool_call")
+    listing.add_argument("--since", help="date or UTC time, inclusive")
+    listing.add_argument("--until", help="date or UTC time, inclusive")
+    listing.add_argument("--limit", type=int, default=0, help="at most this many (default: all)")
+    listing.add_argument("--json", action="store_true", help="JSON lines")
+    get = command(
+        actions, "get", "show one conversation (either API) as JSON", cmd_conversations_get
+    )
+    get.add_argument("conversation_id", metavar="CONVERSATION_ID")
+
+    records = command(commands, "records", "print a conversation's stored records", cmd_records)
+    records.add_argument("conversation_id", metavar="CONVERSATION_ID")
+    records.add_argument("--format", choices=["json", "jsonl", "table"], default="table")
+
+    export = command(commands, "export", "write stored records to JSONL", cmd_export)
+    export.add_argument("--since", required=True, help="date or UTC time of last activity")
+    export.add_argument("--until", help="date or UTC time, inclusive")
+    export.add_argument("--environment")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        code: int = args.run_api(args)
+        return code
+    except UsageError as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ParleyError, ValueError) as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("parley: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,393 @@
+// Parley console: sign in with an API key, list conversations from both APIs, read one.
+// The key lives in sessionStorage only and travels only as the Authorization header.
+const KEY = "parley.apiKey";
+const PAGE = 25;
+const $ = (id) => document.getElementById(id);
+
+class AuthError extends Error {}
+
+function key() { return sessionStorage.getItem(KEY); }
+
+async function api(path) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${key()}` } });
+  if (response.status === 401 || response.status === 403) throw new AuthError();
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const message = body.message || (body.error && body.error.message) || response.statusText;
+    const retry = response.headers.get("Retry-After");
+    throw new Error(`${message}${retry ? ` (try again in ${retry} s)` : ""}`);
+  }
+  return body;
+}
+
+// --- small DOM helpers ------------------------------------------------------------------------
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+function show(id, visible) { $(id).hidden = !visible; }
+function fail(id, message) { $(id).textContent = message; show(id, Boolean(message)); }
+function when(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+function pretty(value) { return typeof value === "string" ? value : JSON.stringify(value, null, 2); }
+
+// --- sign in ----------------------------------------------------------------------------------
+async function signIn(event) {
+  event.preventDefault();
+  const candidate = $("api-key").value.trim();
+  if (!candidate) return;
+  sessionStorage.setItem(KEY, candidate);
+  try {
+    await api("/v1/conversations?limit=1");
+  } catch (error) {
+    sessionStorage.removeItem(KEY);
+    fail("sign-in-error", error instanceof AuthError
+      ? "That API key was not accepted: check that it was copied whole and has not been revoked."
+      : `Could not reach Parley: ${error.message}`);
+    $("api-key").focus();
+    return;
+  }
+  $("api-key").value = "";
+  fail("sign-in-error", "");
+  route();
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(KEY);
+  location.hash = "#/";
+  route();
+  if (message) fail("sign-in-error", message);
+}
+
+// --- the list: two newest-first sources merged ------------------------------------------------
+// Each source pages with its own cursor; the page shows the newest head of either buffer.
+function ingestSource(filters) {
+  const params = new URLSearchParams({ limit: String(PAGE) });
+  for (const name of ["environment", "since", "until"]) if (filters[name]) params.set(name, filters[name]);
+  if (filters.source && filters.source !== "conversations") params.set("source", filters.source);
+  const skip = filters.status || filters.source === "conversations";  // ingest has no status
+  return {
+    buffer: [], cursor: null, done: skip,
+    async fetch() {
+      if (this.cursor) params.set("cursor", this.cursor);
+      const page = await api(`/v1/conversations?${params}`);
+      this.buffer.push(...page.data.map((c) => ({
+        kind: "ingest", id: c.conversationId, activity: c.lastActivityAt, count: c.recordCount,
+        sources: c.sources, environment: c.environment, status: null, insights: false,
+      })));
+      this.cursor = page.nextCursor;
+      this.done = !page.nextCursor;
+    },
+  };
+}
+
+function conversationsSource(filters) {
+  const params = new URLSearchParams({ limit: String(PAGE) });
+  if (filters.status) params.set("status", filters.status);
+  // These conversations have no environment or record source; the date range is applied here.
+  const skip = filters.environment || (filters.source && filters.source !== "conversations");
+  const since = filters.since || "";
+  const until = filters.until ? `${filters.until}\uffff` : "\uffff";
+  return {
+    buffer: [], cursor: null, done: Boolean(skip),
+    async fetch() {
+      if (this.cursor) params.set("cursor", this.cursor);
+      const page = await api(`/api/v1/conversations?${params}`);
+      const items = page.data.map((c) => ({
+        kind: "api", id: c.id, activity: c.createdAt, count: null, sources: ["conversations API"],
+        environment: null, status: c.status, insights: c.hasInsights,
+      }));
+      this.buffer.push(...items.filter((c) => c.activity >= since && c.activity <= until));
+      this.cursor = page.pagination.nextCursor;
+      // Newest first: once past `since`, nothing older can match.
+      const last = items[items.length - 1];
+      this.done = !this.cursor || (last !== undefined && last.activity < since);
+    },
+  };
+}
+
+let listing = null;
+
+function readFilters() {
+  const form = new FormData($("filters"));
+  return Object.fromEntries([...form.entries()].map(([k, v]) => [k, String(v).trim()]));
+}
+
+async function startList() {
+  const filters = readFilters();
+  listing = { sources: [ingestSource(filters), conversationsSource(filters)] };
+  $("rows").replaceChildren();
+  await morePage();
+}
+
+async function morePage() {
+  const mine = listing;
+  fail("list-error", "");
+  show("more", false);
+  try {
+    let shown = 0;
+    while (shown < PAGE) {
+      for (const source of mine.sources) if (!source.buffer.length && !source.done) await source.fetch();
+      const ready = mine.sources.filter((s) => s.buffer.length);
+      if (!ready.length) break;
+      const newest = ready.reduce((a, b) => (a.buffer[0].activity >= b.buffer[0].activity ? a : b));
+      if (mine !== listing) return;  // the filters changed meanwhile
+      $("rows").append(row(newest.buffer.shift()));
+      shown += 1;
+    }
+  } catch (error) {
+    if (error instanceof AuthError) return signOut("Your API key is no longer accepted: sign in again.");
+    fail("list-error", `Could not load conversations: ${error.message}`);
+  }
+  show("list-empty", !$("rows").children.length);
+  show("more", mine.sources.some((s) => s.buffer.length || !s.done));
+}
+
+function row(c) {
+  const link = el("a", { href: `#/c/${c.kind}/${encodeURIComponent(c.id)}`, text: c.id });
+  const status = c.status ? el("span", { class: `tag ${c.status}`, text: c.status }) : "—";
+  return el("tr", {},
+    el("td", {}, link, c.insights ? el("span", { class: "tag insights", text: "insights" }) : null),
+    el("td", {}, el("time", { datetime: c.activity, text: when(c.activity) })),
+    el("td", { text: c.count ?? "—" }),
+    el("td", {}, c.sources.map((s) => el("span", { class: "tag", text: s }))),
+    el("td", { text: c.environment || "—" }),
+    el("td", {}, status));
+}
+
+// --- one conversation -------------------------------------------------------------------------
+async function openConversation(kind, id) {
+  $("view-title").textContent = id;
+  $("messages").replaceChildren();
+  show("insights", false);
+  fail("view-error", "");
+  $("view-meta").textContent = "Loading…";
+  try {
+    if (kind === "api") await showApiConversation(id);
+    else await showIngestConversation(id);
+  } catch (error) {
+    if (error instanceof AuthError) return signOut("Your API key is no longer accepted: sign in again.");
+    $("view-meta").textContent = "";
+    fail("view-error", `Could not load this conversation: ${error.message}`);
+  }
+  $("view-title").focus?.();
+}
+
+async function showIngestConversation(id) {
+  const records = [];
+  let cursor = null;
+  do {
+    const params = new URLSearchParams({ limit: "1000" });
+    if (cursor) params.set("cursor", cursor);
+    const page = await api(`/v1/conversations/${encodeURIComponent(id)}/records?${params}`);
+    records.push(...page.data);
+    cursor = page.nextCursor;
+  } while (cursor);
+  if (!records.length) throw new Error("no records are stored under this conversation id");
+  const sources = [...new Set(records.map((r) => r.message_source))].join(", ");
+  $("view-meta").textContent =
+    `${records.length} records · ${sources} · ${records[0].environment} · ingest API`;
+  const results = new Map();  // tool_use_id → tool_result block, shown beside its tool_use
+  for (const r of records) for (const b of r.content_blocks || []) {
+    if (b.type === "tool_result") results.set(b.tool_use_id, b);
+  }
+  const subjects = new Set();
+  for (const record of ordered(records)) $("messages").append(ingestRecord(record, results, subjects));
+}
+
+// Vogent utterances in time order within their call; everything else as stored.
+function ordered(records) {
+  return [...records].sort((a, b) => {
+    if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
+    return (a.start_time_ms ?? 0) - (b.start_time_ms ?? 0);
+  });
+}
+
+function roleClass(record) {
+  if (record.message_source === "tool_call") return "tool";
+  if (record.role === "user") return "user";
+  if (record.role === "system") return "system";
+  return "assistant";
+}
+
+function ingestRecord(r, results, subjects) {
+  const meta = el("div", { class: "meta" },
+    el("span", { class: "role", text: r.role || r.message_source }),
+    el("time", { datetime: r.timestamp, text: when(r.timestamp) }),
+    el("span", { class: "tag", text: r.message_source }),
+    r.model ? el("span", { text: [r.provider, r.model].filter(Boolean).join(" / ") }) : null,
+    tokens(r),
+    r.start_time_ms !== undefined ? el("span", { text: span(r.start_time_ms, r.end_time_ms) }) : null,
+    r.duration !== undefined && r.start_time_ms === undefined ? el("span", { text: `${r.duration} s call` }) : null,
+    rawToggle(r));
+  const body = [];
+  if (r.message_source === "email") {
+    const subject = (r.email_subject || "").replace(/^(re|fwd?):\s*/i, "");
+    const reply = Boolean(r.in_reply_to) || subjects.has(subject);
+    subjects.add(subject);
+    body.push(el("div", { class: "email-head" },
+      el("div", {}, el("strong", { text: r.email_subject || "(no subject)" })),
+      el("div", { text: `From ${r.email_from || "?"} to ${(r.email_to || []).join(", ") || "?"}` }),
+      r.in_reply_to ? el("div", { class: "muted", text: `In reply to ${r.in_reply_to}` }) : null));
+    if (reply) return el("li", { class: `msg ${roleClass(r)} reply` }, meta, ...body, text(r.message));
+  }
+  const blocks = r.content_blocks || [];
+  const toolBlock = blocks.some((b) => b.type === "tool_use" || b.type === "vogent_tool_call");
+  if (r.tool_name && !toolBlock) body.push(toolCall(r.tool_name, r.tool_call_request, r.tool_call_response));
+  const hasTextBlock = blocks.some((b) => b.type === "text");
+  if (r.message && !hasTextBlock && !blocks.some((b) => b.type === "call_transcript")) body.push(text(r.message));
+  for (const block of blocks) body.push(contentBlock(block, results));
+  return el("li", { class: `msg ${roleClass(r)}` }, meta, ...body);
+}
+
+function tokens(r) {
+  const parts = [];
+  if (r.input_tokens !== undefined) parts.push(`${r.input_tokens} in`);
+  if (r.output_tokens !== undefined) parts.push(`${r.output_tokens} out`);
+  if (r.reasoning_tokens !== undefined) parts.push(`${r.reasoning_tokens} reasoning`);
+  return parts.length ? el("span", { text: `tokens ${parts.join(" · ")}` }) : null;
+}
+
+function span(start, end) {
+  const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
+  return end !== undefined ? `${s(start)}–${s(end)} (${((end - start) / 1000).toFixed(1)} s)` : s(start);
+}
+
+function text(value) { return el("div", { class: "text", text: value ?? "" }); }
+
+function toolCall(name, input, output, isError) {
+  return el("div", { class: `tool-pair${isError ? " error" : ""}` },
+    el("div", {}, el("span", { class: "tag", text: "tool" }), " ", el("strong", { text: name })),
+    input !== undefined ? el("details", { open: true }, el("summary", { text: "input" }), el("pre", { text: pretty(input) })) : null,
+    output !== undefined ? el("details", { open: true }, el("summary", { text: isError ? "error result" : "result" }), el("pre", { text: pretty(output) })) : null);
+}
+
+function contentBlock(block, results) {
+  switch (block.type) {
+    case "text": return text(block.text);
+    case "thinking":
+      return el("details", { class: "thinking" }, el("summary", { text: "Thinking" }), text(block.text));
+    case "tool_use": {
+      const result = results.get(block.tool_use_id);
+      return toolCall(block.tool_name, block.input, result ? resultText(result) : undefined, result?.is_error);
+    }
+    case "tool_result":
+      return el("div", { class: "muted", text: `↳ result of ${block.tool_use_id} shown with its call` });
+    case "image": return image(block.source);
+    case "call_transcript":
+      return el("ol", { class: "turns", "aria-label": "Call transcript" }, (block.transcript || []).map((t) =>
+        el("li", {}, el("span", { class: "speaker", text: t.role }), t.content)));
+    case "vogent_call_transcript":
+      return el("details", {}, el("summary", { text: `Full call transcript (${(block.transcript || []).length} utterances)` }),
+        el("ol", { class: "turns" }, (block.transcript || []).map((t) =>
+          el("li", {}, el("span", { class: "speaker", text: t.speaker }), t.text,
+            el("span", { class: "muted", text: ` ${span(t.startTimeMs, t.endTimeMs)}` })))));
+    case "vogent_tool_call": return toolCall(block.name, block.arguments, block.result);
+    default:
+      return el("details", {}, el("summary", { text: `${block.type} block` }), el("pre", { text: pretty(block) }));
+  }
+}
+
+function resultText(result) {
+  if (Array.isArray(result.content)) return result.content.map((p) => p.text ?? pretty(p)).join("\n");
+  return result.content;
+}
+
+function image(source) {
+  let src = null;
+  if (typeof source === "string") src = source;
+  else if (source && source.type === "url") src = source.url;
+  else if (source && source.type === "base64") src = `data:${source.media_type || "image/png"};base64,${source.data}`;
+  if (!src || !/^(https?:|data:image\/)/.test(src)) return el("div", { class: "muted", text: "(image)" });
+  return el("img", { class: "block", src, alt: "Image from the conversation", loading: "lazy" });
+}
+
+function rawToggle(record) {
+  const pre = el("pre", { hidden: true, text: JSON.stringify(record, null, 2) });
+  const button = el("button", {
+    type: "button", class: "ghost raw-toggle", "aria-expanded": "false",
+    onclick: () => {
+      pre.hidden = !pre.hidden;
+      button.setAttribute("aria-expanded", String(!pre.hidden));
+      button.textContent = pre.hidden ? "Raw JSON" : "Hide JSON";
+    },
+  }, "Raw JSON");
+  // The <pre> sits after the bubble's meta line: insert it once the bubble exists.
+  queueMicrotask(() => button.closest(".msg")?.append(pre));
+  return button;
+}
+
+async function showApiConversation(id) {
+  const c = await api(`/api/v1/conversations/${encodeURIComponent(id)}`);
+  $("view-meta").textContent = [`${c.messageCount} messages`, c.status, c.llmModel,
+    `created ${when(c.createdAt)}`, "conversations API"].filter(Boolean).join(" · ");
+  if (c.title) $("view-title").textContent = `${c.title} (${id})`;
+  let insights = c.insights;
+  if (!insights && c.hasInsights) insights = await api(`/api/v1/conversations/${encodeURIComponent(id)}/insights`);
+  if (insights) showInsights(insights);
+  (c.messages || []).forEach((m, i) => {
+    const record = { role: m.role, message_source: "conversation", ...m };
+    const content = Array.isArray(m.content) ? m.content : null;
+    const meta = el("div", { class: "meta" }, el("span", { class: "role", text: m.role }),
+      el("span", { class: "muted", text: `#${i + 1}` }), m.timestamp ? el("time", { text: when(m.timestamp) }) : null,
+      rawToggle(record));
+    const results = new Map((content || []).filter((b) => b.type === "tool_result").map((b) => [b.tool_use_id, b]));
+    const body = content ? content.map((b) => contentBlock(b, results)) : [text(m.content)];
+    $("messages").append(el("li", { class: `msg ${roleClass(record)}` }, meta, ...body));
+  });
+}
+
+function showInsights(insights) {
+  const rows = [];
+  for (const name of ["sentiment", "topics", "summary", "issues"]) {
+    const value = insights[name];
+    if (value === undefined || value === null) continue;
+    rows.push(el("dt", { text: name }), el("dd", { text: Array.isArray(value) ? value.map(pretty).join(", ") : pretty(value) }));
+  }
+  $("insights").replaceChildren(el("h2", { text: "Insights" }), el("dl", {}, rows));
+  show("insights", true);
+}
+
+// --- routing ----------------------------------------------------------------------------------
+function route() {
+  const signedIn = Boolean(key());
+  show("sign-in", !signedIn);
+  show("sign-out", signedIn);
+  show("who", signedIn);
+  $("who").textContent = "Signed in";
+  const match = location.hash.match(/^#\/c\/(ingest|api)\/(.+)$/);
+  show("list", signedIn && !match);
+  show("view", signedIn && Boolean(match));
+  if (!signedIn) return $("api-key").focus();
+  if (match) return openConversation(match[1], decodeURIComponent(match[2]));
+  if (!listing) startList();
+}
+
+$("sign-in-form").addEventListener("submit", signIn);
+$("sign-out").addEventListener("click", () => { listing = null; signOut(); });
+$("filters").addEventListener("submit", (event) => { event.preventDefault(); startList(); });
+$("more").addEventListener("click", morePage);
+$("copy-link").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(location.href);  // the page's URL never holds the key
+    $("copied").textContent = "Link copied";
+  } catch {
+    $("copied").textContent = location.href;
+  }
+});
+window.addEventListener("hashchange", route);
+route();
