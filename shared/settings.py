@@ -22,6 +22,9 @@ class Settings(BaseModel):
     storage_deadline_seconds: float = Field(default=8.0, gt=0)
     # Parallel BatchWriteItem calls per request.
     write_concurrency: int = Field(default=16, ge=1, le=64)
+    # How long one DynamoDB call may wait for its answer before it counts as a transient fault
+    # (retried within the storage deadline).
+    dynamodb_read_timeout_seconds: float = Field(default=5.0, gt=0)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     log_level: str = "INFO"
 
@@ -45,6 +48,7 @@ _ENV_VARS = {
     "dynamodb_endpoint": "PARLEY_DYNAMODB_ENDPOINT",
     "storage_deadline_seconds": "PARLEY_STORAGE_DEADLINE_SECONDS",
     "write_concurrency": "PARLEY_WRITE_CONCURRENCY",
+    "dynamodb_read_timeout_seconds": "PARLEY_DYNAMODB_READ_TIMEOUT_SECONDS",
     "idempotency_ttl_hours": "PARLEY_IDEMPOTENCY_TTL_HOURS",
     "log_level": "LOG_LEVEL",
 }
