@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SAM_VENV := .venv-sam
 
-.PHONY: help dev test lint typecheck test-tools build sam-validate bench clean
+.PHONY: help dev test lint typecheck test-tools build sam-validate bench loadtest clean
 
 help:
 	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
@@ -20,6 +20,7 @@ help:
 	@echo "make typecheck     mypy --strict"
 	@echo "make test-tools    install curl if missing (apt-get): the e2e suite runs the README's curl examples"
 	@echo "make bench         speed and memory ratios"
+	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build (installs aws-sam-cli into .venv-sam)"
 	@echo "make clean         remove .venv, .venv-sam, .aws-sam and tool caches"
@@ -57,6 +58,10 @@ test: lint typecheck test-tools
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Starts its own dev server on a free port; LOADTEST_ARGS="--requests 500" for a shorter run.
+loadtest: $(STAMP)
+	$(BIN)/python -m bench.loadtest $(LOADTEST_ARGS)
 
 # aws-sam-cli pins versions that conflict with our dev tools, so it lives in its own venv.
 $(SAM_VENV)/.installed-stamp:
