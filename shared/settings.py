@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class Settings(BaseModel):
@@ -27,6 +27,8 @@ class Settings(BaseModel):
     dynamodb_read_timeout_seconds: float = Field(default=5.0, gt=0)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     log_level: str = "INFO"
+    # Signs the records listing's cursors (shared.cursors); None: one per process.
+    cursor_secret: SecretStr | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -51,6 +53,7 @@ _ENV_VARS = {
     "dynamodb_read_timeout_seconds": "PARLEY_DYNAMODB_READ_TIMEOUT_SECONDS",
     "idempotency_ttl_hours": "PARLEY_IDEMPOTENCY_TTL_HOURS",
     "log_level": "LOG_LEVEL",
+    "cursor_secret": "PARLEY_CURSOR_SECRET",
 }
 
 
