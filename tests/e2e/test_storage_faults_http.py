@@ -313,6 +313,45 @@ def test_conversations_reads(faulty: Faulty, fault: Fault, route: str) -> None:
     run_with_faults(faulty, fault, READS, send)
 
 
+# --- the Converra runs routes (the conversations service under another family) ---------------
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_runs_create(faulty: Faulty, fault: Fault) -> None:
+    """The SDK's create takes no idempotency key (a resend after a lost answer may make a
+    second run: README); every acknowledged run is there, whole."""
+    created: list[str] = []
+
+    def send() -> Reply:
+        body = {"agentId": "a", "content": "User: hi\nAI: hello", "status": "completed"}
+        reply = faulty.call("POST", "/api/v1/runs", body, None, clear(faulty))
+        created.append(reply.body["data"]["id"])
+        return reply
+
+    run_with_faults(faulty, fault, WRITES, send)
+    for run in created:
+        stored = faulty.read(f"{BASE}/{run}")["messages"]
+        assert [m["content"] for m in stored] == ["hi", "hello"]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_runs_append(faulty: Faulty, fault: Fault) -> None:
+    opened = faulty.call("POST", BASE, {"promptId": "p", "status": "active"})
+    run = opened.body["id"]
+    acknowledged: list[str] = []
+
+    def send() -> Reply:
+        text = unique("m")
+        body = {"messages": [{"role": "user", "content": text}]}
+        reply = faulty.call("POST", f"/api/v1/runs/{run}/messages", body, None, clear(faulty))
+        acknowledged.append(text)
+        return reply
+
+    run_with_faults(faulty, fault, WRITES, send)
+    stored = faulty.read(f"{BASE}/{run}")["messages"]
+    assert [m["content"] for m in stored] == acknowledged
+
+
 def test_faults_were_injected(faulty: Faulty) -> None:
     """The proxy really sat in the path: every kind of fault reached the server."""
     kinds = {fault for _, fault in faulty.proxy.plan.injected}
