@@ -2,9 +2,10 @@
 
 Starts the dev server (python -m devtools.server) on a free port, sends a fixed number of ingest
 requests (1-100 events each) from a fixed number of concurrent clients, plus appends to live
-conversations, reads everything back and checks that every acknowledged event, and every
-acknowledged append, is stored exactly once. A 503 is resent as the README says (same
-Idempotency-Key), as a careful client would. Stops the server by itself; the last line is
+conversations, then reads everything back — every stored record (one scan of the embedded
+store) and every live conversation (through the API) — and checks that every acknowledged
+event, and every acknowledged append, is stored exactly once. A 503 is resent as the README
+says (same Idempotency-Key), as a careful client would. Stops the server by itself; the last line is
 
   loadtest: <requests> requests, <events> events acknowledged, <n> lost, <n> duplicated,
   <x> req/s, p50 <ms> ms, p99 <ms> ms
@@ -33,12 +34,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 60
 MAX_SENDS = 30  # per request, 503s resent
 _LISTENING = re.compile(r"^Listening on (http://\S+)")
+_ENDPOINT = re.compile(r"DynamoDB endpoint: (http://\S+)")
 
 
 @dataclass
@@ -162,28 +166,37 @@ def drive(client: Client, plan: Plan, tally: Tally) -> float:
     return time.perf_counter() - started
 
 
-def read_records(client: Client, tally: Tally, conversation: str) -> list[str]:
-    texts: list[str] = []
-    cursor: str | None = None
-    while True:
-        query = f"?limit=1000&cursor={quote(cursor)}" if cursor else "?limit=1000"
-        page = client.send(tally, "GET", f"/v1/conversations/{conversation}/records{query}", None)
-        texts += [record["message"] for record in page["data"]]
-        cursor = page["nextCursor"]
-        if not cursor:
-            return texts
+def stored_records(endpoint: str) -> Counter[tuple[str, str]]:
+    """(conversation, message) of every stored record, straight from the records table: one
+    Scan of the embedded DynamoDB (moto answers each GET …/records query by walking the whole
+    table, which at this size would take longer than the load itself)."""
+    import boto3
+
+    from devtools.local import local_table
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    found: Counter[tuple[str, str]] = Counter()
+    pages = client.get_paginator("scan").paginate(
+        TableName=local_table("RECORDS_TABLE"), ProjectionExpression="rec"
+    )
+    for page in pages:
+        for item in page["Items"]:
+            record = json.loads(item["rec"]["S"])
+            found[(record["conversation_id"], record.get("message", ""))] += 1
+    return found
 
 
-def verify(client: Client, tally: Tally) -> tuple[int, int]:
+def verify(client: Client, tally: Tally, endpoint: str) -> tuple[int, int]:
     """(lost, duplicated) among the acknowledged events and appended messages."""
-    lost = duplicated = 0
-    expected: dict[str, list[str]] = {}
-    for conversation, text in tally.acknowledged:
-        expected.setdefault(conversation, []).append(text)
-    for conversation, texts in expected.items():
-        stored = Counter(read_records(client, tally, conversation))
-        lost += sum(1 for text in texts if stored[text] == 0)
-        duplicated += sum(stored[text] - 1 for text in texts if stored[text] > 1)
+    stored = stored_records(endpoint)
+    lost = sum(1 for event in tally.acknowledged if stored[event] == 0)
+    duplicated = sum(stored[event] - 1 for event in tally.acknowledged if stored[event] > 1)
     for conversation, calls in tally.appended.items():
         answer = client.send(tally, "GET", f"/api/v1/conversations/{conversation}", None)
         stored_texts = [m["content"] for m in answer["messages"]]
@@ -198,7 +211,8 @@ def verify(client: Client, tally: Tally) -> tuple[int, int]:
     return lost, duplicated
 
 
-def start_server(key: str) -> tuple[subprocess.Popen[str], str]:
+def start_server(key: str) -> tuple[subprocess.Popen[str], str, str]:
+    """The server process, its URL and its embedded DynamoDB endpoint."""
     state = Path(tempfile.mkdtemp(prefix="parley-loadtest-")) / "dev.json"
     env = {k: v for k, v in os.environ.items() if k != "PARLEY_DYNAMODB_ENDPOINT"}
     env.update(
@@ -217,21 +231,24 @@ def start_server(key: str) -> tuple[subprocess.Popen[str], str]:
         text=True,
     )
     found: list[str] = []
+    endpoints: list[str] = []
     ready = threading.Event()
 
     def pump() -> None:  # keep reading, so the server never blocks on a full pipe
         assert process.stdout is not None
         for line in process.stdout:
+            if match := _ENDPOINT.search(line):
+                endpoints.append(match.group(1))
             if match := _LISTENING.match(line):
                 found.append(match.group(1))
                 ready.set()
         ready.set()
 
     threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(STARTUP_SECONDS) or not found:
+    if not ready.wait(STARTUP_SECONDS) or not found or not endpoints:
         process.kill()
         raise RuntimeError("the dev server did not start")
-    return process, found[0]
+    return process, found[0], endpoints[0]
 
 
 def stop_server(process: subprocess.Popen[str]) -> None:
@@ -263,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     key = "prl_" + secrets.token_urlsafe(32)
     tally = Tally()
     try:
-        process, base_url = start_server(key)
+        process, base_url, endpoint = start_server(key)
     except RuntimeError as exc:
         print(f"loadtest: {exc}", file=sys.stderr)
         return 2
@@ -277,8 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         events = len(tally.acknowledged) + sum(len(t) for c in tally.appended.values() for t in c)
         print(f"loadtest: driven in {seconds:.1f} s, {tally.resends} 503s resent; reading back")
-        lost, duplicated = verify(client, tally)
-    except (RuntimeError, OSError) as exc:
+        lost, duplicated = verify(client, tally, endpoint)
+    except (RuntimeError, OSError, BotoCoreError, ClientError) as exc:
         print(f"loadtest: the run failed: {exc}", file=sys.stderr)
         return 2
     finally:
