@@ -2,10 +2,11 @@
 
 Starts the dev server (python -m devtools.server) on a free port, sends a fixed number of ingest
 requests (1-100 events each) from a fixed number of concurrent clients, plus appends to live
-conversations, then reads everything back — every stored record (one scan of the embedded
-store) and every live conversation (through the API) — and checks that every acknowledged
-event, and every acknowledged append, is stored exactly once. A 503 is resent as the README
-says (same Idempotency-Key), as a careful client would. Stops the server by itself; the last line is
+conversations, then reads everything back — every record of every conversation (straight
+from the embedded store's partitions) and every live conversation (through the API) — and
+checks that every acknowledged event, and every acknowledged append, is stored exactly once.
+A 503 is resent as the README says (same Idempotency-Key), as a careful client would. Stops
+the server by itself; the last line is
 
   loadtest: <requests> requests, <events> events acknowledged, <n> lost, <n> duplicated,
   <x> req/s, p50 <ms> ms, p99 <ms> ms
@@ -41,6 +42,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 60
 MAX_SENDS = 30  # per request, 503s resent
+TENANT = "load"
 _LISTENING = re.compile(r"^Listening on (http://\S+)")
 _ENDPOINT = re.compile(r"DynamoDB endpoint: (http://\S+)")
 
@@ -166,35 +168,40 @@ def drive(client: Client, plan: Plan, tally: Tally) -> float:
     return time.perf_counter() - started
 
 
-def stored_records(endpoint: str) -> Counter[tuple[str, str]]:
-    """(conversation, message) of every stored record, straight from the records table: one
-    Scan of the embedded DynamoDB (moto answers each GET …/records query by walking the whole
-    table, which at this size would take longer than the load itself)."""
+def stored_records(endpoint: str, conversations: set[str]) -> Counter[tuple[str, str]]:
+    """(conversation, message) of every stored record of these conversations, straight from
+    the records table's partitions (moto answers GET …/records, a query of an index, by walking
+    the whole table: at this size each would take longer than the storage deadline)."""
     import boto3
 
     from devtools.local import local_table
+    from shared.ingest.store import partition_key
 
     client = boto3.client(
         "dynamodb",
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="local",
-        aws_secret_access_key="local",
+        aws_secret_access_key="local",  # the embedded store takes any
     )
     found: Counter[tuple[str, str]] = Counter()
-    pages = client.get_paginator("scan").paginate(
-        TableName=local_table("RECORDS_TABLE"), ProjectionExpression="rec"
-    )
-    for page in pages:
-        for item in page["Items"]:
-            record = json.loads(item["rec"]["S"])
-            found[(record["conversation_id"], record.get("message", ""))] += 1
+    paginator = client.get_paginator("query")
+    for conversation in sorted(conversations):
+        for page in paginator.paginate(
+            TableName=local_table("RECORDS_TABLE"),
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": partition_key(TENANT, conversation)}},
+            ProjectionExpression="rec",
+        ):
+            for item in page["Items"]:
+                record = json.loads(item["rec"]["S"])
+                found[(conversation, record.get("message", ""))] += 1
     return found
 
 
 def verify(client: Client, tally: Tally, endpoint: str) -> tuple[int, int]:
     """(lost, duplicated) among the acknowledged events and appended messages."""
-    stored = stored_records(endpoint)
+    stored = stored_records(endpoint, {conversation for conversation, _ in tally.acknowledged})
     lost = sum(1 for event in tally.acknowledged if stored[event] == 0)
     duplicated = sum(stored[event] - 1 for event in tally.acknowledged if stored[event] > 1)
     for conversation, calls in tally.appended.items():
@@ -217,7 +224,7 @@ def start_server(key: str) -> tuple[subprocess.Popen[str], str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PARLEY_DYNAMODB_ENDPOINT"}
     env.update(
         PARLEY_PORT="0",
-        PARLEY_DEV_KEYS=f"load={key}",
+        PARLEY_DEV_KEYS=f"{TENANT}={key}",
         PARLEY_DEV_STATE=str(state),
         PYTHONUNBUFFERED="1",
         LOG_LEVEL="WARNING",
