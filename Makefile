@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SAM_VENV := .venv-sam
 
-.PHONY: help dev test lint typecheck test-tools build sam-validate bench cost eval-insights clean
+.PHONY: help dev test lint typecheck test-tools build sam-validate bench cost loadtest eval-insights clean
 
 help:
 	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench         every performance target, met or missed"
 	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
 	@echo "make eval-insights the local insights analyzer against its labeled set"
+	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build (installs aws-sam-cli into .venv-sam)"
 	@echo "make clean         remove .venv, .venv-sam, .aws-sam and tool caches"
@@ -65,6 +66,10 @@ bench: $(STAMP)
 
 eval-insights: $(STAMP)
 	$(BIN)/python -m bench.eval_insights
+
+# Starts its own dev server on a free port; LOADTEST_ARGS="--requests 500" for a shorter run.
+loadtest: $(STAMP)
+	$(BIN)/python -m bench.loadtest $(LOADTEST_ARGS)
 
 # aws-sam-cli pins versions that conflict with our dev tools, so it lives in its own venv.
 $(SAM_VENV)/.installed-stamp:

@@ -23,6 +23,7 @@ import anyio.to_thread
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from devtools import openapi
 from devtools.gateway import MAX_REQUEST_BODY, Gateways, HttpRequest, HttpResponse
 
 Scope = MutableMapping[str, Any]
@@ -65,6 +66,10 @@ class GatewayApp:
         if scope["type"] != "http":  # lifespan is off and websockets are not served
             return
         started = time.monotonic()
+        if scope["method"] in ("GET", "HEAD") and scope["path"] == openapi.SERVED_AT:
+            await self._openapi(scope, send)
+            _log(f"{_shown_target(scope)} → 200")
+            return
         refused = _head_refusal(scope)
         try:
             body = (
@@ -95,6 +100,13 @@ class GatewayApp:
             response = await anyio.to_thread.run_sync(self.gateway.handle, request)
         await _respond(send, response, head=scope["method"] == "HEAD", close=not body.complete)
         _log(log_line(_shown_target(scope), response, time.monotonic() - started))
+
+    async def _openapi(self, scope: Scope, send: Send) -> None:
+        """The API description: a dev server convenience, no route of the deployed APIs."""
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        body = openapi.spec_json(f"http://{host}" if host else None)
+        response = HttpResponse(200, [("Content-Type", "application/json")], body)
+        await _respond(send, response, head=scope["method"] == "HEAD", close=False)
 
     async def _body(self, scope: Scope, receive: Receive) -> _Body:
         """The body, up to MAX_REQUEST_BODY; past it the rest is read and dropped, so the client

@@ -128,7 +128,7 @@ def make_client(settings: Settings) -> DynamoDBClient:
         retries={"total_max_attempts": 1},  # call_with_retry owns retrying
         max_pool_connections=settings.write_concurrency + 4,
         connect_timeout=2,
-        read_timeout=5,
+        read_timeout=settings.dynamodb_read_timeout_seconds,
         # Items are built by RecordStore.prepare with a fixed shape: re-checking every
         # attribute client-side costs ~15% of a 1,000-record write.
         parameter_validation=False,

@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class Settings(BaseModel):
@@ -28,6 +28,9 @@ class Settings(BaseModel):
     storage_deadline_seconds: float = Field(default=8.0, gt=0)
     # Parallel BatchWriteItem calls per request.
     write_concurrency: int = Field(default=16, ge=1, le=64)
+    # How long one DynamoDB call may wait for its answer before it counts as a transient fault
+    # (retried within the storage deadline).
+    dynamodb_read_timeout_seconds: float = Field(default=5.0, gt=0)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     # How long an Idempotency-Key stays claimed by a request in flight: longer than a Lambda
     # can run (29 s), so only a crashed request's claim ever expires.
@@ -55,6 +58,8 @@ class Settings(BaseModel):
     # Conversation text sent to Bedrock at most (the middle is cut, and the prompt says so).
     bedrock_max_input_chars: int = Field(default=60_000, ge=1_000)
     bedrock_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Signs the records listing's cursors (shared.cursors); None: one per process.
+    cursor_secret: SecretStr | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -79,6 +84,7 @@ _ENV_VARS = {
     "s3_endpoint": "PARLEY_S3_ENDPOINT",
     "storage_deadline_seconds": "PARLEY_STORAGE_DEADLINE_SECONDS",
     "write_concurrency": "PARLEY_WRITE_CONCURRENCY",
+    "dynamodb_read_timeout_seconds": "PARLEY_DYNAMODB_READ_TIMEOUT_SECONDS",
     "idempotency_ttl_hours": "PARLEY_IDEMPOTENCY_TTL_HOURS",
     "idempotency_claim_seconds": "PARLEY_IDEMPOTENCY_CLAIM_SECONDS",
     "log_level": "LOG_LEVEL",
@@ -96,6 +102,7 @@ _ENV_VARS = {
     "bedrock_model_id": "PARLEY_BEDROCK_MODEL_ID",
     "bedrock_max_input_chars": "PARLEY_BEDROCK_MAX_INPUT_CHARS",
     "bedrock_timeout_seconds": "PARLEY_BEDROCK_TIMEOUT_SECONDS",
+    "cursor_secret": "PARLEY_CURSOR_SECRET",
 }
 
 

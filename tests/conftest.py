@@ -3,7 +3,9 @@ and the raw archive's S3 bucket."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -73,3 +75,28 @@ def api_keys(dynamodb: Any) -> dict[str, str]:
 def conversation_id() -> str:
     """A conversation id no other test uses (the store is shared by the whole session)."""
     return f"conv-{uuid.uuid4().hex[:12]}"
+
+
+_API_KEY = re.compile(r"prl_[A-Za-z0-9_-]{32,}")
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from shared.logs import JsonFormatter
+
+        self.lines.append(JsonFormatter().format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_never_carry_keys() -> Iterator[_LogCollector]:
+    """Every record the service logs during the whole run, checked at the end: no API key."""
+    collector = _LogCollector()
+    logging.getLogger("parley").addHandler(collector)
+    yield collector
+    logging.getLogger("parley").removeHandler(collector)
+    leaked = [line for line in collector.lines if _API_KEY.search(line)]
+    assert not leaked, f"API keys in the logs: {leaked[:3]}"

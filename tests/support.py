@@ -11,6 +11,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.openapi_check import check_response
+
 
 @dataclass
 class LambdaContext:
@@ -99,4 +101,8 @@ def invoke(handler: Any, event: dict[str, Any], context: LambdaContext | None = 
     text = raw.get("body") or ""
     if raw.get("isBase64Encoded"):
         text = base64.b64decode(text).decode()
-    return Answer(raw["statusCode"], headers, json.loads(text) if text else None)
+    body = json.loads(text) if text else None
+    check_response(
+        event["httpMethod"], event["path"], raw["statusCode"], headers.get("content-type"), body
+    )
+    return Answer(raw["statusCode"], headers, body)

@@ -28,7 +28,7 @@ from shared.conversations.models import (
 )
 from shared.conversations.store import ConversationStore, IdempotencyClaim, chunk_messages
 from shared.dynamo import Deadline
-from shared.errors import BadRequest, Conflict, Contended, NotFound
+from shared.errors import BadRequest, Conflict, Contended, NotFound, StorageUnavailable
 from shared.fields import format_timestamp
 
 # Lost races of one append before answering a retryable 503 (each loss means another append
@@ -37,6 +37,9 @@ from shared.fields import format_timestamp
 MAX_APPEND_ATTEMPTS = 20
 _RACE_BACKOFF_SECONDS = 0.02
 _MAX_CREATE_ATTEMPTS = 3
+# One last read, after the storage deadline, to learn whether an append whose answer was lost
+# did commit: short, within the time the handler keeps back to answer.
+_CONFIRM_SECONDS = 0.3
 
 Clock = Callable[[], datetime]
 
@@ -176,9 +179,49 @@ class ConversationService:
         conversation as committed. Never rewrites what is already stored."""
         check_id(conversation_id)
         stored = [m.stored() for m in messages]
-        added, encoded = limits.measure(stored)
         lines = [render_line(m) for m in stored]
         token = secrets.token_hex(8)
+        try:
+            return self._append(
+                tenant,
+                conversation_id,
+                token,
+                stored,
+                lines,
+                deadline,
+                status,
+                metadata,
+                attributes,
+            )
+        except StorageUnavailable:
+            # A write of ours may have committed with its answer lost before time ran out: a
+            # 503 now would make the client send it again, so look once more.
+            committed = self._own_write(tenant, conversation_id, token)
+            if committed is None:
+                raise
+            return committed
+
+    def _own_write(self, tenant: str, conversation_id: str, token: str) -> Conversation | None:
+        """The conversation if its last write is the one marked `token`, else None."""
+        try:
+            current = self._store.load(tenant, conversation_id, Deadline(_CONFIRM_SECONDS))
+        except StorageUnavailable:
+            return None
+        return current if current is not None and current.last_write == token else None
+
+    def _append(
+        self,
+        tenant: str,
+        conversation_id: str,
+        token: str,
+        stored: list[dict[str, Any]],
+        lines: list[str],
+        deadline: Deadline,
+        status: str | None,
+        metadata: dict[str, Any] | None,
+        attributes: dict[str, Any] | None,
+    ) -> Conversation:
+        added, encoded = limits.measure(stored)
         for attempt in range(MAX_APPEND_ATTEMPTS):
             current = self._store.load(tenant, conversation_id, deadline)
             if current is None:

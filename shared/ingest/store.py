@@ -11,14 +11,12 @@ Item layout (RecordsTable in template.yaml):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import pydantic_core
 
+from shared import cursors
 from shared.dynamo import (
     BATCH_GET_SIZE,
     Deadline,
@@ -36,7 +34,6 @@ MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attribut
 # A page of records stops here even below `limit`: Lambda answers at most 6 MB.
 MAX_PAGE_BYTES = 4_500_000
 ORDER_INDEX = "by_order"
-MAX_SORT_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
 Items = list[Item]  # spelled here: inside RecordStore, `list` is its method
 
 
@@ -134,7 +131,8 @@ class RecordStore:
         deadline: Deadline,
     ) -> tuple[list[Record], str | None]:
         pk = partition_key(tenant_id, conversation_id)
-        start = _decode_cursor(cursor, pk) if cursor else None
+        scope = ("records", tenant_id, conversation_id, environment or "")
+        start = _decode_cursor(cursor, pk, scope) if cursor else None
         records: list[Record] = []
         last_key: Item | None = None
         page_bytes = 0
@@ -160,13 +158,13 @@ class RecordStore:
                 for item in self._with_records(chunk_items, deadline):
                     page_bytes += len(item["rec"]["S"])
                     if last_key is not None and page_bytes > MAX_PAGE_BYTES:
-                        return records, _encode_cursor(last_key)
+                        return records, _encode_cursor(last_key, scope)
                     records.append(pydantic_core.from_json(item["rec"]["S"]))
                     last_key = {k: item[k] for k in ("pk", "sk", "ok")}
             start = page.get("LastEvaluatedKey")
             if not start:
                 return records, None
-        return records, _encode_cursor(last_key) if last_key else None
+        return records, _encode_cursor(last_key, scope) if last_key else None
 
     def _with_records(self, index_items: Items, deadline: Deadline) -> Items:
         """The index's items in its order, each with its record. An index holding keys only
@@ -188,25 +186,14 @@ class RecordStore:
         return complete
 
 
-def _encode_cursor(key: Item) -> str:
-    plain = {name: value["S"] for name, value in key.items()}
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+def _encode_cursor(key: Item, scope: tuple[str, ...]) -> str:
+    return cursors.seal([key["sk"]["S"], key["ok"]["S"]], scope)
 
 
-def _decode_cursor(cursor: str, pk: str) -> Item:
-    try:
-        # jiter: deep nesting and huge numbers are ValueErrors, never a RecursionError.
-        plain = pydantic_core.from_json(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = (
-            isinstance(plain, dict)
-            and set(plain) == {"pk", "sk", "ok"}
-            and all(isinstance(v, str) for v in plain.values())
-            # Key values DynamoDB would refuse (a ValidationException, not the client's 400).
-            and all(0 < len(plain[k].encode()) <= MAX_SORT_KEY_BYTES for k in ("sk", "ok"))
-        )
-    except (ValueError, binascii.Error):
-        valid = False
-    # A cursor only continues the listing it came from: never another tenant's partition.
-    if not valid or plain["pk"] != pk:
+def _decode_cursor(cursor: str, pk: str, scope: tuple[str, ...]) -> Item:
+    values = cursors.unseal(cursor, scope)
+    # Signed for this listing only: never another tenant's, conversation's or filter's.
+    if values is None or len(values) != 2 or not all(isinstance(v, str) for v in values):
         raise BadRequest("Invalid 'cursor': pass the nextCursor of the previous page unchanged")
-    return {name: {"S": value} for name, value in plain.items()}
+    sk, ok = values
+    return {"pk": {"S": pk}, "sk": {"S": sk}, "ok": {"S": ok}}

@@ -8,6 +8,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from tests.openapi_check import check_response
+
 
 @dataclass
 class Reply:
@@ -51,9 +53,10 @@ def request(
             status, raw_headers, raw = response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         status, raw_headers, raw = error.code, error.headers, error.read()
-    text = raw.decode()
+    text = raw.decode(errors="replace")
     try:
         body: Any = json.loads(text) if text else None
     except ValueError:
         body = text
+    check_response(method, url, status, raw_headers.get("Content-Type"), body)
     return Reply(status, {k.lower(): v for k, v in raw_headers.items()}, body)

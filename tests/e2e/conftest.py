@@ -107,3 +107,7 @@ def server() -> Iterator[ServerProcess]:
     code = running.stop(signal.SIGINT)
     assert code == 0, running.output
     assert "Traceback" not in running.output, running.output
+    # After the start-up banner (which prints the dev keys on purpose), no key ever appears.
+    served = running.output.partition("\nListening on ")[2]
+    assert served, running.output
+    assert not any(key in served for key in running.keys.values()), "a key was logged"

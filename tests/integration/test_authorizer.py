@@ -112,3 +112,25 @@ def test_tenant_ids_are_constrained(dynamodb: Any, tenant: str) -> None:
 
     with pytest.raises(BadRequest):
         services.key_store().create(tenant, Deadline(5))
+
+
+def test_keys_are_checked_by_hash_lookup_and_constant_time_compare(
+    monkeypatch: pytest.MonkeyPatch, api_keys: dict[str, str]
+) -> None:
+    """The key itself is never compared: its SHA-256 is the lookup key, and the stored hash is
+    compared with hmac.compare_digest (no early exit on the first differing byte)."""
+    import hmac
+
+    from shared import auth
+
+    compared: list[tuple[Any, Any]] = []
+    original = hmac.compare_digest
+
+    def compare_digest(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(auth.hmac, "compare_digest", compare_digest)
+    key = api_keys["acme"]
+    assert authorize({"Authorization": f"Bearer {key}"})["principalId"] == "acme"
+    assert compared == [(hash_key(key), hash_key(key))]

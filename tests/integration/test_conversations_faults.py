@@ -185,3 +185,16 @@ def test_unexpected_errors_are_a_500_in_the_conversations_envelope(
     err = error(answer, 500, "INTERNAL")
     assert "secret" not in err["message"]
     assert answer.headers["x-request-id"]
+
+
+def test_an_append_committed_before_time_ran_out_is_a_200_not_a_503(faulty: Any) -> None:
+    """The commit's answer was lost and every retry of the write failed until the deadline: one
+    last read finds the write, so the client is not told to send it again."""
+    conversation_id = open_live()
+    faulty(
+        transact_write_items=["commit-then-timeout", *[throttled("TransactWriteItems")] * FOREVER]
+    )
+    answer = append(conversation_id, MESSAGES)
+    assert answer.status == 200, answer.body
+    faulty()
+    assert get(conversation_id).body["messages"] == MESSAGES["messages"]

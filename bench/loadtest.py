@@ -1,0 +1,320 @@
+"""`make loadtest`: a bounded load on `make dev` over loopback, then proof nothing was lost.
+
+Starts the dev server (python -m devtools.server) on a free port, sends a fixed number of ingest
+requests (1-100 events each) from a fixed number of concurrent clients, plus appends to live
+conversations, then reads everything back — every record of every conversation (straight
+from the embedded store's partitions) and every live conversation (through the API) — and
+checks that every acknowledged event, and every acknowledged append, is stored exactly once.
+A 503 is resent as the README says (same Idempotency-Key), as a careful client would. Stops
+the server by itself; the last line is
+
+  loadtest: <requests> requests, <events> events acknowledged, <n> lost, <n> duplicated,
+  <x> req/s, p50 <ms> ms, p99 <ms> ms
+
+and the exit status is 1 if anything was lost or duplicated (2 if the run itself failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+ROOT = Path(__file__).resolve().parents[1]
+STARTUP_SECONDS = 60
+MAX_SENDS = 30  # per request, 503s resent
+TENANT = "load"
+_LISTENING = re.compile(r"^Listening on (http://\S+)")
+_ENDPOINT = re.compile(r"DynamoDB endpoint: (http://\S+)")
+
+
+@dataclass
+class Plan:
+    requests: int
+    concurrency: int
+    conversations: int
+    live_conversations: int
+    appends: int
+    seed: int
+
+
+@dataclass
+class Tally:
+    latencies_ms: list[float] = field(default_factory=list)
+    acknowledged: list[tuple[str, str]] = field(default_factory=list)  # (conversation, text)
+    appended: dict[str, list[list[str]]] = field(default_factory=dict)  # conv → calls' texts
+    resends: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Client:
+    """One keep-alive connection per thread."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.key = key
+        self.local = threading.local()
+
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any, float]:
+        data = json.dumps(body).encode() if body is not None else None
+        all_headers = {"Authorization": f"Bearer {self.key}", **(headers or {})}
+        if data is not None:
+            all_headers["Content-Type"] = "application/json"
+        for attempt in range(2):  # a keep-alive connection the server closed: reconnect once
+            connection = getattr(self.local, "connection", None)
+            if connection is None:
+                connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
+                self.local.connection = connection
+            started = time.perf_counter()
+            try:
+                connection.request(method, path, data, all_headers)
+                response = connection.getresponse()
+                raw = response.read()
+            except (http.client.HTTPException, ConnectionError):
+                connection.close()
+                self.local.connection = None
+                if attempt:
+                    raise
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            return response.status, json.loads(raw) if raw else None, elapsed
+        raise AssertionError("unreachable")
+
+    def send(
+        self, tally: Tally, method: str, path: str, body: Any, headers: dict[str, str] | None = None
+    ) -> Any:
+        """Send until an answer other than 503; anything but a 200 stops the run."""
+        for _ in range(MAX_SENDS):
+            status, answer, elapsed = self.call(method, path, body, headers)
+            with tally.lock:
+                tally.latencies_ms.append(elapsed)
+            if status == 200:
+                return answer
+            if status != 503:
+                raise RuntimeError(f"{method} {path} answered {status}: {answer}")
+            with tally.lock:
+                tally.resends += 1
+            time.sleep(0.05)
+        raise RuntimeError(f"{method} {path}: still 503 after {MAX_SENDS} sends")
+
+
+def ingest(client: Client, tally: Tally, conversations: list[str], rng: random.Random) -> None:
+    texts = [(rng.choice(conversations), secrets.token_hex(8)) for _ in range(rng.randint(1, 100))]
+    events = [{"conversation_id": c, "role": "user", "message": text} for c, text in texts]
+    key = secrets.token_hex(16)  # the same key for every resend: exactly-once (README)
+    client.send(tally, "POST", "/v1/ingest", {"events": events}, {"Idempotency-Key": key})
+    with tally.lock:
+        tally.acknowledged += texts
+
+
+def append(client: Client, tally: Tally, conversation: str, rng: random.Random) -> None:
+    texts = [secrets.token_hex(8) for _ in range(rng.randint(1, 5))]
+    body = {"messages": [{"role": "user", "content": text} for text in texts]}
+    client.send(tally, "POST", f"/api/v1/conversations/{conversation}/messages", body)
+    with tally.lock:
+        tally.appended.setdefault(conversation, []).append(texts)
+
+
+def drive(client: Client, plan: Plan, tally: Tally) -> float:
+    """Every request of the plan at `concurrency`; returns the wall time in seconds."""
+    rng = random.Random(plan.seed)
+    conversations = [f"load-{plan.seed}-{i}" for i in range(plan.conversations)]
+    live = [
+        client.send(
+            tally, "POST", "/api/v1/conversations", {"promptId": "load", "status": "active"}
+        )["id"]
+        for _ in range(plan.live_conversations)
+    ]
+    jobs: list[tuple[str, int]] = [("ingest", i) for i in range(plan.requests)]
+    jobs += [("append", i) for i in range(plan.appends)]
+    rng.shuffle(jobs)
+    seeds = [rng.randrange(2**32) for _ in jobs]
+    tally.latencies_ms.clear()  # the live conversations' creation is set-up, not load
+
+    def run(index: int) -> None:
+        kind, number = jobs[index]
+        job_rng = random.Random(seeds[index])
+        if kind == "ingest":
+            ingest(client, tally, conversations, job_rng)
+        else:
+            append(client, tally, live[number % len(live)], job_rng)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(plan.concurrency) as pool:
+        for future in [pool.submit(run, i) for i in range(len(jobs))]:
+            future.result()
+    return time.perf_counter() - started
+
+
+def stored_records(endpoint: str, conversations: set[str]) -> Counter[tuple[str, str]]:
+    """(conversation, message) of every stored record of these conversations, straight from
+    the records table's partitions (moto answers GET …/records, a query of an index, by walking
+    the whole table: at this size each would take longer than the storage deadline)."""
+    import boto3
+
+    from devtools.local import local_table
+    from shared.ingest.store import partition_key
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # the embedded store takes any
+    )
+    found: Counter[tuple[str, str]] = Counter()
+    paginator = client.get_paginator("query")
+    for conversation in sorted(conversations):
+        for page in paginator.paginate(
+            TableName=local_table("RECORDS_TABLE"),
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": partition_key(TENANT, conversation)}},
+            ProjectionExpression="rec",
+        ):
+            for item in page["Items"]:
+                record = json.loads(item["rec"]["S"])
+                found[(conversation, record.get("message", ""))] += 1
+    return found
+
+
+def verify(client: Client, tally: Tally, endpoint: str) -> tuple[int, int]:
+    """(lost, duplicated) among the acknowledged events and appended messages."""
+    stored = stored_records(endpoint, {conversation for conversation, _ in tally.acknowledged})
+    lost = sum(1 for event in tally.acknowledged if stored[event] == 0)
+    duplicated = sum(stored[event] - 1 for event in tally.acknowledged if stored[event] > 1)
+    for conversation, calls in tally.appended.items():
+        answer = client.send(tally, "GET", f"/api/v1/conversations/{conversation}", None)
+        stored_texts = [m["content"] for m in answer["messages"]]
+        counts = Counter(stored_texts)
+        for texts in calls:
+            lost += sum(1 for text in texts if counts[text] == 0)
+            duplicated += sum(counts[text] - 1 for text in texts if counts[text] > 1)
+            if all(counts[text] == 1 for text in texts):  # a call's messages stay together
+                first = stored_texts.index(texts[0])
+                if stored_texts[first : first + len(texts)] != texts:
+                    raise RuntimeError(f"{conversation}: an append's messages were split")
+    return lost, duplicated
+
+
+def start_server(key: str) -> tuple[subprocess.Popen[str], str, str]:
+    """The server process, its URL and its embedded DynamoDB endpoint."""
+    state = Path(tempfile.mkdtemp(prefix="parley-loadtest-")) / "dev.json"
+    env = {k: v for k, v in os.environ.items() if k != "PARLEY_DYNAMODB_ENDPOINT"}
+    env.update(
+        PARLEY_PORT="0",
+        PARLEY_DEV_KEYS=f"{TENANT}={key}",
+        PARLEY_DEV_STATE=str(state),
+        PYTHONUNBUFFERED="1",
+        LOG_LEVEL="WARNING",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools.server"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    found: list[str] = []
+    endpoints: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:  # keep reading, so the server never blocks on a full pipe
+        assert process.stdout is not None
+        for line in process.stdout:
+            if match := _ENDPOINT.search(line):
+                endpoints.append(match.group(1))
+            if match := _LISTENING.match(line):
+                found.append(match.group(1))
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not ready.wait(STARTUP_SECONDS) or not found or not endpoints:
+        process.kill()
+        raise RuntimeError("the dev server did not start")
+    return process, found[0], endpoints[0]
+
+
+def stop_server(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def parse_plan(argv: list[str] | None) -> Plan:
+    parser = argparse.ArgumentParser(prog="make loadtest", description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=5000, help="ingest requests (5000)")
+    parser.add_argument("--concurrency", type=int, default=16, help="clients at once (16)")
+    parser.add_argument("--conversations", type=int, default=500, help="ingest conversations")
+    parser.add_argument("--live", type=int, default=50, help="live conversations appended to")
+    parser.add_argument("--appends", type=int, default=1000, help="append calls (1000)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    return Plan(
+        args.requests, args.concurrency, args.conversations, args.live, args.appends, args.seed
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    plan = parse_plan(argv)
+    key = "prl_" + secrets.token_urlsafe(32)
+    tally = Tally()
+    try:
+        process, base_url, endpoint = start_server(key)
+    except RuntimeError as exc:
+        print(f"loadtest: {exc}", file=sys.stderr)
+        return 2
+    try:
+        client = Client(base_url, key)
+        print(f"loadtest: {plan} against {base_url}", flush=True)
+        seconds = drive(client, plan, tally)
+        requests = plan.requests + plan.appends
+        latencies = sorted(tally.latencies_ms)
+        p50 = statistics.median(latencies)
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        events = len(tally.acknowledged) + sum(len(t) for c in tally.appended.values() for t in c)
+        print(f"loadtest: driven in {seconds:.1f} s, {tally.resends} 503s resent; reading back")
+        lost, duplicated = verify(client, tally, endpoint)
+    except (RuntimeError, OSError, BotoCoreError, ClientError) as exc:
+        print(f"loadtest: the run failed: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        stop_server(process)
+    print(
+        f"loadtest: {requests} requests, {events} events acknowledged, {lost} lost, "
+        f"{duplicated} duplicated, {requests / seconds:.1f} req/s, p50 {p50:.1f} ms, "
+        f"p99 {p99:.1f} ms",
+        flush=True,
+    )
+    return 1 if lost or duplicated else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

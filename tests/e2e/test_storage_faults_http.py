@@ -1,0 +1,358 @@
+"""Storage faults injected over HTTP, between `make dev`'s real botocore client and DynamoDB.
+
+A dedicated dev server talks to an embedded moto server through tests.e2e.fault_proxy. For every
+ingest and conversations route and every kind of fault: each answer is full success or a
+retryable 503 with Retry-After (never a 500), and once the client has resent what was refused,
+every event (every acknowledged append) is stored exactly once.
+
+Each route is tried twice per fault: a short burst that the service's own retries absorb, and
+faults that last until the client has seen its first answer (a 503, unless the write got through
+and only its answer was lost), after which storage recovers and the client resends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+import pytest
+
+from devtools.local import TABLE_PREFIX
+from devtools.template import create_table_requests, load_template, table_environment
+from tests.e2e.client import Reply, request
+from tests.e2e.conftest import ServerProcess, new_key, start_server
+from tests.e2e.fault_proxy import WRITES, Fault, FaultProxy
+
+pytestmark = pytest.mark.e2e
+
+READ_TIMEOUT = 0.3  # the server's DynamoDB read timeout, so an injected timeout is quick
+FAULTS: list[Fault] = [
+    "throttled",
+    "throttling",
+    "unprocessed",
+    "server-error",
+    "timeout",
+    "reset",
+    "lost",
+    "cancelled",
+]
+# A read has no unprocessed items, transaction or commit to lose: the faults it can meet.
+READ_FAULTS: list[Fault] = ["throttled", "throttling", "server-error", "timeout", "reset"]
+CLIENT_ATTEMPTS = 20
+READS = ("GetItem", "Query", "BatchGetItem")
+
+
+class Faulty:
+    def __init__(self, server: ServerProcess, proxy: FaultProxy) -> None:
+        self.server = server
+        self.proxy = proxy
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        recover: Callable[[], None] | None = None,
+    ) -> Reply:
+        """Send until an answer other than 503, as a client following Retry-After would (without
+        the wait); `recover` runs after the first answer (storage comes back)."""
+        for _ in range(CLIENT_ATTEMPTS):
+            reply = request(
+                method,
+                self.server.base_url + path,
+                key=self.server.keys["acme"],
+                json_body=body,
+                headers=headers,
+            )
+            if recover is not None:
+                recover()
+                recover = None
+            assert reply.status < 500 or reply.status == 503, (reply.status, reply.body)
+            if reply.status != 503:
+                return reply
+            assert int(reply.headers["retry-after"]) >= 1, reply.headers
+            retryable = reply.body["retryable"] if "success" in reply.body else True
+            assert retryable is True, reply.body
+        pytest.fail(f"{method} {path}: still 503 after {CLIENT_ATTEMPTS} attempts")
+
+    def read(self, path: str) -> Any:
+        reply = request("GET", self.server.base_url + path, key=self.server.keys["acme"])
+        assert reply.status == 200, reply.body
+        return reply.body
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[Faulty]:
+    from moto.server import ThreadedMotoServer
+
+    from devtools.moto_dynamodb import serialize_requests
+
+    serialize_requests()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    # Tables made directly (moto's first calls are slow): the server's start finds them.
+    storage = boto3.client(
+        "dynamodb", endpoint_url=f"http://{host}:{port}", region_name="us-east-1"
+    )
+    for table in create_table_requests(load_template(), TABLE_PREFIX):
+        storage.create_table(**table)
+    keys_table = table_environment(load_template(), TABLE_PREFIX)["API_KEYS_TABLE"]
+    proxy = FaultProxy(f"http://{host}:{port}", READ_TIMEOUT, keys_table).start()
+    server = start_server(
+        {"acme": new_key()},
+        {
+            "PARLEY_DYNAMODB_ENDPOINT": proxy.url,
+            "PARLEY_STORAGE_DEADLINE_SECONDS": "0.3",
+            "PARLEY_DYNAMODB_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
+        },
+    )
+    yield Faulty(server, proxy)
+    server.stop()
+    proxy.stop()
+    moto.stop()
+
+
+def run_with_faults(
+    faulty: Faulty, fault: Fault, operations: tuple[str, ...], send: Callable[[], Reply]
+) -> None:
+    """Send once under a burst of faults, once under faults lasting until the first answer."""
+    plan = faulty.proxy.plan
+    plan.clear()
+    plan.fail_next(fault, 3, operations)
+    assert send().status == 200
+    plan.clear()
+    plan.fail_always(fault, operations)
+    assert send().status == 200
+    plan.clear()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def records(faulty: Faulty, conversation: str) -> list[dict[str, Any]]:
+    path = f"/v1/conversations/{quote(conversation, safe='')}/records?limit=1000"
+    data: list[dict[str, Any]] = faulty.read(path)["data"]
+    return data
+
+
+def assert_once_each(messages: list[str], expected: list[str]) -> None:
+    assert sorted(messages) == sorted(expected), messages
+
+
+# --- the ingest API ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_ingest(faulty: Faulty, fault: Fault) -> None:
+    conversation = unique("conv")
+    sent: list[str] = []
+
+    def send() -> Reply:
+        key = unique("key")
+        texts = [unique("m") for _ in range(3)]
+        sent.extend(texts)
+        body = {
+            "events": [
+                {"conversation_id": conversation, "role": "user", "message": texts[0]},
+                {
+                    "messageType": "channel",
+                    "id": unique("msg"),
+                    "conversationId": conversation,
+                    "role": "assistant",
+                    "message": texts[1],
+                },
+                {
+                    "conversation_id": conversation,
+                    "role": "assistant",
+                    "message": texts[2],
+                    "timestamp": "2024-01-15T10:30:00.123Z",
+                },
+            ]
+        }
+        recover = faulty.proxy.plan.clear
+        return faulty.call("POST", "/v1/ingest", body, {"Idempotency-Key": key}, recover)
+
+    run_with_faults(faulty, fault, WRITES, send)
+    assert_once_each([r["message"] for r in records(faulty, conversation)], sent)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_ingest_multi(faulty: Faulty, fault: Fault) -> None:
+    conversation = unique("conv")
+    sent: list[str] = []
+
+    def send() -> Reply:
+        texts = [unique("m") for _ in range(30)]  # over one BatchWriteItem
+        sent.extend(texts)
+        events = [
+            {
+                "messageType": "channel",
+                "id": unique("msg"),
+                "conversationId": conversation,
+                "role": "user",
+                "message": text,
+            }
+            for text in texts
+        ]
+        return faulty.call("POST", "/v1/ingest/multi", {"events": events}, None, clear(faulty))
+
+    run_with_faults(faulty, fault, WRITES, send)
+    assert_once_each([r["message"] for r in records(faulty, conversation)], sent)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_ingest_vogent_raw(faulty: Faulty, fault: Fault) -> None:
+    session = unique("session")
+    sent: list[str] = []
+
+    def send() -> Reply:
+        texts = [unique("u") for _ in range(2)]
+        sent.extend(texts)
+        call = {
+            "id": unique("call"),
+            "conversationId": session,
+            "transcript": [
+                {"text": texts[0], "speaker": "HUMAN", "startTimeMs": 0, "endTimeMs": 10},
+                {"text": texts[1], "speaker": "AI", "startTimeMs": 20, "endTimeMs": 30},
+            ],
+        }
+        path = "/v1/ingest/vogent-raw"
+        return faulty.call("POST", path, {"events": [call]}, None, clear(faulty))
+
+    run_with_faults(faulty, fault, WRITES, send)
+    assert_once_each([r["message"] for r in records(faulty, session)], sent)
+
+
+@pytest.mark.parametrize("fault", READ_FAULTS)
+def test_records(faulty: Faulty, fault: Fault) -> None:
+    conversation = unique("conv")
+    event = {"conversation_id": conversation, "role": "user", "message": "hi", "id": "e1"}
+    assert faulty.call("POST", "/v1/ingest", {"events": [event]}).status == 200
+    path = f"/v1/conversations/{conversation}/records"
+
+    def send() -> Reply:
+        reply = faulty.call("GET", path, recover=clear(faulty))
+        assert [r["message"] for r in reply.body["data"]] == ["hi"]
+        return reply
+
+    run_with_faults(faulty, fault, READS, send)
+
+
+# --- the conversations API -----------------------------------------------------------------
+
+BASE = "/api/v1/conversations"
+
+
+def clear(faulty: Faulty) -> Callable[[], None]:
+    return faulty.proxy.plan.clear
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_conversations_create(faulty: Faulty, fault: Fault) -> None:
+    prompt = unique("prompt")
+    created: list[str] = []
+
+    def send() -> Reply:
+        body = {"promptId": prompt, "content": "User: hi", "idempotencyKey": unique("key")}
+        reply = faulty.call("POST", BASE, body, None, clear(faulty))
+        created.append(reply.body["id"])
+        return reply
+
+    run_with_faults(faulty, fault, WRITES, send)
+    listed = faulty.read(f"{BASE}?promptId={prompt}&limit=100")
+    assert sorted(c["id"] for c in listed["data"]) == sorted(created)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_conversations_append(faulty: Faulty, fault: Fault) -> None:
+    opened = faulty.call("POST", BASE, {"promptId": "p", "status": "active"})
+    conversation = opened.body["id"]
+    acknowledged: list[str] = []
+
+    def send() -> Reply:
+        texts = [unique("m"), unique("m")]
+        messages = [
+            {"role": "user", "content": texts[0]},
+            {"role": "assistant", "content": texts[1]},
+        ]
+        path = f"{BASE}/{conversation}/messages"
+        reply = faulty.call("POST", path, {"messages": messages}, None, clear(faulty))
+        acknowledged.extend(texts)
+        return reply
+
+    run_with_faults(faulty, fault, WRITES, send)
+    stored = faulty.read(f"{BASE}/{conversation}")["messages"]
+    # every acknowledged call once, its messages together, in the order acknowledged
+    assert [m["content"] for m in stored] == acknowledged
+
+
+@pytest.mark.parametrize("fault", READ_FAULTS)
+@pytest.mark.parametrize("route", ["get", "list", "insights"])
+def test_conversations_reads(faulty: Faulty, fault: Fault, route: str) -> None:
+    created = faulty.call("POST", BASE, {"promptId": "p", "content": "User: hi\nAI: hello"})
+    conversation = created.body["id"]
+    path = {
+        "get": f"{BASE}/{conversation}",
+        "list": f"{BASE}?limit=5",
+        "insights": f"{BASE}/{conversation}/insights",
+    }[route]
+
+    def send() -> Reply:
+        reply = faulty.call("GET", path, recover=clear(faulty))
+        if route == "insights":  # pending until the insights issue
+            assert reply.status == 404, reply.body
+            return Reply(200, reply.headers, reply.body)
+        return reply
+
+    run_with_faults(faulty, fault, READS, send)
+
+
+# --- the Converra runs routes (the conversations service under another family) ---------------
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_runs_create(faulty: Faulty, fault: Fault) -> None:
+    """The SDK's create takes no idempotency key (a resend after a lost answer may make a
+    second run: README); every acknowledged run is there, whole."""
+    created: list[str] = []
+
+    def send() -> Reply:
+        body = {"agentId": "a", "content": "User: hi\nAI: hello", "status": "completed"}
+        reply = faulty.call("POST", "/api/v1/runs", body, None, clear(faulty))
+        created.append(reply.body["data"]["id"])
+        return reply
+
+    run_with_faults(faulty, fault, WRITES, send)
+    for run in created:
+        stored = faulty.read(f"{BASE}/{run}")["messages"]
+        assert [m["content"] for m in stored] == ["hi", "hello"]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_runs_append(faulty: Faulty, fault: Fault) -> None:
+    opened = faulty.call("POST", BASE, {"promptId": "p", "status": "active"})
+    run = opened.body["id"]
+    acknowledged: list[str] = []
+
+    def send() -> Reply:
+        text = unique("m")
+        body = {"messages": [{"role": "user", "content": text}]}
+        reply = faulty.call("POST", f"/api/v1/runs/{run}/messages", body, None, clear(faulty))
+        acknowledged.append(text)
+        return reply
+
+    run_with_faults(faulty, fault, WRITES, send)
+    stored = faulty.read(f"{BASE}/{run}")["messages"]
+    assert [m["content"] for m in stored] == acknowledged
+
+
+def test_faults_were_injected(faulty: Faulty) -> None:
+    """The proxy really sat in the path: every kind of fault reached the server."""
+    kinds = {fault for _, fault in faulty.proxy.plan.injected}
+    assert kinds == set(FAULTS)
