@@ -172,8 +172,14 @@ def test_two_workers_racing_store_one_analysis(stream: StreamReader) -> None:
     store = services.conversation_store()
     from shared.dynamo import Deadline
 
-    assert store.save_insights(owner, conversation_id, {"summary": "first"}, Deadline(5))
-    assert not store.save_insights(owner, conversation_id, {"summary": "second"}, Deadline(5))
+    from shared.insights.analysis import Analysis
+
+    def analysis(summary: str) -> dict[str, Any]:  # the stored shape (openapi: Insights)
+        found = Analysis("neutral", 0.0, True, [], summary, [])
+        return found.insights("2026-01-01T00:00:00.000Z", "local")
+
+    assert store.save_insights(owner, conversation_id, analysis("first"), Deadline(5))
+    assert not store.save_insights(owner, conversation_id, analysis("second"), Deadline(5))
     assert insights(conversation_id, tenant=owner).body["summary"] == "first"
 
 
