@@ -171,7 +171,6 @@ def test_two_workers_racing_store_one_analysis(stream: StreamReader) -> None:
     conversation_id = create({"promptId": "p_3", "content": CONTENT}, tenant=owner).body["id"]
     store = services.conversation_store()
     from shared.dynamo import Deadline
-
     from shared.insights.analysis import Analysis
 
     def analysis(summary: str) -> dict[str, Any]:  # the stored shape (openapi: Insights)
