@@ -33,6 +33,7 @@ from shared.logs import get_logger
 
 MAX_EVENTS = 1000
 MAX_RECORDS = 50_000
+RELEASE_SECONDS = 0.5  # freeing a failed request's Idempotency-Key claim
 
 log = get_logger("ingest")
 
@@ -225,7 +226,10 @@ class IngestService:
             outcome = self._ingest(policy, body, info, deadline, partial)
         except Exception:
             # A refused or failed request is not remembered: the client may retry under the key.
-            self._idempotency.release(scope, info.request_id, deadline)
+            # Its own small budget: a storage fault has often used up the request's deadline, and
+            # a claim left behind would answer the client's retry 409 until it expires. Within
+            # the second kept back from the Lambda's remaining time for the answer.
+            self._idempotency.release(scope, info.request_id, Deadline(RELEASE_SECONDS))
             raise
         response = pydantic_core.to_json(outcome.body).decode()
         self._idempotency.save(scope, SavedResponse(body_hash, outcome.status, response), deadline)
