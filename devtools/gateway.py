@@ -5,6 +5,10 @@ real authorizer handler, then the proxy event for the real function handler (Man
 Routes, the authorizer and the gateway's own answers all come from template.yaml; only what AWS
 itself fixes (quotas, default gateway answers) is written down here.
 
+CORS preflights (OPTIONS) are answered from the API's `Cors` setting as API Gateway's mock
+integration does, and stage variables reach the functions; both resolve an API's deployed URL to
+its local origin (`origins`: each API's, given by the server).
+
 Not emulated: authorizer caching (ReauthorizeEvery; a revoked key stops working at once
 locally), throttling, the 29 s integration timeout, and per-function environment variables
 (every handler shares this process, so only Globals apply).
@@ -32,12 +36,15 @@ from urllib.parse import parse_qsl, unquote
 from devtools.template import (
     ApiRoute,
     Authorizer,
+    Cors,
     Function,
     GatewayAnswer,
     api_authorizer,
+    api_cors,
     api_routes,
     function_setting,
     gateway_responses,
+    stage_variables,
 )
 
 # AWS quotas, not template settings.
@@ -170,11 +177,14 @@ class Gateway:
         api: str,
         stage: str = "local",
         loader: Callable[[dict[str, Any], Function], LoadedFunction] = load_function,
+        origins: Mapping[str, str] | None = None,
     ) -> None:
         self.api = api
         self.stage = stage
         self.routes = [r for r in api_routes(template) if r.api == api]
-        self.answers: dict[str, GatewayAnswer] = gateway_responses(template, api)
+        self.answers: dict[str, GatewayAnswer] = gateway_responses(template, api, origins)
+        self.cors: Cors | None = api_cors(template, api, origins or {})
+        self.stage_variables = stage_variables(template, api, origins or {}) or None
         self.authorizer: Authorizer | None = api_authorizer(template, api)
         if self.authorizer and self.authorizer.payload_type != "REQUEST":
             raise ValueError(f"{api}: only REQUEST authorizers are emulated")
@@ -195,6 +205,8 @@ class Gateway:
             status, message = request.refused
             kind = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
             return self.gateway_answer(kind, request_id, message, status)
+        if self.cors is not None and request.method.upper() == "OPTIONS":
+            return self._preflight(request, request_id)
         matched = self.match(request.method, request.raw_path)
         if matched is None:
             return self.gateway_answer("MISSING_AUTHENTICATION_TOKEN", request_id)
@@ -216,6 +228,20 @@ class Gateway:
             return self.gateway_answer("DEFAULT_5XX", request_id)
         response.headers.append(("x-amzn-RequestId", request_id))
         return response
+
+    def _preflight(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        """SAM's CORS OPTIONS method on every path of the API: a mock integration answering the
+        `Cors` headers, whatever the request's Origin."""
+        assert self.cors is not None
+        if not any(route.pattern.fullmatch(request.raw_path) for route in self.routes):
+            return self.gateway_answer("MISSING_AUTHENTICATION_TOKEN", request_id)
+        if self.cors.authorized and self.authorizer is not None:
+            # The default authorizer guards the preflight too (SAM's default), and a browser's
+            # preflight never carries the key: refused before the mock (keyed calls not
+            # emulated).
+            return self.gateway_answer("UNAUTHORIZED", request_id)
+        headers = [("Content-Type", "application/json"), *self.cors.headers.items()]
+        return HttpResponse(200, [*headers, ("x-amzn-RequestId", request_id)], b"{}")
 
     def match(self, method: str, raw_path: str) -> tuple[ApiRoute, dict[str, str]] | None:
         for route in self.routes:
@@ -328,7 +354,7 @@ class Gateway:
             "queryStringParameters": query or None,
             "multiValueQueryStringParameters": multi_query or None,
             "pathParameters": path_params or None,
-            "stageVariables": None,
+            "stageVariables": self.stage_variables,
             "requestContext": request_context,
             # BinaryMediaTypes */*: every body reaches the function base64-encoded.
             "body": base64.b64encode(request.body).decode() if request.body else None,
@@ -447,6 +473,7 @@ class Gateways:
         api_ids: list[str],
         stage: str = "local",
         loader: Callable[[dict[str, Any], Function], LoadedFunction] = load_function,
+        origins: Mapping[str, str] | None = None,
     ) -> None:
         loaded: dict[str, LoadedFunction] = {}
 
@@ -456,7 +483,7 @@ class Gateways:
                 loaded[function.logical_id] = loader(template, function)
             return loaded[function.logical_id]
 
-        self.gateways = [Gateway(template, api, stage, load_once) for api in api_ids]
+        self.gateways = [Gateway(template, api, stage, load_once, origins) for api in api_ids]
 
     @property
     def routes(self) -> list[ApiRoute]:

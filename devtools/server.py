@@ -18,6 +18,10 @@ Environment:
                             .parley-dev.json in the checkout; removed on a clean exit)
   PARLEY_DEV_STORAGE_FAULTS fraction (0-1) of DynamoDB calls that fail with a throttling
                             error, to watch retries work end to end (default 0)
+  PARLEY_DEV_SPLIT_ORIGINS  1: every API on its own port (its own origin), as deployed where
+                            each API has its own host: the ingest API (and the web console) at
+                            PARLEY_PORT, the others on free ports. The console then reads the
+                            conversations API through CORS, as on AWS (default 0: one port)
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ from devtools.local import (
 )
 from devtools.queues import start_local_queues, start_pollers
 from devtools.template import (
+    ApiRoute,
+    api_routes,
     apis,
     create_table_requests,
     global_environment,
@@ -91,6 +97,7 @@ class ServerSettings:
     dev_keys: list[tuple[str, str]]
     state_file: Path
     storage_faults: float = 0.0
+    split_origins: bool = False
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -100,7 +107,15 @@ class ServerSettings:
             dev_keys=parse_dev_keys(os.environ.get("PARLEY_DEV_KEYS")),
             state_file=state_file(),
             storage_faults=storage_faults_from_env(),
+            split_origins=split_origins_from_env(),
         )
+
+
+def split_origins_from_env() -> bool:
+    raw = os.environ.get("PARLEY_DEV_SPLIT_ORIGINS", "").strip() or "0"
+    if raw not in ("0", "1"):
+        raise ConfigError(f"PARLEY_DEV_SPLIT_ORIGINS must be 0 or 1, not {raw!r}")
+    return raw == "1"
 
 
 def storage_faults_from_env() -> float:
@@ -287,6 +302,22 @@ def listen(port: int) -> socket.socket:
     return sock
 
 
+def listen_per_api(
+    stack: contextlib.ExitStack, api_ids: list[str], port: int, split: bool
+) -> dict[str, socket.socket]:
+    """API logical id → its listening socket: one shared by all, or (split) one each, the
+    first API's on `port`."""
+    first = stack.enter_context(listen(port))
+    if not split:
+        return dict.fromkeys(api_ids, first)
+    return {api_ids[0]: first} | {api: stack.enter_context(listen(0)) for api in api_ids[1:]}
+
+
+def console_api(template: dict[str, Any]) -> str:
+    """The API that serves the web console's page (GET /)."""
+    return next(r.api for r in api_routes(template) if r.method == "GET" and r.path == "/")
+
+
 def http_server(gateway: Gateways, read_timeout: float) -> uvicorn.Server:
     config = uvicorn.Config(
         GatewayApp(gateway, read_timeout),
@@ -313,9 +344,9 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def _curl_examples(base_url: str, key: str, gateway: Gateways) -> list[str]:
-    posts = [r for r in gateway.routes if r.method == "POST"]  # template order: ingest first
-    gets = [r for r in gateway.routes if r.method == "GET"]
+def _curl_examples(base_url: str, key: str, routes: list[ApiRoute]) -> list[str]:
+    posts = [r for r in routes if r.method == "POST"]  # template order: ingest first
+    gets = [r for r in routes if r.method == "GET"]
     lines: list[str] = []
     if posts:
         lines += [
@@ -339,6 +370,11 @@ def serve(stack: contextlib.ExitStack) -> None:
     if not api_ids:
         raise ConfigError("no AWS::Serverless::Api in template.yaml")
     ensure_aws_environment(local_endpoint=True)
+    # Listen first: each API's origin is known before the handlers read their settings.
+    sockets = listen_per_api(stack, api_ids, settings.port, settings.split_origins)
+    origins = {api: f"http://{HOST}:{sock.getsockname()[1]}" for api, sock in sockets.items()}
+    # The conversations API's functions let the console's origin read them (CORS).
+    os.environ["PARLEY_CONSOLE_ORIGIN"] = origins[console_api(template)]
 
     endpoint = os.environ.get(ENDPOINT_VAR, "").strip()
     s3_endpoint = os.environ.get(S3_ENDPOINT_VAR, "").strip() or None
@@ -374,22 +410,29 @@ def serve(stack: contextlib.ExitStack) -> None:
     keys = seed_keys(client, settings.dev_keys)
     if settings.storage_faults:
         inject_storage_faults(client, settings.storage_faults)
-    gateway = Gateways(template, api_ids, stage=STAGE)  # imports the handlers
+    # One gateway per socket (per API when split); imports the handlers.
+    served = {
+        sock: Gateways(template, [a for a in api_ids if sockets[a] is sock], STAGE, origins=origins)
+        for sock in dict.fromkeys(sockets.values())
+    }
+    routes = [route for gateways in served.values() for route in gateways.routes]
     queue_triggers = start_pollers(stack, template, sqs, TABLE_PREFIX)
     streams = start_stream_runner(template, client, endpoint, stack)
 
-    sock = stack.enter_context(listen(settings.port))
-    server = http_server(gateway, settings.read_timeout)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="http", daemon=True
-    )
-    thread.start()
-    stack.callback(_stop_http, server, thread)
-    while not server.started:
-        if not thread.is_alive():
-            raise ConfigError("the HTTP server did not start (see the messages above)")
-        time.sleep(0.02)
-    base_url = f"http://{HOST}:{sock.getsockname()[1]}"
+    threads = []
+    for sock, api_gateway in served.items():
+        server = http_server(api_gateway, settings.read_timeout)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="http", daemon=True
+        )
+        thread.start()
+        stack.callback(_stop_http, server, thread)
+        while not server.started:
+            if not thread.is_alive():
+                raise ConfigError("the HTTP server did not start (see the messages above)")
+            time.sleep(0.02)
+        threads.append(thread)
+    base_url = origins[api_ids[0]]
     state = DevServerState(
         os.getpid(),
         base_url,
@@ -421,13 +464,16 @@ def serve(stack: contextlib.ExitStack) -> None:
     out.append(f"  Stream-fed functions: {', '.join(streams.functions) or 'none'}")
     if settings.storage_faults:
         out.append(f"  Storage faults: {settings.storage_faults:.0%} of DynamoDB calls fail")
+    if settings.split_origins:
+        out.append("  Each API on its own origin (PARLEY_DEV_SPLIT_ORIGINS=1):")
+        out += [f"    {api}: {origin}" for api, origin in origins.items()]
     out.append("  Routes:")
-    out += [f"    {r.method:<5} {r.path}  → {r.function.logical_id}" for r in gateway.routes]
+    out += [f"    {r.method:<5} {r.path}  → {r.function.logical_id}" for r in routes]
     out.append(f"  SQS endpoint: {sqs_endpoint}")
     out += [f"    queue {t.queue}  → {t.function.logical_id}" for t in queue_triggers]
     out.append("  API keys:")
     out += [f"    {k.tenant}: {k.key}  ({k.key_id}){k.note}" for k in keys]
-    out += ["", "Try it:", *_curl_examples(base_url, keys[0].key, gateway)]
+    out += ["", "Try it:", *_curl_examples(base_url, keys[0].key, routes)]
     out += [
         "",
         f"Manage keys from another shell (the CLI finds this server in {settings.state_file}):",
@@ -437,8 +483,8 @@ def serve(stack: contextlib.ExitStack) -> None:
         f"Listening on {base_url} (started in {time.monotonic() - started:.1f} s; Ctrl-C to stop)",
     ]
     print("\n".join(out), flush=True)
-    while thread.is_alive():
-        thread.join(0.5)
+    while all(thread.is_alive() for thread in threads):
+        threads[0].join(0.5)
 
 
 def _stop_http(server: uvicorn.Server, thread: threading.Thread) -> None:

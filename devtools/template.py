@@ -4,6 +4,7 @@ local server and tests follow it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -199,19 +200,92 @@ class GatewayAnswer:
         return (self.status or status), body
 
 
-def gateway_responses(template: dict[str, Any], api: str) -> dict[str, GatewayAnswer]:
+def gateway_responses(
+    template: dict[str, Any], api: str, origins: Mapping[str, str] | None = None
+) -> dict[str, GatewayAnswer]:
+    """An API's GatewayResponses; header values resolved with `local_value` (`origins`: each
+    API's local origin), a header that does not resolve locally is left out."""
     answers = {}
     for kind, spec in template["Resources"][api]["Properties"]["GatewayResponses"].items():
-        headers = {
-            name: value.strip("'")
-            for name, value in (spec.get("ResponseParameters", {}).get("Headers") or {}).items()
-        }
+        headers = _header_values(
+            template, spec.get("ResponseParameters", {}).get("Headers") or {}, origins or {}
+        )
         answers[kind] = GatewayAnswer(
             status=int(spec["StatusCode"]) if "StatusCode" in spec else None,
             body_template=spec["ResponseTemplates"]["application/json"],
             headers=headers,
         )
     return answers
+
+
+def _header_values(
+    template: dict[str, Any], headers: Mapping[str, Any], origins: Mapping[str, str]
+) -> dict[str, str]:
+    """API Gateway header mappings ("'value'": a literal) as local values."""
+    resolved = {}
+    for name, value in headers.items():
+        local = local_value(template, value, origins)
+        if local is not None:
+            resolved[name] = local.strip("'")
+    return resolved
+
+
+# An API's deployed URL, as the template writes it; locally that API's origin (no stage path).
+_API_URL = re.compile(
+    r"https://\$\{(\w+)\}\.execute-api\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}(?:/\$\{Stage\})?"
+)
+
+
+def local_value(template: dict[str, Any], value: Any, origins: Mapping[str, str]) -> str | None:
+    """A template value as it resolves for the local server: parameters at their defaults,
+    `!If` on their conditions, and an API's execute-api URL (`!Sub https://${Api}.execute-api.
+    ${AWS::Region}.${AWS::URLSuffix}[/${Stage}]`) as that API's local origin from `origins`.
+    None when it does not resolve (another intrinsic, an API not served locally)."""
+    value = _with_defaults(template, value)
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        value = _API_URL.sub(lambda m: origins.get(m[1], m[0]), value["Fn::Sub"])
+        if "${" in value:
+            return None
+    return str(value) if isinstance(value, str | int | float) else None
+
+
+@dataclass(frozen=True)
+class Cors:
+    """An API's `Cors` setting: what API Gateway answers a preflight (OPTIONS) with."""
+
+    headers: dict[str, str]  # Access-Control-* of the preflight answer
+    authorized: bool  # the preflight goes through the default authorizer (SAM's default)
+
+
+def api_cors(template: dict[str, Any], api: str, origins: Mapping[str, str]) -> Cors | None:
+    props = template["Resources"][api]["Properties"]
+    spec = props.get("Cors")
+    if spec is None:
+        return None
+    if isinstance(spec, str):  # the short form: only the allowed origin
+        spec = {"AllowOrigin": spec}
+    names = {
+        "AllowOrigin": "Access-Control-Allow-Origin",
+        "AllowMethods": "Access-Control-Allow-Methods",
+        "AllowHeaders": "Access-Control-Allow-Headers",
+        "MaxAge": "Access-Control-Max-Age",
+    }
+    headers = _header_values(
+        template, {names[k]: v for k, v in spec.items() if k in names}, origins
+    )
+    if spec.get("AllowCredentials") is True:
+        headers["Access-Control-Allow-Credentials"] = "true"
+    auth = props.get("Auth") or {}
+    return Cors(headers, authorized=auth.get("AddDefaultAuthorizerToCorsPreflight", True) is True)
+
+
+def stage_variables(
+    template: dict[str, Any], api: str, origins: Mapping[str, str]
+) -> dict[str, str]:
+    """An API's stage variables (`Variables`) that resolve locally."""
+    variables = template["Resources"][api]["Properties"].get("Variables") or {}
+    resolved = {name: local_value(template, value, origins) for name, value in variables.items()}
+    return {name: value for name, value in resolved.items() if value is not None}
 
 
 # --- local emulation helpers (devtools.server, devtools.cli) -------------------------------------
@@ -223,7 +297,14 @@ def apis(template: dict[str, Any]) -> list[str]:
 
 
 def _condition(template: dict[str, Any], name: str) -> bool:
-    left, right = template["Conditions"][name]["Fn::Equals"]
+    return _evaluate(template, template["Conditions"][name])
+
+
+def _evaluate(template: dict[str, Any], condition: dict[str, Any]) -> bool:
+    """A condition made of `!Equals` and `!Not`, with every parameter at its default."""
+    if "Fn::Not" in condition:
+        return not _evaluate(template, condition["Fn::Not"][0])
+    left, right = condition["Fn::Equals"]
     return bool(_with_defaults(template, left) == _with_defaults(template, right))
 
 

@@ -174,8 +174,10 @@ def route(
         try:
             response = await endpoint(request, ctx)
         except Exception as exc:
-            return error_response(exc, ctx.request_id, request, render)
-        response.headers.setdefault("X-Request-Id", ctx.request_id)  # unless the endpoint set it
+            response = error_response(exc, ctx.request_id, request, render)
+        else:
+            response.headers.setdefault("X-Request-Id", ctx.request_id)  # unless endpoint set it
+        allow_console(request, response)
         return response
 
     return Route(path, run, methods=methods)
@@ -186,11 +188,28 @@ def conversations_route(path: str, endpoint: Endpoint, method: str) -> Route:
     return route(path, endpoint, [method], conversations_error)
 
 
+def allow_console(request: Request, response: Response) -> None:
+    """Lets the web console's browser read this answer (CORS) when the console is served from
+    another origin (settings.console_origin): that origin only, never a wildcard, and no
+    credentials (the key travels as a Bearer header, not a cookie). Preflights never reach a
+    function: API Gateway answers them (template.yaml, the conversations API's `Cors`)."""
+    origin = get_settings().console_origin
+    if origin is None:
+        return
+    response.headers.add_vary_header("Origin")  # caches must not hand one origin's answer on
+    if request.headers.get("origin") == origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        # The console shows "try again in N s" from it; not a CORS-safelisted header.
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+
+
 def create_app(routes: list[Route], render: ErrorRenderer = ingest_error) -> Starlette:
     logs.configure(get_settings().log_level)
 
     async def http_error(request: Request, exc: Exception) -> Response:
-        return error_response(exc, request_context(request).request_id, request, render)
+        response = error_response(exc, request_context(request).request_id, request, render)
+        allow_console(request, response)
+        return response
 
     # Unknown paths and methods inside a function answer in the same envelope.
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -60,6 +60,9 @@ class Settings(BaseModel):
     bedrock_timeout_seconds: float = Field(default=30.0, gt=0)
     # Signs the records listing's cursors (shared.cursors); None: one per process.
     cursor_secret: SecretStr | None = None
+    # The web console's origin (scheme://host[:port]) when it is not this API's own: answers
+    # then carry CORS headers for that origin only (shared.http.allow_console). None: no CORS.
+    console_origin: str | None = Field(default=None, pattern=r"^https?://[^/\s]+$")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -103,6 +106,7 @@ _ENV_VARS = {
     "bedrock_max_input_chars": "PARLEY_BEDROCK_MAX_INPUT_CHARS",
     "bedrock_timeout_seconds": "PARLEY_BEDROCK_TIMEOUT_SECONDS",
     "cursor_secret": "PARLEY_CURSOR_SECRET",
+    "console_origin": "PARLEY_CONSOLE_ORIGIN",
 }
 
 

@@ -4,12 +4,18 @@ const KEY = "parley.apiKey";
 const PAGE = 25;
 const $ = (id) => document.getElementById(id);
 
+// The ingest API serves this page: its paths are relative to it (deployed, under the stage).
+// The conversations API may be another origin (deployed: its own host, read through CORS).
+const CONVERSATIONS_API = document.querySelector('meta[name="parley-conversations-api"]').content;
+const ingestUrl = (path) => new URL(path, document.baseURI).href;
+const conversationsUrl = (path) => (CONVERSATIONS_API ? `${CONVERSATIONS_API}/${path}` : ingestUrl(path));
+
 class AuthError extends Error {}
 
 function key() { return sessionStorage.getItem(KEY); }
 
-async function api(path) {
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${key()}` } });
+async function api(url) {
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${key()}` } });
   if (response.status === 401 || response.status === 403) throw new AuthError();
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
@@ -52,7 +58,11 @@ async function signIn(event) {
   if (!candidate) return;
   sessionStorage.setItem(KEY, candidate);
   try {
-    await api("/v1/conversations?limit=1");
+    // Both APIs: a conversations API the browser cannot reach is said now, not later.
+    await Promise.all([
+      api(ingestUrl("v1/conversations?limit=1")),
+      api(conversationsUrl("api/v1/conversations?limit=1")),
+    ]);
   } catch (error) {
     sessionStorage.removeItem(KEY);
     fail("sign-in-error", error instanceof AuthError
@@ -84,7 +94,7 @@ function ingestSource(filters) {
     buffer: [], cursor: null, done: skip,
     async fetch() {
       if (this.cursor) params.set("cursor", this.cursor);
-      const page = await api(`/v1/conversations?${params}`);
+      const page = await api(ingestUrl(`v1/conversations?${params}`));
       this.buffer.push(...page.data.map((c) => ({
         kind: "ingest", id: c.conversationId, activity: c.lastActivityAt, count: c.recordCount,
         sources: c.sources, environment: c.environment, status: null, insights: false,
@@ -106,7 +116,7 @@ function conversationsSource(filters) {
     buffer: [], cursor: null, done: Boolean(skip),
     async fetch() {
       if (this.cursor) params.set("cursor", this.cursor);
-      const page = await api(`/api/v1/conversations?${params}`);
+      const page = await api(conversationsUrl(`api/v1/conversations?${params}`));
       const items = page.data.map((c) => ({
         kind: "api", id: c.id, activity: c.createdAt, count: null, sources: ["conversations API"],
         environment: null, status: c.status, insights: c.hasInsights,
@@ -193,7 +203,7 @@ async function showIngestConversation(id) {
   do {
     const params = new URLSearchParams({ limit: "1000" });
     if (cursor) params.set("cursor", cursor);
-    const page = await api(`/v1/conversations/${encodeURIComponent(id)}/records?${params}`);
+    const page = await api(ingestUrl(`v1/conversations/${encodeURIComponent(id)}/records?${params}`));
     records.push(...page.data);
     cursor = page.nextCursor;
   } while (cursor);
@@ -332,12 +342,14 @@ function rawToggle(record) {
 }
 
 async function showApiConversation(id) {
-  const c = await api(`/api/v1/conversations/${encodeURIComponent(id)}`);
+  const c = await api(conversationsUrl(`api/v1/conversations/${encodeURIComponent(id)}`));
   $("view-meta").textContent = [`${c.messageCount} messages`, c.status, c.llmModel,
     `created ${when(c.createdAt)}`, "conversations API"].filter(Boolean).join(" · ");
   if (c.title) $("view-title").textContent = `${c.title} (${id})`;
   let insights = c.insights;
-  if (!insights && c.hasInsights) insights = await api(`/api/v1/conversations/${encodeURIComponent(id)}/insights`);
+  if (!insights && c.hasInsights) {
+    insights = await api(conversationsUrl(`api/v1/conversations/${encodeURIComponent(id)}/insights`));
+  }
   if (insights) showInsights(insights);
   (c.messages || []).forEach((m, i) => {
     const record = { role: m.role, message_source: "conversation", ...m };
