@@ -4,6 +4,7 @@ its origin only (shared.http.allow_console), the local gateway's preflights as A
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 from collections.abc import Iterator
@@ -161,6 +162,16 @@ def test_local_gateway_answers_carry_the_console_origin() -> None:
 # --- the console's page ----------------------------------------------------------------------
 
 
+@pytest.fixture
+def event_loop_for_mangum() -> Iterator[None]:
+    """Mangum runs the app on the thread's current loop, as the Lambda main thread has one."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
 def console_page(stage_variables: dict[str, str] | None, path: str = "/prod/") -> dict[str, Any]:
     from functions.console.app import handler
 
@@ -175,6 +186,7 @@ def console_page(stage_variables: dict[str, str] | None, path: str = "/prod/") -
     return {"status": answer["statusCode"], "headers": headers, "body": body}
 
 
+@pytest.mark.usefixtures("event_loop_for_mangum")
 def test_the_page_names_the_conversations_api_and_may_connect_only_there() -> None:
     url = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
     page = console_page({"conversationsApiUrl": url})
@@ -185,6 +197,7 @@ def test_the_page_names_the_conversations_api_and_may_connect_only_there() -> No
     assert "default-src 'self'" in csp
 
 
+@pytest.mark.usefixtures("event_loop_for_mangum")
 @pytest.mark.parametrize("variables", [None, {}, {"conversationsApiUrl": "javascript:alert(1)"}])
 def test_without_a_usable_url_the_page_reads_its_own_origin(
     variables: dict[str, str] | None,
@@ -194,6 +207,7 @@ def test_without_a_usable_url_the_page_reads_its_own_origin(
     assert "connect-src 'self';" in page["headers"]["content-security-policy"]
 
 
+@pytest.mark.usefixtures("event_loop_for_mangum")
 def test_the_page_url_gets_its_trailing_slash() -> None:
     # https://…/prod would resolve the page's relative links outside the stage.
     page = console_page(None, path="/prod")
@@ -201,6 +215,7 @@ def test_the_page_url_gets_its_trailing_slash() -> None:
     assert page["headers"]["location"] == "prod/"
 
 
+@pytest.mark.usefixtures("event_loop_for_mangum")
 def test_the_unrendered_page_is_not_served() -> None:
     from functions.console.app import handler
 
