@@ -54,7 +54,7 @@ def key_store() -> KeyStore:
 
 @lru_cache(maxsize=1)
 def ingest_service() -> IngestService:
-    from shared.ingest.archive import ArchiveStore, make_s3_client
+    from shared.ingest.archive import ArchiveObjects, ArchiveStore
     from shared.ingest.idempotency import IdempotencyStore
     from shared.ingest.pipeline import IngestService
 
@@ -67,7 +67,7 @@ def ingest_service() -> IngestService:
     )
     archive = None
     if settings.archive_bucket:
-        archive = ArchiveStore(make_s3_client(settings), settings.archive_bucket)
+        archive = ArchiveStore(ArchiveObjects(settings, settings.archive_bucket))
     return IngestService(record_store(), idempotency, archive)
 
 
