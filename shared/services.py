@@ -67,7 +67,8 @@ def ingest_service() -> IngestService:
     )
     archive = None
     if settings.archive_bucket:
-        archive = ArchiveStore(ArchiveObjects(settings, settings.archive_bucket))
+        objects = ArchiveObjects(settings, settings.archive_bucket, dynamo.default_session())
+        archive = ArchiveStore(objects)
     return IngestService(record_store(), idempotency, archive)
 
 
@@ -179,6 +180,7 @@ def reset() -> None:
         insights_analyzer,
         insights_worker,
         dynamo.default_client,
+        dynamo.default_session,
     ):
         cached.cache_clear()
     get_settings.cache_clear()

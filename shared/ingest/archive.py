@@ -122,8 +122,10 @@ class ArchiveObjects:
     answer, as they do for any botocore client.
     """
 
-    def __init__(self, settings: Settings, bucket: str) -> None:
-        session = botocore.session.get_session()
+    def __init__(
+        self, settings: Settings, bucket: str, session: botocore.session.Session | None = None
+    ) -> None:
+        session = session or botocore.session.get_session()
         self._credentials = session.get_credentials()
         self._events = session.get_component("event_emitter")
         self._region = settings.aws_region
