@@ -131,6 +131,8 @@ class ArchiveObjects:
         self._region = settings.aws_region
         if settings.s3_endpoint:  # an S3-protocol server (make dev's): path-style addressing
             self._base = f"{settings.s3_endpoint.rstrip('/')}/{bucket}/"
+        elif "." in bucket:  # would not match S3's TLS certificate as a host name
+            self._base = f"https://s3.{settings.aws_region}.amazonaws.com/{bucket}/"
         else:
             self._base = f"https://{bucket}.s3.{settings.aws_region}.amazonaws.com/"
         timeouts: Any = (2, 5)  # connect, read: as make_s3_client's (the stubs say int only)

@@ -42,9 +42,11 @@ class Wire:
         )
 
 
-def objects(wire: Wire, endpoint: str | None = None) -> ArchiveObjects:
+def objects(
+    wire: Wire, endpoint: str | None = None, bucket: str = "parley-archive"
+) -> ArchiveObjects:
     settings = Settings(aws_region="eu-west-1", s3_endpoint=endpoint)
-    made = ArchiveObjects(settings, "parley-archive")
+    made = ArchiveObjects(settings, bucket)
     made._events.register("before-send.s3", wire.send)
     return made
 
@@ -72,6 +74,12 @@ def test_a_custom_endpoint_is_addressed_path_style() -> None:
     (request,) = wire.sent
     assert request.method == "DELETE"
     assert request.url == "http://127.0.0.1:9/parley-archive/acme/k.json.gz"
+
+
+def test_a_bucket_with_dots_is_addressed_path_style() -> None:
+    wire = Wire()
+    objects(wire, bucket="archive.example.com").put("k", b"", "application/gzip")
+    assert wire.sent[0].url == "https://s3.eu-west-1.amazonaws.com/archive.example.com/k"
 
 
 @pytest.mark.parametrize(
