@@ -24,7 +24,7 @@ from devtools.local import (
 )
 from shared.dynamo import Deadline, ParallelBatchWriter, make_client
 from shared.errors import ApiError, StorageUnavailable
-from shared.ingest.archive import ArchiveStore, make_s3_client
+from shared.ingest.archive import ArchiveReader, make_s3_client
 from shared.ingest.pipeline import IngestPolicy, replay
 from shared.ingest.policies import DIRECT, MULTI
 from shared.ingest.store import RecordStore
@@ -111,7 +111,7 @@ def replay_archive(
     records = RecordStore(
         client, target.records_table, ParallelBatchWriter(client, settings.write_concurrency)
     )
-    archive = ArchiveStore(make_s3_client(settings), target.bucket)
+    archive = ArchiveReader(make_s3_client(settings), target.bucket)
     keys = list(archive.keys(tenant, since, until))
     summary = ReplaySummary()
     columns = (

@@ -7,7 +7,6 @@ StorageUnavailable (a retryable 503). Writes are idempotent puts, so a retry nev
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -16,10 +15,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 import botocore.session
+from botocore.client import BaseClient
 from botocore.config import Config
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ChecksumError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from shared.batch_write import BatchWriter
 from shared.errors import StorageUnavailable
 from shared.logs import get_logger
 from shared.settings import Settings, get_settings
@@ -64,7 +65,8 @@ def is_transient(exc: Exception) -> bool:
         code = exc.response.get("Error", {}).get("Code", "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code in _RETRYABLE_CODES or status >= 500
-    return isinstance(exc, BotoConnectionError | HTTPClientError)
+    # ChecksumError: the answer's CRC32 did not match its body (shared.batch_write checks it).
+    return isinstance(exc, BotoConnectionError | HTTPClientError | ChecksumError)
 
 
 def call_with_retry[T](operation: Callable[[], T], deadline: Deadline) -> T:
@@ -123,7 +125,9 @@ def batch_get(
     return found
 
 
-def make_client(settings: Settings) -> DynamoDBClient:
+def make_client(
+    settings: Settings, session: botocore.session.Session | None = None
+) -> DynamoDBClient:
     config = Config(
         retries={"total_max_attempts": 1},  # call_with_retry owns retrying
         max_pool_connections=settings.write_concurrency + 4,
@@ -134,47 +138,25 @@ def make_client(settings: Settings) -> DynamoDBClient:
         parameter_validation=False,
     )
     # botocore directly: boto3 adds nothing here but ~40 ms of cold-start imports.
-    client = botocore.session.get_session().create_client(
+    client = (session or botocore.session.get_session()).create_client(
         "dynamodb",
         region_name=settings.aws_region,
         endpoint_url=settings.dynamodb_endpoint,
         config=config,
     )
-    untyped: Any = client  # the serializer is botocore's attribute, not in its stubs
-    untyped._serializer = _BatchWriteSerializer(untyped._serializer)
     return cast("DynamoDBClient", client)
 
 
-class _BatchWriteSerializer:
-    """botocore's serializer, with BatchWriteItem's body made by `json.dumps` in one C call.
-
-    botocore walks every attribute value of every item against the service model (~0.6 ms per
-    batch of 25 records, GIL held, so the parallel writers queue behind it). Our items are
-    already in DynamoDB's JSON form; for values of str, bool, list, dict and None botocore's
-    walk produces exactly `json.dumps` of the parameters, byte for byte. Anything else (bytes
-    of a B attribute, a Decimal) makes json.dumps raise, and botocore serializes as before.
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def serialize_to_request(self, parameters: dict[str, Any], operation_model: Any) -> Any:
-        if operation_model.name == "BatchWriteItem":
-            try:
-                body = json.dumps(parameters).encode()
-            except TypeError:
-                pass
-            else:
-                # The envelope (method, path, target and content-type headers) from botocore.
-                request = self._inner.serialize_to_request({"RequestItems": {}}, operation_model)
-                request["body"] = body
-                return request
-        return self._inner.serialize_to_request(parameters, operation_model)
+@lru_cache(maxsize=1)
+def default_session() -> botocore.session.Session:
+    """The process's botocore session (its hooks, data loader and credentials), shared by the
+    default DynamoDB client and the archive: making one costs ~6 ms of a cold start."""
+    return botocore.session.get_session()
 
 
 @lru_cache(maxsize=1)
 def default_client() -> DynamoDBClient:
-    return make_client(get_settings())
+    return make_client(get_settings(), default_session())
 
 
 class ParallelBatchWriter:
@@ -182,9 +164,15 @@ class ParallelBatchWriter:
     unprocessed. Returns once every item is stored, or raises StorageUnavailable."""
 
     def __init__(self, client: DynamoDBClient, concurrency: int) -> None:
-        self._client = client
         self._concurrency = concurrency
         self._executor: ThreadPoolExecutor | None = None
+        self._send: Callable[[str, list[Any]], Any]
+        if isinstance(client, BaseClient):
+            self._send = BatchWriter(client).write  # see shared/batch_write.py for why
+        else:  # a test's stand-in client
+            self._send = lambda table, requests: client.batch_write_item(
+                RequestItems={table: requests}
+            )
 
     def put_items(self, table: str, items: Sequence[Item], deadline: Deadline) -> None:
         self._write(table, [{"PutRequest": {"Item": item}} for item in items], deadline)
@@ -208,10 +196,7 @@ class ParallelBatchWriter:
         pending: list[Any] = list(batch)
         attempt = 0
         while True:
-            response = call_with_retry(
-                lambda: self._client.batch_write_item(RequestItems={table: pending}),  # noqa: B023
-                deadline,
-            )
+            response = call_with_retry(lambda: self._send(table, pending), deadline)  # noqa: B023
             pending = list(response.get("UnprocessedItems", {}).get(table, []))
             if not pending:
                 return

@@ -5,25 +5,34 @@ conversations)."""
 from __future__ import annotations
 
 import gc
-import time
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import pydantic_core
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+# Cold start: this module's imports (botocore, pydantic, Starlette: most of a function's) build
+# objects that live as long as the process, and the collector would rescan them again and again
+# as they pile up. Paused while they load, then frozen out of its reach: ~5% of a cold start.
+gc.disable()
+try:
+    import time
+    import uuid
+    from collections.abc import Awaitable, Callable
+    from dataclasses import dataclass
+    from datetime import UTC, datetime, timedelta
+    from typing import Any
 
-from shared import logs
-from shared.dynamo import Deadline
-from shared.errors import ApiError, BadRequest, Unauthorized
-from shared.fields import echo, format_timestamp
-from shared.settings import get_settings
+    import pydantic_core
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from shared import logs
+    from shared.dynamo import Deadline
+    from shared.errors import ApiError, BadRequest, Unauthorized
+    from shared.fields import echo, format_timestamp
+    from shared.settings import get_settings
+finally:
+    gc.freeze()
+    gc.enable()
 
 log = logs.get_logger("http")
 

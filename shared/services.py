@@ -54,7 +54,7 @@ def key_store() -> KeyStore:
 
 @lru_cache(maxsize=1)
 def ingest_service() -> IngestService:
-    from shared.ingest.archive import ArchiveStore, make_s3_client
+    from shared.ingest.archive import ArchiveObjects, ArchiveStore
     from shared.ingest.idempotency import IdempotencyStore
     from shared.ingest.pipeline import IngestService
 
@@ -67,7 +67,8 @@ def ingest_service() -> IngestService:
     )
     archive = None
     if settings.archive_bucket:
-        archive = ArchiveStore(make_s3_client(settings), settings.archive_bucket)
+        objects = ArchiveObjects(settings, settings.archive_bucket, dynamo.default_session())
+        archive = ArchiveStore(objects)
     return IngestService(record_store(), idempotency, archive)
 
 
@@ -179,6 +180,7 @@ def reset() -> None:
         insights_analyzer,
         insights_worker,
         dynamo.default_client,
+        dynamo.default_session,
     ):
         cached.cache_clear()
     get_settings.cache_clear()

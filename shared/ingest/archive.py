@@ -10,6 +10,7 @@ request id, receive time, Idempotency-Key and the partial-success preference.
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,8 +19,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 import botocore.session
 import pydantic_core
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.hooks import first_non_none_response
+from botocore.httpsession import URLLib3Session
+from botocore.utils import get_environ_proxies, percent_encode
 
 from shared.dynamo import Deadline, call_with_retry
 from shared.errors import StorageUnavailable
@@ -101,6 +107,80 @@ def day_prefix(tenant_id: str, day: date) -> str:
     return f"{tenant_id}/{day:%Y/%m/%d}/"
 
 
+_ERROR_CODE = re.compile(rb"<Code>([^<]*)</Code>")
+_ERROR_MESSAGE = re.compile(rb"<Message>([^<]*)</Message>")
+
+
+class ArchiveObjects:
+    """PutObject and DeleteObject in one bucket, as SigV4-signed HTTP requests: botocore's
+    credentials (refreshed as botocore refreshes them), S3 signer and HTTP session, without an
+    S3 client. Creating an S3 client costs an ingest function's cold start 60-90 ms (botocore
+    loads S3's service model and endpoint rules); these two calls need neither. Reading the
+    archive (`parley replay`) uses a full client: `ArchiveReader`.
+
+    Each request goes through the session's `before-send` hook first, where moto and stubs
+    answer, as they do for any botocore client.
+    """
+
+    def __init__(
+        self, settings: Settings, bucket: str, session: botocore.session.Session | None = None
+    ) -> None:
+        session = session or botocore.session.get_session()
+        self._credentials = session.get_credentials()
+        self._events = session.get_component("event_emitter")
+        self._region = settings.aws_region
+        if settings.s3_endpoint:  # an S3-protocol server (make dev's): path-style addressing
+            self._base = f"{settings.s3_endpoint.rstrip('/')}/{bucket}/"
+        elif "." in bucket:  # would not match S3's TLS certificate as a host name
+            self._base = f"https://s3.{settings.aws_region}.amazonaws.com/{bucket}/"
+        else:
+            self._base = f"https://{bucket}.s3.{settings.aws_region}.amazonaws.com/"
+        timeouts: Any = (2, 5)  # connect, read: as make_s3_client's (the stubs say int only)
+        self._http = URLLib3Session(
+            verify=session.get_config_variable("ca_bundle") or True,
+            proxies=get_environ_proxies(self._base),
+            timeout=timeouts,
+            max_pool_connections=4,  # ArchiveStore's threads
+        )
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self._send("PUT", "PutObject", key, body, {"Content-Type": content_type})
+
+    def delete(self, key: str) -> None:
+        self._send("DELETE", "DeleteObject", key, b"", {})
+
+    def _send(
+        self, method: str, operation: str, key: str, body: bytes, headers: dict[str, str]
+    ) -> None:
+        if self._credentials is None:
+            raise NoCredentialsError()
+        request = AWSRequest(
+            method, self._base + percent_encode(key, safe="/~"), headers=headers, data=body
+        )
+        S3SigV4Auth(self._credentials.get_frozen_credentials(), "s3", self._region).add_auth(
+            request
+        )
+        prepared = request.prepare()
+        answered = self._events.emit(f"before-send.s3.{operation}", request=prepared)
+        http: AWSResponse = first_non_none_response(answered) or self._http.send(prepared)
+        if http.status_code >= 300:
+            raise ClientError(_error(http), operation)
+
+
+def _error(http: AWSResponse) -> Any:
+    """The error as botocore's parser would report it: S3's XML `<Code>` and `<Message>`."""
+    content = http.content or b""
+    code = _ERROR_CODE.search(content)
+    message = _ERROR_MESSAGE.search(content)
+    return {
+        "Error": {
+            "Code": code.group(1).decode() if code else str(http.status_code),
+            "Message": message.group(1).decode() if message else "",
+        },
+        "ResponseMetadata": {"HTTPStatusCode": http.status_code},
+    }
+
+
 def make_s3_client(settings: Settings) -> S3Client:
     config = Config(
         retries={"total_max_attempts": 1},  # call_with_retry owns retrying
@@ -115,9 +195,10 @@ def make_s3_client(settings: Settings) -> S3Client:
 
 
 class ArchiveStore:
-    def __init__(self, client: S3Client, bucket: str) -> None:
-        self._client = client
-        self._bucket = bucket
+    """Writes the archive (the ingest functions)."""
+
+    def __init__(self, objects: ArchiveObjects) -> None:
+        self._objects = objects
         # Archive writes run beside the request's DynamoDB writes.
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="archive")
 
@@ -129,12 +210,8 @@ class ArchiveStore:
         data = request.to_bytes()
         try:
             call_with_retry(
-                lambda: self._client.put_object(
-                    Bucket=self._bucket,
-                    Key=request.key(),
-                    Body=data,
-                    ContentType="application/gzip",  # not Content-Encoding: read back as stored
-                ),
+                # Content-Type, not Content-Encoding: read back exactly as stored.
+                lambda: self._objects.put(request.key(), data, "application/gzip"),
                 deadline,
             )
         except (ClientError, BotoCoreError) as exc:
@@ -151,15 +228,20 @@ class ArchiveStore:
         if put.exception() is not None:
             return  # never written
         try:
-            call_with_retry(
-                lambda: self._client.delete_object(Bucket=self._bucket, Key=request.key()),
-                Deadline(_DISCARD_SECONDS),
-            )
+            call_with_retry(lambda: self._objects.delete(request.key()), Deadline(_DISCARD_SECONDS))
         except Exception as exc:
             log.error(
                 "unacknowledged request left in the archive",
                 extra={"key": request.key(), "error": type(exc).__name__},
             )
+
+
+class ArchiveReader:
+    """Reads the archive (`parley replay`)."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
 
     def keys(self, tenant_id: str, since: date, until: date) -> Iterator[str]:
         """Every archived request of the tenant received from `since` to `until` (UTC days,

@@ -19,7 +19,7 @@ from functions.ingest_vogent_raw.app import handler as ingest_vogent_raw
 from shared import services
 from shared.dynamo import Deadline
 from shared.errors import StorageUnavailable
-from shared.ingest.archive import ArchivedRequest, ArchiveStore, make_s3_client
+from shared.ingest.archive import ArchivedRequest, ArchiveObjects, ArchiveStore
 from shared.ingest.pipeline import IngestService, replay
 from shared.ingest.policies import DIRECT
 from shared.settings import get_settings
@@ -103,7 +103,7 @@ def test_an_archive_failure_is_a_retryable_503_and_nothing_is_acknowledged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     real = services.ingest_service()
-    missing = ArchiveStore(make_s3_client(get_settings()), "no-such-bucket")
+    missing = ArchiveStore(ArchiveObjects(get_settings(), "no-such-bucket"))
     broken = IngestService(real._records, real._idempotency, missing)
     monkeypatch.setattr(services, "ingest_service", lambda: broken)
     conversation_id = fresh_id()
