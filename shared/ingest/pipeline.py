@@ -69,15 +69,24 @@ class IngestPolicy:
 
     def validate_all(self, events: list[Any]) -> list[IngestEvent] | None:
         """Every event as its model, or None as soon as one is not valid (the caller then
-        validates event by event, to name each problem)."""
+        validates event by event, to name each problem). The model is chosen as `model_for`
+        chooses it, inline: this runs once per event."""
+        typed, untyped = self.typed, self.untyped
+        only = untyped if not typed else None
         validated: list[IngestEvent] = []
         append = validated.append
         for raw in events:
             if not isinstance(raw, dict):
                 return None
-            model = self.model_for(raw)
-            if isinstance(model, str):
-                return None
+            model = only
+            if model is None:
+                kind = raw.get("messageType")
+                if kind is None:
+                    model = untyped
+                elif isinstance(kind, str):
+                    model = typed.get(kind)
+                if model is None:
+                    return None
             try:
                 append(model.__pydantic_validator__.validate_python(raw))
             except ValidationError:
@@ -152,22 +161,10 @@ class _Request:
     """What every record of a request takes from it rather than from its event."""
 
     def __init__(self, info: RequestInfo, environment: str, scope: str) -> None:
-        self.info = info
-        self.environment = environment
-        self.scope = scope
-        self.prepare = RecordStore.preparer(info.tenant_id, info.received_ns)
-
-    def context(self, index: int, raw: dict[str, Any]) -> RecordContext:
-        info = self.info
-        return RecordContext(
-            info.tenant_id,
-            info.request_id,
-            info.received_at,
-            self.environment,
-            index,
-            raw,
-            self.scope,
+        self.context = RecordContext(
+            info.tenant_id, info.request_id, info.received_at, environment, scope
         )
+        self.prepare = RecordStore.preparer(info.tenant_id, info.received_ns)
 
 
 def _plain_batch(policy: IngestPolicy, events: list[Any], request: _Request) -> Batch | None:
@@ -178,7 +175,8 @@ def _plain_batch(policy: IngestPolicy, events: list[Any], request: _Request) -> 
     models = policy.validate_all(events)
     if models is None:
         return None
-    made = [event.to_records(request.context(i, events[i])) for i, event in enumerate(models)]
+    at = request.context.at
+    made = [event.to_records(at(i, events[i])) for i, event in enumerate(models)]
     records = [record for event_records in made for record in event_records]
     if len(records) > MAX_RECORDS:
         return None
@@ -236,7 +234,7 @@ def _event_records(
     event = model.validate_event(raw, index)
     if isinstance(event, EventError):
         return event
-    records = event.to_records(request.context(index, raw))
+    records = event.to_records(request.context.at(index, raw))
     seq = len(batch.prepared)  # position in the request: ties on timestamp keep send order
     prepared = [request.prepare(record, seq + offset) for offset, record in enumerate(records)]
     # The limits are checked on what was built: the records' JSON sizes bound the texts they

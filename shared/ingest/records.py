@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections import Counter
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -23,19 +23,44 @@ Record = dict[str, Any]
 MAX_MESSAGE_BYTES = 100 * 1024
 
 
-class RecordContext(NamedTuple):
-    """What a record takes from its request rather than from its event (one per event: a
-    NamedTuple is the cheapest to build on this hot path)."""
+class RecordContext:
+    """What a record takes from its request rather than from its event. One per request: the
+    pipeline points it at each event in turn (`at`), cheaper on this hot path than building
+    one per event. Event models read it while building their records and never keep it."""
 
-    tenant_id: str
-    request_id: str
-    received_at: str
-    environment: str
-    position: int  # the event's 0-based index in the request
-    raw: dict[str, Any]  # the event as sent
-    # Which send this is, for events that carry neither id nor timestamp: the route and the
-    # request's Idempotency-Key if it has one (a retry is the same send), else its request id.
-    send_scope: str
+    __slots__ = (
+        "tenant_id",
+        "request_id",
+        "received_at",
+        "environment",
+        "send_scope",
+        "position",
+        "raw",
+    )
+
+    def __init__(
+        self,
+        tenant_id: str,
+        request_id: str,
+        received_at: str,
+        environment: str,
+        send_scope: str,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.request_id = request_id
+        self.received_at = received_at
+        self.environment = environment
+        # Which send this is, for events that carry neither id nor timestamp: the route and
+        # the request's Idempotency-Key if it has one (a retry is the same send), else its
+        # request id.
+        self.send_scope = send_scope
+        self.position = 0  # the current event's 0-based index in the request
+        self.raw: dict[str, Any] = {}  # the current event as sent
+
+    def at(self, position: int, raw: dict[str, Any]) -> RecordContext:
+        self.position = position
+        self.raw = raw
+        return self
 
 
 def record_id(tenant_id: str, kind: str, key: str) -> str:
