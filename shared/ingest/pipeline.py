@@ -7,10 +7,12 @@ idempotency and the answer are one path.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import pydantic_core
@@ -175,25 +177,30 @@ def _plain_batch(policy: IngestPolicy, events: list[Any], request: _Request) -> 
     models = policy.validate_all(events)
     if models is None:
         return None
-    at = request.context.at
-    made = [event.to_records(at(i, events[i])) for i, event in enumerate(models)]
-    records = [record for event_records in made for record in event_records]
-    if len(records) > MAX_RECORDS:
-        return None
-    prepare = request.prepare
-    prepared = [prepare(record, seq) for seq, record in enumerate(records)]
-    # Every record within the per-message limit bounds the texts the records hold whole; the
-    # events that drop a text are checked text by text (a stored record's limit is larger).
-    if max(item.size for item in prepared) > MAX_MESSAGE_BYTES:
-        return None
+    at, prepare = request.context.at, request.prepare
+    batch = Batch()
+    prepared, counts = batch.prepared, batch.counts
+    add = prepared.append
+    seq = 0  # the record's position in the request: ties on timestamp keep send order
     for index, event in enumerate(models):
+        records = event.to_records(at(index, events[index]))
+        if seq + len(records) > MAX_RECORDS:
+            return None
+        for record in records:
+            add(prepare(record, seq))
+            seq += 1
+        # An event that drops one of its texts has them checked one by one.
         if not event.texts_in_records() and oversized_text(event, index, 0) is not None:
             return None
-    batch = Batch(prepared)
-    counts = batch.counts
-    for event, event_records in zip(models, made, strict=True):
-        event.count_into(counts, event_records)
+        event.count_into(counts, records)
+    # Records within the per-message limit bound every text they hold whole (a stored
+    # record's own limit is larger: `_checked_batch` tells the two apart).
+    if max(map(_size, prepared)) > MAX_MESSAGE_BYTES:
+        return None
     return batch
+
+
+_size = attrgetter("size")
 
 
 def _checked_batch(policy: IngestPolicy, events: list[Any], request: _Request) -> Batch:
@@ -220,7 +227,16 @@ def accept(policy: IngestPolicy, payload: Any, info: RequestInfo, partial: bool)
 
 
 def accepted_batch(policy: IngestPolicy, body: bytes, info: RequestInfo, partial: bool) -> Batch:
-    return accept(policy, parse_json(body), info, partial)
+    # Parsing and building allocate tens of thousands of short-lived objects, none in a
+    # cycle: the cyclic collector would rescan them ~10 times per 1,000 events for nothing
+    # (~3% of the work). Reference counting frees them; collection resumes right after.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return accept(policy, parse_json(body), info, partial)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _event_records(

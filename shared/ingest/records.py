@@ -29,13 +29,13 @@ class RecordContext:
     one per event. Event models read it while building their records and never keep it."""
 
     __slots__ = (
-        "tenant_id",
-        "request_id",
-        "received_at",
         "environment",
-        "send_scope",
         "position",
         "raw",
+        "received_at",
+        "request_id",
+        "send_scope",
+        "tenant_id",
     )
 
     def __init__(
