@@ -35,6 +35,7 @@ from shared.ingest.records import (
     IngestEvent,
     Record,
     RecordContext,
+    checked_json,
     oversized_text,
 )
 from shared.ingest.store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
@@ -166,7 +167,8 @@ class _Request:
         self.context = RecordContext(
             info.tenant_id, info.request_id, info.received_at, environment, scope
         )
-        self.prepare = RecordStore.preparer(info.tenant_id, info.received_ns)
+        # Records hold only what a checked body holds (finite numbers): `checked_json` applies.
+        self.prepare = RecordStore.preparer(info.tenant_id, info.received_ns, checked_json)
 
 
 def _plain_batch(policy: IngestPolicy, events: list[Any], request: _Request) -> Batch | None:
