@@ -10,8 +10,9 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
@@ -70,30 +71,40 @@ class IngestPolicy:
             return self.typed[kind]
         return f"messageType must be one of {', '.join(self.typed)} (got {echo(kind)})"
 
+    @cached_property
+    def _validators(self) -> dict[str | None, Callable[[Any], IngestEvent]]:
+        """Each model's compiled validator, by `messageType` (None: events without one)."""
+        models: dict[str | None, type[IngestEvent]] = {}
+        models.update(self.typed)
+        if self.untyped is not None:
+            models[None] = self.untyped
+        return {
+            kind: model.__pydantic_validator__.validate_python for kind, model in models.items()
+        }
+
     def validate_all(self, events: list[Any]) -> list[IngestEvent] | None:
         """Every event as its model, or None as soon as one is not valid (the caller then
-        validates event by event, to name each problem). The model is chosen as `model_for`
-        chooses it, inline: this runs once per event."""
-        typed, untyped = self.typed, self.untyped
-        only = untyped if not typed else None
+        validates event by event, to name each problem). The model is the one `model_for`
+        chooses, looked up inline: this runs once per event."""
+        validators = self._validators
+        only = validators[None] if not self.typed else None
         validated: list[IngestEvent] = []
         append = validated.append
-        for raw in events:
-            if not isinstance(raw, dict):
-                return None
-            model = only
-            if model is None:
-                kind = raw.get("messageType")
-                if kind is None:
-                    model = untyped
-                elif isinstance(kind, str):
-                    model = typed.get(kind)
-                if model is None:
+        try:
+            for raw in events:
+                if not isinstance(raw, dict):
                     return None
-            try:
-                append(model.__pydantic_validator__.validate_python(raw))
-            except ValidationError:
-                return None
+                validate = only
+                if validate is None:
+                    kind = raw.get("messageType")
+                    if kind is not None and not isinstance(kind, str):
+                        return None
+                    validate = validators.get(kind)
+                    if validate is None:
+                        return None
+                append(validate(raw))
+        except ValidationError:
+            return None
         return validated
 
     def details(self, counts: Counter[str]) -> dict[str, int] | None:
