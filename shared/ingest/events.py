@@ -119,13 +119,15 @@ class StandardEvent(IngestEvent):
         return self
 
     def _text_and_blocks(self) -> tuple[str, list[dict[str, Any]] | None]:
-        blocks = self.content_blocks
-        if isinstance(self.content, list):
-            text = "\n".join(b["text"] for b in self.content if b.get("type") == "text")
-            blocks = blocks if blocks is not None else self.content
+        fields = self.__dict__  # plain dict reads: this runs once per event
+        content, blocks, message = fields["content"], fields["content_blocks"], fields["message"]
+        if isinstance(content, list):
+            text = "\n".join([b["text"] for b in content if b.get("type") == "text"])
+            if blocks is None:
+                blocks = content
         else:
-            text = self.content or ""
-        return (self.message if self.message is not None else text), blocks
+            text = content or ""
+        return (message if message is not None else text), blocks
 
     def texts(self) -> list[tuple[str, str]]:
         # Each place text arrives, then the message as stored (text blocks joined).
@@ -151,17 +153,18 @@ class StandardEvent(IngestEvent):
     def to_records(self, ctx: RecordContext) -> list[Record]:
         # The id rule (README "Guarantees"): the client's id, else its timestamp and content,
         # else the send this event came in.
-        if self.id is not None:
-            rid = record_id(ctx.tenant_id, "chat", self.id)
-        elif self.timestamp is not None:
+        fields = self.__dict__
+        if (key := fields["id"]) is not None:
+            rid = record_id(ctx.tenant_id, "chat", key)
+        elif fields["timestamp"] is not None:
             rid = content_record_id(ctx, "chat")
         else:
             rid = send_record_id(ctx, "chat")
         record = self.new_record(
-            ctx, record_id=rid, conversation_id=self.conversation_id, source="chat"
+            ctx, record_id=rid, conversation_id=fields["conversation_id"], source="chat"
         )
         text, blocks = self._text_and_blocks()
-        record["role"] = self.role
+        record["role"] = fields["role"]
         record["message"] = text
         if blocks is not None:
             record["content_blocks"] = blocks

@@ -181,17 +181,18 @@ class IngestEvent(BaseModel, ABC):
     def new_record(
         self, ctx: RecordContext, *, record_id: str, conversation_id: str, source: str
     ) -> Record:
+        fields = self.__dict__  # plain dict reads: this runs once per record
+        received_at = ctx.received_at
         record: Record = {
             "id": record_id,
             "conversation_id": conversation_id,
             "message_source": source,
-            "environment": self.environment or ctx.environment,
-            "timestamp": self.timestamp or ctx.received_at,
-            "received_at": ctx.received_at,
+            "environment": fields["environment"] or ctx.environment,
+            "timestamp": fields["timestamp"] or received_at,
+            "received_at": received_at,
             "request_id": ctx.request_id,
             "has_tool_use": False,
         }
-        fields = self.__dict__  # plain dict reads: this runs once per record
         for name in self.copied_fields:
             value = fields[name]
             if value is not None:
