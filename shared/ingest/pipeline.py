@@ -73,35 +73,31 @@ class IngestPolicy:
 
     @cached_property
     def _validators(self) -> dict[str | None, Callable[[Any], IngestEvent]]:
-        """Each model's compiled validator, by `messageType` (None: events without one)."""
-        models: dict[str | None, type[IngestEvent]] = {}
-        models.update(self.typed)
-        if self.untyped is not None:
-            models[None] = self.untyped
-        return {
-            kind: model.__pydantic_validator__.validate_python for kind, model in models.items()
-        }
+        """Compiled validators by `messageType` (None: events without one), each added when
+        first met: a cold start builds only the models its first request needs."""
+        return {}
 
     def validate_all(self, events: list[Any]) -> list[IngestEvent] | None:
         """Every event as its model, or None as soon as one is not valid (the caller then
         validates event by event, to name each problem). The model is the one `model_for`
-        chooses, looked up inline: this runs once per event."""
+        chooses; its validator is looked up by `messageType`: this runs once per event."""
         validators = self._validators
-        only = validators[None] if not self.typed else None
+        typed = bool(self.typed)
         validated: list[IngestEvent] = []
         append = validated.append
         try:
             for raw in events:
                 if not isinstance(raw, dict):
                     return None
-                validate = only
+                kind = raw.get("messageType") if typed else None
+                if kind is not None and not isinstance(kind, str):
+                    return None
+                validate = validators.get(kind)
                 if validate is None:
-                    kind = raw.get("messageType")
-                    if kind is not None and not isinstance(kind, str):
+                    model = self.model_for(raw)
+                    if isinstance(model, str):
                         return None
-                    validate = validators.get(kind)
-                    if validate is None:
-                        return None
+                    validate = validators[kind] = model.__pydantic_validator__.validate_python
                 append(validate(raw))
         except ValidationError:
             return None
