@@ -77,31 +77,22 @@ class IngestPolicy:
         first met: a cold start builds only the models its first request needs."""
         return {}
 
-    def validate_all(self, events: list[Any]) -> list[IngestEvent] | None:
-        """Every event as its model, or None as soon as one is not valid (the caller then
-        validates event by event, to name each problem). The model is the one `model_for`
-        chooses; its validator is looked up by `messageType`: this runs once per event."""
-        validators = self._validators
-        typed = bool(self.typed)
-        validated: list[IngestEvent] = []
-        append = validated.append
-        try:
-            for raw in events:
-                if not isinstance(raw, dict):
-                    return None
-                kind = raw.get("messageType") if typed else None
-                if kind is not None and not isinstance(kind, str):
-                    return None
-                validate = validators.get(kind)
-                if validate is None:
-                    model = self.model_for(raw)
-                    if isinstance(model, str):
-                        return None
-                    validate = validators[kind] = model.__pydantic_validator__.validate_python
-                append(validate(raw))
-        except ValidationError:
+    def validator_for(self, raw: Any) -> Callable[[Any], IngestEvent] | None:
+        """The compiled validator of the model `model_for` chooses for an event, or None
+        when it chooses none. Looked up by `messageType`: this runs once per event."""
+        if not isinstance(raw, dict):
             return None
-        return validated
+        kind = raw.get("messageType") if self.typed else None
+        if kind is not None and not isinstance(kind, str):
+            return None
+        validators = self._validators
+        validate = validators.get(kind)
+        if validate is None:
+            model = self.model_for(raw)
+            if isinstance(model, str):
+                return None
+            validate = validators[kind] = model.__pydantic_validator__.validate_python
+        return validate
 
     def details(self, counts: Counter[str]) -> dict[str, int] | None:
         if not self.details_keys:
@@ -180,31 +171,38 @@ class _Request:
 
 def _plain_batch(policy: IngestPolicy, events: list[Any], request: _Request) -> Batch | None:
     """The batch of a request whose events are all valid and far from every limit, built in
-    one pass with no per-event bookkeeping; None for any other request, which
-    `_checked_batch` then builds event by event, with the exact refusals. Both give the
-    same batch wherever this one gives one (tests/unit/test_batch_paths.py)."""
-    models = policy.validate_all(events)
-    if models is None:
-        return None
+    one pass with no per-event bookkeeping; None for any other request (at its first invalid
+    event), which `_checked_batch` then builds event by event, with the exact refusals. Both
+    give the same batch wherever this one gives one (tests/unit/test_batch_paths.py)."""
+    validator_for = policy.validator_for
     at, prepare = request.context.at, request.prepare
     batch = Batch()
     prepared, counts = batch.prepared, batch.counts
     add = prepared.append
     seq = 0  # the record's position in the request: ties on timestamp keep send order
-    for index, event in enumerate(models):
-        records = event.to_records(at(index, events[index]))
-        if seq + len(records) > MAX_RECORDS:
-            return None
-        for record in records:
-            add(prepare(record, seq))
-            seq += 1
-        # An event that drops one of its texts has them checked one by one.
-        if not event.texts_in_records() and oversized_text(event, index, 0) is not None:
-            return None
-        event.count_into(counts, records)
+    try:
+        for index, raw in enumerate(events):
+            # Each event validated and turned into records in turn: its objects are still in
+            # the CPU's caches, and no event's model outlives its records.
+            validate = validator_for(raw)
+            if validate is None:
+                return None
+            event = validate(raw)
+            records = event.to_records(at(index, raw))
+            if seq + len(records) > MAX_RECORDS:
+                return None
+            for record in records:
+                add(prepare(record, seq))
+                seq += 1
+            # An event that drops one of its texts has them checked one by one.
+            if not event.texts_in_records() and oversized_text(event, index, 0) is not None:
+                return None
+            event.count_into(counts, records)
+    except ValidationError:
+        return None
     # Records within the per-message limit bound every text they hold whole (a stored
     # record's own limit is larger: `_checked_batch` tells the two apart).
-    if max(map(_size, prepared)) > MAX_MESSAGE_BYTES:
+    if max(map(_size, prepared), default=0) > MAX_MESSAGE_BYTES:
         return None
     return batch
 
