@@ -1,10 +1,9 @@
 """POST /v1/ingest/multi — every event typed by `messageType` (seeds 001, 002)."""
 
-from mangum import Mangum
-
+from shared.gateway import lambda_handler
 from shared.http import create_app
 from shared.ingest.endpoints import ingest_route
 from shared.ingest.policies import MULTI
 
 app = create_app([ingest_route(MULTI)])
-handler = Mangum(app, lifespan="off")
+handler = lambda_handler(app)

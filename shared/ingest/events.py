@@ -7,7 +7,6 @@ endpoints' tables of models live in shared.ingest.
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -119,15 +118,16 @@ class StandardEvent(IngestEvent):
             raise invalid("missing 'message' or 'content'")
         return self
 
-    @cached_property
     def _text_and_blocks(self) -> tuple[str, list[dict[str, Any]] | None]:
-        blocks = self.content_blocks
-        if isinstance(self.content, list):
-            text = "\n".join(b["text"] for b in self.content if b.get("type") == "text")
-            blocks = blocks if blocks is not None else self.content
+        fields = self.__dict__  # plain dict reads: this runs once per event
+        content, blocks, message = fields["content"], fields["content_blocks"], fields["message"]
+        if isinstance(content, list):
+            text = "\n".join([b["text"] for b in content if b.get("type") == "text"])
+            if blocks is None:
+                blocks = content
         else:
-            text = self.content or ""
-        return (self.message if self.message is not None else text), blocks
+            text = content or ""
+        return (message if message is not None else text), blocks
 
     def texts(self) -> list[tuple[str, str]]:
         # Each place text arrives, then the message as stored (text blocks joined).
@@ -137,25 +137,34 @@ class StandardEvent(IngestEvent):
         elif self.content is not None:
             texts += block_texts("content", self.content)
             if self.message is None:
-                texts.append(("content", self._text_and_blocks[0]))
+                texts.append(("content", self._text_and_blocks()[0]))
         if self.content_blocks is not None:
             texts += block_texts("content_blocks", self.content_blocks)
         return texts
 
+    def texts_in_records(self) -> bool:
+        # The message, the joined text and `content_blocks` are stored; `content` is not when
+        # it lost to them: a string to `message`, a list of blocks to `content_blocks`.
+        content = self.content
+        if content is None:
+            return True
+        return self.content_blocks is None if isinstance(content, list) else self.message is None
+
     def to_records(self, ctx: RecordContext) -> list[Record]:
         # The id rule (README "Guarantees"): the client's id, else its timestamp and content,
         # else the send this event came in.
-        if self.id is not None:
-            rid = record_id(ctx.tenant_id, "chat", self.id)
-        elif self.timestamp is not None:
+        fields = self.__dict__
+        if (key := fields["id"]) is not None:
+            rid = record_id(ctx.tenant_id, "chat", key)
+        elif fields["timestamp"] is not None:
             rid = content_record_id(ctx, "chat")
         else:
             rid = send_record_id(ctx, "chat")
         record = self.new_record(
-            ctx, record_id=rid, conversation_id=self.conversation_id, source="chat"
+            ctx, record_id=rid, conversation_id=fields["conversation_id"], source="chat"
         )
-        text, blocks = self._text_and_blocks
-        record["role"] = self.role
+        text, blocks = self._text_and_blocks()
+        record["role"] = fields["role"]
         record["message"] = text
         if blocks is not None:
             record["content_blocks"] = blocks
@@ -171,6 +180,11 @@ class ChannelSpecificEvent(IngestEvent):
     user_id: str | None = Field(None, alias="userId")
     metadata: dict[str, Any] | None = None
     copied_fields: ClassVar[tuple[str, ...]] = ("user_id", "metadata")
+
+    def texts_in_records(self) -> bool:
+        # A channel message and an email body are the record's `message`; a call's turns are
+        # in its transcript block; a tool call has no text.
+        return True
 
     def _record(self, ctx: RecordContext, conversation_id: str) -> Record:
         return self.new_record(

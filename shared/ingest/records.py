@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections import Counter
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
+import orjson
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -23,19 +24,66 @@ Record = dict[str, Any]
 MAX_MESSAGE_BYTES = 100 * 1024
 
 
-class RecordContext(NamedTuple):
-    """What a record takes from its request rather than from its event (one per event: a
-    NamedTuple is the cheapest to build on this hot path)."""
+class RecordContext:
+    """What a record takes from its request rather than from its event. One per request: the
+    pipeline points it at each event in turn (`at`), cheaper on this hot path than building
+    one per event. Event models read it while building their records and never keep it."""
 
-    tenant_id: str
-    request_id: str
-    received_at: str
-    environment: str
-    position: int  # the event's 0-based index in the request
-    raw: dict[str, Any]  # the event as sent
-    # Which send this is, for events that carry neither id nor timestamp: the route and the
-    # request's Idempotency-Key if it has one (a retry is the same send), else its request id.
-    send_scope: str
+    __slots__ = (
+        "environment",
+        "position",
+        "raw",
+        "received_at",
+        "request_id",
+        "send_scope",
+        "tenant_id",
+    )
+
+    def __init__(
+        self,
+        tenant_id: str,
+        request_id: str,
+        received_at: str,
+        environment: str,
+        send_scope: str,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.request_id = request_id
+        self.received_at = received_at
+        self.environment = environment
+        # Which send this is, for events that carry neither id nor timestamp: the route and
+        # the request's Idempotency-Key if it has one (a retry is the same send), else its
+        # request id.
+        self.send_scope = send_scope
+        self.position = 0  # the current event's 0-based index in the request
+        self.raw: dict[str, Any] = {}  # the current event as sent
+
+    def at(self, position: int, raw: dict[str, Any]) -> RecordContext:
+        self.position = position
+        self.raw = raw
+        return self
+
+
+def checked_json(value: Any) -> bytes:
+    """`pydantic_core.to_json(value)`, byte for byte, for what a checked request body holds
+    and what is built from it (`shared.body.parse_json`: every number finite), at about half
+    the cost (orjson). orjson writes every such value exactly as pydantic does, and refuses
+    the few it cannot (integers past 64 bits, lone surrogates), which pydantic then writes.
+    Not for other values: orjson writes NaN and infinities as null, pydantic as NaN/Infinity.
+    tests/unit/test_wire_json.py holds the two to each other."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError
+        return pydantic_core.to_json(value)
+
+
+def _canonical_json(raw: dict[str, Any]) -> bytes:
+    """A checked event's JSON with every object's keys sorted (code point order): what the
+    content-derived ids hash."""
+    try:
+        return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return pydantic_core.to_json(_sorted(raw))
 
 
 def record_id(tenant_id: str, kind: str, key: str) -> str:
@@ -49,7 +97,7 @@ def content_record_id(ctx: RecordContext, kind: str) -> str:
     included (sorted keys, so two sends of the same event hash alike whatever their key order).
     Exactly-once across resends of any request."""
     digest = hashlib.sha256(f"{ctx.tenant_id}\x1f{kind}\x1f{ctx.position}:".encode())
-    digest.update(pydantic_core.to_json(_sorted(ctx.raw)))
+    digest.update(_canonical_json(ctx.raw))
     return f"rec_{digest.hexdigest()[:32]}"
 
 
@@ -61,7 +109,7 @@ def send_record_id(ctx: RecordContext, kind: str) -> str:
     digest = hashlib.sha256(
         f"{ctx.tenant_id}\x1f{kind}\x1f{ctx.send_scope}\x1f{ctx.position}:".encode()
     )
-    digest.update(pydantic_core.to_json(_sorted(ctx.raw)))
+    digest.update(_canonical_json(ctx.raw))
     return f"rec_{digest.hexdigest()[:32]}"
 
 
@@ -100,7 +148,9 @@ class IngestEvent(BaseModel, ABC):
     @classmethod
     def validate_event(cls, raw: dict[str, Any], index: int) -> IngestEvent | EventError:
         try:
-            return cls.model_validate(raw)
+            # The compiled validator itself: `model_validate` adds a Python call per event.
+            event: IngestEvent = cls.__pydantic_validator__.validate_python(raw)
+            return event
         except ValidationError as exc:
             first = exc.errors(include_url=False, include_context=True)[0]
             field = ".".join(str(p) for p in first["loc"]) or None
@@ -115,6 +165,12 @@ class IngestEvent(BaseModel, ABC):
         message's text can arrive."""
         return []
 
+    def texts_in_records(self) -> bool:
+        """Whether each of `texts()` is stored whole, as a JSON string, in one of this event's
+        records. Then no text can pass the limit while every record's JSON is within it, and
+        the texts need not be listed one by one (see `oversized_text`)."""
+        return False
+
     @abstractmethod
     def to_records(self, ctx: RecordContext) -> list[Record]:
         """The records this event becomes, in the order they are stored."""
@@ -125,17 +181,18 @@ class IngestEvent(BaseModel, ABC):
     def new_record(
         self, ctx: RecordContext, *, record_id: str, conversation_id: str, source: str
     ) -> Record:
+        fields = self.__dict__  # plain dict reads: this runs once per record
+        received_at = ctx.received_at
         record: Record = {
             "id": record_id,
             "conversation_id": conversation_id,
             "message_source": source,
-            "environment": self.environment or ctx.environment,
-            "timestamp": self.timestamp or ctx.received_at,
-            "received_at": ctx.received_at,
+            "environment": fields["environment"] or ctx.environment,
+            "timestamp": fields["timestamp"] or received_at,
+            "received_at": received_at,
             "request_id": ctx.request_id,
             "has_tool_use": False,
         }
-        fields = self.__dict__  # plain dict reads: this runs once per record
         for name in self.copied_fields:
             value = fields[name]
             if value is not None:
@@ -147,7 +204,11 @@ class IngestEvent(BaseModel, ABC):
         return record
 
 
-def oversized_text(event: IngestEvent, index: int) -> EventError | None:
+def oversized_text(event: IngestEvent, index: int, largest_record: int) -> EventError | None:
+    """The first text over the per-message limit. `largest_record`: the size of the event's
+    largest record as JSON, which bounds every text the records hold whole."""
+    if largest_record <= MAX_MESSAGE_BYTES and event.texts_in_records():
+        return None
     for field, text in event.texts():
         # Four bytes per character at most: short texts skip the encode.
         if len(text) * 4 > MAX_MESSAGE_BYTES and len(encoded := text.encode()) > MAX_MESSAGE_BYTES:

@@ -139,6 +139,9 @@ class VogentCall(IngestEvent):
     def texts(self) -> list[tuple[str, str]]:
         return [(f"transcript[{i}].text", e.text) for i, e in enumerate(self.transcript)]
 
+    def texts_in_records(self) -> bool:
+        return True  # the first record's transcript block holds the transcript as sent
+
     def duration_seconds(self) -> float | None:
         starts = [e.start_time_ms for e in self.transcript if e.start_time_ms is not None]
         ends = [e.end_time_ms for e in self.transcript if e.end_time_ms is not None]

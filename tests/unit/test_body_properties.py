@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.body import MAX_JSON_DEPTH, parse_json, read_body
+from shared.body import MAX_JSON_DEPTH, _parse_exactly, parse_json, read_body
 from shared.errors import ApiError, BadRequest
 
 PROPERTIES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -124,3 +124,53 @@ def test_garbage_claiming_gzip_is_a_4xx_with_a_message(data: bytes) -> None:
     assert refused is not None  # random bytes are no gzip stream (magic, deflate, CRC-32)
     assert 400 <= refused.status < 500
     assert refused.message
+
+
+def answer(call: Callable[[], object]) -> tuple[str, object]:
+    """("ok", value with float/int told apart) or ("refused", status and message)."""
+    try:
+        return "ok", _typed(call())
+    except ApiError as exc:
+        return "refused", (exc.status, exc.message)
+
+
+def _typed(value: Any) -> Any:
+    # 1 == 1.0 and -0.0 == 0 in Python: compare types and reprs too.
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return type(value).__name__, repr(value)
+
+
+number_text = st.one_of(
+    st.integers().map(str),
+    st.integers(-(2**66), 2**66).map(str),
+    st.floats(allow_nan=False).map(repr),
+    st.from_regex(r"-?(0|[1-9][0-9]{0,25})(\.[0-9]{1,25})?([eE][+-]?[0-9]{1,4})?", fullmatch=True),
+)
+json_documents = st.recursive(
+    number_text | json_values.map(json.dumps),
+    lambda children: (
+        st.lists(children, max_size=4).map(lambda items: "[" + ",".join(items) + "]")
+        | st.dictionaries(json_text, children, max_size=4).map(
+            lambda pairs: "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs.items()) + "}"
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@PROPERTIES
+@given(json_documents, st.sampled_from(["", " ", "\n", "\t", "\x0c", "\x00", ","]))
+def test_every_document_gets_the_answer_jiter_alone_gives(document: str, tail: str) -> None:
+    """orjson's parse is taken only where it is jiter's: same value, or jiter's refusal."""
+    body = (document + tail).encode()
+    assert answer(lambda: parse_json(body)) == answer(lambda: _parse_exactly(body))
+
+
+@PROPERTIES
+@given(st.binary(max_size=300))
+def test_every_byte_string_gets_the_answer_jiter_alone_gives(raw: bytes) -> None:
+    if raw.strip():
+        assert answer(lambda: parse_json(raw)) == answer(lambda: _parse_exactly(raw))
