@@ -887,9 +887,7 @@ def test_summaries_worker_file_summarizes_its_conversations(dynamodb: Any) -> No
     handler = handler_for(FUNCTIONS["SummariesWorkerFunction"])
 
     def listed() -> dict[str, Any]:
-        request = api_event(
-            "GET", "/v1/conversations", resource="/v1/conversations", tenant=tenant
-        )
+        request = api_event("GET", "/v1/conversations", resource="/v1/conversations", tenant=tenant)
         answer = invoke(list_handler, request)
         assert answer.status == 200, answer.body
         return {c["conversationId"]: c for c in answer.body["data"]}
