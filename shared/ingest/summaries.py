@@ -240,7 +240,8 @@ class SummaryStore:
         if names:
             request["ExpressionAttributeNames"] = names
         answer = call_with_retry(lambda: self._client.update_item(**request), deadline)
-        if delta < 0 and int(answer["Attributes"]["n"]["N"]) <= 0:
+        removed = len(written) < len(changes)
+        if removed and int(answer["Attributes"]["n"]["N"]) <= 0:
             self._drop_if_empty(pk, last_seq, deadline)
 
     def _drop_if_empty(self, pk: str, seq: str, deadline: Deadline) -> None:

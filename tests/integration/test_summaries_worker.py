@@ -191,3 +191,15 @@ def test_ingest_makes_no_summary_calls(
     ingest(tenant, [chat("a"), chat("b")])
     assert calls == []
     assert len(stream.read()) == 2  # both records are on the stream for the worker
+
+
+def test_a_record_written_and_moved_within_one_batch_leaves_no_summary(
+    stream: RecordsStream,
+) -> None:
+    tenant = fresh_tenant()
+    ingest(tenant, [chat("placeholder")])
+    store = services.record_store()
+    (item,) = store.partition(tenant, "placeholder", Deadline(5))
+    store.delete([{"pk": item["pk"], "sk": item["sk"]}], Deadline(5))
+    assert run(stream.read()) == {"batchItemFailures": []}  # INSERT and REMOVE together
+    assert summaries(tenant) == {}
