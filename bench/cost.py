@@ -3,10 +3,11 @@
     make cost EVENTS=1000000 BATCH=1000            (both event sizes, 1 KB and 10 KB)
     .venv/bin/python -m bench.cost --events 1000000 --batch 1000 --event-bytes 4000
 
-Measured here: the stored item of each record (the real pipeline builds it), and the duration
-of one `/v1/ingest` invocation of BATCH events stored through the real botocore client into
-the embedded DynamoDB-protocol server (10 ms per call). Everything else is AWS's price list
-(us-east-1, on-demand, November 2025) and the formula in docs/performance.md.
+Measured here: the stored item of each record (the real pipeline builds it), the duration of
+one `/v1/ingest` invocation of BATCH events stored through the real botocore client into the
+embedded DynamoDB-protocol server (10 ms per call), and the summaries worker's handler on those
+records as one stream batch (10 ms per call, answered without HTTP). Everything else is AWS's
+price list (us-east-1, on-demand, November 2025) and the formula in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Measured:
     key_bytes: float  # pk + sk + ok + env: what the KEYS index entry holds
     base_wru: float  # mean write units per record, table
     invocation_ms: float
+    summaries: SummariesMeasured
 
 
 def _item_size(item: Item) -> int:
@@ -73,6 +75,7 @@ def measure(event_bytes: int, batch: int, runs: int = 5) -> Measured:
                 throughput.check(request.invoke(handler), batch)
                 times.append((time.perf_counter() - start) * 1000)
     items = writer.items
+    summaries = measure_summaries(items, runs)
     sizes = [_item_size(item) for item in items]
     keys = [_item_size({k: item[k] for k in ("pk", "sk", "ok", "env")}) for item in items]
     return Measured(
@@ -83,6 +86,7 @@ def measure(event_bytes: int, batch: int, runs: int = 5) -> Measured:
         key_bytes=sum(keys) / len(keys),
         base_wru=sum(math.ceil(s / 1024) for s in sizes) / len(sizes),
         invocation_ms=median(times),
+        summaries=summaries,
     )
 
 
@@ -96,6 +100,79 @@ class _CapturingWriter(ParallelBatchWriter):
     def put_items(self, table: str, items: Sequence[Item], deadline: Deadline) -> None:
         self.items = list(items)
         super().put_items(table, items, deadline)
+
+
+# --- conversation summaries (the records stream's worker) --------------------------------------
+
+SUMMARY_ITEM_WRU = 1  # a summary item is well under 1 KB
+SUMMARY_INDEX_WRU = 2  # its `by_activity` sort key moves with every update: delete + put
+
+
+@dataclass
+class SummariesMeasured:
+    records: int  # one stream batch: the request's records
+    updates: int  # UpdateItems it made: one per conversation
+    invocation_ms: float  # the worker's handler on that batch, 10 ms per DynamoDB call
+
+
+def measure_summaries(items: list[Item], runs: int) -> SummariesMeasured:
+    """The summaries worker's handler on the request's records as one stream batch, through
+    the real botocore client whose calls are answered after 10 ms without HTTP."""
+    from bench import stubs, throughput
+    from shared import dynamo
+    from shared.ingest.summaries import SummaryStore, SummaryWorker
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    client = dynamo.make_client(settings)
+    calls: list[int] = []
+    now = int(time.time())
+    event = {
+        "Records": [
+            {
+                "eventName": "INSERT",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": now,
+                    "Keys": {"pk": item["pk"], "sk": item["sk"]},
+                    "NewImage": item,
+                    "SequenceNumber": str(111_000_000_000_000_000_000 + n),
+                },
+            }
+            for n, item in enumerate(items)
+        ]
+    }
+    worker = SummaryWorker(
+        SummaryStore(client, "bench-summaries"), 20.0, settings.write_concurrency
+    )
+    times = []
+    with stubs.sending(client, stubs.fake_send(throughput.LATENCY, calls)):
+        worker.handle(event)  # warm-up
+        for _ in range(runs):
+            calls.clear()
+            start = time.perf_counter()
+            answer = worker.handle(event)
+            times.append((time.perf_counter() - start) * 1000)
+            if answer["batchItemFailures"]:
+                raise RuntimeError(f"summaries worker failed: {answer}")
+    return SummariesMeasured(len(items), len(calls), median(times))
+
+
+def template_worker_memory_mb() -> int:
+    from devtools.template import load_template
+
+    props = load_template()["Resources"]["SummariesWorkerFunction"]["Properties"]
+    return int(props["MemorySize"])
+
+
+def summaries_cost(m: Measured, events: int, memory_mb: int) -> tuple[float, float, float]:
+    """Lambda and write-unit USD of keeping the summaries of `events`, and WRU per event."""
+    s = m.summaries
+    records = events * m.records / m.batch
+    invocations = math.ceil(records / s.records)
+    seconds = s.invocation_ms / 1000 * max(1.0, FULL_VCPU_MB / memory_mb)
+    lambda_usd = invocations * (seconds * memory_mb / 1024 * LAMBDA_GB_SECOND + LAMBDA_REQUEST)
+    wru = invocations * s.updates * (SUMMARY_ITEM_WRU + SUMMARY_INDEX_WRU)
+    return lambda_usd, wru * WRITE_REQUEST_UNIT, wru / events
 
 
 def template_memory_mb() -> int:
@@ -164,6 +241,15 @@ def report(events: int, batch: int, event_bytes: int, memory_mb: int) -> None:
             f"{c.wru_per_record:>9.0f}{c.gb_stored:>11.2f}{c.storage_usd_month:>12.3f}"
             f"{c.total_first_month:>19.3f}"
         )
+    worker_mb = template_worker_memory_mb()
+    lambda_usd, writes_usd, wru_per_event = summaries_cost(m, events, worker_mb)
+    s = m.summaries
+    print(
+        f"    {'+ summaries':<16}{lambda_usd:>9.3f}{0:>9.3f}{writes_usd:>9.3f}"
+        f"{wru_per_event:>9.2f}{'':>11}{'':>12}{lambda_usd + writes_usd:>19.3f}"
+        f"   (stream worker: {s.records:,} records per batch in {s.invocation_ms:.0f} ms here, "
+        f"{s.updates} UpdateItems of 3 WRU, billed at {worker_mb} MB; stream reads free)"
+    )
 
 
 def main() -> None:
@@ -177,7 +263,7 @@ def main() -> None:
     memory = args.memory or template_memory_mb()
     print(
         f"Cost of {args.events:,} events in USD (us-east-1 list prices; DynamoDB on-demand; "
-        "Lambda arm64). Stream reads: none (the records table has no stream)."
+        "Lambda arm64). Stream reads are free for a Lambda trigger."
     )
     for size in args.event_bytes or (1000, 10_000):
         report(args.events, min(args.batch, 1000), size, memory)

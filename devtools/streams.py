@@ -31,6 +31,9 @@ from devtools.template import Function, functions, resources, table_names
 _OPERATORS = frozenset({"exists", "anything-but", "prefix"})
 _IDLE_SLEEP = 0.05
 _RETRY_SLEEP = 0.2
+# New shards are looked for this often, not on every poll: each DescribeStream waits for the
+# embedded store's one-request-at-a-time lock like the handlers' own calls do.
+_SHARD_REFRESH_SECONDS = 1.0
 
 
 class FilterError(ValueError):
@@ -195,6 +198,7 @@ class _Feed:
     handler: LoadedFunction
     stream_arn: str
     iterators: dict[str, str | None] = field(default_factory=dict)  # shard → next iterator
+    shards_seen_at: float | None = None  # monotonic time of the last DescribeStream
 
 
 class StreamRunner:
@@ -261,6 +265,10 @@ class StreamRunner:
         return read
 
     def _refresh_shards(self, feed: _Feed) -> None:
+        now = time.monotonic()
+        if feed.shards_seen_at is not None and now - feed.shards_seen_at < _SHARD_REFRESH_SECONDS:
+            return
+        feed.shards_seen_at = now
         description = self._streams.describe_stream(StreamArn=feed.stream_arn)
         for shard in description["StreamDescription"].get("Shards", []):
             shard_id = shard["ShardId"]

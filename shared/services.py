@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from shared.conversations.store import ConversationStore
     from shared.ingest.pipeline import IngestService
     from shared.ingest.store import RecordStore
-    from shared.ingest.summaries import SummaryStore
+    from shared.ingest.summaries import SummaryStore, SummaryWorker
     from shared.insights.analysis import Analyzer
     from shared.insights.worker import InsightsWorker
     from shared.otel.service import OtelService
@@ -36,15 +36,24 @@ def record_store() -> RecordStore:
 
     settings = get_settings()
     writer = ParallelBatchWriter(default_client(), settings.write_concurrency)
-    return RecordStore(default_client(), settings.records_table, writer, summary_store())
+    return RecordStore(default_client(), settings.records_table, writer)
 
 
 @lru_cache(maxsize=1)
 def summary_store() -> SummaryStore:
     from shared.ingest.summaries import SummaryStore
 
+    return SummaryStore(default_client(), get_settings().summaries_table)
+
+
+@lru_cache(maxsize=1)
+def summary_worker() -> SummaryWorker:
+    from shared.ingest.summaries import SummaryWorker
+
     settings = get_settings()
-    return SummaryStore(default_client(), settings.summaries_table, settings.write_concurrency)
+    return SummaryWorker(
+        summary_store(), settings.storage_deadline_seconds, settings.write_concurrency
+    )
 
 
 @lru_cache(maxsize=1)
@@ -167,6 +176,7 @@ def reset() -> None:
     for cached in (
         record_store,
         summary_store,
+        summary_worker,
         key_store,
         ingest_service,
         conversation_store,

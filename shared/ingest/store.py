@@ -29,7 +29,6 @@ from shared.dynamo import (
 )
 from shared.errors import BadRequest
 from shared.ingest.records import Record
-from shared.ingest.summaries import SummaryStore
 
 MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attributes need the rest
 # A page of records stops here even below `limit`: Lambda answers at most 6 MB.
@@ -42,7 +41,6 @@ Items = list[Item]  # spelled here: inside RecordStore, `list` is its method
 class PreparedRecord:
     item: Item
     size: int
-    source: str  # the record's message_source, for its conversation's summary
 
 
 def partition_key(tenant_id: str, conversation_id: str) -> str:
@@ -55,12 +53,10 @@ class RecordStore:
         client: DynamoDBClient,
         table: str,
         writer: ParallelBatchWriter,
-        summaries: SummaryStore | None = None,  # None: records only (tests of the records)
     ) -> None:
         self._client = client
         self._table = table
         self._writer = writer
-        self._summaries = summaries
 
     @staticmethod
     def prepare(tenant_id: str, record: Record, received_ns: int, seq: int) -> PreparedRecord:
@@ -88,7 +84,7 @@ class RecordStore:
                 "rec": {"S": encoded.decode()},
             }
             # size in bytes, as DynamoDB counts them
-            return PreparedRecord(item, len(encoded), record.get("message_source") or "unknown")
+            return PreparedRecord(item, len(encoded))
 
         return prepare
 
@@ -96,10 +92,9 @@ class RecordStore:
         # Two events with the same id in one request: the later one wins, as if sent in turn
         # (BatchWriteItem refuses duplicate keys in one call).
         unique = {(p.item["pk"]["S"], p.item["sk"]["S"]): p.item for p in prepared}
+        # Conversation summaries follow from the table's stream (shared/ingest/summaries.py):
+        # the request path makes no summary calls.
         self._writer.put_items(self._table, list(unique.values()), deadline)
-        # After the records: a conversation is listed only once it has records to show.
-        if self._summaries is not None:
-            self._summaries.touch(prepared, deadline)
 
     def existing_order_keys(
         self, keys: list[tuple[str, str]], deadline: Deadline

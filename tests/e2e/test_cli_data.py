@@ -16,6 +16,7 @@ import pytest
 
 from devtools.cli import main
 from tests.e2e.conftest import ROOT, ServerProcess, new_key, start_server
+from tests.e2e.summaries import wait_for_summaries
 
 pytestmark = pytest.mark.e2e
 
@@ -75,6 +76,7 @@ def test_ingest_reports_refused_events_then_export_gives_every_record_back(
     assert "line 12 is not JSON" in refused[0]["message"]
     assert refused[1]["event"] == {"conversation_id": "cli-bad", "role": "robot"}
 
+    wait_for_summaries(dev.base_url, dev.keys["cli"], EVENTS)  # the worker runs off the stream
     code, out, err = parley("conversations", "list", "--json", state=dev.state_file)
     assert code == 0, err
     listed = [json.loads(line) for line in out.splitlines()]

@@ -11,6 +11,7 @@ import pytest
 
 from devtools.client import ParleyClient
 from tests.e2e.conftest import new_key, start_server
+from tests.e2e.summaries import wait_for_summaries
 
 pytestmark = pytest.mark.e2e
 
@@ -43,6 +44,8 @@ def test_every_event_stored_exactly_once_through_storage_faults() -> None:
             messages.update(r["message"] for r in client.records(f"bulk-{n:02d}"))
         assert len(messages) == EVENTS
         assert set(messages.values()) == {1}
+        # Summaries follow from the records stream, their worker meeting the same faults.
+        wait_for_summaries(server.base_url, server.keys["bulk"], EVENTS)
         listed = {c["conversationId"] for c in client.conversations()}
         assert listed == {f"bulk-{n:02d}" for n in range(CONVERSATIONS)}
     finally:

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.client import request
 from tests.e2e.conftest import ROOT, ServerProcess, new_key, start_server
+from tests.e2e.summaries import wait_for_summaries
 from tests.seeds import body_text
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +47,7 @@ def console() -> Iterator[ServerProcess]:
 
 
 def seed(base: str, key: str) -> None:
+    stored = 0  # records: the list waits until their summaries count them all
     for name, path in [
         ("ingest_standard", "/v1/ingest"),
         ("ingest_mixed", "/v1/ingest"),
@@ -55,6 +57,7 @@ def seed(base: str, key: str) -> None:
     ]:
         reply = request("POST", base + path, key=key, data=body_text(name))
         assert reply.status in (200, 201), (name, reply.body)
+        stored += reply.body["count"]
     blocks = {
         "events": [
             {
@@ -87,7 +90,6 @@ def seed(base: str, key: str) -> None:
             },
         ]
     }
-    assert request("POST", base + "/v1/ingest", key=key, json_body=blocks).status == 200
     # Enough conversations for a second page, in their own environment so the filter finds them.
     paged = {
         "environment": "development",
@@ -96,7 +98,12 @@ def seed(base: str, key: str) -> None:
             for i in range(PAGE_SIZE + 5)
         ],
     }
-    assert request("POST", base + "/v1/ingest", key=key, json_body=paged).status == 200
+    for body in (blocks, paged):
+        reply = request("POST", base + "/v1/ingest", key=key, json_body=body)
+        assert reply.status == 200, reply.body
+        stored += reply.body["count"]
+    # The summaries worker runs off the records stream, a moment after each 200.
+    wait_for_summaries(base, key, stored)
     # Last, so the newest activity of all is on the conversations API.
     created = request(
         "POST", base + "/api/v1/conversations", key=key, data=body_text("conversations_create")

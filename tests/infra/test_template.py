@@ -336,6 +336,9 @@ def test_every_function_is_arm64_python313_with_the_layer() -> None:
             assert props["Layers"] == [{"Ref": shared}, {"Ref": insights}], name
             continue
         assert props["Layers"] == [{"Ref": shared}], name
+        if name == "SummariesWorkerFunction":  # a stream worker: no gateway waits for it
+            assert props["Timeout"] > 20, name  # its storage deadline (Globals) fits
+            continue
         # API Gateway gives up after 29 s: a function must answer before that.
         assert props["Timeout"] <= 29, name
 

@@ -1,4 +1,5 @@
-"""GET /v1/conversations: the per-conversation summaries ingest keeps, listed newest first."""
+"""GET /v1/conversations: the per-conversation summaries the summaries worker keeps from the
+records table's stream, listed newest first."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import pytest
 from functions.ingest.app import handler as ingest_handler
 from functions.ingest_conversations.app import handler as list_handler
 from functions.ingest_multi.app import handler as multi_handler
+from tests.integration.records_stream import records_stream
 from tests.support import Answer, api_event, invoke
+
+
+@pytest.fixture(autouse=True)
+def stream(dynamodb: Any) -> None:
+    records_stream()  # reading from before the test's records
 
 
 def fresh_tenant() -> str:
@@ -28,6 +35,8 @@ def chat(conversation: str, text: str = "hi") -> dict[str, Any]:
 
 
 def listing(tenant: str, **query: str) -> Answer:
+    """The list once the worker has caught up with every record written so far."""
+    records_stream().settle()
     event = api_event(
         "GET", "/v1/conversations", resource="/v1/conversations", tenant=tenant, query=query
     )

@@ -860,3 +860,57 @@ def test_insights_worker_file_analyzes_a_stored_conversation(dynamodb: Any) -> N
 
     assert handler(event, LambdaContext()) == {"batchItemFailures": []}
     assert insights(conversation_id, tenant=tenant).body == stored.body
+
+
+def test_summaries_worker_file_passes_the_filter_except_its_trace_map_item() -> None:
+    (mapping,) = (
+        m for m in stream_mappings(load_template()) if m.function.logical_id.startswith("Summar")
+    )
+    records = load_event("summaries_worker_records.json")["Records"]
+    passed = [r["dynamodb"]["Keys"]["pk"]["S"] for r in records if mapping_wants(mapping, r)]
+    assert len(passed) == len(records) - 1
+    assert not any(pk.startswith("trace|") for pk in passed)
+
+
+def mapping_wants(mapping: Any, record: dict[str, Any]) -> bool:
+    return any(matches(pattern, record) for pattern in mapping.patterns)
+
+
+def test_summaries_worker_file_summarizes_its_conversations(dynamodb: Any) -> None:
+    """The file as `sam local invoke` sends it (no filter), for a fresh tenant, through the
+    worker's handler: two conversations listed; the same event again changes nothing."""
+    from functions.ingest_conversations.app import handler as list_handler
+
+    tenant = fresh_tenant()
+    text = (EVENTS_DIR / "summaries_worker_records.json").read_text()
+    event = json.loads(text.replace('"acme#', f'"{tenant}#').replace("trace|acme|", "trace|x|"))
+    handler = handler_for(FUNCTIONS["SummariesWorkerFunction"])
+
+    def listed() -> dict[str, Any]:
+        request = api_event("GET", "/v1/conversations", resource="/v1/conversations", tenant=tenant)
+        answer = invoke(list_handler, request)
+        assert answer.status == 200, answer.body
+        return {c["conversationId"]: c for c in answer.body["data"]}
+
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    found = listed()
+    assert found == {
+        "conv-abc123": {
+            "conversationId": "conv-abc123",
+            "environment": "production",
+            "sources": ["chat"],
+            "recordCount": 2,  # two INSERTs; the MODIFY stored the first record again
+            "firstActivityAt": "2025-01-20T14:35:00.123Z",
+            "lastActivityAt": "2025-01-20T14:35:00.123Z",
+        },
+        "email-thread-42": {
+            "conversationId": "email-thread-42",
+            "environment": "staging",
+            "sources": ["email"],
+            "recordCount": 1,
+            "firstActivityAt": "2025-01-20T14:35:00.123Z",
+            "lastActivityAt": "2025-01-20T14:35:00.123Z",
+        },
+    }
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert listed() == found
