@@ -13,6 +13,7 @@ from bench.bodies import ingest_events, vogent_calls
 from shared.errors import ApiError
 from shared.ingest.pipeline import IngestPolicy, RequestInfo
 from shared.ingest.policies import DIRECT, MULTI
+from shared.ingest.store import PreparedRecord
 from shared.ingest.vogent import VOGENT_RAW
 from tests.unit.helpers import INFO
 
@@ -180,6 +181,12 @@ def cases() -> list[Case]:
 Pipeline = Callable[[IngestPolicy, Any, RequestInfo, bool], Any]
 
 
+def source_of(prepared: PreparedRecord) -> str:
+    """The record's message source, as the digests recorded it (stored in its `rec` JSON)."""
+    source: str = json.loads(prepared.item["rec"]["S"]).get("message_source") or "unknown"
+    return source
+
+
 def outcome(pipeline: Pipeline, case: Case) -> str:
     """What `pipeline` (build a batch, refusing invalid events unless partial) made of it."""
     _, policy, payload, info, partial = case
@@ -192,7 +199,7 @@ def outcome(pipeline: Pipeline, case: Case) -> str:
         {
             "items": [p.item for p in batch.prepared],
             "sizes": [p.size for p in batch.prepared],
-            "sources": [p.source for p in batch.prepared],
+            "sources": [source_of(p) for p in batch.prepared],
             "errors": [[e.as_dict(), e.too_large] for e in batch.errors],
             "counts": sorted(batch.counts.items()),
         },

@@ -20,7 +20,15 @@ from shared.ingest.pipeline import (
     _Request,
     build_batch,
 )
-from tests.unit.batch_cases import INVALID, KEYED, POLICIES, STANDARD, TYPED, VOGENT_INVALID
+from tests.unit.batch_cases import (
+    INVALID,
+    KEYED,
+    POLICIES,
+    STANDARD,
+    TYPED,
+    VOGENT_INVALID,
+    source_of,
+)
 from tests.unit.helpers import INFO
 
 PROPERTIES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -129,7 +137,7 @@ def outcome(batch: Batch) -> str:
         [
             [p.item for p in batch.prepared],
             [p.size for p in batch.prepared],
-            [p.source for p in batch.prepared],
+            [source_of(p) for p in batch.prepared],
             [[e.as_dict(), e.too_large] for e in batch.errors],
             sorted(batch.counts.items()),
         ]
