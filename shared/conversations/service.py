@@ -215,17 +215,23 @@ class ConversationService:
 
     def _settle(self, tenant: str, conversation_id: str, token: str, attempt: _Attempt) -> bool:
         """Whether the write marked `token` committed (its answer lost, then time ran out). When
-        it did not, it never will: it is fenced first. Only a storage unreachable for the whole
-        settling time leaves it open; then False, and the client gets its 503."""
+        it did not, it never will: it is fenced first. Decided by reads (the fence's own answer
+        may be lost too); only a storage unreachable for the whole settling time leaves it open:
+        then False, and the client gets its 503."""
         deadline = Deadline(_SETTLE_SECONDS)
+        where = (tenant, conversation_id, attempt.expected_version)
         try:
-            if self._store.fence(
-                tenant, conversation_id, attempt.expected_version, token, deadline
-            ):
-                return False
-            return self._store.wrote(tenant, conversation_id, attempt.first_index, token, deadline)
+            outcome = self._store.write_outcome(*where, attempt.first_index, token, deadline)
+            if outcome is None:
+                try:
+                    if self._store.fence(*where, token, deadline):
+                        return False
+                except StorageUnavailable:
+                    pass  # the fence may have applied with its answer lost: the read tells
+                outcome = self._store.write_outcome(*where, attempt.first_index, token, deadline)
         except StorageUnavailable:
             return False
+        return outcome is True
 
     def _append(
         self,

@@ -223,7 +223,7 @@ class ConversationStore:
         """Make sure the append marked `token`, written against `expected_version`, can no
         longer apply. True: fenced while the conversation was still at that version, so that
         write is not stored and never will be. False: the conversation has moved on (that write,
-        or another, committed): `wrote` tells which."""
+        or another, committed): `write_outcome` tells which."""
         client = self._client
         try:
             call_with_retry(
@@ -243,25 +243,42 @@ class ConversationStore:
             return False
         return True
 
-    def wrote(
-        self, tenant: str, conversation_id: str, first_index: int, token: str, deadline: Deadline
-    ) -> bool:
-        """Whether the append marked `token`, whose first message is `first_index`, is stored
-        (an append puts its first message item only if none is there: one writer per index)."""
-        response = call_with_retry(
+    def write_outcome(
+        self,
+        tenant: str,
+        conversation_id: str,
+        expected_version: int,
+        first_index: int,
+        token: str,
+        deadline: Deadline,
+    ) -> bool | None:
+        """What became of the append marked `token`, written against `expected_version` with its
+        first message at `first_index`: True stored; False not stored and never will be (fenced,
+        or the conversation moved on without it); None still open (it may yet apply)."""
+        pk = _s(conversation_key(tenant, conversation_id))
+        # META first: once it has moved past the expected version, that write's first message
+        # item is either there by now or never will be (one writer per index).
+        meta = call_with_retry(
             lambda: self._client.get_item(
                 TableName=self._table,
-                Key={
-                    "pk": _s(conversation_key(tenant, conversation_id)),
-                    "sk": _s(_message_key(first_index)),
-                },
+                Key={"pk": pk, "sk": _s(META)},
+                ProjectionExpression="version, fences",
+                ConsistentRead=True,
+            ),
+            deadline,
+        ).get("Item")
+        if meta is not None and int(meta["version"]["N"]) == expected_version:
+            return False if token in meta.get("fences", {}).get("SS", []) else None
+        first = call_with_retry(
+            lambda: self._client.get_item(
+                TableName=self._table,
+                Key={"pk": pk, "sk": _s(_message_key(first_index))},
                 ProjectionExpression="write_token",
                 ConsistentRead=True,
             ),
             deadline,
-        )
-        item = response.get("Item") or {}
-        return bool(item.get("write_token", {}).get("S") == token)
+        ).get("Item")
+        return first is not None and first.get("write_token", {}).get("S") == token
 
     def save_insights(
         self, tenant: str, conversation_id: str, insights: dict[str, Any], deadline: Deadline

@@ -3,6 +3,7 @@ Retry-After — never a 500, never a half-written or duplicated conversation."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,6 +30,7 @@ from tests.integration.conversations import (
 from tests.support import api_event, invoke
 
 # An exception to raise; "commit-then-timeout" (applied, then the answer times out);
+# "lost" (reaches storage, which applies or refuses it; either answer times out);
 # "deliver-late" (times out, reaches storage only when the test says: see `deliver_late`);
 # a function given the real call and its arguments; None: the call goes through.
 Fault = Exception | str | Callable[[Callable[..., Any], dict[str, Any]], Any] | None
@@ -90,6 +92,10 @@ class FaultyClient:
             fault = pending.pop(0) if pending else None
             if fault == "commit-then-timeout":
                 method(**kwargs)
+                raise ReadTimeoutError(endpoint_url="http://dynamodb")
+            if fault == "lost":
+                with contextlib.suppress(ClientError):  # a refusal is lost as well
+                    method(**kwargs)
                 raise ReadTimeoutError(endpoint_url="http://dynamodb")
             if fault == "deliver-late":
                 self.late.append((method, kwargs))
@@ -274,11 +280,35 @@ def test_a_committed_append_is_a_200_even_when_reads_fail_until_the_deadline(fau
     faulty(
         transact_write_items=["commit-then-timeout", *[throttled("TransactWriteItems")] * FOREVER],
         query=[None, *[throttled("Query")] * FOREVER],
+        update_item=[throttled("UpdateItem")] * FOREVER,
     )
     answer = append(conversation_id, MESSAGES)
     assert answer.status == 200, answer.body
     faulty()
     assert get(conversation_id).body["messages"] == MESSAGES["messages"]
+
+
+def test_when_every_write_answer_is_lost_a_committed_append_is_a_200(faulty: Any) -> None:
+    """Every write reaches storage but no answer comes back (the fence's included), until the
+    deadline: the reads find the commit."""
+    conversation_id = open_live()
+    faulty(transact_write_items=["lost"] * FOREVER, update_item=["lost"] * FOREVER)
+    answer = append(conversation_id, MESSAGES)
+    assert answer.status == 200, answer.body
+    faulty()
+    assert get(conversation_id).body["messages"] == MESSAGES["messages"]
+
+
+def test_a_fence_whose_answer_was_lost_still_refuses_the_late_write(faulty: Any) -> None:
+    conversation_id = open_live()
+    client = faulty(
+        transact_write_items=["deliver-late", *[throttled("TransactWriteItems")] * FOREVER],
+        update_item=["lost"] * FOREVER,
+    )
+    unavailable(append(conversation_id, MESSAGES))
+    assert client.deliver_late() == [False]
+    faulty()
+    assert get(conversation_id).body["messages"] == []
 
 
 def test_a_lost_commit_followed_by_another_append_is_not_written_twice(faulty: Any) -> None:
