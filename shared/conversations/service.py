@@ -30,6 +30,7 @@ from shared.conversations.store import ConversationStore, IdempotencyClaim, chun
 from shared.dynamo import Deadline
 from shared.errors import BadRequest, Conflict, Contended, NotFound, StorageUnavailable
 from shared.fields import format_timestamp
+from shared.logs import get_logger
 
 # Lost races of one append before answering a retryable 503 (each loss means another append
 # of the same conversation committed, so the conversation did move on): room for a few dozen
@@ -37,12 +38,15 @@ from shared.fields import format_timestamp
 MAX_APPEND_ATTEMPTS = 20
 _RACE_BACKOFF_SECONDS = 0.02
 _MAX_CREATE_ATTEMPTS = 3
-# After the storage deadline, the time to settle an append whose outcome is unknown (fence it,
-# then look for it): within the second the handler keeps back to answer, and long enough for a
-# slow call or two on a loaded machine.
-_SETTLE_SECONDS = 0.6
+# After the storage deadline, the time to settle an append whose outcome is unknown (read,
+# fence, read): long enough for several slow calls, since a 503 given while the write is still
+# open may be followed by that write landing; the functions' 29 s leave room for it after the
+# 8 s storage deadline.
+_SETTLE_SECONDS = 2.0
 
 Clock = Callable[[], datetime]
+
+log = get_logger("conversations")
 
 
 def request_hash(body: Any) -> str:
@@ -224,13 +228,20 @@ class ConversationService:
             outcome = self._store.write_outcome(*where, attempt.first_index, token, deadline)
             if outcome is None:
                 try:
-                    if self._store.fence(*where, token, deadline):
-                        return False
+                    fenced = self._store.fence(*where, token, deadline)
                 except StorageUnavailable:
-                    pass  # the fence may have applied with its answer lost: the read tells
-                outcome = self._store.write_outcome(*where, attempt.first_index, token, deadline)
+                    fenced = False  # it may have applied with its answer lost: the read tells
+                if fenced:
+                    outcome = False
+                else:
+                    outcome = self._store.write_outcome(
+                        *where, attempt.first_index, token, deadline
+                    )
         except StorageUnavailable:
-            return False
+            outcome = None
+        # Explains the answer after storage faults (and, when "open", a duplicate after a resend).
+        settled = {True: "stored", False: "not stored, never will be", None: "open"}[outcome]
+        log.warning("append settled after storage faults", extra={"outcome": settled})
         return outcome is True
 
     def _append(
