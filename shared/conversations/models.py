@@ -121,9 +121,10 @@ class Conversation:
     has_insights: bool
     insights: dict[str, Any] | None = None
     insights_failure: str | None = None  # why analysis failed for good (SDK status `failed`)
-    last_write: str | None = None  # token of the last append (tells a retry it committed)
     messages: list[dict[str, Any]] | None = None
     content: str | None = None
+    # Tokens of the appends stored (read with the messages): a retry finds its own write.
+    writes: frozenset[str] = frozenset()
 
 
 def is_analyzable(prompt_id: str | None, attributes: dict[str, Any]) -> bool:

@@ -30,6 +30,7 @@ from shared.conversations.store import ConversationStore, IdempotencyClaim, chun
 from shared.dynamo import Deadline
 from shared.errors import BadRequest, Conflict, Contended, NotFound, StorageUnavailable
 from shared.fields import format_timestamp
+from shared.logs import get_logger
 
 # Lost races of one append before answering a retryable 503 (each loss means another append
 # of the same conversation committed, so the conversation did move on): room for a few dozen
@@ -37,11 +38,15 @@ from shared.fields import format_timestamp
 MAX_APPEND_ATTEMPTS = 20
 _RACE_BACKOFF_SECONDS = 0.02
 _MAX_CREATE_ATTEMPTS = 3
-# One last read, after the storage deadline, to learn whether an append whose answer was lost
-# did commit: short, within the time the handler keeps back to answer.
-_CONFIRM_SECONDS = 0.3
+# After the storage deadline, the time to settle an append whose outcome is unknown (read,
+# fence, read): long enough for several slow calls, since a 503 given while the write is still
+# open may be followed by that write landing; the functions' 29 s leave room for it after the
+# 8 s storage deadline.
+_SETTLE_SECONDS = 2.0
 
 Clock = Callable[[], datetime]
+
+log = get_logger("conversations")
 
 
 def request_hash(body: Any) -> str:
@@ -60,6 +65,16 @@ def check_id(conversation_id: str) -> str:
         problem = "Must be a conversation id: conv_ followed by 26 characters"
         raise BadRequest("Invalid conversation id", details={"id": problem})
     return conversation_id
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One write of an append: the version it expected, the index of its first message, and
+    the conversation it makes when it commits."""
+
+    expected_version: int
+    first_index: int
+    conversation: Conversation
 
 
 @dataclass(frozen=True)
@@ -181,6 +196,7 @@ class ConversationService:
         stored = [m.stored() for m in messages]
         lines = [render_line(m) for m in stored]
         token = secrets.token_hex(8)
+        latest: list[_Attempt] = []  # our latest write, once one was tried
         try:
             return self._append(
                 tenant,
@@ -192,22 +208,41 @@ class ConversationService:
                 status,
                 metadata,
                 attributes,
+                latest,
             )
         except StorageUnavailable:
-            # A write of ours may have committed with its answer lost before time ran out: a
-            # 503 now would make the client send it again, so look once more.
-            committed = self._own_write(tenant, conversation_id, token)
-            if committed is None:
+            # A 503 tells the client to send the messages again: true only if our latest write
+            # is not stored and never will be (the earlier ones were refused: the version moved).
+            if not latest or not self._settle(tenant, conversation_id, token, latest[0]):
                 raise
-            return committed
+            return latest[0].conversation
 
-    def _own_write(self, tenant: str, conversation_id: str, token: str) -> Conversation | None:
-        """The conversation if its last write is the one marked `token`, else None."""
+    def _settle(self, tenant: str, conversation_id: str, token: str, attempt: _Attempt) -> bool:
+        """Whether the write marked `token` committed (its answer lost, then time ran out). When
+        it did not, it never will: it is fenced first. Decided by reads (the fence's own answer
+        may be lost too); only a storage unreachable for the whole settling time leaves it open:
+        then False, and the client gets its 503."""
+        deadline = Deadline(_SETTLE_SECONDS)
+        where = (tenant, conversation_id, attempt.expected_version)
         try:
-            current = self._store.load(tenant, conversation_id, Deadline(_CONFIRM_SECONDS))
+            outcome = self._store.write_outcome(*where, attempt.first_index, token, deadline)
+            if outcome is None:
+                try:
+                    fenced = self._store.fence(*where, token, deadline)
+                except StorageUnavailable:
+                    fenced = False  # it may have applied with its answer lost: the read tells
+                if fenced:
+                    outcome = False
+                else:
+                    outcome = self._store.write_outcome(
+                        *where, attempt.first_index, token, deadline
+                    )
         except StorageUnavailable:
-            return None
-        return current if current is not None and current.last_write == token else None
+            outcome = None
+        # Explains the answer after storage faults (and, when "open", a duplicate after a resend).
+        settled = {True: "stored", False: "not stored, never will be", None: "open"}[outcome]
+        log.warning("append settled after storage faults", extra={"outcome": settled})
+        return outcome is True
 
     def _append(
         self,
@@ -220,13 +255,14 @@ class ConversationService:
         status: str | None,
         metadata: dict[str, Any] | None,
         attributes: dict[str, Any] | None,
+        latest: list[_Attempt],
     ) -> Conversation:
         added, encoded = limits.measure(stored)
         for attempt in range(MAX_APPEND_ATTEMPTS):
             current = self._store.load(tenant, conversation_id, deadline)
             if current is None:
                 raise not_found(conversation_id)
-            if current.last_write == token:
+            if token in current.writes:
                 return current  # a retried write of ours had committed (its answer was lost)
             if current.status in CLOSED_STATUSES:
                 raise Conflict(
@@ -253,12 +289,13 @@ class ConversationService:
                 content_bytes=current.content_bytes + added.content_bytes,
                 stored_bytes=current.stored_bytes + added.stored_bytes,
                 version=current.version + 1,
-                last_write=token,
                 messages=current.messages + stored,
                 content="\n".join(filter(None, [current.content, *lines])),
+                writes=current.writes | {token},
             )
             limits.check_fields(updated.metadata, updated.attributes)
             chunks = chunk_messages(current.message_count, encoded, lines)
+            latest[:] = [_Attempt(current.version, current.message_count, updated)]
             if self._store.append(tenant, updated, current.version, token, chunks, deadline):
                 return updated
             # Another append committed first: wait a moment, re-read, and try again.

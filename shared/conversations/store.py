@@ -5,7 +5,8 @@ Items, all under pk "<tenant>#<conversation id>" so a tenant only ever reads its
                     descriptive fields (`doc`), the `insights` slot; gpk/gsk (tenant, id) put it
                     in the sparse GSI `by_tenant` that lists a tenant's conversations by id
   sk "MSG#<nnnn>"   the messages of one append (split when large), nnnn = index of its first
-                    message: `msgs` (JSON array) and `text` (their rendering)
+                    message: `msgs` (JSON array), `text` (their rendering) and, for an append,
+                    `write_token` (the token marking that append's write)
 Idempotency keys of creates live in the same table, pk "<tenant>#idem#<key>", sk "IDEM", so a
 create and its key claim are one transaction. Agents named by `agentName` get a stable id,
 pk "<tenant>#agent#<name>", sk "AGENT". META carries `analyzable` (true) when the conversation is
@@ -15,6 +16,13 @@ linked to a prompt or agent: the insights worker's stream filter matches on it.
 Every write is a TransactWriteItems: a create puts META (attribute_not_exists), its message
 items and the key claim; an append updates META on `version = :expected` and puts its new
 message items, so a stale writer fails as a whole and nothing half-written is ever visible.
+
+An append whose outcome is unknown (its answer lost, then time ran out) is fenced before the
+client is told to retry: its token joins META's `fences` while the conversation is still at the
+version the write expected, and an append never applies once its token is there. A write still
+in flight (in the network, or queued in storage) then fails its condition instead of storing
+the messages a second time after the client resent them. Any append clears `fences` (a fence
+only matters while the version it was taken at is current).
 """
 
 from __future__ import annotations
@@ -46,6 +54,10 @@ _RETRYABLE_CANCEL_CODES = frozenset(
 
 def conversation_key(tenant: str, conversation_id: str) -> str:
     return f"{tenant}#{conversation_id}"
+
+
+def _message_key(first_index: int) -> str:
+    return f"MSG#{first_index:04d}"
 
 
 def _s(value: str) -> dict[str, str]:
@@ -177,9 +189,12 @@ class ConversationStore:
                 "UpdateExpression": (
                     "SET version = :version, #status = :status, updated_at = :updated, "
                     "message_count = :count, content_bytes = :content, stored_bytes = :stored, "
-                    "metadata = :metadata, doc = :doc, last_write = :token"
+                    "metadata = :metadata, doc = :doc REMOVE fences"
                 ),
-                "ConditionExpression": "version = :expected",
+                "ConditionExpression": (
+                    "version = :expected "
+                    "AND (attribute_not_exists(fences) OR NOT contains(fences, :token))"
+                ),
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
                     ":version": _n(conversation.version),
@@ -195,7 +210,75 @@ class ConversationStore:
                 },
             }
         }
-        return self._transact([update, *self._chunk_puts(pk, chunks)], deadline) is None
+        return self._transact([update, *self._chunk_puts(pk, chunks, token)], deadline) is None
+
+    def fence(
+        self,
+        tenant: str,
+        conversation_id: str,
+        expected_version: int,
+        token: str,
+        deadline: Deadline,
+    ) -> bool:
+        """Make sure the append marked `token`, written against `expected_version`, can no
+        longer apply. True: fenced while the conversation was still at that version, so that
+        write is not stored and never will be. False: the conversation has moved on (that write,
+        or another, committed): `write_outcome` tells which."""
+        client = self._client
+        try:
+            call_with_retry(
+                lambda: client.update_item(
+                    TableName=self._table,
+                    Key={"pk": _s(conversation_key(tenant, conversation_id)), "sk": _s(META)},
+                    UpdateExpression="ADD fences :token",
+                    ConditionExpression="version = :expected",
+                    ExpressionAttributeValues={
+                        ":token": {"SS": [token]},
+                        ":expected": _n(expected_version),
+                    },
+                ),
+                deadline,
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def write_outcome(
+        self,
+        tenant: str,
+        conversation_id: str,
+        expected_version: int,
+        first_index: int,
+        token: str,
+        deadline: Deadline,
+    ) -> bool | None:
+        """What became of the append marked `token`, written against `expected_version` with its
+        first message at `first_index`: True stored; False not stored and never will be (fenced,
+        or the conversation moved on without it); None still open (it may yet apply)."""
+        pk = _s(conversation_key(tenant, conversation_id))
+        # META first: once it has moved past the expected version, that write's first message
+        # item is either there by now or never will be (one writer per index).
+        meta = call_with_retry(
+            lambda: self._client.get_item(
+                TableName=self._table,
+                Key={"pk": pk, "sk": _s(META)},
+                ProjectionExpression="version, fences",
+                ConsistentRead=True,
+            ),
+            deadline,
+        ).get("Item")
+        if meta is not None and int(meta["version"]["N"]) == expected_version:
+            return False if token in meta.get("fences", {}).get("SS", []) else None
+        first = call_with_retry(
+            lambda: self._client.get_item(
+                TableName=self._table,
+                Key={"pk": pk, "sk": _s(_message_key(first_index))},
+                ProjectionExpression="write_token",
+                ConsistentRead=True,
+            ),
+            deadline,
+        ).get("Item")
+        return first is not None and first.get("write_token", {}).get("S") == token
 
     def save_insights(
         self, tenant: str, conversation_id: str, insights: dict[str, Any], deadline: Deadline
@@ -267,22 +350,27 @@ class ConversationStore:
         )["Item"]
         return item["agent_id"]["S"]
 
-    def _chunk_puts(self, pk: str, chunks: list[Chunk]) -> list[Any]:
-        return [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {
-                        "pk": _s(pk),
-                        "sk": _s(f"MSG#{chunk.first:04d}"),
-                        "msgs": _s(chunk.msgs),
-                        "text": _s(chunk.text),
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
+    def _chunk_puts(self, pk: str, chunks: list[Chunk], token: str | None = None) -> list[Any]:
+        puts = []
+        for chunk in chunks:
+            item: Item = {
+                "pk": _s(pk),
+                "sk": _s(_message_key(chunk.first)),
+                "msgs": _s(chunk.msgs),
+                "text": _s(chunk.text),
             }
-            for chunk in chunks
-        ]
+            if token is not None:
+                item["write_token"] = _s(token)
+            puts.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        return puts
 
     def _transact(self, actions: list[Any], deadline: Deadline) -> list[str] | None:
         """Run one transaction: None when committed, else the cancellation reason codes (in
@@ -338,6 +426,9 @@ class ConversationStore:
             messages += pydantic_core.from_json(item["msgs"]["S"])
         conversation.messages = messages
         conversation.content = "\n".join(item["text"]["S"] for item in chunks)
+        conversation.writes = frozenset(
+            item["write_token"]["S"] for item in chunks if "write_token" in item
+        )
         return conversation
 
     def load_summary(
@@ -492,7 +583,6 @@ class ConversationStore:
             has_insights=item["has_insights"]["BOOL"],
             insights=json.loads(item["insights"]["S"]) if "insights" in item else None,
             insights_failure=item["insights_failure"]["S"] if "insights_failure" in item else None,
-            last_write=item["last_write"]["S"] if "last_write" in item else None,
         )
 
     @staticmethod

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import boto3
@@ -44,6 +44,7 @@ FAULTS: list[Fault] = [
 # A read has no unprocessed items, transaction or commit to lose: the faults it can meet.
 READ_FAULTS: list[Fault] = ["throttled", "throttling", "server-error", "timeout", "reset"]
 CLIENT_ATTEMPTS = 20
+READ_ATTEMPTS = 5
 READS = ("GetItem", "Query", "BatchGetItem")
 
 
@@ -51,6 +52,45 @@ class Faulty:
     def __init__(self, server: ServerProcess, proxy: FaultProxy) -> None:
         self.server = server
         self.proxy = proxy
+        self.attempts: list[str] = []  # this test's requests and answers
+        self._lines_at_start = 0
+        self._faults_at_start = 0
+
+    def start_test(self) -> None:
+        self.attempts.clear()
+        self._lines_at_start = len(self.server.lines)
+        self._faults_at_start = len(self.proxy.plan.injected)
+
+    def diagnostics(self) -> str:
+        """What happened in this test, so a failure (a duplicate above all) can be explained:
+        the client's requests and answers, the faults injected, the server's log (its retries
+        of transient faults counted, every other line kept: an append settled after faults
+        says whether its write was stored)."""
+        lines = self.server.lines[self._lines_at_start :]
+        retries = sum("transient storage fault" in line for line in lines)
+        kept = [line for line in lines if "transient storage fault" not in line]
+        injected = self.proxy.plan.injected[self._faults_at_start :]
+        return "\n".join(
+            [
+                "client attempts:",
+                *self.attempts,
+                f"faults injected ({len(injected)}): {injected}",
+                f"server log ({retries} retries of transient faults):",
+                *kept,
+            ]
+        )
+
+    def _send(self, method: str, path: str, body: Any, headers: dict[str, str] | None) -> Reply:
+        reply = request(
+            method,
+            self.server.base_url + path,
+            key=self.server.keys["acme"],
+            json_body=body,
+            headers=headers,
+        )
+        request_id = reply.headers.get("x-request-id", "-")
+        self.attempts.append(f"{method} {path} -> {reply.status} (request {request_id})")
+        return reply
 
     def call(
         self,
@@ -63,13 +103,7 @@ class Faulty:
         """Send until an answer other than 503, as a client following Retry-After would (without
         the wait); `recover` runs after the first answer (storage comes back)."""
         for _ in range(CLIENT_ATTEMPTS):
-            reply = request(
-                method,
-                self.server.base_url + path,
-                key=self.server.keys["acme"],
-                json_body=body,
-                headers=headers,
-            )
+            reply = self._send(method, path, body, headers)
             if recover is not None:
                 recover()
                 recover = None
@@ -87,9 +121,19 @@ class Faulty:
         pytest.fail(f"{method} {path}: still 503 after {CLIENT_ATTEMPTS} attempts")
 
     def read(self, path: str) -> Any:
-        reply = request("GET", self.server.base_url + path, key=self.server.keys["acme"])
-        assert reply.status == 200, reply.body
+        """Read back after the faults, as a client does: a 503 (a call slower than the server's
+        short storage deadline on a loaded machine) is retried after its Retry-After."""
+        for _ in range(READ_ATTEMPTS):
+            reply = self._send("GET", path, None, None)
+            if reply.status != 503:
+                break
+            time.sleep(int(reply.headers["retry-after"]))
+        if reply.status != 200:
+            self.fail(f"GET {path}: {reply.status} {reply.body}")
         return reply.body
+
+    def fail(self, problem: str) -> NoReturn:
+        pytest.fail(f"{problem}\n{self.diagnostics()}")  # in full: an assert would shorten it
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +169,11 @@ def faulty() -> Iterator[Faulty]:
     moto.stop()
 
 
+@pytest.fixture(autouse=True)
+def diagnosed(faulty: Faulty) -> None:
+    faulty.start_test()
+
+
 def run_with_faults(
     faulty: Faulty, fault: Fault, operations: tuple[str, ...], send: Callable[[], Reply]
 ) -> None:
@@ -149,8 +198,15 @@ def records(faulty: Faulty, conversation: str) -> list[dict[str, Any]]:
     return data
 
 
-def assert_once_each(messages: list[str], expected: list[str]) -> None:
-    assert sorted(messages) == sorted(expected), messages
+def assert_once_each(faulty: Faulty, messages: list[str], expected: list[str]) -> None:
+    if sorted(messages) != sorted(expected):
+        faulty.fail(f"stored {messages}\nsent {expected}")
+
+
+def assert_appended_once(faulty: Faulty, stored: list[str], acknowledged: list[str]) -> None:
+    """Every acknowledged append once, its messages together, in the order acknowledged."""
+    if stored != acknowledged:
+        faulty.fail(f"stored {stored}\nacknowledged {acknowledged}")
 
 
 # --- the ingest API ------------------------------------------------------------------------
@@ -187,7 +243,7 @@ def test_ingest(faulty: Faulty, fault: Fault) -> None:
         return faulty.call("POST", "/v1/ingest", body, {"Idempotency-Key": key}, recover)
 
     run_with_faults(faulty, fault, WRITES, send)
-    assert_once_each([r["message"] for r in records(faulty, conversation)], sent)
+    assert_once_each(faulty, [r["message"] for r in records(faulty, conversation)], sent)
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -211,7 +267,7 @@ def test_ingest_multi(faulty: Faulty, fault: Fault) -> None:
         return faulty.call("POST", "/v1/ingest/multi", {"events": events}, None, clear(faulty))
 
     run_with_faults(faulty, fault, WRITES, send)
-    assert_once_each([r["message"] for r in records(faulty, conversation)], sent)
+    assert_once_each(faulty, [r["message"] for r in records(faulty, conversation)], sent)
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -234,7 +290,7 @@ def test_ingest_vogent_raw(faulty: Faulty, fault: Fault) -> None:
         return faulty.call("POST", path, {"events": [call]}, None, clear(faulty))
 
     run_with_faults(faulty, fault, WRITES, send)
-    assert_once_each([r["message"] for r in records(faulty, session)], sent)
+    assert_once_each(faulty, [r["message"] for r in records(faulty, session)], sent)
 
 
 @pytest.mark.parametrize("fault", READ_FAULTS)
@@ -274,7 +330,8 @@ def test_conversations_create(faulty: Faulty, fault: Fault) -> None:
 
     run_with_faults(faulty, fault, WRITES, send)
     listed = faulty.read(f"{BASE}?promptId={prompt}&limit=100")
-    assert sorted(c["id"] for c in listed["data"]) == sorted(created)
+    if sorted(c["id"] for c in listed["data"]) != sorted(created):
+        faulty.fail(f"listed {listed['data']}\ncreated {created}")
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -296,8 +353,7 @@ def test_conversations_append(faulty: Faulty, fault: Fault) -> None:
 
     run_with_faults(faulty, fault, WRITES, send)
     stored = faulty.read(f"{BASE}/{conversation}")["messages"]
-    # every acknowledged call once, its messages together, in the order acknowledged
-    assert [m["content"] for m in stored] == acknowledged
+    assert_appended_once(faulty, [m["content"] for m in stored], acknowledged)
 
 
 @pytest.mark.parametrize("fault", READ_FAULTS)
@@ -357,7 +413,7 @@ def test_runs_append(faulty: Faulty, fault: Fault) -> None:
 
     run_with_faults(faulty, fault, WRITES, send)
     stored = faulty.read(f"{BASE}/{run}")["messages"]
-    assert [m["content"] for m in stored] == acknowledged
+    assert_appended_once(faulty, [m["content"] for m in stored], acknowledged)
 
 
 def test_faults_were_injected(faulty: Faulty) -> None:

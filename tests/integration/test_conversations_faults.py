@@ -3,16 +3,19 @@ Retry-After — never a 500, never a half-written or duplicated conversation."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
+from functions.runs_append.app import handler as runs_append_handler
 from shared import services
+from shared.conversations.models import Message
 from shared.conversations.service import MAX_APPEND_ATTEMPTS, ConversationService
 from shared.conversations.store import ConversationStore
-from shared.dynamo import default_client
+from shared.dynamo import Deadline, default_client
 from shared.settings import get_settings
 from tests.integration.conversations import (
     append,
@@ -24,8 +27,13 @@ from tests.integration.conversations import (
     list_,
     open_live,
 )
+from tests.support import api_event, invoke
 
-Fault = Exception | str  # an exception to raise, or "commit-then-timeout"
+# An exception to raise; "commit-then-timeout" (applied, then the answer times out);
+# "lost" (reaches storage, which applies or refuses it; either answer times out);
+# "deliver-late" (times out, reaches storage only when the test says: see `deliver_late`);
+# a function given the real call and its arguments; None: the call goes through.
+Fault = Exception | str | Callable[[Callable[..., Any], dict[str, Any]], Any] | None
 
 
 def throttled(operation: str) -> ClientError:
@@ -56,6 +64,24 @@ class FaultyClient:
         self.faults = faults
         self.exceptions = self.real.exceptions
         self.calls: dict[str, int] = {}
+        self.late: list[tuple[Callable[..., Any], dict[str, Any]]] = []
+
+    def deliver_late(self) -> list[bool]:
+        """Let the "deliver-late" calls reach storage now: for each, whether it was applied (a
+        conditional write may now be refused)."""
+        applied = []
+        for method, kwargs in self.late:
+            try:
+                method(**kwargs)
+            except (
+                self.exceptions.TransactionCanceledException,
+                self.exceptions.ConditionalCheckFailedException,
+            ):
+                applied.append(False)
+            else:
+                applied.append(True)
+        self.late.clear()
+        return applied
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method = getattr(self.real, name)
@@ -67,8 +93,17 @@ class FaultyClient:
             if fault == "commit-then-timeout":
                 method(**kwargs)
                 raise ReadTimeoutError(endpoint_url="http://dynamodb")
+            if fault == "lost":
+                with contextlib.suppress(ClientError):  # a refusal is lost as well
+                    method(**kwargs)
+                raise ReadTimeoutError(endpoint_url="http://dynamodb")
+            if fault == "deliver-late":
+                self.late.append((method, kwargs))
+                raise ReadTimeoutError(endpoint_url="http://dynamodb")
             if isinstance(fault, Exception):
                 raise fault
+            if callable(fault):
+                return fault(method, kwargs)
             return method(**kwargs)
 
         return call
@@ -198,3 +233,133 @@ def test_an_append_committed_before_time_ran_out_is_a_200_not_a_503(faulty: Any)
     assert answer.status == 200, answer.body
     faulty()
     assert get(conversation_id).body["messages"] == MESSAGES["messages"]
+
+
+# --- a write whose outcome is unknown: a 503 must mean "not stored, and never will be" --------
+
+
+def test_an_append_reaching_storage_after_its_503_is_refused(faulty: Any) -> None:
+    """The write timed out on its way (still in flight in the network or queued in storage),
+    then storage throttled until the deadline: the 503 tells the client to resend, so the
+    late write must never apply, or the resend would store the messages twice."""
+    conversation_id = open_live()
+    client = faulty(
+        transact_write_items=["deliver-late", *[throttled("TransactWriteItems")] * FOREVER]
+    )
+    unavailable(append(conversation_id, MESSAGES))
+    assert client.deliver_late() == [False]
+    faulty()
+    assert get(conversation_id).body["messages"] == []
+    assert append(conversation_id, MESSAGES).status == 200  # the client's resend
+    assert get(conversation_id).body["messages"] == MESSAGES["messages"]
+
+
+def test_late_writes_of_several_refused_appends_are_all_refused(faulty: Any) -> None:
+    """Two appends time out against the same version and are both answered 503: neither write
+    may apply later (fencing one must not unfence the other)."""
+    conversation_id = open_live()
+    first = faulty(
+        transact_write_items=["deliver-late", *[throttled("TransactWriteItems")] * FOREVER]
+    )
+    unavailable(append(conversation_id, MESSAGES))
+    second = faulty(
+        transact_write_items=["deliver-late", *[throttled("TransactWriteItems")] * FOREVER]
+    )
+    unavailable(append(conversation_id, {"messages": [{"role": "user", "content": "again"}]}))
+    assert first.deliver_late() == [False]
+    assert second.deliver_late() == [False]
+    faulty()
+    assert get(conversation_id).body["messages"] == []
+
+
+def test_a_committed_append_is_a_200_even_when_reads_fail_until_the_deadline(faulty: Any) -> None:
+    """The write committed but its answer was lost; then every write and read failed until
+    the deadline (a loaded machine: each call slower than the budget). The write is stored, so
+    a 503 would make the client store it twice."""
+    conversation_id = open_live()
+    faulty(
+        transact_write_items=["commit-then-timeout", *[throttled("TransactWriteItems")] * FOREVER],
+        query=[None, *[throttled("Query")] * FOREVER],
+        update_item=[throttled("UpdateItem")] * FOREVER,
+    )
+    answer = append(conversation_id, MESSAGES)
+    assert answer.status == 200, answer.body
+    faulty()
+    assert get(conversation_id).body["messages"] == MESSAGES["messages"]
+
+
+def test_when_every_write_answer_is_lost_a_committed_append_is_a_200(faulty: Any) -> None:
+    """Every write reaches storage but no answer comes back (the fence's included), until the
+    deadline: the reads find the commit."""
+    conversation_id = open_live()
+    faulty(transact_write_items=["lost"] * FOREVER, update_item=["lost"] * FOREVER)
+    answer = append(conversation_id, MESSAGES)
+    assert answer.status == 200, answer.body
+    faulty()
+    assert get(conversation_id).body["messages"] == MESSAGES["messages"]
+
+
+def test_a_fence_whose_answer_was_lost_still_refuses_the_late_write(faulty: Any) -> None:
+    conversation_id = open_live()
+    client = faulty(
+        transact_write_items=["deliver-late", *[throttled("TransactWriteItems")] * FOREVER],
+        update_item=["lost"] * FOREVER,
+    )
+    unavailable(append(conversation_id, MESSAGES))
+    assert client.deliver_late() == [False]
+    faulty()
+    assert get(conversation_id).body["messages"] == []
+
+
+def test_a_lost_commit_followed_by_another_append_is_not_written_twice(faulty: Any) -> None:
+    """Our write committed with its answer lost, and another client's append committed before
+    our retry: the retry loses the race, and the re-read must still find our write although it
+    is no longer the conversation's last."""
+    conversation_id = open_live()
+    other = ConversationService(
+        ConversationStore(default_client(), get_settings().conversations_table), 3600
+    )
+    theirs = [Message.model_validate({"role": "user", "content": "theirs"})]
+
+    def commit_then_another_append_then_timeout(
+        method: Callable[..., Any], kwargs: dict[str, Any]
+    ) -> Any:
+        method(**kwargs)
+        other.append("acme", conversation_id, theirs, Deadline(5))
+        raise ReadTimeoutError(endpoint_url="http://dynamodb")
+
+    faulty(deadline=5, transact_write_items=[commit_then_another_append_then_timeout])
+    answer = append(conversation_id, MESSAGES)
+    assert answer.status == 200, answer.body
+    faulty()
+    stored = get(conversation_id).body["messages"]
+    assert [m["content"] for m in stored] == ["hello", "theirs"]
+
+
+def test_a_runs_append_committed_with_its_answer_lost_is_a_200_stored_once(faulty: Any) -> None:
+    """The e2e failure of `test_runs_append[server-error]` on a loaded machine, made
+    deterministic: the write reached storage, its answer did not arrive in time, and the
+    deadline ran out before any read could confirm it."""
+    run = open_live()
+    faulty(
+        transact_write_items=["commit-then-timeout", *[throttled("TransactWriteItems")] * FOREVER],
+        query=[None, *[throttled("Query")] * FOREVER],
+    )
+    answer = run_append(run, MESSAGES)
+    assert answer.status == 200, answer.body
+    assert answer.body["data"]["id"] == run
+    faulty()
+    assert get(run).body["messages"] == MESSAGES["messages"]
+
+
+def run_append(run_id: str, body: Any) -> Any:
+    path = f"/api/v1/runs/{run_id}/messages"
+    event = api_event(
+        "POST",
+        path,
+        resource="/api/v1/runs/{id}/messages",
+        path_params={"id": run_id},
+        body=body,
+        tenant="acme",
+    )
+    return invoke(runs_append_handler, event)

@@ -13,7 +13,8 @@ import pytest
 
 from functions.webhook_fanout.app import handler as fanout_handler
 from shared import services
-from shared.dynamo import Deadline
+from shared.conversations.store import ConversationStore
+from shared.dynamo import Deadline, default_client
 from shared.webhooks.models import Webhook, new_secret
 from tests.integration.conversations import append, created_id
 from tests.support import LambdaContext
@@ -310,3 +311,19 @@ def test_a_failed_record_is_reported_and_later_ones_wait(
     assert result == {"batchItemFailures": [{"itemIdentifier": failed}]}
     (message,) = queued(sqs, tenant)  # only the first; Lambda retries from the second
     assert message["data"]["conversationId"] == first["gsk"]["S"]
+
+
+def test_a_fenced_append_fans_out_nothing(dynamodb: Any, sqs: Any) -> None:
+    """Settling an append whose answer was lost may fence it (META gains `fences`, nothing
+    else changes): no webhook event, as nothing a subscriber sees changed."""
+    tenant = new_tenant()
+    register(tenant, ALL_EVENTS)
+    conversation_id = created_id(LIVE, tenant)
+    before = meta(dynamodb, tenant, conversation_id)
+    store = ConversationStore(default_client(), os.environ["CONVERSATIONS_TABLE"])
+    assert store.fence(tenant, conversation_id, 1, "token", Deadline(5))
+    after = meta(dynamodb, tenant, conversation_id)
+    assert after == {**before, "fences": {"SS": ["token"]}}
+
+    assert fan_out(record("MODIFY", new=after, old=before)) == {"batchItemFailures": []}
+    assert queued(sqs, tenant) == []
