@@ -187,10 +187,11 @@ def start_moto() -> tuple[str, Any]:
 
     from moto.server import ThreadedMotoServer
 
-    from devtools.moto_dynamodb import serialize_requests
+    from devtools.moto_dynamodb import fast_queries, serialize_requests
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per storage call
     serialize_requests()  # as atomic as DynamoDB under concurrent requests
+    fast_queries()  # a query reads its partition, not the whole table
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
