@@ -345,8 +345,11 @@ def serve(stack: contextlib.ExitStack) -> None:
     s3_endpoint = os.environ.get(S3_ENDPOINT_VAR, "").strip() or None
     storage = f"external ({ENDPOINT_VAR})"
     if not endpoint:
+        from devtools.moto_inprocess import dispatch_in_process
+
         endpoint, moto = start_moto()
         stack.callback(moto.stop)
+        stack.callback(dispatch_in_process(endpoint))  # no loopback HTTP for our own calls
         storage = "embedded moto server"
         s3_endpoint = endpoint  # moto's server speaks every service's protocol
     # Handlers read their settings from the environment, as on Lambda.
