@@ -66,6 +66,100 @@ def fast_queries() -> None:
     modules = frozenset(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules
     Table.query = _patched_query(Table.query)  # type: ignore[method-assign]
+    _cheaper_update_expressions()
+
+
+def _cheaper_update_expressions() -> None:
+    """moto re-parses an UpdateExpression twice per UpdateItem and walks its syntax tree about
+    ten times per validation, with a slow isinstance (abstract classes) at every node and, for
+    the checks of the expression's shape, a search of the subtree at every node: the summaries'
+    UpdateItem (one per conversation per ingest request) cost tens of milliseconds. Parsed trees
+    are cached by expression (moto only reads them: each validation works on its own deep
+    copy), the checks that depend only on the expression, its attribute names and the table's
+    keys run once per combination, and the walk tests node types through a per-type cache."""
+    import functools
+    import importlib
+
+    # untyped modules of moto's
+    expressions: Any = importlib.import_module("moto.dynamodb.parsing.expressions")
+    validators: Any = importlib.import_module("moto.dynamodb.parsing.validators")
+    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
+    Node, DepthFirstTraverser = ast_nodes.Node, ast_nodes.DepthFirstTraverser
+
+    parse = functools.lru_cache(maxsize=256)(expressions.UpdateExpressionParser.make)
+    expressions.UpdateExpressionParser.make = parse
+
+    node_types: dict[type, bool] = {}
+
+    def is_node(node: Any) -> bool:
+        kind = type(node)
+        known = node_types.get(kind)
+        if known is None:
+            known = node_types[kind] = isinstance(node, Node)
+        return known
+
+    def processor_for(self: Any, node: Any) -> Callable[[Any], Any] | None:
+        """moto's `process` choice (the first class of the map the node is an instance of)."""
+        cache: dict[type, Callable[[Any], Any] | None] | None = self.__dict__.get("_parley")
+        if cache is None:
+            cache = self.__dict__["_parley"] = {}
+        kind = type(node)
+        if kind not in cache:
+            cache[kind] = next(
+                (f for k, f in self._processing_map().items() if isinstance(node, k)), None
+            )
+        return cache[kind]
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        # moto 5.2.5's DepthFirstTraverser.traverse_node_recursively, its type tests cached
+        if is_node(node):
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    self.pre_processing_of_child(node, i)
+                    self.traverse_node_recursively(child_node, i)
+            processor = processor_for(self, node)
+            if processor is not None:
+                node = processor(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
+
+    DepthFirstTraverser.traverse_node_recursively = traverse_node_recursively
+
+    shape_checks = (
+        validators.ActionCountValidator,
+        validators.OverlappingPathsValidator,
+        validators.UpdateHashRangeKeyValidator,
+    )
+    checked: dict[tuple[int, frozenset[tuple[str, str]], tuple[str, ...]], Any] = {}
+    validator_class = validators.UpdateExpressionValidator
+    original_init = validator_class.__init__
+
+    def init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        self.parley_source = expression
+        original_init(self, expression, *args, **kwargs)
+
+    def validate(self: Any) -> Any:
+        node = self.node_to_validate
+        processors = self.processors
+        if tuple(type(p) for p in processors[:3]) != shape_checks:
+            raise RuntimeError("moto's UpdateExpressionValidator changed: re-check the patch")
+        names = frozenset((self.expression_attribute_names or {}).items())
+        key = (id(self.parley_source), names, tuple(self.table.table_key_attrs))
+        if key not in checked:
+            for processor in processors[:3]:  # raise, or return the node unchanged
+                node = processor.traverse(node)
+            if len(checked) > 4096:
+                checked.clear()
+            checked[key] = self.parley_source  # kept alive: its id stays its own
+        for processor in processors[3:]:
+            node = processor.traverse(node)
+        return node
+
+    validator_class.__init__ = init
+    validator_class.validate = validate
 
 
 class _Candidates:

@@ -1,4 +1,5 @@
-"""devtools/moto_dynamodb.fast_queries answers every Query exactly as moto's own Query does.
+"""devtools/moto_dynamodb.fast_queries answers every Query exactly as moto's own Query does
+(and its cheaper UpdateExpression handling still refuses what moto refuses).
 
 Random items in a table with a local and two global indexes; random queries (base table or
 index, key conditions on the sort key, Limit, direction, filters, projections, start keys, items
@@ -13,6 +14,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -244,3 +246,36 @@ def test_an_unexpected_moto_release_is_refused() -> None:
         pytest.raises(RuntimeError, match=r"moto 99\.0\.0 is installed"),
     ):
         moto_dynamodb.fast_queries()
+
+
+def test_update_expressions_are_still_checked_every_time(dynamodb: Any, table: str) -> None:
+    """The shape checks run once per (expression, names, table keys); what they refuse is
+    refused every time, and a name mapping that makes the same expression touch a key too."""
+    key = {"pk": {"S": f"s{next(_namespaces)}-u"}, "sk": {"S": "a"}}
+    for _ in range(2):
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #a = :v, env = if_not_exists(env, :v) ADD n :one",
+            ExpressionAttributeNames={"#a": "ok"},
+            ExpressionAttributeValues={":v": {"S": "x"}, ":one": {"N": "1"}},
+        )
+    item = dynamodb.get_item(TableName=table, Key=key)["Item"]
+    assert (item["ok"], item["env"], item["n"]) == ({"S": "x"}, {"S": "x"}, {"N": "2"})
+    refusals = [
+        ("SET #a = :v, env = :v ADD n :one", {"#a": "sk"}),  # a key, through a name
+        ("SET env = :v SET ok = :v ADD n :one", None),  # two SET clauses
+        ("SET env = :v, env = :v ADD n :one", None),  # overlapping paths
+    ]
+    for expression, names in refusals:
+        for _ in range(2):
+            with pytest.raises(ClientError) as refused:
+                dynamodb.update_item(
+                    TableName=table,
+                    Key=key,
+                    UpdateExpression=expression,
+                    ExpressionAttributeValues={":v": {"S": "x"}, ":one": {"N": "1"}},
+                    **({"ExpressionAttributeNames": names} if names else {}),
+                )
+            assert refused.value.response["Error"]["Code"] == "ValidationException"
+    dynamodb.delete_item(TableName=table, Key=key)
