@@ -14,7 +14,8 @@ base table or of a local index (a dict lookup), the items of a global index's pa
 walk of the table, no sort) — already in moto's order, and starting after the ExclusiveStartKey
 (a bisection with moto's own ordering test), so sort order, Limit, LastEvaluatedKey,
 ScanIndexForward, key conditions, filters, projections and the 1 MB page limit stay moto's
-(tests/unit/test_moto_fast_queries.py compares pages with the unpatched Query). It also caches
+(tests/integration/test_moto_fast_queries.py compares pages with the unpatched Query). It also
+makes UpdateExpressions cheaper (see _cheaper_update_expressions) and caches
 moto's server's list of its own modules, which it read from disk on every request.
 
 Written against one moto release (pinned in pyproject's dev extra): installing it on another
@@ -50,7 +51,7 @@ def serialize_requests() -> None:
 
 
 def fast_queries() -> None:
-    """Patch moto's Table.query (and its server's module lookup); idempotent."""
+    """Patch moto's Table.query, UpdateExpression handling and module lookup; idempotent."""
     import moto
     from moto import backends
     from moto.dynamodb.models.table import Table
