@@ -202,10 +202,11 @@ def start_moto() -> tuple[str, Any]:
 
     from moto.server import ThreadedMotoServer
 
-    from devtools.moto_dynamodb import serialize_requests
+    from devtools.moto_dynamodb import fast_queries, serialize_requests
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per storage call
     serialize_requests()  # as atomic as DynamoDB under concurrent requests
+    fast_queries()  # a query reads its partition, not the whole table
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -380,8 +381,11 @@ def serve(stack: contextlib.ExitStack) -> None:
     s3_endpoint = os.environ.get(S3_ENDPOINT_VAR, "").strip() or None
     storage = f"external ({ENDPOINT_VAR})"
     if not endpoint:
+        from devtools.moto_inprocess import dispatch_in_process
+
         endpoint, moto = start_moto()
         stack.callback(moto.stop)
+        stack.callback(dispatch_in_process(endpoint))  # no loopback HTTP for our own calls
         storage = "embedded moto server"
         s3_endpoint = endpoint  # moto's server speaks every service's protocol
     # Handlers read their settings from the environment, as on Lambda.

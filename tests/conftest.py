@@ -37,12 +37,13 @@ os.environ.update(table_environment(load_template(), TABLE_PREFIX))
 def dynamodb() -> Iterator[Any]:
     from moto import mock_aws
 
-    from devtools.moto_dynamodb import serialize_requests
+    from devtools.moto_dynamodb import fast_queries, serialize_requests
     from devtools.queues import create_queues, queue_environment
     from devtools.streams import keep_moto_streams_across_rollbacks
     from shared import services
 
     serialize_requests()  # concurrent tests: one DynamoDB request at a time, as atomic
+    fast_queries()  # as make dev runs
     keep_moto_streams_across_rollbacks()  # the tables have streams (the insights worker's)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")

@@ -140,9 +140,10 @@ class Faulty:
 def faulty() -> Iterator[Faulty]:
     from moto.server import ThreadedMotoServer
 
-    from devtools.moto_dynamodb import serialize_requests
+    from devtools.moto_dynamodb import fast_queries, serialize_requests
 
     serialize_requests()
+    fast_queries()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
