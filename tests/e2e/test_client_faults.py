@@ -24,7 +24,14 @@ def test_every_event_stored_exactly_once_through_storage_faults() -> None:
         {"bulk": new_key()},
         # A short storage deadline turns the faults a request meets after its first 0.2 s into
         # 503s the client must retry (1% of ~45 calls per request: about a third of them).
-        {"PARLEY_DEV_STORAGE_FAULTS": "0.01", "PARLEY_STORAGE_DEADLINE_SECONDS": "0.2"},
+        # A request whose claim release met a fault leaves its Idempotency-Key claimed for
+        # PARLEY_IDEMPOTENCY_CLAIM_SECONDS (409 retryable meanwhile): shortened like the deadline,
+        # or the default 60 s could now and then outlast the client's ten jittered attempts.
+        {
+            "PARLEY_DEV_STORAGE_FAULTS": "0.01",
+            "PARLEY_STORAGE_DEADLINE_SECONDS": "0.2",
+            "PARLEY_IDEMPOTENCY_CLAIM_SECONDS": "2",
+        },
     )
     try:
         client = ParleyClient(server.base_url, server.keys["bulk"])
