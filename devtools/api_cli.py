@@ -220,7 +220,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     conversations = records = 0
     with output as out, _progress(args, None, "record") as bar:
-        for conversation in client.conversations(
+        for conversation in client.every_conversation(
             since=args.since, until=args.until or "", environment=args.environment or ""
         ):
             conversations += 1

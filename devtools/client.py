@@ -282,6 +282,23 @@ class ParleyClient:
         params = {k: v for k, v in filters.items() if v}
         yield from self._pages("/v1/conversations", {"limit": "200", **params})
 
+    def every_conversation(self, **filters: str) -> Iterator[dict[str, Any]]:
+        """Each of the ingest API's conversations once, even while the list is moving.
+
+        The list is ordered by last activity, which changes while records arrive and while the
+        summaries worker catches up: a conversation that moves ahead of the cursor is skipped by
+        one walk. So walk again until a whole walk finds no conversation not yet yielded."""
+        seen: set[str] = set()
+        while True:
+            found = False
+            for conversation in self.conversations(**filters):
+                if conversation["conversationId"] not in seen:
+                    seen.add(conversation["conversationId"])
+                    found = True
+                    yield conversation
+            if not found:
+                return
+
     def _pages(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         cursor: str | None = None
         while True:

@@ -210,3 +210,23 @@ def test_read_events_is_lazy() -> None:
 
     reader = read_events(Endless())
     assert [next(reader) for _ in range(3)] == [{"x": 1}] * 3
+
+
+def test_every_conversation_walks_the_list_again_until_nothing_new_turns_up() -> None:
+    """A conversation whose activity moved ahead of the cursor is missed by one walk of the
+    list (here c3 moves to the top between the pages); the next walk finds it."""
+    pages = [
+        # first walk: c3 moved to the top after page 1 was read, so neither page holds it
+        {"data": [{"conversationId": "c1"}, {"conversationId": "c2"}], "nextCursor": "p2"},
+        {"data": [{"conversationId": "c4"}], "nextCursor": None},
+        # second walk: c3 is listed (first), the rest again
+        {"data": [{"conversationId": "c3"}, {"conversationId": "c1"}], "nextCursor": "p2"},
+        {"data": [{"conversationId": "c2"}, {"conversationId": "c4"}], "nextCursor": None},
+        # third walk: nothing new, so the export ends
+        {"data": [{"conversationId": "c3"}, {"conversationId": "c1"}], "nextCursor": "p2"},
+        {"data": [{"conversationId": "c2"}, {"conversationId": "c4"}], "nextCursor": None},
+    ]
+    api = FakeApi([answer(200, page) for page in pages])
+    listed = [c["conversationId"] for c in client(api, FakeClock()).every_conversation()]
+    assert listed == ["c1", "c2", "c4", "c3"]
+    assert len(api.requests) == len(pages)
