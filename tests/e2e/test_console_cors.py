@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.client import request
 from tests.e2e.conftest import ServerProcess, new_key, start_server
+from tests.e2e.summaries import wait_for_summaries
 from tests.e2e.test_console import chromium_path, shot
 
 pytestmark = pytest.mark.e2e
@@ -36,6 +37,8 @@ def split() -> Iterator[tuple[ServerProcess, str]]:
         key = running.keys["viewer"]
         chat = {"events": [{"conversation_id": "ingest-1", "role": "user", "message": "Hi"}]}
         assert request("POST", running.base_url + "/v1/ingest", key=key, json_body=chat).status
+        # The ingest conversation is listed once the summaries worker has read the records stream.
+        wait_for_summaries(running.base_url, key, 1)
         created = request(
             "POST",
             origin + "/api/v1/conversations",
