@@ -20,14 +20,12 @@ from tests.support import LambdaContext
 )
 
 
-class RecordsStream:
-    """Reads the records table's stream from where it stands when made."""
+class StreamReader:
+    """New records of a table's stream (moto), from where it stands when made, as Lambda would
+    deliver them."""
 
-    def __init__(self) -> None:
-        from shared.settings import get_settings
-
+    def __init__(self, table: str) -> None:
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        table = get_settings().records_table
         self.arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
         # moto's in-process mock routes streams calls only by this host name.
         self.client = boto3.client(
@@ -55,6 +53,15 @@ class RecordsStream:
                     break
             self.iterators[i] = iterator
         return records
+
+
+class RecordsStream(StreamReader):
+    """Reads the records table's stream from where it stands when made."""
+
+    def __init__(self) -> None:
+        from shared.settings import get_settings
+
+        super().__init__(get_settings().records_table)
 
     def deliver(self, mapping: StreamMapping = MAPPING) -> list[dict[str, Any]]:
         """What the filter passes of the new records, through the handler in batches of the

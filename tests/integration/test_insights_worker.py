@@ -8,12 +8,10 @@ import copy
 import uuid
 from typing import Any
 
-import boto3
 import pytest
 
 from devtools.streams import (
     StreamMapping,
-    lambda_record,
     stream_mappings,
     wanted,
 )
@@ -25,6 +23,7 @@ from shared.insights.analysis import Analysis, AnalysisFailed, AnalysisUnavailab
 from shared.insights.sdk import sdk_insights
 from shared.insights.worker import InsightsWorker
 from tests.integration.conversations import append, create, get, insights
+from tests.integration.records_stream import StreamReader
 from tests.support import LambdaContext
 
 CONTENT = (
@@ -40,35 +39,6 @@ TURNS = [
 (MAPPING,) = (
     m for m in stream_mappings(load_template()) if m.function.logical_id == "InsightsWorkerFunction"
 )
-
-
-class StreamReader:
-    """New records of the conversations table's stream, as Lambda would deliver them."""
-
-    def __init__(self, table: str) -> None:
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        self.arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-        # moto's in-process mock routes streams calls only by this host name.
-        self.client = boto3.client(
-            "dynamodbstreams",
-            region_name="us-east-1",
-            endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com",
-        )
-        shards = self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
-        self.iterators = [
-            self.client.get_shard_iterator(
-                StreamArn=self.arn, ShardId=s["ShardId"], ShardIteratorType="LATEST"
-            )["ShardIterator"]
-            for s in shards
-        ]
-
-    def read(self) -> list[dict[str, Any]]:
-        records = []
-        for i, iterator in enumerate(self.iterators):
-            page = self.client.get_records(ShardIterator=iterator)
-            self.iterators[i] = page["NextShardIterator"]
-            records += [lambda_record(r, self.arn) for r in page["Records"]]
-        return records
 
 
 @pytest.fixture
