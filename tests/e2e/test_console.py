@@ -5,13 +5,12 @@ page, wrong key, tenants kept apart. Screenshots land in test-artifacts/ (gitign
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.client import request
 from tests.e2e.conftest import ROOT, ServerProcess, new_key, start_server
@@ -26,13 +25,6 @@ TINY_PNG = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkaPhfDwAEhgGAWjR9aw"
     "AAAABJRU5ErkJggg=="
 )
-
-
-def chromium_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.fail("Chromium is needed by the console tests: run `make test-tools`")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -109,16 +101,6 @@ def seed(base: str, key: str) -> None:
         "POST", base + "/api/v1/conversations", key=key, data=body_text("conversations_create")
     )
     assert created.status == 200, created.body
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ import signal
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.client import request
 from tests.e2e.conftest import ServerProcess, new_key, start_server
 from tests.e2e.summaries import wait_for_summaries
-from tests.e2e.test_console import chromium_path, shot
+from tests.e2e.test_console import shot
 
 pytestmark = pytest.mark.e2e
 
@@ -53,16 +53,6 @@ def split() -> Iterator[tuple[ServerProcess, str]]:
         yield running, origin
     finally:
         assert running.stop(signal.SIGINT) == 0, running.output
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
