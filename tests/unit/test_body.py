@@ -133,3 +133,15 @@ class TestStrictJson:
     def test_deep_nesting_far_past_the_parser_limit_is_400(self) -> None:
         with pytest.raises(BadRequest):
             parse_json(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_nesting_depth_counts_levels_of_objects_and_arrays() -> None:
+    from shared.body import nesting_depth
+
+    assert nesting_depth("text") == 0
+    assert nesting_depth({}) == 1
+    assert nesting_depth({"a": [1, {"b": "c"}]}) == 3
+    deep: list[object] = []
+    for _ in range(5000):  # far past Python's recursion limit: the walk is iterative
+        deep = [deep]
+    assert nesting_depth(deep) == 5001
