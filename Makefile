@@ -10,6 +10,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SAM_VENV := .venv-sam
+# pip for both venvs, pinned like every other tool (a security review asked that what is deployed
+# is what was tested). aws-sam-cli's own pin is beside its venv below.
+PIP_VERSION := 26.3
 
 .PHONY: help dev test lint typecheck test-tools build sam-validate bench cost loadtest eval-insights clean
 
@@ -32,7 +35,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found (3.13 preferred)"; exit 1; }
 	@echo "Creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
@@ -58,7 +61,8 @@ test-tools:
 		echo "Installing$$missing (apt-get)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; }
 
-test: lint typecheck test-tools
+# The SAM venv too: the infra tests run the deploy build (`make build`, tests/infra/test_sam_build.py).
+test: lint typecheck test-tools $(SAM_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -72,18 +76,27 @@ loadtest: $(STAMP)
 	$(BIN)/python -m bench.loadtest $(LOADTEST_ARGS)
 
 # aws-sam-cli pins versions that conflict with our dev tools, so it lives in its own venv.
-$(SAM_VENV)/.installed-stamp:
+# Exact version (what is deployed is what `make test` built): bump deliberately; the stamp's name
+# holds both pins, so changing either reinstalls the venv.
+SAM_CLI_VERSION := 1.170.0
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)-pip$(PIP_VERSION)
+$(SAM_STAMP):
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found"; exit 1; }
+	rm -rf $(SAM_VENV)
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
+	$(SAM_VENV)/bin/python -m pip install --quiet pip==$(PIP_VERSION)
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 	@touch $@
 
-sam-validate: $(SAM_VENV)/.installed-stamp
+sam-validate: $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
-build: $(SAM_VENV)/.installed-stamp
-	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build
+# SAM_BUILD_DIR: where the built functions and layers go (the infra tests build into a temp dir).
+# PATH: SAM's Python builder wants a `python3.13` on PATH, which the SAM venv provides.
+SAM_BUILD_DIR ?= .aws-sam/build
+build: $(SAM_STAMP)
+	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build \
+		--build-dir "$(SAM_BUILD_DIR)"
 
 # Called by `sam build` for SharedLayer (BuildMethod: makefile): the shared package plus the
 # runtime dependencies for arm64 / Python 3.13, compiled to .pyc (unchecked-hash: zip mtimes
@@ -92,22 +105,28 @@ build: $(SAM_VENV)/.installed-stamp
 # The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them).
 INSIGHTS_DEPS := vaderSentiment yake
 LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS)".split()))))')
-# LAYER_PLATFORM: Lambda's; the bench builds the same layer for its own host.
-LAYER_PLATFORM ?= manylinux2014_aarch64
+# The wheels a layer may hold. Lambda's python3.13 runtime is Amazon Linux 2023 (glibc 2.34), so
+# it runs every manylinux wheel up to manylinux_2_34; pip does not expand a `--platform` to older
+# glibc tags by itself, so each is listed, newest first (the order pip prefers them in, as pip on
+# the runtime would). manylinux2014 is manylinux_2_17, the oldest aarch64 tag; numpy 2.5 ships
+# only manylinux_2_28 for aarch64, so a manylinux2014-only list cannot resolve it.
+# LAYER_ARCH: Lambda's arm64; the bench builds the same layer for its own host's architecture.
+LAYER_ARCH ?= aarch64
+LAMBDA_GLIBC_MINOR := 34
+LAYER_PLATFORMS := $(foreach minor,$(shell seq $(LAMBDA_GLIBC_MINOR) -1 17),manylinux_2_$(minor)_$(LAYER_ARCH)) manylinux2014_$(LAYER_ARCH)
+LAYER_PIP_TARGET = $(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
+	$(addprefix --platform ,$(LAYER_PLATFORMS)) --implementation cp --python-version 3.13 \
+	--only-binary=:all: -c constraints.txt
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
-		--platform $(LAYER_PLATFORM) --implementation cp --python-version 3.13 \
-		--only-binary=:all: -c constraints.txt $(LAYER_DEPS)
+	$(LAYER_PIP_TARGET) $(LAYER_DEPS)
 	cp -R shared "$(ARTIFACTS_DIR)/python/shared"
 	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
 	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
 
 build-InsightsLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
-		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
-		--only-binary=:all: -c constraints.txt $(INSIGHTS_DEPS)
+	$(LAYER_PIP_TARGET) $(INSIGHTS_DEPS)
 	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
 	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
 

@@ -97,14 +97,13 @@ def _child_report(stdout: str) -> dict[str, Any]:
 def build_layer(into: Path) -> Path:
     """The SharedLayer exactly as `sam build` makes it (the Makefile's build-SharedLayer recipe:
     pinned runtime deps, shared/, .pyc with unchecked hashes), for this host's platform."""
-    platform_tag = f"manylinux2014_{platform.machine()}"
     done = subprocess.run(
         [
             "make",
             "-s",
             "build-SharedLayer",
             f"ARTIFACTS_DIR={into}",
-            f"LAYER_PLATFORM={platform_tag}",
+            f"LAYER_ARCH={platform.machine()}",
         ],
         cwd=REPO,
         capture_output=True,

@@ -5,6 +5,7 @@ python3.13 + the layer everywhere)."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -52,19 +53,27 @@ class _ManagedPolicies:
         }
 
 
-@cache
-def translated() -> dict[str, Any]:
-    """The CloudFormation the transform makes, after `sam package` put the code on S3."""
-    sam = yaml_parse(TEMPLATE_PATH.read_text())
+def packaged_and_transformed(sam: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The CloudFormation the transform makes of a SAM template after `sam package` put each
+    function's and layer's code on S3 (as `<resource>.zip`), and each such S3 key → the local
+    CodeUri / ContentUri it came from."""
+    local_uris: dict[str, str] = {}
     for name, resource in sam["Resources"].items():
         props = resource.get("Properties", {})
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str):
+                local_uris[f"{name}.zip"] = props[key]
                 props[key] = f"s3://parley-artifacts/{name}.zip"
     result: dict[str, Any] = transform(
         sam, {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}, _ManagedPolicies()
     )
-    return result
+    return result, local_uris
+
+
+@cache
+def translated() -> dict[str, Any]:
+    """The CloudFormation the transform makes of template.yaml, after `sam package`."""
+    return packaged_and_transformed(yaml_parse(TEMPLATE_PATH.read_text()))[0]
 
 
 def of_type(kind: str) -> dict[str, dict[str, Any]]:
@@ -291,11 +300,30 @@ def test_layer_is_built_by_the_root_makefile_in_place() -> None:
         assert (root / metadata["WorkingDirectory"]).resolve() == root  # where it runs it
         assert layer["Properties"]["ContentUri"] != ".", "SAM would copy the whole checkout"
         assert f"\nbuild-{layer_id}:" in makefile
-    assert "--platform manylinux2014_aarch64" in makefile
-    # Lambda's platform unless told otherwise (the bench builds the layer for its host).
-    assert "\nLAYER_PLATFORM ?= manylinux2014_aarch64\n" in makefile
-    assert "--platform $(LAYER_PLATFORM)" in makefile
+    # Lambda's architecture unless told otherwise (the bench builds the layer for its host).
+    assert "\nLAYER_ARCH ?= aarch64\n" in makefile
     assert "--python-version 3.13" in makefile
+
+
+def test_layers_take_every_manylinux_wheel_lambdas_glibc_runs(tmp_path: Path) -> None:
+    """Lambda's python3.13 runtime has glibc 2.34: both layers accept manylinux2014 up to
+    manylinux_2_34 (numpy 2.5 has only manylinux_2_28 arm64 wheels), the newest first."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    expected = [f"manylinux_2_{minor}_aarch64" for minor in range(34, 16, -1)]
+    expected.append("manylinux2014_aarch64")
+    for layer in ("SharedLayer", "InsightsLayer"):
+        result = subprocess.run(
+            [make, "-n", f"build-{layer}", f"ARTIFACTS_DIR={tmp_path}", f"PYTHON={sys.executable}"],
+            cwd=TEMPLATE_PATH.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        (pip_line,) = (line for line in result.stdout.splitlines() if " pip install " in line)
+        assert re.findall(r"--platform (\S+)", pip_line) == expected, pip_line
 
 
 def test_layer_build_passes_version_specifiers_quoted(tmp_path: Path) -> None:
