@@ -13,6 +13,13 @@ client's signer (its credentials, refreshed as botocore refreshes them); the `be
 timeouts, TLS and connection errors); and `json.loads` of the answer, checked against its CRC32.
 Any status but 200 is parsed by botocore's parser and raised as the client's own exception
 class, so callers see what `client.batch_write_item` raises.
+
+That short path uses botocore internals (the client's `_request_signer` and
+`_endpoint.http_session`, the service model's `resolved_protocol`), so it runs only with the
+botocore releases it was checked against (`CHECKED_BOTOCORE`: this module's tests pass on each
+of those minor releases; botocore 1.38 lacks `resolved_protocol`). With any other botocore -
+Lambda's runtime brings its own - every call goes through `client.batch_write_item`, and the
+process logs that once.
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ from __future__ import annotations
 import json
 import threading
 import zlib
+from functools import cache
 from typing import Any
 
+import botocore
 from botocore.awsrequest import AWSResponse, create_request_object
 from botocore.client import BaseClient
 from botocore.endpoint import convert_to_response_dict
@@ -29,7 +38,13 @@ from botocore.exceptions import ChecksumError
 from botocore.hooks import first_non_none_response
 from botocore.parsers import create_parser
 
+from shared.logs import get_logger
+
 OPERATION = "BatchWriteItem"
+# The botocore minor releases (first, last) the short path was run against: the tests of
+# tests/unit/test_batch_write.py and test_dynamo_wire.py pass on 1.39.0, 1.40.0, 1.41.0, 1.42.1,
+# 1.43.0, 1.44.5 (constraints.txt) and 1.44.18. Widen only after running them on the new one.
+CHECKED_BOTOCORE = ((1, 39), (1, 44))
 _TRACE_HEADER = "X-Amzn-Trace-Id"  # per invocation in Lambda: the before-call hook sets it
 
 
@@ -42,6 +57,34 @@ class _Template:
         self.context = context
 
 
+def short_path_unavailable(client: Any, version: str) -> str | None:
+    """Why the short path cannot run with this client and botocore version; None if it can."""
+    try:
+        minor = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        minor = ()
+    first, last = CHECKED_BOTOCORE
+    if not first <= minor <= last:
+        checked = "{}.{}-{}.{}".format(*first, *last)
+        return f"botocore {version} is not one it was checked against ({checked})"
+    internals = (
+        hasattr(client, "_request_signer"),
+        hasattr(getattr(client, "_endpoint", None), "http_session"),
+        hasattr(client.meta.service_model, "resolved_protocol"),
+    )
+    if not all(internals):
+        return f"botocore {version}'s client lacks an internal the short path uses"
+    return None
+
+
+@cache
+def _log_fallback(reason: str) -> None:
+    """Once per process (and reason): every BatchWriter of the process takes the same path."""
+    get_logger("batch_write").warning(
+        "BatchWriteItem goes through client.batch_write_item: %s", reason, extra={"reason": reason}
+    )
+
+
 class BatchWriter:
     """`write(table, requests)` sends one BatchWriteItem and returns DynamoDB's parsed answer
     (`UnprocessedItems`), or raises what `client.batch_write_item` would. Thread-safe."""
@@ -49,6 +92,11 @@ class BatchWriter:
     def __init__(self, client: BaseClient) -> None:
         untyped: Any = client  # the signer and HTTP session are not in botocore's stubs
         self._client = untyped
+        fallback = short_path_unavailable(client, botocore.__version__)
+        self.short_path = fallback is None
+        if fallback is not None:
+            _log_fallback(fallback)
+            return
         self._events = untyped.meta.events  # emit_until_response is not in the stubs either
         self._model = client.meta.service_model.operation_model(OPERATION)
         service = client.meta.service_model.service_id.hyphenize()
@@ -61,6 +109,9 @@ class BatchWriter:
         self._events.register(self._before_call, self._learn)
 
     def write(self, table: str, requests: list[Any]) -> dict[str, Any]:
+        if not self.short_path:
+            public: dict[str, Any] = self._client.batch_write_item(RequestItems={table: requests})
+            return public
         template = self._templates.get(table)
         body = _body(table, requests)
         if template is None or body is None:

@@ -8,17 +8,20 @@ The client is the real one `make_client` builds; only the wire is replaced, at b
 from __future__ import annotations
 
 import json
+import logging
 import zlib
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
+import botocore
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ChecksumError, ClientError
 from botocore.stub import Stubber
 
-from shared import dynamo
-from shared.batch_write import BatchWriter
+from shared import batch_write, dynamo
+from shared.batch_write import BatchWriter, short_path_unavailable
 from shared.dynamo import Deadline, ParallelBatchWriter
 from shared.errors import StorageUnavailable
 from shared.settings import Settings
@@ -245,3 +248,89 @@ def test_before_call_hooks_still_answer(client: Any, wire: Wire) -> None:
         assert raised.value.response["Error"]["Code"] == "ThrottlingException"
         stub.assert_no_pending_responses()
     assert len(wire.sent) == 1  # the stubbed calls never reached the wire
+
+
+# --- the version guard: any botocore it was not checked against takes the public client --------
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def untested_botocore(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Records]:
+    """A botocore release the short path was never run against; the fallback's log lines."""
+    monkeypatch.setattr(botocore, "__version__", "1.99.0")
+    batch_write._log_fallback.cache_clear()
+    records = _Records()
+    logger = logging.getLogger("parley.batch_write")
+    logger.addHandler(records)
+    yield records
+    logger.removeHandler(records)
+    batch_write._log_fallback.cache_clear()
+
+
+def test_the_pinned_botocore_takes_the_short_path(client: Any) -> None:
+    assert short_path_unavailable(client, botocore.__version__) is None
+    assert BatchWriter(client).short_path
+
+
+@pytest.mark.parametrize("version", ["1.38.46", "1.45.0", "2.0.0", "1.x.0", "unknown"])
+def test_other_botocore_versions_are_refused(client: Any, version: str) -> None:
+    reason = short_path_unavailable(client, version)
+    assert reason is not None
+    assert version in reason
+
+
+@pytest.mark.parametrize("internal", ["_request_signer", "http_session", "resolved_protocol"])
+def test_a_client_without_an_internal_it_uses_is_refused(client: Any, internal: str) -> None:
+    def stand_in(**attributes: Any) -> SimpleNamespace:
+        return SimpleNamespace(**{k: v for k, v in attributes.items() if k != internal})
+
+    model = stand_in(resolved_protocol=client.meta.service_model.resolved_protocol)
+    complete = stand_in(
+        _request_signer=client._request_signer,
+        _endpoint=stand_in(http_session=client._endpoint.http_session),
+        meta=SimpleNamespace(service_model=model),
+    )
+    assert short_path_unavailable(complete, botocore.__version__) is not None
+
+
+def test_untested_botocore_writes_through_the_public_client(
+    client: Any, parallel: ParallelBatchWriter, wire: Wire, untested_botocore: _Records
+) -> None:
+    writer = BatchWriter(client)
+    assert not writer.short_path
+    assert writer.write(TABLE, puts(2))["UnprocessedItems"] == {}
+    assert writer.write(TABLE, puts(3, start=2))["UnprocessedItems"] == {}
+    assert wire.botocore_calls == 2  # every call, not only a table's first
+    assert wire.items_sent(1) == puts(3, start=2)
+    # The parallel writer on top: unprocessed items retried alone, everything stored.
+    left = puts(5)[3:]
+    wire.unprocessed(left)
+    store(ParallelBatchWriter(client, 4), 5)
+    assert wire.items_sent(-2) == puts(5)
+    assert wire.items_sent(-1) == left
+    # Logged once for the process, however many writers and calls.
+    assert len(untested_botocore.records) == 1
+    assert "1.99.0" in untested_botocore.records[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(400, "ThrottlingException"), (400, "ValidationException")]
+)
+def test_untested_botocore_raises_the_clients_own_exceptions(
+    client: Any, wire: Wire, untested_botocore: _Records, status: int, code: str
+) -> None:
+    writer = BatchWriter(client)
+    wire.error(status, code)
+    with pytest.raises(ClientError) as raised:
+        writer.write(TABLE, puts(1))
+    assert type(raised.value) is client.exceptions.from_code(code)
+    assert raised.value.response["Error"]["Code"] == code
+    assert dynamo.is_transient(raised.value) == (code == "ThrottlingException")
