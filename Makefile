@@ -27,7 +27,7 @@ help:
 	@echo "make eval-insights the local insights analyzer against its labeled set"
 	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
-	@echo "make build         sam build (installs aws-sam-cli into .venv-sam)"
+	@echo "make build         sam build into .aws-sam/build, or SAM_BUILD_DIR (pinned aws-sam-cli in .venv-sam)"
 	@echo "make clean         remove .venv, .venv-sam, .aws-sam and tool caches"
 	@echo "(make build-SharedLayer is called by sam build, not by hand)"
 
