@@ -103,7 +103,7 @@ def distributions(site: Path) -> dict[str, tuple[str, list[Tag]]]:
 def runs_on_lambda(tag: Tag) -> bool:
     """Whether pip on Lambda's python3.13 arm64 runtime would accept a wheel with this tag."""
     if tag.platform == "any":
-        return tag.interpreter in ("py3", "cp313") or tag.interpreter.startswith("py3")
+        return tag.interpreter.startswith("py3") or tag.interpreter == "cp313"
     if tag.abi == "abi3":
         interpreter_ok = (
             re.fullmatch(r"cp3(\d+)", tag.interpreter) is not None
