@@ -395,7 +395,7 @@ def throttled_storage(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from shared.dynamo import ParallelBatchWriter
     from shared.ingest.store import RecordStore
     from shared.otel.service import OtelService
-    from shared.otel.traces import TraceMap
+    from shared.otel.store import TraceMap
 
     client: Any = ThrottledClient()
     writer = ParallelBatchWriter(client, 2)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.otel.mapping import RequestFacts
+from shared.otel.models import RequestFacts
 from shared.otel.policy import MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_SPAN, MAX_SPANS
 from shared.otel.service import MappedBatch, map_spans
 from tests.otel_support import export_request, moda_chat, new_trace_id, span
