@@ -124,7 +124,7 @@ def _check_json(payload: dict[str, Any], descriptor: Descriptor, signal: str) ->
             at = f"{path}.{key}" if path else key
             if field.message_type is None:
                 if isinstance(value, str) and value:
-                    node[key] = _hex_to_base64(at, value)
+                    node[key] = _hex_to_base64(signal, at, value)
                 continue
             if not field.is_repeated:
                 items = [(at, value)]
@@ -157,9 +157,12 @@ def _json_type(value: Any) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
-def _hex_to_base64(at: str, value: str) -> str:
+def _hex_to_base64(signal: str, at: str, value: str) -> str:
     try:
         raw = bytes.fromhex(value)
     except ValueError:
-        raise BadRequest(f"'{at}' must be a hex string, got '{value[:40]}'") from None
+        raise BadRequest(
+            f"Request body is not a valid OTLP {signal} JSON: '{at}' must be a hex string, "
+            f"got '{value[:40]}'"
+        ) from None
     return base64.b64encode(raw).decode()
