@@ -86,7 +86,8 @@ def decode(signal: Signal, body: bytes, encoding: Encoding) -> Any:
     try:
         # Unknown fields are ignored, as the OTLP spec asks of receivers.
         json_format.ParseDict(payload, message, ignore_unknown_fields=True)
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, ValueError, OverflowError) as exc:
+        # json_format lets a few escape its own error: an integer too large for a double field.
         raise BadRequest(f"Request body is not a valid OTLP {signal.name} JSON: {exc}") from None
     return message
 
