@@ -1,6 +1,8 @@
-"""One OTLP export, end to end: map every span, resolve conversations, store once, answer.
+"""One OTLP export, end to end: map every span, resolve conversations, store once, and count
+what became of each span for the answer (shared.otel.views).
 
-`map_spans` is pure (no storage): the bench and the unit tests run it directly.
+`map_spans` is pure (no storage): the bench and the unit tests run it directly. A span that
+cannot be mapped is refused alone; only storage faults fail the export (503).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 
 from functions.otel_logs.app import handler as otel_logs
 from functions.otel_metrics.app import handler as otel_metrics
+from functions.otel_traces.app import handler as otel_traces
 from shared import services
 from shared.body import MAX_JSON_DEPTH, nesting_depth
 from shared.otel.policy import MAX_MESSAGE_BYTES, MAX_SPANS
@@ -532,3 +533,11 @@ def test_an_unmappable_span_is_refused_and_the_rest_of_its_batch_stored(content_
     assert partial.rejected_spans == len(poison)
     assert f"{len(poison)} span(s) refused" in partial.error_message
     assert turns(stored(conv)) == [("user", "hi"), ("assistant", "hello")]
+
+
+@pytest.mark.parametrize("handler", [otel_traces, otel_metrics, otel_logs])
+def test_the_otel_functions_decode_bodies_as_the_ingest_functions_do(handler: Any) -> None:
+    """Up to 5 MB of base64 per request: the SIMD decoder of shared.gateway, not Mangum's."""
+    from shared.gateway import FastBase64Gateway
+
+    assert handler.custom_handlers == [FastBase64Gateway]
