@@ -570,7 +570,7 @@ def test_tool_arguments_that_cannot_be_stored_parsed_are_stored_as_the_text_sent
 
 
 @pytest.mark.parametrize(
-    ("messages", "reason"),
+    ("sent", "reason"),
     [
         (
             [{"role": "user", "parts": [{"type": "tool_call", "arguments": nested(70)}]}],
@@ -582,8 +582,8 @@ def test_tool_arguments_that_cannot_be_stored_parsed_are_stored_as_the_text_sent
         ),
     ],
 )
-def test_messages_that_cannot_be_stored_refuse_their_span(messages: list[Any], reason: str) -> None:
-    text = json.dumps(messages).replace("Infinity", "1e400")
+def test_messages_that_cannot_be_stored_refuse_their_span(sent: list[Any], reason: str) -> None:
+    text = json.dumps(sent).replace("Infinity", "1e400")
     batch = mapped([span(semconv(**{"gen_ai.input.messages": text})), moda_chat("d", [], "ok")])
     (refused,) = batch.rejected
     assert reason in refused
