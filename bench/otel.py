@@ -102,7 +102,7 @@ def measure(runs: int = 15) -> Result:
         ExportTraceServiceRequest,
     )
 
-    from shared.otel.mapping import RequestFacts
+    from shared.otel.models import RequestFacts
     from shared.otel.protocol import TRACES, Encoding, decode
     from shared.otel.service import map_spans
 

@@ -1,6 +1,6 @@
 """The HTTP edge every function shares: request context, JSON responses, and the one place
-where errors become responses, in the envelope of the function's API (ingest or
-conversations)."""
+where errors become responses, in the envelope of the function's API (ingest, conversations,
+or OTLP's google.rpc.Status)."""
 
 from __future__ import annotations
 
@@ -154,7 +154,45 @@ def conversations_error(request: Request | None, answer: ErrorAnswer, request_id
     return JSONBody({"error": error}, status_code=answer.status, headers=answer.headers)
 
 
-# Renders an error in an API's body format (the OTLP routes answer with google.rpc.Status).
+# The media types of OTLP/HTTP (the OTel functions answer in the one the request used).
+OTLP_PROTOBUF = "application/x-protobuf"
+OTLP_JSON = "application/json"
+# gRPC codes of the OTLP routes' Status body (google/rpc/code.proto), by HTTP status.
+_GRPC_CODES = {
+    400: 3,  # INVALID_ARGUMENT
+    401: 16,  # UNAUTHENTICATED
+    403: 7,  # PERMISSION_DENIED
+    404: 5,  # NOT_FOUND
+    405: 12,  # UNIMPLEMENTED: a method the route does not serve
+    409: 6,  # ALREADY_EXISTS
+    413: 8,  # RESOURCE_EXHAUSTED
+    415: 3,  # INVALID_ARGUMENT
+    429: 8,  # RESOURCE_EXHAUSTED
+    503: 14,  # UNAVAILABLE
+}
+_GRPC_INTERNAL = 13
+
+
+def otlp_error(request: Request | None, answer: ErrorAnswer, request_id: str) -> Response:
+    """The OTLP/HTTP envelope: a google.rpc.Status {code, message}, in protobuf when the request
+    was protobuf, else in JSON (the spec: an answer uses the request's encoding)."""
+    code = _GRPC_CODES.get(answer.status, _GRPC_INTERNAL)
+    message = f"{answer.message} (requestId {request_id})"
+    content_type = request.headers.get("content-type") if request is not None else None
+    if (content_type or "").split(";", 1)[0].strip().lower() == OTLP_PROTOBUF:
+        # Imported here: only the OTel functions answer OTLP, and only they load protobuf.
+        from google.rpc import status_pb2
+
+        body = status_pb2.Status(code=code, message=message).SerializeToString()
+        return Response(
+            body, status_code=answer.status, media_type=OTLP_PROTOBUF, headers=answer.headers
+        )
+    return JSONBody(
+        {"code": code, "message": message}, status_code=answer.status, headers=answer.headers
+    )
+
+
+# Renders an error in an API's body format: ingest_error, conversations_error, otlp_error.
 ErrorRenderer = Callable[[Request | None, ErrorAnswer, str], Response]
 
 
@@ -174,7 +212,7 @@ def route(
     path: str, endpoint: Endpoint, methods: list[str], render: ErrorRenderer = ingest_error
 ) -> Route:
     """A Starlette route whose endpoint gets the request context and whose errors are rendered
-    by its API's `render` (ingest_error, conversations_error, the OTLP Status)."""
+    by its API's `render` (ingest_error, conversations_error, otlp_error)."""
 
     async def run(request: Request) -> Response:
         ctx = request_context(request)

@@ -120,7 +120,7 @@ def insights_worker() -> InsightsWorker:
 def otel_service() -> OtelService:
     # Imported here: only the OTel functions load the OTLP mapping.
     from shared.otel.service import OtelService
-    from shared.otel.traces import TraceMap
+    from shared.otel.store import TraceMap
 
     settings = get_settings()
     writer = ParallelBatchWriter(default_client(), settings.write_concurrency)

@@ -1,9 +1,8 @@
 """POST /v1/metrics — OpenTelemetry (OTLP/HTTP, protobuf or JSON)."""
 
-from mangum import Mangum
-
-from shared.http import create_app
+from shared.gateway import lambda_handler
+from shared.http import create_app, otlp_error
 from shared.otel.endpoints import METRICS_ROUTE
 
-app = create_app([METRICS_ROUTE])
-handler = Mangum(app, lifespan="off")
+app = create_app([METRICS_ROUTE], otlp_error)
+handler = lambda_handler(app)

@@ -2,29 +2,31 @@
 
 Traces are stored (shared.otel.service). Metrics and logs are accepted, decoded (a malformed body
 is still a 400) and deliberately discarded: Parley stores conversations, and the SDKs export
-metrics every minute and log an error on every non-2xx answer.
+metrics every minute and log an error on every non-2xx answer. Errors are google.rpc.Status
+bodies (shared.http.otlp_error), on these routes and on any other path or method their
+functions are sent.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from starlette.requests import Request
 from starlette.responses import Response
 
 from shared import services
 from shared.body import read_body
-from shared.http import RequestContext, route
+from shared.http import RequestContext, otlp_error, route
 from shared.logs import get_logger
-from shared.otel.mapping import RequestFacts
-from shared.otel.protocol import LOGS, METRICS, TRACES, Signal, answer, decode, error_body
+from shared.otel.models import RequestFacts
+from shared.otel.protocol import LOGS, METRICS, TRACES, Encoding, Signal, decode
 from shared.otel.protocol import request_encoding as encoding_of
+from shared.otel.views import answer, traces_answer
 
 log = get_logger("otel")
 
 
-async def _decoded(request: Request, signal: Signal) -> tuple[Any, Any]:
+async def _decoded(request: Request, signal: Signal) -> tuple[Any, Encoding]:
     encoding = encoding_of(request.headers.get("content-type"))  # 415 before reading the body
     body = await read_body(request.stream(), request.headers.get("content-encoding"))
     return decode(signal, body, encoding), encoding
@@ -34,11 +36,7 @@ async def export_traces(request: Request, ctx: RequestContext) -> Response:
     facts = RequestFacts(ctx.tenant, ctx.request_id, ctx.received_at)
     message, encoding = await _decoded(request, TRACES)
     outcome = services.otel_service().export_traces(message, facts, ctx.deadline)
-    response = trace_service_pb2.ExportTraceServiceResponse()
-    if outcome.message:  # refused spans, or a note on skipped ones (rejected_spans 0)
-        response.partial_success.rejected_spans = outcome.rejected
-        response.partial_success.error_message = outcome.message
-    return answer(response, encoding)
+    return traces_answer(outcome, encoding)
 
 
 async def export_metrics(request: Request, ctx: RequestContext) -> Response:
@@ -65,6 +63,6 @@ async def export_logs(request: Request, ctx: RequestContext) -> Response:
     return answer(LOGS.response(), encoding)
 
 
-TRACES_ROUTE = route(TRACES.route, export_traces, ["POST"], render=error_body)
-METRICS_ROUTE = route(METRICS.route, export_metrics, ["POST"], render=error_body)
-LOGS_ROUTE = route(LOGS.route, export_logs, ["POST"], render=error_body)
+TRACES_ROUTE = route(TRACES.route, export_traces, ["POST"], render=otlp_error)
+METRICS_ROUTE = route(METRICS.route, export_metrics, ["POST"], render=otlp_error)
+LOGS_ROUTE = route(LOGS.route, export_logs, ["POST"], render=otlp_error)

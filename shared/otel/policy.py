@@ -14,6 +14,8 @@ MAX_SPANS = 5_000
 MAX_ATTRIBUTE_BYTES = 1024 * 1024
 # Messages one span may carry (prompt history and completions together).
 MAX_MESSAGES_PER_SPAN = 1_000
+# Tool calls one flat message may carry (`gen_ai.completion.N.tool_calls.M.*`).
+MAX_TOOL_CALLS_PER_MESSAGE = 1_000
 # A record's own content (text, blocks) may use this much of the stored record; the rest is
 # left for ids, timestamps and metadata.
 MAX_CONTENT_BYTES = MAX_RECORD_BYTES - 20_000
@@ -25,4 +27,5 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_RECORDS",
     "MAX_SPANS",
+    "MAX_TOOL_CALLS_PER_MESSAGE",
 ]

@@ -1,4 +1,4 @@
-"""OTLP/HTTP on the wire: decoding requests and encoding answers in the request's encoding.
+"""OTLP/HTTP requests on the wire: which encoding a request uses, and its Export…ServiceRequest.
 
 Both encodings of the spec: binary protobuf (`application/x-protobuf`) and the protobuf JSON
 mapping (`application/json`), whose trace and span ids are hex rather than base64.
@@ -9,29 +9,24 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-import pydantic_core
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
-from google.rpc import status_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from starlette.requests import Request
-from starlette.responses import Response
 
 from shared.body import parse_json
 from shared.errors import BadRequest, UnsupportedMediaType
-from shared.http import ErrorAnswer
-
-PROTOBUF = "application/x-protobuf"
-JSON = "application/json"
+from shared.http import OTLP_JSON, OTLP_PROTOBUF
 
 
 class Encoding(Enum):
-    PROTOBUF = PROTOBUF
-    JSON = JSON
+    PROTOBUF = OTLP_PROTOBUF
+    JSON = OTLP_JSON
 
 
 @dataclass(frozen=True)
@@ -64,13 +59,13 @@ LOGS = Signal(
 
 def request_encoding(content_type: str | None) -> Encoding:
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type == PROTOBUF:
+    if media_type == OTLP_PROTOBUF:
         return Encoding.PROTOBUF
-    if media_type == JSON:
+    if media_type == OTLP_JSON:
         return Encoding.JSON
     raise UnsupportedMediaType(
         f"Unsupported Content-Type '{media_type or '(none)'}': "
-        f"send {PROTOBUF} or {JSON} (OTLP/HTTP)"
+        f"send {OTLP_PROTOBUF} or {OTLP_JSON} (OTLP/HTTP)"
     )
 
 
@@ -86,80 +81,89 @@ def decode(signal: Signal, body: bytes, encoding: Encoding) -> Any:
     payload = parse_json(body)
     if not isinstance(payload, dict):
         raise BadRequest(f"Request body must be a JSON object (OTLP {signal.name})")
-    _hex_ids_to_base64(payload)
+    _check_json(payload, cast(Descriptor, signal.request.DESCRIPTOR), signal.name)
     message = signal.request()
     try:
         # Unknown fields are ignored, as the OTLP spec asks of receivers.
         json_format.ParseDict(payload, message, ignore_unknown_fields=True)
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, ValueError, OverflowError) as exc:
+        # json_format lets a few escape its own error: an integer too large for a double field.
         raise BadRequest(f"Request body is not a valid OTLP {signal.name} JSON: {exc}") from None
     return message
 
 
-# Where OTLP JSON carries hex ids (the protobuf JSON mapping would read them as base64).
-_ID_FIELDS = ("traceId", "spanId", "parentSpanId")
-_NESTED = (
-    "resourceSpans",
-    "scopeSpans",
-    "spans",
-    "links",
-    "resourceLogs",
-    "scopeLogs",
-    "logRecords",
-)
+# Where OTLP JSON carries hex ids (the protobuf JSON mapping would read them as base64): spans,
+# links, log records, exemplars.
+_HEX_ID_FIELDS = frozenset({"trace_id", "span_id", "parent_span_id"})
 
 
-def _hex_ids_to_base64(payload: dict[str, Any]) -> None:
-    stack: list[dict[str, Any]] = [payload]
+@cache
+def _message_fields(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
+    """A message's fields that need a look before ParseDict, by both names ParseDict takes:
+    messages (json_format reads a string or a list in their place as an empty message, and so
+    would drop data silently) and hex ids."""
+    fields: dict[str, FieldDescriptor] = {}
+    for field in descriptor.fields:
+        if field.message_type is not None or (
+            field.name in _HEX_ID_FIELDS and field.type == FieldDescriptor.TYPE_BYTES
+        ):
+            fields[field.json_name] = fields[field.name] = field
+    return fields
+
+
+def _check_json(payload: dict[str, Any], descriptor: Descriptor, signal: str) -> None:
+    """Every place OTLP JSON expects a message holds an object (a list where the field is
+    repeated), else a 400 naming the field; hex ids become base64 on the way."""
+    stack: list[tuple[dict[str, Any], Descriptor, str]] = [(payload, descriptor, "")]
     while stack:
-        node = stack.pop()
-        for name in _ID_FIELDS:
-            value = node.get(name)
-            if isinstance(value, str) and value:
-                node[name] = _hex_to_base64(name, value)
-        for container in _NESTED:
-            items = node.get(container)
-            if isinstance(items, list):
-                stack.extend(item for item in items if isinstance(item, dict))
+        node, message, path = stack.pop()
+        fields = _message_fields(message)
+        for key, value in node.items():
+            field = fields.get(key)
+            if field is None or value is None:  # unknown, scalar, or null: ParseDict's to judge
+                continue
+            at = f"{path}.{key}" if path else key
+            if field.message_type is None:
+                if isinstance(value, str) and value:
+                    node[key] = _hex_to_base64(signal, at, value)
+                continue
+            if not field.is_repeated:
+                items = [(at, value)]
+            elif isinstance(value, list):
+                items = [(f"{at}[{i}]", item) for i, item in enumerate(value)]
+            else:
+                raise _wrong_type(signal, at, "an array", value)
+            for item_at, item in items:
+                if not isinstance(item, dict):
+                    raise _wrong_type(signal, item_at, "an object", item)
+                stack.append((item, field.message_type, item_at))
 
 
-def _hex_to_base64(name: str, value: str) -> str:
+def _wrong_type(signal: str, at: str, expected: str, value: Any) -> BadRequest:
+    return BadRequest(
+        f"Request body is not a valid OTLP {signal} JSON: '{at}' must be {expected}, "
+        f"got {_json_type(value)}"
+    )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _hex_to_base64(signal: str, at: str, value: str) -> str:
     try:
         raw = bytes.fromhex(value)
     except ValueError:
-        raise BadRequest(f"'{name}' must be a hex string, got '{value[:40]}'") from None
+        raise BadRequest(
+            f"Request body is not a valid OTLP {signal} JSON: '{at}' must be a hex string, "
+            f"got '{value[:40]}'"
+        ) from None
     return base64.b64encode(raw).decode()
-
-
-def encode(message: Message, encoding: Encoding) -> bytes:
-    if encoding is Encoding.PROTOBUF:
-        return bytes(message.SerializeToString())
-    return pydantic_core.to_json(json_format.MessageToDict(message))
-
-
-def answer(message: Message, encoding: Encoding, status: int = 200) -> Response:
-    return Response(encode(message, encoding), status_code=status, media_type=encoding.value)
-
-
-# gRPC codes for the Status body (google/rpc/code.proto), by HTTP status.
-_GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 8, 415: 3, 429: 8, 503: 14}
-_INTERNAL = 13
-
-
-def error_body(request: Request | None, error: ErrorAnswer, request_id: str) -> Response:
-    """OTLP/HTTP error answers carry a google.rpc.Status in the request's encoding."""
-    content_type = request.headers.get("content-type") if request is not None else None
-    try:
-        encoding = request_encoding(content_type)
-    except UnsupportedMediaType:
-        encoding = Encoding.JSON
-    status = status_pb2.Status(
-        code=_GRPC_CODES.get(error.status, _INTERNAL),
-        message=f"{error.message} (requestId {request_id})",
-    )
-    return Response(
-        encode(status, encoding),
-        status_code=error.status,
-        media_type=encoding.value,
-        headers=error.headers,
-    )

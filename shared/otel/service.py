@@ -1,6 +1,8 @@
-"""One OTLP export, end to end: map every span, resolve conversations, store once, answer.
+"""One OTLP export, end to end: map every span, resolve conversations, store once, and count
+what became of each span for the answer (shared.otel.views).
 
-`map_spans` is pure (no storage): the bench and the unit tests run it directly.
+`map_spans` is pure (no storage): the bench and the unit tests run it directly. A span that
+cannot be mapped is refused alone; only storage faults fail the export (503).
 """
 
 from __future__ import annotations
@@ -14,23 +16,17 @@ from shared.dynamo import Deadline
 from shared.errors import PayloadTooLarge
 from shared.ingest.store import PreparedRecord, RecordStore, partition_key
 from shared.logs import get_logger
-from shared.otel.mapping import (
-    MappedRecord,
-    RequestFacts,
-    SpanRejected,
-    SpanView,
-    carries_genai,
-    explicit_conversation,
-    rehomed,
-    span_count,
-    span_records,
-    spans,
-)
+from shared.otel.conversations import explicit_conversation
+from shared.otel.ids import rehomed
+from shared.otel.models import MappedRecord, RequestFacts, SpanRejected, SpanView, where
 from shared.otel.policy import MAX_RECORDS, MAX_SPANS
-from shared.otel.traces import TraceMap
+from shared.otel.records import span_records
+from shared.otel.spans import carries_genai, span_count, spans
+from shared.otel.store import TraceMap
 
 log = get_logger("otel")
 
+UNMAPPABLE = "an internal error, logged; quote the requestId"
 # trace ids → their stored link: a conversation, or the trace id itself while orphaned
 TraceLookup = Callable[[list[str]], dict[str, str]]
 
@@ -71,12 +67,14 @@ def check_span_count(request: Any) -> int:
 
 def map_spans(request: Any, facts: RequestFacts, lookup: TraceLookup) -> MappedBatch:
     batch = MappedBatch(sent=check_span_count(request))
-    views = list(spans(request))
     named: dict[int, str | None] = {}
     roots: dict[str, str] = {}
     children: dict[str, str] = {}
     live: list[SpanView] = []
-    for view in views:
+    for view in spans(request):
+        if isinstance(view, SpanRejected):
+            batch.rejected.append(view.message)
+            continue
         try:
             conversation = explicit_conversation(view)
         except SpanRejected as exc:
@@ -111,6 +109,12 @@ def map_spans(request: Any, facts: RequestFacts, lookup: TraceLookup) -> MappedB
             mapped = span_records(view, conversation, facts, seen)
         except SpanRejected as exc:
             batch.rejected.append(exc.message)
+            continue
+        except Exception:
+            # A mapping bug must not fail the good spans with it, nor make the exporter resend
+            # the same request forever: the span is refused, the fault logged to be fixed.
+            log.exception("otel span could not be mapped")
+            batch.rejected.append(f"{where(view)}: could not be mapped ({UNMAPPABLE})")
             continue
         if mapped is None:
             batch.skipped += 1

@@ -14,7 +14,7 @@ from shared import services
 from shared.dynamo import Deadline
 from shared.errors import StorageUnavailable
 from shared.ingest.summaries import SummaryStore
-from shared.otel.traces import TraceMap
+from shared.otel.store import TraceMap
 from shared.settings import get_settings
 from tests.integration.records_stream import MAPPING, RecordsStream, records_stream
 from tests.integration.test_conversation_summaries import chat, fresh_tenant, ingest

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.otel.mapping import RequestFacts
+from shared.otel.models import RequestFacts
 from shared.otel.policy import MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_SPAN, MAX_SPANS
 from shared.otel.service import MappedBatch, map_spans
 from tests.otel_support import export_request, moda_chat, new_trace_id, span
@@ -506,3 +506,229 @@ def test_any_attribute_values_map_or_refuse_the_span(
     assert len(batch.rejected) + batch.stored + batch.skipped == len(attribute_sets)
     for item in batch.records.values():
         json.dumps(item.record)  # storable as JSON
+
+
+# -- what a span carries is mapped or refused alone, never a failed batch -----------------------
+
+from shared.body import MAX_JSON_DEPTH, nesting_depth  # noqa: E402
+from shared.otel import service  # noqa: E402
+from shared.otel.policy import MAX_TOOL_CALLS_PER_MESSAGE  # noqa: E402
+
+
+def nested(levels: int) -> Any:
+    """A JSON value nesting `levels` levels: [[...[1]...]]."""
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def tool_span(arguments: Any, **extra: Any) -> Any:
+    return span(
+        {
+            "moda.conversation_id": "c",
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "lookup",
+            "gen_ai.tool.call.arguments": arguments,
+            **extra,
+        }
+    )
+
+
+def test_tool_arguments_nested_as_deep_as_a_body_may_are_stored_parsed() -> None:
+    (record,) = records(mapped([tool_span(json.dumps(nested(MAX_JSON_DEPTH)))]))
+    assert nesting_depth(record["tool_call_request"]) == MAX_JSON_DEPTH
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(nested(MAX_JSON_DEPTH + 1)),
+        json.dumps(nested(200)),
+        '{"n": 1e400}',  # infinity once parsed: JSON cannot write it back
+        '{"n": NaN}',
+        "[" + "9" * 5000 + "]",
+    ],
+)
+def test_tool_arguments_that_cannot_be_stored_parsed_are_stored_as_the_text_sent(
+    text: str,
+) -> None:
+    flat = moda_chat(
+        "c",
+        [("user", "hi")],
+        "",
+        **{
+            "gen_ai.completion.0.tool_calls.0.name": "f",
+            "gen_ai.completion.0.tool_calls.0.arguments": text,
+        },
+    )
+    batch = mapped([tool_span(text), flat])
+    assert batch.rejected == []
+    tool, _, reply = records(batch)
+    assert tool["tool_call_request"] == text
+    assert reply["content_blocks"][0]["input"] == text
+
+
+@pytest.mark.parametrize(
+    ("sent", "reason"),
+    [
+        (
+            [{"role": "user", "parts": [{"type": "tool_call", "arguments": nested(70)}]}],
+            f"gen_ai.input.messages nests deeper than {MAX_JSON_DEPTH} levels",
+        ),
+        (
+            [{"role": "user", "parts": [{"type": "text", "content": "x", "n": 1e400}]}],
+            "gen_ai.input.messages holds a number too large for JSON",
+        ),
+    ],
+)
+def test_messages_that_cannot_be_stored_refuse_their_span(sent: list[Any], reason: str) -> None:
+    text = json.dumps(sent).replace("Infinity", "1e400")
+    batch = mapped([span(semconv(**{"gen_ai.input.messages": text})), moda_chat("d", [], "ok")])
+    (refused,) = batch.rejected
+    assert reason in refused
+    assert messages(batch) == [("assistant", "ok")]
+
+
+def deep_any_value_request(levels: int, key: str = "gen_ai.tool.call.arguments") -> Any:
+    """A request whose tool span carries an OTLP array `levels` deep: built in place, since
+    protobuf's parser (and so the wire) stops at about 47 levels."""
+    request = export_request([moda_chat("d", [("user", "hi")], "ok")])
+    built = request.resource_spans[0].scope_spans[0].spans.add()
+    built.CopyFrom(tool_span("{}"))
+    attribute = built.attributes.add()
+    attribute.key = key
+    node = attribute.value
+    for _ in range(levels):
+        node = node.array_value.values.add()
+    node.int_value = 1
+    return request
+
+
+def map_request(request: Any) -> MappedBatch:
+    return map_spans(request, FACTS, lambda trace_ids: {})
+
+
+def test_otlp_arrays_and_maps_nest_at_most_as_deep_as_a_body() -> None:
+    batch = map_request(deep_any_value_request(MAX_JSON_DEPTH, "vapi.deep"))
+    assert (batch.stored, batch.rejected) == (2, [])
+    batch = map_request(deep_any_value_request(MAX_JSON_DEPTH + 1))
+    (refused,) = batch.rejected
+    assert f"attribute gen_ai.tool.call.arguments nests deeper than {MAX_JSON_DEPTH}" in refused
+    assert messages(batch) == [("user", "hi"), ("assistant", "ok")]  # the other span stored
+
+
+def test_a_resource_attribute_too_deep_refuses_the_spans_of_that_resource() -> None:
+    request = deep_any_value_request(1)
+    attribute = request.resource_spans[0].resource.attributes.add()
+    attribute.key = "process.tree"
+    node = attribute.value
+    for _ in range(MAX_JSON_DEPTH + 1):
+        node = node.kvlist_value.values.add().value
+    batch = map_request(request)
+    assert len(batch.rejected) == 2
+    assert "resource attribute process.tree nests deeper" in batch.rejected[0]
+
+
+def test_non_finite_doubles_are_stored_as_the_otlp_json_encoding_spells_them() -> None:
+    call = span(
+        {
+            "moda.conversation_id": "c",
+            "vapi.call.duration": float("nan"),
+            "vapi.score": float("inf"),
+            "vapi.low": float("-inf"),
+        },
+        name="vapi.call",
+    )
+    (record,) = records(mapped([call]))
+    assert "duration" not in record
+    assert {k: v for k, v in record["metadata"].items() if k.startswith("vapi.")} == {
+        "vapi.call.duration": "NaN",
+        "vapi.score": "Infinity",
+        "vapi.low": "-Infinity",
+    }
+    json.loads(json.dumps(record, allow_nan=False))
+
+
+HUGE = "9" * 4301  # past Python's int conversion limit
+
+
+@pytest.mark.parametrize(
+    ("attributes", "reason"),
+    [
+        ({f"gen_ai.completion.0.tool_calls.{HUGE}.name": "f"}, "tool_calls.999999999999…"),
+        (
+            {f"gen_ai.completion.0.tool_calls.{MAX_TOOL_CALLS_PER_MESSAGE}.name": "f"},
+            f"the limit is {MAX_TOOL_CALLS_PER_MESSAGE:,} tool calls per message",
+        ),
+        ({f"gen_ai.prompt.{HUGE}.content": "x"}, "a message at index of more than 9 digits"),
+        ({"gen_ai.prompt.1000.content": "x"}, "a message at index 1,000; the limit is 1,000"),
+        ({"llm.prompts.10000000000.content": "x"}, "a message at index of more than 9 digits"),
+    ],
+)
+def test_indexes_out_of_range_refuse_their_span(attributes: dict[str, Any], reason: str) -> None:
+    batch = mapped([span({"moda.conversation_id": "c", **attributes}), moda_chat("d", [], "ok")])
+    (refused,) = batch.rejected
+    assert reason in refused
+    assert batch.stored == 1
+
+
+def test_indexes_that_are_not_numbers_are_not_message_keys() -> None:
+    batch = mapped(
+        [
+            moda_chat(
+                "c",
+                [("user", "hi")],
+                "ok",
+                **{
+                    "gen_ai.prompt.-1.content": "x",
+                    "gen_ai.prompt.x.content": "x",
+                    "gen_ai.completion.0.tool_calls.-1.name": "f",
+                    "gen_ai.completion.0.tool_calls.x.name": "f",
+                    "gen_ai.prompt.00000000000000000000.role": "system",  # index 0
+                },
+            )
+        ]
+    )
+    assert batch.rejected == []
+    assert messages(batch) == [("system", "hi"), ("assistant", "ok")]
+    assert "content_blocks" not in records(batch)[1]
+
+
+def test_names_are_cut_and_counts_bounded_as_the_ingest_endpoints_take_them() -> None:
+    chat = moda_chat(
+        "c",
+        [("user", "hi")],
+        "ok",
+        **{
+            "gen_ai.usage.input_tokens": 2**53,  # over what a JSON client reads exactly
+            "gen_ai.usage.output_tokens": 2**53 - 1,
+            "gen_ai.completion.0.finish_reason": "s" * 1_000_000,
+        },
+    )
+    chat.name = "n" * 1_000_000
+    batch = mapped([chat], **{"service.name": "s" * 1_000_000})
+    reply = records(batch)[-1]
+    assert "input_tokens" not in reply
+    assert reply["output_tokens"] == 2**53 - 1
+    assert len(reply["metadata"]["otel.span_name"]) == 200
+    assert len(reply["metadata"]["service.name"]) == 200
+    assert len(reply["metadata"]["finish_reason"]) == 200
+
+
+def test_a_mapping_fault_refuses_its_span_and_is_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = service.span_records
+
+    def faulty(view: Any, *args: Any) -> Any:
+        if view.attributes.get("moda.conversation_id") == "bad":
+            raise RuntimeError("a bug")
+        return real(view, *args)
+
+    monkeypatch.setattr(service, "span_records", faulty)
+    batch = mapped([moda_chat("bad", [], "x"), moda_chat("good", [], "ok")])
+    (refused,) = batch.rejected
+    assert refused.endswith(f"could not be mapped ({service.UNMAPPABLE})")
+    assert messages(batch) == [("assistant", "ok")]
+    assert "otel span could not be mapped" in caplog.text
