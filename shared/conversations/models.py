@@ -19,6 +19,7 @@ from shared.fields import MAX_ID_CHARS, Timestamp, TokenCount, describe_error, f
 Status = Literal["active", "in_progress", "completed", "abandoned"]
 STATUSES: tuple[str, ...] = get_args(Status)
 CLOSED_STATUSES = frozenset({"completed", "abandoned"})  # they take no more messages
+EMPTY_START_STATUS = "active"  # the one status a conversation may be created with no messages
 Role = Literal["user", "assistant", "system", "tool"]
 
 Text = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
@@ -125,6 +126,20 @@ class Conversation:
     content: str | None = None
     # Tokens of the appends stored (read with the messages): a retry finds its own write.
     writes: frozenset[str] = frozenset()
+
+
+def may_start_empty(status: str) -> bool:
+    """Only an active conversation may be created without messages: its turns come later, by
+    append. Every create path asks this (conversations and runs, request models and service)."""
+    return status == EMPTY_START_STATUS
+
+
+def check_has_messages(messages: list[Any], status: str, field: str, what: str) -> None:
+    """A 400 naming `field` when a create holds no messages and its status may not start
+    empty. `what` is how the route names a conversation ("conversation", "run")."""
+    if not messages and not may_start_empty(status):
+        problem = f"Holds no messages: only an '{EMPTY_START_STATUS}' {what} may start empty"
+        raise BadRequest("Invalid request body", details={field: problem})
 
 
 def is_analyzable(prompt_id: str | None, attributes: dict[str, Any]) -> bool:

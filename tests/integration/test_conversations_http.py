@@ -19,7 +19,10 @@ from tests.integration.conversations import (
     insights,
     list_,
     open_live,
+    run_append,
+    run_insights,
 )
+from tests.support import Answer
 
 ID = re.compile(r"conv_[0-9A-HJKMNP-TV-Z]{26}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -310,9 +313,33 @@ def test_tool_messages_may_have_no_content(dynamodb: Any) -> None:
     assert answer.body["messages"] == [{"role": "tool", "content": "", "toolCalls": [{"id": "x"}]}]
 
 
-@pytest.mark.parametrize("bad_id", ["conv_456", "conv_" + "U" * 26, "other", "conv_" + "0" * 27])
-def test_bad_ids_are_400_on_every_route(dynamodb: Any, bad_id: str) -> None:
-    for answer in (get(bad_id), insights(bad_id), append(bad_id, SEED_APPEND)):
+def id_routes(conversation_id: str) -> list[Answer]:
+    """Every route that takes a conversation id in its path, conversations and runs."""
+    return [
+        get(conversation_id),
+        insights(conversation_id),
+        append(conversation_id, SEED_APPEND),
+        run_append(conversation_id, SEED_APPEND),
+        run_insights(conversation_id),
+    ]
+
+
+@pytest.mark.parametrize(
+    "unknown_id",
+    ["conv_456", "conv_" + "U" * 26, "other", "conv_" + "0" * 27, "conv_" + "x" * 195, "é"],
+)
+def test_well_formed_ids_that_name_nothing_are_404_on_every_route(
+    dynamodb: Any, unknown_id: str
+) -> None:
+    for answer in id_routes(unknown_id):
+        assert error(answer, 404, "NOT_FOUND")["message"] == "Conversation not found"
+
+
+@pytest.mark.parametrize("bad_id", ["conv_" + "x" * 196, "conv_\x01abc", "conv\tx", "a\x7f"])
+def test_ids_that_cannot_be_a_path_segment_are_400_on_every_route(
+    dynamodb: Any, bad_id: str
+) -> None:
+    for answer in id_routes(bad_id):
         err = error(answer, 400, "VALIDATION_ERROR")
         assert set(err["details"]) == {"id"}
 
