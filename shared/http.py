@@ -138,6 +138,7 @@ _CONVERSATION_CODES = {
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
     415: "VALIDATION_ERROR",  # a Content-Encoding other than gzip
+    422: "UNPROCESSABLE_CONTENT",  # an Idempotency-Key reused with another body
     429: "RATE_LIMITED",
     503: "SERVICE_UNAVAILABLE",
 }
