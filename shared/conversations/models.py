@@ -14,16 +14,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import ErrorDetails
 
 from shared.errors import BadRequest
-from shared.fields import MAX_ID_CHARS, Timestamp, TokenCount, describe_error, field_path, invalid
+from shared.fields import (
+    MAX_ID_CHARS,
+    Milliseconds,
+    Timestamp,
+    TokenCount,
+    describe_error,
+    field_path,
+    invalid,
+)
 
 Status = Literal["active", "in_progress", "completed", "abandoned"]
 STATUSES: tuple[str, ...] = get_args(Status)
 CLOSED_STATUSES = frozenset({"completed", "abandoned"})  # they take no more messages
 EMPTY_START_STATUS = "active"  # the one status a conversation may be created with no messages
 Role = Literal["user", "assistant", "system", "tool"]
+ROLES: tuple[str, ...] = get_args(Role)
 
 Text = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
-NonNegative = Annotated[int | float, Field(ge=0)]
 
 
 class Usage(BaseModel):
@@ -35,7 +43,9 @@ class Usage(BaseModel):
 
 
 class Message(BaseModel):
-    """One turn, as seed 004 describes it. Fields beyond the documented ones are kept as sent."""
+    """One turn: `role` and `content`, and optionally `timestamp`, `model`, `tokens`,
+    `toolCalls`, `usage`, `latencyMs`, `metadata`. Other fields are kept as sent. Numbers
+    Parley reads back or computes with are bounded (token counts, `latencyMs`)."""
 
     model_config = ConfigDict(strict=True, extra="allow")
 
@@ -47,7 +57,7 @@ class Message(BaseModel):
     tokens: TokenCount | None = None
     toolCalls: list[dict[str, Any]] | None = None
     usage: Usage | None = None
-    latencyMs: NonNegative | None = None
+    latencyMs: Milliseconds | None = None
     metadata: dict[str, Any] | None = None
 
     @field_validator("content")

@@ -27,7 +27,9 @@ from shared.conversations.models import (
     check_has_messages,
     is_analyzable,
 )
-from shared.conversations.store import ConversationStore, IdempotencyClaim, chunk_messages
+from shared.conversations.store import ConversationStore
+from shared.conversations.store.claims import IdempotencyClaim
+from shared.conversations.store.items import chunk_messages
 from shared.dynamo import Deadline
 from shared.errors import (
     BadRequest,
