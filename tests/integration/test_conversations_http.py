@@ -20,6 +20,7 @@ from tests.integration.conversations import (
     list_,
     open_live,
     run_append,
+    run_create,
     run_insights,
 )
 from tests.support import Answer
@@ -381,3 +382,50 @@ def test_insights_are_pending_until_produced(dynamodb: Any) -> None:
     conversation_id = created_id(SEED_CREATE)
     err = error(insights(conversation_id), 404, "NOT_FOUND")
     assert "pending" in err["message"].lower()
+
+
+LATENCIES = [2**64, 1.79e308, 10**15 + 1, -1, -0.5]  # latencyMs: 0 to 10**15
+TOKEN_COUNTS = [2**64, 2**53, 1.79e308, -1, 1.5]  # integers 0 to 2**53 - 1
+OUT_OF_RANGE = [
+    *[("messages[0].latencyMs", {"latencyMs": v}) for v in LATENCIES],
+    *[("messages[0].tokens", {"tokens": v}) for v in TOKEN_COUNTS],
+    *[
+        (f"messages[0].usage.{name}", {"usage": {name: v}})
+        for name in ("promptTokens", "completionTokens", "totalTokens")
+        for v in TOKEN_COUNTS
+    ],
+]
+
+
+@pytest.mark.parametrize(("field", "fields"), OUT_OF_RANGE)
+def test_numbers_out_of_range_are_a_400_naming_the_field_on_every_write(
+    dynamodb: Any, field: str, fields: dict[str, Any]
+) -> None:
+    bad = [{"role": "user", "content": "hi", **fields}]
+    conversation_id = open_live()
+    structured = json.dumps({"messages": bad})
+    answers = [
+        (append(conversation_id, {"messages": bad}), field),
+        (run_append(conversation_id, {"messages": bad}), field),
+        (run_create({"agentName": "Bot", "messages": bad}), field),
+        (create({"promptId": "p", "content": structured}), "content." + field),
+    ]
+    for answer, named in answers:
+        assert named in error(answer, 400, "VALIDATION_ERROR")["details"], answer.body
+    assert get(conversation_id).body["messages"] == []
+
+
+def test_numbers_in_range_are_stored_and_echoed_exactly(dynamodb: Any) -> None:
+    conversation_id = open_live()
+    message = {
+        "role": "assistant",
+        "content": "hi",
+        "latencyMs": 10**15,
+        "tokens": 2**53 - 1,
+        "usage": {"promptTokens": 0, "cost": 1.79e308, "big": 2**64},
+        "metadata": {"ratio": 0.1, "huge": 18446744073709551616},
+    }
+    answer = append(conversation_id, {"messages": [message]})
+    assert answer.status == 200, answer.body
+    assert answer.body["messages"] == [message]
+    assert get(conversation_id).body["messages"] == [message]
