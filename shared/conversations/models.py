@@ -222,7 +222,7 @@ class AppendRequest(BaseModel):
 
 
 class StructuredContent(BaseModel):
-    """`content` as a JSON string: `{"messages": [...], "metadata": {...}?}` (seed 004)."""
+    """`content` as a JSON string: `{"messages": [...], "metadata": {...}?}`, no other keys."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
 

@@ -16,7 +16,7 @@ from shared.conversations.views import conversation_view, created_view
 from shared.http import JSONBody, RequestContext, conversations_route
 from shared.idempotency import Answer
 from shared.runs.models import RunAppend, RunCreate
-from shared.runs.responses import data, run_insights
+from shared.runs.views import data, run_insights
 
 BASE_PATH = "/api/v1/runs"
 APPEND_PATH = BASE_PATH + "/{id}/messages"

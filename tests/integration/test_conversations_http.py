@@ -1,5 +1,5 @@
 """The conversations API through its real handlers under moto: create, append, get, list,
-insights, tenancy and bad input (seed 004, CONTRACT §3)."""
+insights, tenancy and bad input."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ SEED_CREATE = {
 # --- create ------------------------------------------------------------------------------------
 
 
-def test_create_answers_as_seed_004_shows(dynamodb: Any) -> None:
+def test_create_answers_as_documented(dynamodb: Any) -> None:
     answer = create(SEED_CREATE)
 
     assert answer.status == 200, answer.body
