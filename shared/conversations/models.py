@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from shared.errors import BadRequest
@@ -32,6 +40,8 @@ Role = Literal["user", "assistant", "system", "tool"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 Text = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
+# The flag on a stored message that could not be decoded (store/items.py): answers only.
+UNDECODABLE = "undecodable"
 
 
 class Usage(BaseModel):
@@ -66,6 +76,14 @@ class Message(BaseModel):
         if not value.strip() and info.data.get("role", "tool") != "tool":
             raise invalid("must not be empty (only tool messages may have empty content)")
         return value
+
+    @model_validator(mode="after")
+    def _not_flagged(self) -> Message:
+        if self.model_extra and UNDECODABLE in self.model_extra:
+            raise invalid(
+                f"'{UNDECODABLE}' is reserved: it marks a stored message Parley could not read"
+            )
+        return self
 
     def stored(self) -> dict[str, Any]:
         """The message as stored and returned: what was sent, timestamps normalized."""

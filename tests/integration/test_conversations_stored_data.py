@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.conversations.store.items import UNDECODABLE, conversation_key, message_key
+from shared.conversations.models import UNDECODABLE
+from shared.conversations.store.items import conversation_key, message_key
 from shared.settings import get_settings
 from tests.integration.conversations import (
     append,
@@ -73,3 +74,12 @@ def test_summary_fields_that_do_not_decode_are_returned_flagged(dynamodb: Any) -
     assert answer.body["insights"] is None
     assert insights(conversation_id, tenant).status == 404  # answered as a failed analysis
     assert run_insights(conversation_id, tenant).body["data"]["status"] == "failed"
+
+
+def test_a_request_cannot_set_the_flag(dynamodb: Any) -> None:
+    tenant = fresh_tenant()
+    conversation_id = created_id(SEED, tenant)
+    flagged = {"role": "user", "content": "x", UNDECODABLE: True}
+    refused = append(conversation_id, {"messages": [flagged]}, tenant)
+    assert refused.status == 400, refused.body
+    assert "messages[0]" in refused.body["error"]["details"]

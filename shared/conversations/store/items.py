@@ -26,6 +26,7 @@ import pydantic_core
 
 from shared.conversations.models import (
     ROLES,
+    UNDECODABLE,
     Conversation,
     ConversationSummary,
     is_analyzable,
@@ -35,8 +36,6 @@ from shared.logs import get_logger
 
 META = "META"
 MAX_CHUNK_BYTES = 350_000  # DynamoDB items stop at 400 KB
-# The flag on a stored message that could not be decoded (its raw text is its `content`).
-UNDECODABLE = "undecodable"
 
 log = get_logger("conversations")
 
