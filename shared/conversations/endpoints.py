@@ -46,10 +46,6 @@ DEFAULT_LIMIT = 20
 MAX_OFFSET = 10_000  # deeper pages: follow nextCursor (an offset is read and skipped)
 
 
-async def _json_body(request: Request) -> Any:
-    return parse_json(await read_body(request.stream(), request.headers.get("content-encoding")))
-
-
 @dataclass(frozen=True)
 class KeyedWrite:
     """A write request that may carry an `Idempotency-Key`: its body as received
@@ -139,17 +135,21 @@ def new_conversation(body: CreateRequest) -> NewConversation:
 
 
 async def create(request: Request, ctx: RequestContext) -> Response:
-    raw = await _json_body(request)
-    body = validate_body(CreateRequest, raw)
-    created = services.conversation_service().create(
-        ctx.tenant,
-        new_conversation(body),
-        ctx.deadline,
-        key=None
-        if body.idempotencyKey is None
-        else CreateKey(body.idempotencyKey, request_hash(raw)),
-    )
-    return JSONBody(created_view(created.conversation))
+    write = await keyed_write(request, ctx, BASE_PATH)
+
+    def work() -> Answer:
+        raw = parse_json(write.body)
+        body = validate_body(CreateRequest, raw)
+        # The body's idempotencyKey (this API's own, 409 on reuse) or else the header's.
+        key = write.create_key()
+        if body.idempotencyKey is not None:
+            key = CreateKey(body.idempotencyKey, request_hash(raw))
+        created = services.conversation_service().create(
+            ctx.tenant, new_conversation(body), ctx.deadline, key=key
+        )
+        return Answer(200, created_view(created.conversation))
+
+    return answer_once(write, ctx, work)
 
 
 # --- append ------------------------------------------------------------------------------------

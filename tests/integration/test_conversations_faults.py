@@ -420,23 +420,26 @@ def test_a_keyed_append_whose_answer_was_not_saved_is_stored_once(
     assert get(conversation_id).body["messages"] == MESSAGES["messages"]
 
 
-def test_a_keyed_run_create_whose_answer_was_not_saved_makes_one_run(
-    faulty: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("route", ["conversations", "runs"])
+def test_a_keyed_create_whose_answer_was_not_saved_makes_one_conversation(
+    faulty: Any, monkeypatch: pytest.MonkeyPatch, route: str
 ) -> None:
     tenant = fresh_tenant()
+
+    def send() -> Any:
+        if route == "conversations":
+            body = {"promptId": "p", "content": "User: hi"}
+            return create(body, tenant, **keyed("k-create"))
+        run = {"agentName": "Bot", "messages": MESSAGES["messages"]}
+        event = api_event("POST", RUNS, body=run, tenant=tenant, **keyed("k-create"))
+        return invoke(runs_create_handler, event)
+
     faulty()
     lose_saved_answers(monkeypatch)
-    run = {"agentName": "Bot", "messages": MESSAGES["messages"]}
-    unavailable(
-        invoke(
-            runs_create_handler, api_event("POST", RUNS, body=run, tenant=tenant, **keyed("k-run"))
-        )
-    )
+    unavailable(send())
     monkeypatch.undo()
     faulty()
-    answer = invoke(
-        runs_create_handler, api_event("POST", RUNS, body=run, tenant=tenant, **keyed("k-run"))
-    )
+    answer = send()
     assert answer.status == 200, answer.body
-    listed = list_(tenant).body
-    assert [c["id"] for c in listed["data"]] == [answer.body["data"]["id"]]
+    created = answer.body["data"] if route == "runs" else answer.body
+    assert [c["id"] for c in list_(tenant).body["data"]] == [created["id"]]

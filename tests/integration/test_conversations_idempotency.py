@@ -18,7 +18,9 @@ from shared.idempotency import key_scope
 from shared.runs.endpoints import APPEND_PATH as RUN_APPEND_PATH
 from shared.runs.endpoints import BASE_PATH as RUNS_PATH
 from tests.integration.conversations import (
+    BASE,
     append,
+    create,
     error,
     fresh_tenant,
     get,
@@ -85,15 +87,32 @@ def test_a_key_reused_with_another_body_is_422_and_stores_nothing(dynamodb: Any,
     assert contents(conversation_id, tenant) == ["hello"]
 
 
-def test_a_keyed_run_create_sent_again_makes_one_run(dynamodb: Any) -> None:
+CONVERSATION = {"promptId": "p_1", "content": "User: hi\nAssistant: hello"}
+
+
+@pytest.mark.parametrize(("send", "body"), [(run_create, RUN), (create, CONVERSATION)])
+def test_a_keyed_create_sent_again_makes_one_conversation(
+    dynamodb: Any, send: Any, body: dict[str, Any]
+) -> None:
     tenant = fresh_tenant()
     key = new_key()
-    first = run_create(RUN, tenant, **keyed(key))
-    repeat = run_create(RUN, tenant, **keyed(key))
+    first = send(body, tenant, **keyed(key))
+    repeat = send(body, tenant, **keyed(key))
     same_answer(first, repeat)
     assert list_(tenant).body["pagination"]["total"] == 1
-    refused = run_create({**RUN, "title": "another"}, tenant, **keyed(key))
+    refused = send({**body, "title": "another"}, tenant, **keyed(key))
     error(refused, 422, "UNPROCESSABLE_CONTENT")
+    assert list_(tenant).body["pagination"]["total"] == 1
+
+
+def test_the_body_idempotency_key_wins_over_the_header(dynamodb: Any) -> None:
+    tenant = fresh_tenant()
+    first = create({**CONVERSATION, "idempotencyKey": "body-key"}, tenant, **keyed(new_key()))
+    # Another header key, the same body key and body: the body key finds the first.
+    again = create({**CONVERSATION, "idempotencyKey": "body-key"}, tenant, **keyed(new_key()))
+    same_answer(first, again)
+    other = {**CONVERSATION, "idempotencyKey": "body-key", "title": "t"}
+    error(create(other, tenant, **keyed(new_key())), 409, "CONFLICT")  # as the body key answers
     assert list_(tenant).body["pagination"]["total"] == 1
 
 
@@ -107,6 +126,7 @@ def body_hash(body: Any) -> str:
         (APPEND_PATH, conversations_append),
         (RUN_APPEND_PATH, runs_append),
         (RUNS_PATH, None),
+        (BASE, None),
     ],
 )
 def test_a_request_while_the_first_is_in_flight_is_409_with_retry_after(
@@ -115,14 +135,14 @@ def test_a_request_while_the_first_is_in_flight_is_409_with_retry_after(
     tenant = fresh_tenant()
     conversation_id = open_live(tenant)
     key = new_key()
-    body = RUN if send is None else MESSAGES
+    body = MESSAGES if send is not None else RUN if route == RUNS_PATH else CONVERSATION
     # The first request holds the claim (it is still running).
     claim = services.idempotency_store().claim(
         key_scope(tenant, route, key), body_hash(body), "first-request", Deadline(5)
     )
     assert claim is None
     if send is None:
-        answer = run_create(body, tenant, **keyed(key))
+        answer = (run_create if route == RUNS_PATH else create)(body, tenant, **keyed(key))
     else:
         answer = send(tenant, body, key, conversation_id)
     error(answer, 409, "CONFLICT")
