@@ -1,7 +1,7 @@
 """`Idempotency-Key` header (IETF draft "The Idempotency-Key HTTP Header Field"): the key is
 claimed atomically before the work, a repeat within the TTL gets the first answer back
 unchanged, a repeat while the first is in flight is told to retry. One implementation for every
-route that takes the header (ingest, conversations append, runs create and append): `run_once`.
+route that takes the header (ingest, the conversations and runs writes): `run_once`.
 
 IdempotencyTable item: pk = "<tenant>#<route>#<key>", body_hash (SHA-256 of the decompressed
 body), owner (the claiming request's id), expires_at (epoch seconds), and once the work is done
@@ -150,7 +150,7 @@ class IdempotencyStore:
 
 
 def key_scope(tenant: str, route: str, key: str) -> str:
-    """Where a key lives: keys are per tenant and per route."""
+    """Where a key lives: keys are per tenant and per route (a path)."""
     return f"{tenant}#{route}#{check_key(key)}"
 
 

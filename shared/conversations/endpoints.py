@@ -65,9 +65,12 @@ class KeyedWrite:
         return None if self.scope is None else CreateKey(self.scope, self.body_hash, header=True)
 
 
-async def keyed_write(request: Request, ctx: RequestContext, route: str) -> KeyedWrite:
+async def keyed_write(request: Request, ctx: RequestContext, path: str) -> KeyedWrite:
+    """`path`: the request's own path (the conversation's id in it), so a key is per tenant and
+    per route and, on an append, per conversation: the same key and body sent to two
+    conversations are two requests."""
     key = request.headers.get("idempotency-key")
-    scope = None if key is None else key_scope(ctx.tenant, route, key)
+    scope = None if key is None else key_scope(ctx.tenant, path, key)
     body = await read_body(request.stream(), request.headers.get("content-encoding"))
     return KeyedWrite(body, scope, hashlib.sha256(body).hexdigest())
 
@@ -157,7 +160,7 @@ async def create(request: Request, ctx: RequestContext) -> Response:
 
 async def append(request: Request, ctx: RequestContext) -> Response:
     conversation_id = check_id(request.path_params["id"])
-    write = await keyed_write(request, ctx, APPEND_PATH)
+    write = await keyed_write(request, ctx, APPEND_PATH.format(id=conversation_id))
 
     def work() -> Answer:
         body = validate_body(AppendRequest, parse_json(write.body))

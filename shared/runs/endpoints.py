@@ -37,7 +37,7 @@ async def create_run(request: Request, ctx: RequestContext) -> Response:
 
 async def append_run(request: Request, ctx: RequestContext) -> Response:
     conversation_id = check_id(request.path_params["id"])
-    write = await keyed_write(request, ctx, APPEND_PATH)
+    write = await keyed_write(request, ctx, APPEND_PATH.format(id=conversation_id))
 
     def work() -> Answer:
         append = validate_body(RunAppend, parse_json(write.body))

@@ -137,8 +137,9 @@ def test_a_request_while_the_first_is_in_flight_is_409_with_retry_after(
     key = new_key()
     body = MESSAGES if send is not None else RUN if route == RUNS_PATH else CONVERSATION
     # The first request holds the claim (it is still running).
+    path = route.format(id=conversation_id)
     claim = services.idempotency_store().claim(
-        key_scope(tenant, route, key), body_hash(body), "first-request", Deadline(5)
+        key_scope(tenant, path, key), body_hash(body), "first-request", Deadline(5)
     )
     assert claim is None
     if send is None:
@@ -161,6 +162,17 @@ def test_keys_are_per_tenant_and_per_route(dynamodb: Any) -> None:
     assert runs_append(acme, OTHER, key, acme_id).status == 200
     assert contents(acme_id, acme) == ["hello", "something else"]
     assert contents(globex_id, globex) == ["something else"]
+
+
+def test_one_key_on_two_conversations_is_two_requests(dynamodb: Any) -> None:
+    tenant = fresh_tenant()
+    first, second = open_live(tenant), open_live(tenant)
+    key = new_key()
+    assert conversations_append(tenant, MESSAGES, key, first).status == 200
+    answer = conversations_append(tenant, MESSAGES, key, second)
+    assert answer.status == 200, answer.body
+    assert answer.body["id"] == second
+    assert contents(first, tenant) == contents(second, tenant) == ["hello"]
 
 
 def test_a_refused_keyed_request_can_be_fixed_under_the_same_key(dynamodb: Any) -> None:
