@@ -49,7 +49,11 @@ class Answer:
 
 def check_key(key: str) -> str:
     if not 1 <= len(key) <= MAX_KEY_CHARS or not key.isprintable():
-        raise BadRequest(f"Idempotency-Key must be 1-{MAX_KEY_CHARS} printable characters")
+        problem = f"Must be 1-{MAX_KEY_CHARS} printable characters"
+        raise BadRequest(
+            f"Idempotency-Key must be 1-{MAX_KEY_CHARS} printable characters",
+            details={"Idempotency-Key": problem},  # the conversations envelope names the header
+        )
     return key
 
 

@@ -189,5 +189,9 @@ def test_a_refused_keyed_request_can_be_fixed_under_the_same_key(dynamodb: Any) 
 def test_an_invalid_key_is_a_400(dynamodb: Any) -> None:
     tenant = fresh_tenant()
     conversation_id = open_live(tenant)
-    error(append(conversation_id, MESSAGES, tenant, **keyed("k" * 256)), 400, "VALIDATION_ERROR")
+    for bad in ("k" * 256, "tab\tkey"):
+        refused = error(
+            append(conversation_id, MESSAGES, tenant, **keyed(bad)), 400, "VALIDATION_ERROR"
+        )
+        assert set(refused["details"]) == {"Idempotency-Key"}
     assert contents(conversation_id, tenant) == []
