@@ -129,7 +129,7 @@ def ingest_error(request: Request | None, answer: ErrorAnswer, request_id: str) 
     return JSONBody(body, status_code=answer.status, headers=answer.headers)
 
 
-# The conversations API's error codes (CONTRACT §3), by HTTP status.
+# The conversations API's error codes (README "The conversations API"), by HTTP status.
 _CONVERSATION_CODES = {
     400: "VALIDATION_ERROR",
     401: "UNAUTHORIZED",
@@ -138,6 +138,7 @@ _CONVERSATION_CODES = {
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
     415: "VALIDATION_ERROR",  # a Content-Encoding other than gzip
+    422: "UNPROCESSABLE_CONTENT",  # an Idempotency-Key reused with another body
     429: "RATE_LIMITED",
     503: "SERVICE_UNAVAILABLE",
 }

@@ -17,6 +17,7 @@ from shared.settings import get_settings
 if TYPE_CHECKING:
     from shared.conversations.service import ConversationService
     from shared.conversations.store import ConversationStore
+    from shared.idempotency import IdempotencyStore
     from shared.ingest.pipeline import IngestService
     from shared.ingest.store import RecordStore
     from shared.ingest.summaries import SummaryStore, SummaryWorker
@@ -62,23 +63,30 @@ def key_store() -> KeyStore:
 
 
 @lru_cache(maxsize=1)
-def ingest_service() -> IngestService:
-    from shared.ingest.archive import ArchiveObjects, ArchiveStore
-    from shared.ingest.idempotency import IdempotencyStore
-    from shared.ingest.pipeline import IngestService
+def idempotency_store() -> IdempotencyStore:
+    """`Idempotency-Key` claims and answers, for every route that takes the header."""
+    from shared.idempotency import IdempotencyStore
 
     settings = get_settings()
-    idempotency = IdempotencyStore(
+    return IdempotencyStore(
         default_client(),
         settings.idempotency_table,
         settings.idempotency_ttl_hours * 3600,
         settings.idempotency_claim_seconds,
     )
+
+
+@lru_cache(maxsize=1)
+def ingest_service() -> IngestService:
+    from shared.ingest.archive import ArchiveObjects, ArchiveStore
+    from shared.ingest.pipeline import IngestService
+
+    settings = get_settings()
     archive = None
     if settings.archive_bucket:
         objects = ArchiveObjects(settings, settings.archive_bucket, dynamo.default_session())
         archive = ArchiveStore(objects)
-    return IngestService(record_store(), idempotency, archive)
+    return IngestService(record_store(), idempotency_store(), archive)
 
 
 @lru_cache(maxsize=1)
@@ -178,6 +186,7 @@ def reset() -> None:
         summary_store,
         summary_worker,
         key_store,
+        idempotency_store,
         ingest_service,
         conversation_store,
         conversation_service,

@@ -3,7 +3,7 @@
 from mangum import Mangum
 
 from shared.http import conversations_error, create_app
-from shared.runs.sdk import AGENTS_MATCH_ROUTE
+from shared.runs.sdk_endpoints import AGENTS_MATCH_ROUTE
 
 app = create_app([AGENTS_MATCH_ROUTE], conversations_error)
 handler = Mangum(app, lifespan="off")

@@ -1,2 +1,5 @@
-"""The conversations API (`/api/v1/conversations…`, seed 004, CONTRACT §3): models, content
-parsing, limits, the store (ConversationsTable), the service and the endpoints."""
+"""The conversations API (`/api/v1/conversations…`; README "The conversations API"), in the
+project's layers: `endpoints` (HTTP → domain objects), `service` (create, append, get, list,
+insights), `store` (ConversationsTable, one module per job), `models` (domain objects and
+request models), `views` (answers); plus `content` (the `content` field's two formats),
+`limits` (sizes) and `ids`. The Converra SDK's routes (shared/runs) drive the same service."""

@@ -1,4 +1,4 @@
-"""The `content` field of a create (seed 004, both formats) into messages, and messages back
+"""The `content` field of a create (both formats) into messages, and messages back
 into the `content` rendering.
 
 - JSON form: a string whose first non-blank character is `{`, holding `{"messages": [...],
@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
 from pydantic import ValidationError
 
+from shared.body import parse_json
 from shared.conversations.models import Message, StructuredContent, validation_details
 from shared.errors import BadRequest
 
@@ -57,10 +57,16 @@ def parse_content(content: str) -> ParsedContent:
 
 
 def _parse_structured(content: str) -> ParsedContent:
+    # Parsed by the request body's own rules (finite numbers — 1e400 is not stored as
+    # Infinity —, no lone surrogates, the body's depth limit), so what it holds is stored and
+    # read back like anything sent in a body.
     try:
-        data = pydantic_core.from_json(content, allow_inf_nan=False)
-    except ValueError as exc:
-        raise _invalid(f"starts with '{{' but is not valid JSON ({exc})") from None
+        data = parse_json(content.encode())
+    except BadRequest as exc:
+        syntax = exc.message.removeprefix("Request body is not valid JSON: ")
+        if syntax != exc.message:
+            raise _invalid(f"starts with '{{' but is not valid JSON ({syntax})") from None
+        raise _invalid(exc.message.replace("Request body", "the JSON form")) from None
     if not isinstance(data, dict):
         raise _invalid("the JSON form must be an object with a 'messages' array")
     try:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -15,14 +18,17 @@ from shared.conversations import limits
 from shared.conversations.content import parse_content
 from shared.conversations.ids import is_conversation_id
 from shared.conversations.models import (
+    EMPTY_START_STATUS,
     STATUSES,
     AppendRequest,
     CreateRequest,
     ListFilters,
     NewConversation,
+    check_has_messages,
+    may_start_empty,
     validate_body,
 )
-from shared.conversations.service import check_id, request_hash
+from shared.conversations.service import CreateKey, check_id, request_hash
 from shared.conversations.views import (
     BASE_PATH,
     conversation_view,
@@ -33,14 +39,54 @@ from shared.conversations.views import (
 from shared.errors import BadRequest
 from shared.fields import MAX_ID_CHARS
 from shared.http import JSONBody, RequestContext, conversations_route
+from shared.idempotency import Answer, key_scope, run_once
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_OFFSET = 10_000  # deeper pages: follow nextCursor (an offset is read and skipped)
 
 
-async def _json_body(request: Request) -> Any:
-    return parse_json(await read_body(request.stream(), request.headers.get("content-encoding")))
+@dataclass(frozen=True)
+class KeyedWrite:
+    """A write request that may carry an `Idempotency-Key`: its body as received
+    (decompressed) and, when keyed, where the key lives (tenant, route, key)."""
+
+    body: bytes
+    scope: str | None
+    body_hash: str
+
+    @property
+    def request_key(self) -> str | None:
+        """Names this request across resends: its key and its body (a key reused with another
+        body after its 24 hours is a new request)."""
+        return None if self.scope is None else f"{self.scope}\x1f{self.body_hash}"
+
+    def create_key(self) -> CreateKey | None:
+        return None if self.scope is None else CreateKey(self.scope, self.body_hash, header=True)
+
+
+async def keyed_write(request: Request, ctx: RequestContext, path: str) -> KeyedWrite:
+    """`path`: the request's own path (the conversation's id in it), so a key is per tenant and
+    per route and, on an append, per conversation: the same key and body sent to two
+    conversations are two requests."""
+    key = request.headers.get("idempotency-key")
+    scope = None if key is None else key_scope(ctx.tenant, path, key)
+    body = await read_body(request.stream(), request.headers.get("content-encoding"))
+    return KeyedWrite(body, scope, hashlib.sha256(body).hexdigest())
+
+
+def answer_once(write: KeyedWrite, ctx: RequestContext, work: Callable[[], Answer]) -> JSONBody:
+    """`work()`'s answer, or with an `Idempotency-Key` the first answer under that key (the
+    draft's semantics, as on `/v1/ingest`: same key and body replays it, another body is 422, a
+    request still in flight is 409 with Retry-After)."""
+    if write.scope is None:
+        answer = work()
+    else:
+        store = services.idempotency_store()
+        answer, _ = run_once(
+            store, write.scope, write.body_hash, ctx.request_id, ctx.deadline, work
+        )
+    return JSONBody(answer.body, status_code=answer.status)
 
 
 def _invalid(field: str, problem: str) -> BadRequest:
@@ -55,21 +101,21 @@ def new_conversation(body: CreateRequest) -> NewConversation:
     missing = {}
     if body.promptId is None and body.promptName is None:
         missing["promptId"] = "Required field"
-    if body.content is None and body.status != "active":
-        missing["content"] = "Required field unless status is 'active'"
+    if body.content is None and not may_start_empty(body.status):
+        missing["content"] = f"Required field unless status is '{EMPTY_START_STATUS}'"
     if missing:
         raise BadRequest("Invalid request body", details=missing)
     messages = []
     metadata: dict[str, Any] = {}
     if body.content is not None:
         limits.check_content_field(body.content)
-        if body.content.strip() or body.status != "active":
+        # Blank content is "no messages yet", when the status allows that; else it is parsed
+        # (and refused as holding no turns).
+        if body.content.strip() or not may_start_empty(body.status):
             parsed = parse_content(body.content)
             messages = parsed.messages
             metadata = dict(parsed.metadata or {})
-    if not messages and body.status != "active":
-        problem = "Holds no messages: only an 'active' conversation may start empty"
-        raise BadRequest("Invalid request body", details={"content": problem})
+    check_has_messages(messages, body.status, "content", "conversation")
     metadata |= body.metadata or {}  # the request's own metadata wins over the content's
     return NewConversation(
         messages=messages,
@@ -92,16 +138,21 @@ def new_conversation(body: CreateRequest) -> NewConversation:
 
 
 async def create(request: Request, ctx: RequestContext) -> Response:
-    raw = await _json_body(request)
-    body = validate_body(CreateRequest, raw)
-    created = services.conversation_service().create(
-        ctx.tenant,
-        new_conversation(body),
-        ctx.deadline,
-        idempotency_key=body.idempotencyKey,
-        body_hash=request_hash(raw),
-    )
-    return JSONBody(created_view(created.conversation))
+    write = await keyed_write(request, ctx, BASE_PATH)
+
+    def work() -> Answer:
+        raw = parse_json(write.body)
+        body = validate_body(CreateRequest, raw)
+        # The body's idempotencyKey (this API's own, 409 on reuse) or else the header's.
+        key = write.create_key()
+        if body.idempotencyKey is not None:
+            key = CreateKey(body.idempotencyKey, request_hash(raw))
+        created = services.conversation_service().create(
+            ctx.tenant, new_conversation(body), ctx.deadline, key=key
+        )
+        return Answer(200, created_view(created.conversation))
+
+    return answer_once(write, ctx, work)
 
 
 # --- append ------------------------------------------------------------------------------------
@@ -109,16 +160,22 @@ async def create(request: Request, ctx: RequestContext) -> Response:
 
 async def append(request: Request, ctx: RequestContext) -> Response:
     conversation_id = check_id(request.path_params["id"])
-    body = validate_body(AppendRequest, await _json_body(request))
-    conversation = services.conversation_service().append(
-        ctx.tenant,
-        conversation_id,
-        body.messages,
-        ctx.deadline,
-        status=body.status,
-        metadata=body.metadata,
-    )
-    return JSONBody(conversation_view(conversation))
+    write = await keyed_write(request, ctx, APPEND_PATH.format(id=conversation_id))
+
+    def work() -> Answer:
+        body = validate_body(AppendRequest, parse_json(write.body))
+        conversation = services.conversation_service().append(
+            ctx.tenant,
+            conversation_id,
+            body.messages,
+            ctx.deadline,
+            status=body.status,
+            metadata=body.metadata,
+            request_key=write.request_key,
+        )
+        return Answer(200, conversation_view(conversation))
+
+    return answer_once(write, ctx, work)
 
 
 # --- reads -------------------------------------------------------------------------------------
@@ -193,8 +250,9 @@ async def list_conversations(request: Request, ctx: RequestContext) -> Response:
     return JSONBody(list_view(page, limit=limit, offset=offset, cursor=next_cursor))
 
 
+APPEND_PATH = BASE_PATH + "/{id}/messages"
 CREATE_ROUTE = conversations_route(BASE_PATH, create, "POST")
 LIST_ROUTE = conversations_route(BASE_PATH, list_conversations, "GET")
 GET_ROUTE = conversations_route(BASE_PATH + "/{id}", get_conversation, "GET")
-APPEND_ROUTE = conversations_route(BASE_PATH + "/{id}/messages", append, "POST")
+APPEND_ROUTE = conversations_route(APPEND_PATH, append, "POST")
 INSIGHTS_ROUTE = conversations_route(BASE_PATH + "/{id}/insights", get_insights, "GET")

@@ -10,19 +10,38 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from shared.errors import BadRequest
-from shared.fields import MAX_ID_CHARS, Timestamp, TokenCount, describe_error, field_path, invalid
+from shared.fields import (
+    MAX_ID_CHARS,
+    Milliseconds,
+    Timestamp,
+    TokenCount,
+    describe_error,
+    field_path,
+    invalid,
+)
 
 Status = Literal["active", "in_progress", "completed", "abandoned"]
 STATUSES: tuple[str, ...] = get_args(Status)
 CLOSED_STATUSES = frozenset({"completed", "abandoned"})  # they take no more messages
+EMPTY_START_STATUS = "active"  # the one status a conversation may be created with no messages
 Role = Literal["user", "assistant", "system", "tool"]
+ROLES: tuple[str, ...] = get_args(Role)
 
 Text = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
-NonNegative = Annotated[int | float, Field(ge=0)]
+# The flag on a stored message that could not be decoded (store/items.py): answers only.
+UNDECODABLE = "undecodable"
 
 
 class Usage(BaseModel):
@@ -34,7 +53,9 @@ class Usage(BaseModel):
 
 
 class Message(BaseModel):
-    """One turn, as seed 004 describes it. Fields beyond the documented ones are kept as sent."""
+    """One turn: `role` and `content`, and optionally `timestamp`, `model`, `tokens`,
+    `toolCalls`, `usage`, `latencyMs`, `metadata`. Other fields are kept as sent. Numbers
+    Parley reads back or computes with are bounded (token counts, `latencyMs`)."""
 
     model_config = ConfigDict(strict=True, extra="allow")
 
@@ -46,7 +67,7 @@ class Message(BaseModel):
     tokens: TokenCount | None = None
     toolCalls: list[dict[str, Any]] | None = None
     usage: Usage | None = None
-    latencyMs: NonNegative | None = None
+    latencyMs: Milliseconds | None = None
     metadata: dict[str, Any] | None = None
 
     @field_validator("content")
@@ -55,6 +76,14 @@ class Message(BaseModel):
         if not value.strip() and info.data.get("role", "tool") != "tool":
             raise invalid("must not be empty (only tool messages may have empty content)")
         return value
+
+    @model_validator(mode="after")
+    def _not_flagged(self) -> Message:
+        if self.model_extra and UNDECODABLE in self.model_extra:
+            raise invalid(
+                f"'{UNDECODABLE}' is reserved: it marks a stored message Parley could not read"
+            )
+        return self
 
     def stored(self) -> dict[str, Any]:
         """The message as stored and returned: what was sent, timestamps normalized."""
@@ -127,6 +156,20 @@ class Conversation:
     writes: frozenset[str] = frozenset()
 
 
+def may_start_empty(status: str) -> bool:
+    """Only an active conversation may be created without messages: its turns come later, by
+    append. Every create path asks this (conversations and runs, request models and service)."""
+    return status == EMPTY_START_STATUS
+
+
+def check_has_messages(messages: list[Any], status: str, field: str, what: str) -> None:
+    """A 400 naming `field` when a create holds no messages and its status may not start
+    empty. `what` is how the route names a conversation ("conversation", "run")."""
+    if not messages and not may_start_empty(status):
+        problem = f"Holds no messages: only an '{EMPTY_START_STATUS}' {what} may start empty"
+        raise BadRequest("Invalid request body", details={field: problem})
+
+
 def is_analyzable(prompt_id: str | None, attributes: dict[str, Any]) -> bool:
     """Insights are produced only for a conversation linked to a prompt or an agent (a free-text
     promptName alone is not a link)."""
@@ -197,7 +240,7 @@ class AppendRequest(BaseModel):
 
 
 class StructuredContent(BaseModel):
-    """`content` as a JSON string: `{"messages": [...], "metadata": {...}?}` (seed 004)."""
+    """`content` as a JSON string: `{"messages": [...], "metadata": {...}?}`, no other keys."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
 

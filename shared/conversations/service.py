@@ -24,12 +24,22 @@ from shared.conversations.models import (
     ListFilters,
     Message,
     NewConversation,
+    check_has_messages,
     is_analyzable,
 )
-from shared.conversations.store import ConversationStore, IdempotencyClaim, chunk_messages
+from shared.conversations.store import ConversationStore
+from shared.conversations.store.claims import IdempotencyClaim
+from shared.conversations.store.items import chunk_messages
 from shared.dynamo import Deadline
-from shared.errors import BadRequest, Conflict, Contended, NotFound, StorageUnavailable
-from shared.fields import format_timestamp
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    Contended,
+    NotFound,
+    StorageUnavailable,
+    UnprocessableContent,
+)
+from shared.fields import MAX_ID_CHARS, format_timestamp
 from shared.logs import get_logger
 
 # Lost races of one append before answering a retryable 503 (each loss means another append
@@ -40,8 +50,8 @@ _RACE_BACKOFF_SECONDS = 0.02
 _MAX_CREATE_ATTEMPTS = 3
 # After the storage deadline, the time to settle an append whose outcome is unknown (read,
 # fence, read): long enough for several slow calls, since a 503 given while the write is still
-# open may be followed by that write landing; the functions' 29 s leave room for it after the
-# 8 s storage deadline.
+# open may be followed by that write landing. The functions run 29 s at most; the storage
+# deadline (PARLEY_STORAGE_DEADLINE_SECONDS, 20 s in template.yaml) plus this stays within.
 _SETTLE_SECONDS = 2.0
 
 Clock = Callable[[], datetime]
@@ -56,15 +66,54 @@ def request_hash(body: Any) -> str:
 
 
 def not_found(conversation_id: str) -> NotFound:
-    # The same answer whether it does not exist or belongs to another tenant.
+    # The same answer whether it does not exist, belongs to another tenant or could not be an
+    # id at all: an id either names one of the tenant's conversations or nothing.
     return NotFound("Conversation not found")
 
 
 def check_id(conversation_id: str) -> str:
-    if not is_conversation_id(conversation_id):
-        problem = "Must be a conversation id: conv_ followed by 26 characters"
+    """A conversation id from a path: 400 only when it cannot be a path segment at all (too
+    long, or control characters); 404 when it is well formed but cannot name a conversation
+    (not `conv_` + 26 characters), without a read."""
+    if not 1 <= len(conversation_id) <= MAX_ID_CHARS or not conversation_id.isprintable():
+        problem = f"Must be 1 to {MAX_ID_CHARS} printable characters"
         raise BadRequest("Invalid conversation id", details={"id": problem})
+    if not is_conversation_id(conversation_id):
+        raise not_found(conversation_id)
     return conversation_id
+
+
+def _write_tag(request_key: str) -> str:
+    """What marks every write attempt of one keyed request (see `ConversationService.append`)."""
+    return hashlib.sha256(request_key.encode()).hexdigest()[:32] + "."
+
+
+def write_token(request_key: str | None) -> str:
+    """The token of one append attempt: fresh each time (a fence names one attempt), and for a
+    keyed request prefixed with its tag, so a resend recognises the attempt that committed."""
+    nonce = secrets.token_hex(8)
+    return nonce if request_key is None else _write_tag(request_key) + nonce
+
+
+def _committed_earlier(writes: frozenset[str], token: str, request_key: str | None) -> bool:
+    if token in writes:
+        return True
+    if request_key is None:
+        return False
+    tag = _write_tag(request_key)
+    return any(write.startswith(tag) for write in writes)
+
+
+@dataclass(frozen=True)
+class CreateKey:
+    """A create's idempotency key, claimed in the same transaction as the conversation, so a
+    repeat (whatever became of the first answer) returns the first conversation for 24 h.
+    `header`: sent as `Idempotency-Key` (reuse with another body is 422, the draft's code)
+    rather than in the body's `idempotencyKey` (409, as that field has always answered)."""
+
+    key: str
+    body_hash: str
+    header: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,11 +151,12 @@ class ConversationService:
         new: NewConversation,
         deadline: Deadline,
         *,
-        idempotency_key: str | None = None,
-        body_hash: str = "",
+        key: CreateKey | None = None,
     ) -> Created:
         """Store a new conversation. With a key: a repeat within the TTL returns the first
-        conversation if `body_hash` matches, else 409; concurrent repeats make one."""
+        conversation if its body hash matches, else 409 (422 for a header key); concurrent
+        repeats make one."""
+        check_has_messages(new.messages, new.status, "messages", "conversation")
         stored = [m.stored() for m in new.messages]
         sizes, encoded = limits.measure(stored)
         limits.check_totals(sizes)
@@ -119,8 +169,8 @@ class ConversationService:
             new = replace(new, agent_id=agent_id)
         for _ in range(_MAX_CREATE_ATTEMPTS):
             now = self._clock()
-            if idempotency_key is not None:
-                earlier = self._earlier_create(tenant, idempotency_key, body_hash, now, deadline)
+            if key is not None:
+                earlier = self._earlier_create(tenant, key, now, deadline)
                 if earlier is not None:
                     return Created(earlier, created=False)
             stamp = format_timestamp(now)
@@ -143,9 +193,9 @@ class ConversationService:
             lines = [render_line(m) for m in stored]
             conversation.content = "\n".join(lines)
             claim = None
-            if idempotency_key is not None:
+            if key is not None:
                 expires = int((now + timedelta(seconds=self._ttl)).timestamp())
-                claim = IdempotencyClaim(idempotency_key, body_hash, expires)
+                claim = IdempotencyClaim(key.key, key.body_hash, expires)
             outcome = self._store.create(
                 tenant,
                 conversation,
@@ -160,12 +210,16 @@ class ConversationService:
         raise Contended()
 
     def _earlier_create(
-        self, tenant: str, key: str, body_hash: str, now: datetime, deadline: Deadline
+        self, tenant: str, key: CreateKey, now: datetime, deadline: Deadline
     ) -> Conversation | None:
-        claimed = self._store.claimed_key(tenant, key, deadline)
+        claimed = self._store.claimed_key(tenant, key.key, deadline)
         if claimed is None or claimed.expires_at <= int(now.timestamp()):
             return None
-        if claimed.body_hash != body_hash:
+        if claimed.body_hash != key.body_hash:
+            if key.header:
+                raise UnprocessableContent(
+                    "Idempotency-Key was already used with a different request body"
+                )
             raise Conflict(
                 "This idempotencyKey was used for a different conversation in the last "
                 f"{self._ttl // 3600} hours; use a new key for a new conversation",
@@ -188,14 +242,20 @@ class ConversationService:
         status: str | None = None,
         metadata: dict[str, Any] | None = None,
         attributes: dict[str, Any] | None = None,
+        request_key: str | None = None,
     ) -> Conversation:
         """Add messages (all or none) and optionally change status / merge metadata / replace
         attributes (`sessionId`, … : the runs family's append sets them); returns the whole
-        conversation as committed. Never rewrites what is already stored."""
+        conversation as committed. Never rewrites what is already stored.
+
+        `request_key` names the request across resends (its Idempotency-Key's scope): a resend
+        whose earlier attempt committed finds that write among the stored ones and answers the
+        conversation instead of appending again, even when the key's remembered answer is gone
+        (its save failed, or the claim was released after a 503 while that write was open)."""
         check_id(conversation_id)
         stored = [m.stored() for m in messages]
         lines = [render_line(m) for m in stored]
-        token = secrets.token_hex(8)
+        token = write_token(request_key)
         latest: list[_Attempt] = []  # our latest write, once one was tried
         try:
             return self._append(
@@ -208,6 +268,7 @@ class ConversationService:
                 status,
                 metadata,
                 attributes,
+                request_key,
                 latest,
             )
         except StorageUnavailable:
@@ -255,6 +316,7 @@ class ConversationService:
         status: str | None,
         metadata: dict[str, Any] | None,
         attributes: dict[str, Any] | None,
+        request_key: str | None,
         latest: list[_Attempt],
     ) -> Conversation:
         added, encoded = limits.measure(stored)
@@ -262,8 +324,8 @@ class ConversationService:
             current = self._store.load(tenant, conversation_id, deadline)
             if current is None:
                 raise not_found(conversation_id)
-            if token in current.writes:
-                return current  # a retried write of ours had committed (its answer was lost)
+            if _committed_earlier(current.writes, token, request_key):
+                return current  # a write of this request had committed (its answer was lost)
             if current.status in CLOSED_STATUSES:
                 raise Conflict(
                     f"Conversation {conversation_id} is {current.status}: it takes no more "

@@ -1,4 +1,4 @@
-"""The response shapes of `/api/v1/conversations…` (seed 004)."""
+"""The response shapes of `/api/v1/conversations…` (README "The conversations API")."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def title_of(conversation: Conversation) -> str | None:
 
 
 def user_id_of(conversation: Conversation) -> str | None:
-    """`userId` sent on create, else `metadata.userId` (where seed 004's JSON content puts it)."""
+    """`userId` sent on create, else `metadata.userId` (where clients of the JSON content form
+    put it), else None."""
     user_id = conversation.attributes.get("userId", conversation.metadata.get("userId"))
     return user_id if isinstance(user_id, str) else None
 

@@ -16,7 +16,6 @@ from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
-import pydantic_core
 from pydantic import ValidationError
 
 from shared.body import parse_json
@@ -29,8 +28,8 @@ from shared.errors import (
     PayloadTooLarge,
 )
 from shared.fields import DEFAULT_ENVIRONMENT, check_environment, echo
+from shared.idempotency import Answer, IdempotencyStore, key_scope, run_once
 from shared.ingest.archive import ArchivedRequest, ArchiveStore
-from shared.ingest.idempotency import IdempotencyStore, SavedResponse, check_key
 from shared.ingest.records import (
     MAX_MESSAGE_BYTES,
     IngestEvent,
@@ -44,7 +43,6 @@ from shared.logs import get_logger
 
 MAX_EVENTS = 1000
 MAX_RECORDS = 50_000
-RELEASE_SECONDS = 0.5  # freeing a failed request's Idempotency-Key claim
 
 log = get_logger("ingest")
 
@@ -306,30 +304,34 @@ class IngestService:
     ) -> Outcome:
         if info.idempotency_key is None:
             return self._ingest(policy, body, info, deadline, partial)
-        scope = f"{info.tenant_id}#{policy.route}#{check_key(info.idempotency_key)}"
-        body_hash = hashlib.sha256(body).hexdigest()
-        saved = self._idempotency.claim(scope, body_hash, info.request_id, deadline)
-        if saved is not None:
+        scope = key_scope(info.tenant_id, policy.route, info.idempotency_key)
+        answer, replayed = run_once(
+            self._idempotency,
+            scope,
+            hashlib.sha256(body).hexdigest(),
+            info.request_id,
+            deadline,
+            lambda: self._answer(policy, body, info, deadline, partial),
+        )
+        if replayed:
             # The first answer unchanged, its requestId included (the endpoint's X-Request-Id
             # follows it); this request's own id is in the log line's request_id.
-            replayed = pydantic_core.from_json(saved.response)
             log.info(
                 "idempotent replay",
-                extra={"route": policy.route, "replayed_request_id": replayed.get("requestId")},
+                extra={"route": policy.route, "replayed_request_id": answer.body.get("requestId")},
             )
-            return Outcome(saved.status, replayed)
-        try:
-            outcome = self._ingest(policy, body, info, deadline, partial)
-        except Exception:
-            # A refused or failed request is not remembered: the client may retry under the key.
-            # Its own small budget: a storage fault has often used up the request's deadline, and
-            # a claim left behind would answer the client's retry 409 until it expires. Within
-            # the second kept back from the Lambda's remaining time for the answer.
-            self._idempotency.release(scope, info.request_id, Deadline(RELEASE_SECONDS))
-            raise
-        response = pydantic_core.to_json(outcome.body).decode()
-        self._idempotency.save(scope, SavedResponse(body_hash, outcome.status, response), deadline)
-        return outcome
+        return Outcome(answer.status, answer.body)
+
+    def _answer(
+        self,
+        policy: IngestPolicy,
+        body: bytes,
+        info: RequestInfo,
+        deadline: Deadline,
+        partial: bool,
+    ) -> Answer:
+        outcome = self._ingest(policy, body, info, deadline, partial)
+        return Answer(outcome.status, outcome.body)
 
     def _ingest(
         self,

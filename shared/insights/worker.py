@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from shared.conversations.models import Conversation
-from shared.conversations.store import META, ConversationStore
+from shared.conversations.store import ConversationStore
+from shared.conversations.store.items import META
 from shared.dynamo import Deadline
 from shared.errors import StorageUnavailable
 from shared.fields import format_timestamp

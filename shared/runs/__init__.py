@@ -2,6 +2,10 @@
 Python SDK (0.5.1) calls, served as the same operations on the same data as the conversations
 API. A run *is* a conversation: created here, it reads back on `/api/v1/conversations/{id}`.
 
+Layers: `endpoints` (the runs routes, on the conversations service), `models` (the SDK's
+bodies → conversations domain objects), `views` (the `{"data": ...}` answers),
+`sdk_endpoints` (`/api/v1/sdk/…`: kept apart so those functions load no conversations code).
+
 What the SDK does on the wire (read from its source, `converra/_api.py`, `_client.py`,
 `_transport.py`, `_capture.py`, `_variant_resolver.py`, `_insights.py`):
 

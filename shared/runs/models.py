@@ -17,8 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from shared.conversations import limits
 from shared.conversations.content import parse_content
-from shared.conversations.models import Message, NewConversation, Status, Text, Usage
-from shared.errors import BadRequest
+from shared.conversations.models import (
+    Message,
+    NewConversation,
+    Status,
+    Text,
+    Usage,
+    check_has_messages,
+)
 from shared.fields import invalid
 
 # Roles whose turn may carry no text: a tool result's details live in `toolCalls`, and the
@@ -122,13 +128,7 @@ class RunCreate(BaseModel):
             limits.check_content_field(self.content)
             parsed = parse_content(self.content)
             messages, metadata = parsed.messages, dict(parsed.metadata or {})
-        if not messages and self.status != "active":
-            problem = (
-                "Holds no messages: send 'messages' or 'content'; only an 'active' run may "
-                "start empty"
-            )
-            field = "content" if has_text else "messages"
-            raise BadRequest("Invalid request body", details={field: problem})
+        check_has_messages(messages, self.status, "content" if has_text else "messages", "run")
         metadata |= self.metadata or {}  # the request's own metadata wins over the content's
         return NewConversation(
             messages=messages,

@@ -108,9 +108,10 @@ class Faulty:
                 recover()
                 recover = None
             assert reply.status < 500 or reply.status == 503, (reply.status, reply.body)
-            if reply.status == 409 and reply.body.get("retryable") is True:
+            if reply.status == 409 and "retry-after" in reply.headers:
                 # An Idempotency-Key claim its failed request could not free (storage was still
-                # failing): in progress until it expires, so wait as Retry-After says.
+                # failing): in progress until it expires, so wait as Retry-After says (both
+                # envelopes; the ingest one also says `retryable: true`).
                 time.sleep(CLAIM_SECONDS + 0.2)
                 continue
             if reply.status != 503:
@@ -335,8 +336,14 @@ def test_conversations_create(faulty: Faulty, fault: Fault) -> None:
         faulty.fail(f"listed {listed['data']}\ncreated {created}")
 
 
+def key_header(keyed: bool) -> dict[str, str] | None:
+    """A new Idempotency-Key for one send (its resends carry the same), or none."""
+    return {"Idempotency-Key": unique("key")} if keyed else None
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["no-key", "keyed"])
 @pytest.mark.parametrize("fault", FAULTS)
-def test_conversations_append(faulty: Faulty, fault: Fault) -> None:
+def test_conversations_append(faulty: Faulty, fault: Fault, keyed: bool) -> None:
     opened = faulty.call("POST", BASE, {"promptId": "p", "status": "active"})
     conversation = opened.body["id"]
     acknowledged: list[str] = []
@@ -348,7 +355,8 @@ def test_conversations_append(faulty: Faulty, fault: Fault) -> None:
             {"role": "assistant", "content": texts[1]},
         ]
         path = f"{BASE}/{conversation}/messages"
-        reply = faulty.call("POST", path, {"messages": messages}, None, clear(faulty))
+        headers = key_header(keyed)
+        reply = faulty.call("POST", path, {"messages": messages}, headers, clear(faulty))
         acknowledged.extend(texts)
         return reply
 
@@ -381,15 +389,18 @@ def test_conversations_reads(faulty: Faulty, fault: Fault, route: str) -> None:
 # --- the Converra runs routes (the conversations service under another family) ---------------
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["no-key", "keyed"])
 @pytest.mark.parametrize("fault", FAULTS)
-def test_runs_create(faulty: Faulty, fault: Fault) -> None:
-    """The SDK's create takes no idempotency key (a resend after a lost answer may make a
-    second run: README); every acknowledged run is there, whole."""
+def test_runs_create(faulty: Faulty, fault: Fault, keyed: bool) -> None:
+    """Every acknowledged run is there, whole. Without a key a resend after a lost answer may
+    make a second run (README); with an `Idempotency-Key`, each send makes exactly one."""
     created: list[str] = []
+    agent = unique("agent")
+    before = faulty.read(f"{BASE}?limit=1")["pagination"]["total"]
 
     def send() -> Reply:
-        body = {"agentId": "a", "content": "User: hi\nAI: hello", "status": "completed"}
-        reply = faulty.call("POST", "/api/v1/runs", body, None, clear(faulty))
+        body = {"agentId": agent, "content": "User: hi\nAI: hello", "status": "completed"}
+        reply = faulty.call("POST", "/api/v1/runs", body, key_header(keyed), clear(faulty))
         created.append(reply.body["data"]["id"])
         return reply
 
@@ -397,10 +408,15 @@ def test_runs_create(faulty: Faulty, fault: Fault) -> None:
     for run in created:
         stored = faulty.read(f"{BASE}/{run}")["messages"]
         assert [m["content"] for m in stored] == ["hi", "hello"]
+    if keyed:
+        made = faulty.read(f"{BASE}?limit=1")["pagination"]["total"] - before
+        if made != len(created):
+            faulty.fail(f"{made} runs made for {len(created)} sends: {created}")
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["no-key", "keyed"])
 @pytest.mark.parametrize("fault", FAULTS)
-def test_runs_append(faulty: Faulty, fault: Fault) -> None:
+def test_runs_append(faulty: Faulty, fault: Fault, keyed: bool) -> None:
     opened = faulty.call("POST", BASE, {"promptId": "p", "status": "active"})
     run = opened.body["id"]
     acknowledged: list[str] = []
@@ -408,7 +424,8 @@ def test_runs_append(faulty: Faulty, fault: Fault) -> None:
     def send() -> Reply:
         text = unique("m")
         body = {"messages": [{"role": "user", "content": text}]}
-        reply = faulty.call("POST", f"/api/v1/runs/{run}/messages", body, None, clear(faulty))
+        path = f"/api/v1/runs/{run}/messages"
+        reply = faulty.call("POST", path, body, key_header(keyed), clear(faulty))
         acknowledged.append(text)
         return reply
 

@@ -10,9 +10,13 @@ from functions.conversations_create.app import handler as create_handler
 from functions.conversations_get.app import handler as get_handler
 from functions.conversations_insights.app import handler as insights_handler
 from functions.conversations_list.app import handler as list_handler
+from functions.runs_append.app import handler as runs_append_handler
+from functions.runs_create.app import handler as runs_create_handler
+from functions.runs_insights.app import handler as runs_insights_handler
 from tests.support import Answer, api_event, invoke
 
 BASE = "/api/v1/conversations"
+RUNS = "/api/v1/runs"
 
 
 def fresh_tenant() -> str:
@@ -61,6 +65,34 @@ def insights(conversation_id: str, tenant: str = "acme") -> Answer:
 
 def list_(tenant: str = "acme", query: dict[str, str] | None = None) -> Answer:
     return invoke(list_handler, api_event("GET", BASE, tenant=tenant, query=query))
+
+
+def run_create(body: Any, tenant: str = "acme", **kwargs: Any) -> Answer:
+    return invoke(runs_create_handler, api_event("POST", RUNS, body=body, tenant=tenant, **kwargs))
+
+
+def run_append(run_id: str, body: Any, tenant: str = "acme", **kwargs: Any) -> Answer:
+    event = api_event(
+        "POST",
+        f"{RUNS}/{run_id}/messages",
+        resource=RUNS + "/{id}/messages",
+        path_params={"id": run_id},
+        body=body,
+        tenant=tenant,
+        **kwargs,
+    )
+    return invoke(runs_append_handler, event)
+
+
+def run_insights(run_id: str, tenant: str = "acme") -> Answer:
+    event = api_event(
+        "GET",
+        f"{RUNS}/{run_id}/insights",
+        resource=RUNS + "/{id}/insights",
+        path_params={"id": run_id},
+        tenant=tenant,
+    )
+    return invoke(runs_insights_handler, event)
 
 
 def created_id(body: Any, tenant: str = "acme") -> str:

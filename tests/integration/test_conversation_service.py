@@ -104,6 +104,8 @@ def test_a_status_only_append_completes_a_conversation(dynamodb: Any) -> None:
 def test_service_errors_are_domain_errors(dynamodb: Any) -> None:
     service = services.conversation_service()
     with pytest.raises(BadRequest):
+        service.get("acme", "run\n1", deadline())
+    with pytest.raises(NotFound):
         service.get("acme", "run_1", deadline())
     with pytest.raises(NotFound):
         service.insights("acme", "conv_01JHBVX3V8T2Q6R9M4K7N5P0SZ", deadline())

@@ -134,7 +134,7 @@ def test_concurrent_creates_with_one_key_and_different_bodies_make_one_conversat
     created = [a for a in answers if a.status == 200]
     assert len(created) == 1, [a.body for a in answers]
     for answer in answers:
-        if answer.status != 200:  # CONTRACT: a key reused with another body is 409 CONFLICT
+        if answer.status != 200:  # a body idempotencyKey reused with another body is 409 CONFLICT
             assert answer.status == 409, answer.body
             assert answer.body["error"]["code"] == "CONFLICT"
     assert list_(tenant).body["pagination"]["total"] == 1

@@ -11,13 +11,16 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from functions.runs_append.app import handler as runs_append_handler
+from functions.runs_create.app import handler as runs_create_handler
 from shared import services
 from shared.conversations.models import Message
 from shared.conversations.service import MAX_APPEND_ATTEMPTS, ConversationService
 from shared.conversations.store import ConversationStore
 from shared.dynamo import Deadline, default_client
+from shared.idempotency import IdempotencyStore
 from shared.settings import get_settings
 from tests.integration.conversations import (
+    RUNS,
     append,
     create,
     error,
@@ -352,7 +355,7 @@ def test_a_runs_append_committed_with_its_answer_lost_is_a_200_stored_once(fault
     assert get(run).body["messages"] == MESSAGES["messages"]
 
 
-def run_append(run_id: str, body: Any) -> Any:
+def run_append(run_id: str, body: Any, **kwargs: Any) -> Any:
     path = f"/api/v1/runs/{run_id}/messages"
     event = api_event(
         "POST",
@@ -361,5 +364,82 @@ def run_append(run_id: str, body: Any) -> Any:
         path_params={"id": run_id},
         body=body,
         tenant="acme",
+        **kwargs,
     )
     return invoke(runs_append_handler, event)
+
+
+# --- resends under an Idempotency-Key ----------------------------------------------------------
+
+
+def keyed(key: str) -> dict[str, Any]:
+    return {"headers": {"Idempotency-Key": key}}
+
+
+@pytest.mark.parametrize("route", ["conversations", "runs"])
+def test_a_keyed_resend_after_an_open_write_landed_is_stored_once(faulty: Any, route: str) -> None:
+    """The one case an append without a key can store twice: its write is still in flight
+    when storage stops answering, so settling cannot fence it (503), and it lands afterwards.
+    The client's resend under the same key finds that write and stores nothing more."""
+    conversation_id = open_live()
+    send = append if route == "conversations" else run_append
+    client = faulty(
+        transact_write_items=["deliver-late", *[throttled("TransactWriteItems")] * FOREVER],
+        update_item=[throttled("UpdateItem")] * FOREVER,
+        get_item=[throttled("GetItem")] * FOREVER,
+    )
+    unavailable(send(conversation_id, MESSAGES, **keyed("k-open")))
+    assert client.deliver_late() == [True]  # the first attempt is stored after all
+    faulty()
+    answer = send(conversation_id, MESSAGES, **keyed("k-open"))
+    assert answer.status == 200, answer.body
+    assert get(conversation_id).body["messages"] == MESSAGES["messages"]
+
+
+def lose_saved_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key's answer cannot be saved (storage fails after the work committed), and its
+    claim is expired by the time the client resends (claims last 0 s)."""
+    client = FaultyClient({"put_item": [None, *[throttled("PutItem")] * FOREVER]})
+    store = IdempotencyStore(client, get_settings().idempotency_table, 3600, 0)  # type: ignore[arg-type]
+    monkeypatch.setattr(services, "idempotency_store", lambda: store)
+
+
+@pytest.mark.parametrize("route", ["conversations", "runs"])
+def test_a_keyed_append_whose_answer_was_not_saved_is_stored_once(
+    faulty: Any, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    conversation_id = open_live()
+    send = append if route == "conversations" else run_append
+    faulty()
+    lose_saved_answers(monkeypatch)
+    unavailable(send(conversation_id, MESSAGES, **keyed("k-unsaved")))
+    monkeypatch.undo()  # the idempotency store works again (the conversations one is reset)
+    faulty()
+    answer = send(conversation_id, MESSAGES, **keyed("k-unsaved"))
+    assert answer.status == 200, answer.body
+    assert get(conversation_id).body["messages"] == MESSAGES["messages"]
+
+
+@pytest.mark.parametrize("route", ["conversations", "runs"])
+def test_a_keyed_create_whose_answer_was_not_saved_makes_one_conversation(
+    faulty: Any, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    tenant = fresh_tenant()
+
+    def send() -> Any:
+        if route == "conversations":
+            body = {"promptId": "p", "content": "User: hi"}
+            return create(body, tenant, **keyed("k-create"))
+        run = {"agentName": "Bot", "messages": MESSAGES["messages"]}
+        event = api_event("POST", RUNS, body=run, tenant=tenant, **keyed("k-create"))
+        return invoke(runs_create_handler, event)
+
+    faulty()
+    lose_saved_answers(monkeypatch)
+    unavailable(send())
+    monkeypatch.undo()
+    faulty()
+    answer = send()
+    assert answer.status == 200, answer.body
+    created = answer.body["data"] if route == "runs" else answer.body
+    assert [c["id"] for c in list_(tenant).body["data"]] == [created["id"]]

@@ -1,5 +1,5 @@
 """The conversations API through its real handlers under moto: create, append, get, list,
-insights, tenancy and bad input (seed 004, CONTRACT §3)."""
+insights, tenancy and bad input."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ from tests.integration.conversations import (
     insights,
     list_,
     open_live,
+    run_append,
+    run_create,
+    run_insights,
 )
+from tests.support import Answer
 
 ID = re.compile(r"conv_[0-9A-HJKMNP-TV-Z]{26}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -34,7 +38,7 @@ SEED_CREATE = {
 # --- create ------------------------------------------------------------------------------------
 
 
-def test_create_answers_as_seed_004_shows(dynamodb: Any) -> None:
+def test_create_answers_as_documented(dynamodb: Any) -> None:
     answer = create(SEED_CREATE)
 
     assert answer.status == 200, answer.body
@@ -310,9 +314,33 @@ def test_tool_messages_may_have_no_content(dynamodb: Any) -> None:
     assert answer.body["messages"] == [{"role": "tool", "content": "", "toolCalls": [{"id": "x"}]}]
 
 
-@pytest.mark.parametrize("bad_id", ["conv_456", "conv_" + "U" * 26, "other", "conv_" + "0" * 27])
-def test_bad_ids_are_400_on_every_route(dynamodb: Any, bad_id: str) -> None:
-    for answer in (get(bad_id), insights(bad_id), append(bad_id, SEED_APPEND)):
+def id_routes(conversation_id: str) -> list[Answer]:
+    """Every route that takes a conversation id in its path, conversations and runs."""
+    return [
+        get(conversation_id),
+        insights(conversation_id),
+        append(conversation_id, SEED_APPEND),
+        run_append(conversation_id, SEED_APPEND),
+        run_insights(conversation_id),
+    ]
+
+
+@pytest.mark.parametrize(
+    "unknown_id",
+    ["conv_456", "conv_" + "U" * 26, "other", "conv_" + "0" * 27, "conv_" + "x" * 195, "é"],
+)
+def test_well_formed_ids_that_name_nothing_are_404_on_every_route(
+    dynamodb: Any, unknown_id: str
+) -> None:
+    for answer in id_routes(unknown_id):
+        assert error(answer, 404, "NOT_FOUND")["message"] == "Conversation not found"
+
+
+@pytest.mark.parametrize("bad_id", ["conv_" + "x" * 196, "conv_\x01abc", "conv\tx", "a\x7f"])
+def test_ids_that_cannot_be_a_path_segment_are_400_on_every_route(
+    dynamodb: Any, bad_id: str
+) -> None:
+    for answer in id_routes(bad_id):
         err = error(answer, 400, "VALIDATION_ERROR")
         assert set(err["details"]) == {"id"}
 
@@ -354,3 +382,50 @@ def test_insights_are_pending_until_produced(dynamodb: Any) -> None:
     conversation_id = created_id(SEED_CREATE)
     err = error(insights(conversation_id), 404, "NOT_FOUND")
     assert "pending" in err["message"].lower()
+
+
+LATENCIES = [2**64, 1.79e308, 10**15 + 1, -1, -0.5]  # latencyMs: 0 to 10**15
+TOKEN_COUNTS = [2**64, 2**53, 1.79e308, -1, 1.5]  # integers 0 to 2**53 - 1
+OUT_OF_RANGE = [
+    *[("messages[0].latencyMs", {"latencyMs": v}) for v in LATENCIES],
+    *[("messages[0].tokens", {"tokens": v}) for v in TOKEN_COUNTS],
+    *[
+        (f"messages[0].usage.{name}", {"usage": {name: v}})
+        for name in ("promptTokens", "completionTokens", "totalTokens")
+        for v in TOKEN_COUNTS
+    ],
+]
+
+
+@pytest.mark.parametrize(("field", "fields"), OUT_OF_RANGE)
+def test_numbers_out_of_range_are_a_400_naming_the_field_on_every_write(
+    dynamodb: Any, field: str, fields: dict[str, Any]
+) -> None:
+    bad = [{"role": "user", "content": "hi", **fields}]
+    conversation_id = open_live()
+    structured = json.dumps({"messages": bad})
+    answers = [
+        (append(conversation_id, {"messages": bad}), field),
+        (run_append(conversation_id, {"messages": bad}), field),
+        (run_create({"agentName": "Bot", "messages": bad}), field),
+        (create({"promptId": "p", "content": structured}), "content." + field),
+    ]
+    for answer, named in answers:
+        assert named in error(answer, 400, "VALIDATION_ERROR")["details"], answer.body
+    assert get(conversation_id).body["messages"] == []
+
+
+def test_numbers_in_range_are_stored_and_echoed_exactly(dynamodb: Any) -> None:
+    conversation_id = open_live()
+    message = {
+        "role": "assistant",
+        "content": "hi",
+        "latencyMs": 10**15,
+        "tokens": 2**53 - 1,
+        "usage": {"promptTokens": 0, "cost": 1.79e308, "big": 2**64},
+        "metadata": {"ratio": 0.1, "huge": 18446744073709551616},
+    }
+    answer = append(conversation_id, {"messages": [message]})
+    assert answer.status == 200, answer.body
+    assert answer.body["messages"] == [message]
+    assert get(conversation_id).body["messages"] == [message]

@@ -18,7 +18,7 @@ from devtools.streams import (
 from devtools.template import load_template
 from functions.insights_worker.app import handler as worker_handler
 from shared import services
-from shared.conversations.store import conversation_key
+from shared.conversations.store.items import conversation_key
 from shared.insights.analysis import Analysis, AnalysisFailed, AnalysisUnavailable, Messages
 from shared.insights.sdk import sdk_insights
 from shared.insights.worker import InsightsWorker

@@ -20,7 +20,7 @@ from functions.ingest.app import handler as ingest
 from shared import services
 from shared.dynamo import Deadline, ParallelBatchWriter
 from shared.errors import StorageUnavailable
-from shared.ingest.idempotency import IdempotencyStore
+from shared.idempotency import IdempotencyStore
 from shared.ingest.pipeline import IngestService
 from shared.ingest.store import RecordStore
 from shared.settings import get_settings

@@ -12,10 +12,12 @@ from shared.errors import (
     BadRequest,
     Conflict,
     Contended,
+    InProgress,
     NotFound,
     PayloadTooLarge,
     StorageUnavailable,
     Unauthorized,
+    UnprocessableContent,
 )
 from shared.http import ErrorRenderer, conversations_error, error_response, ingest_error
 
@@ -35,6 +37,8 @@ def rendered(exc: Exception, envelope: ErrorRenderer) -> tuple[int, dict[str, st
         (HTTPException(405), 405, "NOT_FOUND"),
         (Conflict("done"), 409, "CONFLICT"),
         (PayloadTooLarge("big"), 413, "PAYLOAD_TOO_LARGE"),
+        (InProgress(), 409, "CONFLICT"),
+        (UnprocessableContent("other body"), 422, "UNPROCESSABLE_CONTENT"),
         (StorageUnavailable(), 503, "SERVICE_UNAVAILABLE"),
         (Contended(), 503, "SERVICE_UNAVAILABLE"),
         (RuntimeError("secret"), 500, "INTERNAL"),

@@ -23,8 +23,8 @@ from converra import (
 from shared.conversations.models import Conversation
 from shared.insights.sdk import sdk_insights
 from shared.runs.models import RunAppend, RunCreate
-from shared.runs.responses import data
-from shared.runs.sdk import NO_AGENT_MATCH, SDK_CONFIG, check_match_body
+from shared.runs.sdk_endpoints import NO_AGENT_MATCH, SDK_CONFIG, check_match_body
+from shared.runs.views import data
 from tests.converra_fakes import OPENAI_PATH, FakeServer, Seen, chat_completion, fake_server
 
 RUN_ID = "conv_01JD0000000000000000000000"

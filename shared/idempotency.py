@@ -1,6 +1,7 @@
 """`Idempotency-Key` header (IETF draft "The Idempotency-Key HTTP Header Field"): the key is
 claimed atomically before the work, a repeat within the TTL gets the first answer back
-unchanged, a repeat while the first is in flight is told to retry.
+unchanged, a repeat while the first is in flight is told to retry. One implementation for every
+route that takes the header (ingest, the conversations and runs writes): `run_once`.
 
 IdempotencyTable item: pk = "<tenant>#<route>#<key>", body_hash (SHA-256 of the decompressed
 body), owner (the claiming request's id), expires_at (epoch seconds), and once the work is done
@@ -12,8 +13,11 @@ checked here; the table's TTL only cleans up.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import pydantic_core
 from botocore.exceptions import ClientError
 
 from shared.dynamo import Deadline, DynamoDBClient, call_with_retry
@@ -21,6 +25,7 @@ from shared.errors import BadRequest, InProgress, UnprocessableContent
 from shared.logs import get_logger
 
 MAX_KEY_CHARS = 255
+RELEASE_SECONDS = 0.5  # freeing a failed request's claim
 # A claim freed or expired between our put and our read is claimed again, a few times at most.
 _CLAIM_ATTEMPTS = 3
 
@@ -34,9 +39,21 @@ class SavedResponse:
     response: str
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A route's answer as remembered and replayed: its status and JSON body."""
+
+    status: int
+    body: Any
+
+
 def check_key(key: str) -> str:
     if not 1 <= len(key) <= MAX_KEY_CHARS or not key.isprintable():
-        raise BadRequest(f"Idempotency-Key must be 1-{MAX_KEY_CHARS} printable characters")
+        problem = f"Must be 1-{MAX_KEY_CHARS} printable characters"
+        raise BadRequest(
+            f"Idempotency-Key must be 1-{MAX_KEY_CHARS} printable characters",
+            details={"Idempotency-Key": problem},  # the conversations envelope names the header
+        )
     return key
 
 
@@ -134,3 +151,36 @@ class IdempotencyStore:
         except Exception as exc:  # the request's own error is what the client must see
             if not (isinstance(exc, ClientError) and _condition_failed(exc)):
                 log.warning("idempotency claim not released", extra={"error": type(exc).__name__})
+
+
+def key_scope(tenant: str, route: str, key: str) -> str:
+    """Where a key lives: keys are per tenant and per route (a path)."""
+    return f"{tenant}#{route}#{check_key(key)}"
+
+
+def run_once(
+    store: IdempotencyStore,
+    scope: str,
+    body_hash: str,
+    owner: str,
+    deadline: Deadline,
+    work: Callable[[], Answer],
+) -> tuple[Answer, bool]:
+    """`work()` once per key: (its answer, False), or (the first answer, True) for a repeat.
+    Raises InProgress while another request holds the key, UnprocessableContent for the key
+    with another body. Only answers are remembered: when `work` raises, the claim is released
+    so the client can fix or resend under the same key."""
+    saved = store.claim(scope, body_hash, owner, deadline)
+    if saved is not None:
+        return Answer(saved.status, pydantic_core.from_json(saved.response)), True
+    try:
+        answer = work()
+    except Exception:
+        # Its own small budget: a storage fault has often used up the request's deadline, and
+        # a claim left behind would answer the client's retry 409 until it expires. Within
+        # the second kept back from the Lambda's remaining time for the answer.
+        store.release(scope, owner, Deadline(RELEASE_SECONDS))
+        raise
+    response = pydantic_core.to_json(answer.body).decode()
+    store.save(scope, SavedResponse(body_hash, answer.status, response), deadline)
+    return answer, False
