@@ -20,6 +20,7 @@ from typing import Any
 import pydantic_core
 from pydantic import ValidationError
 
+from shared.body import MAX_JSON_DEPTH, nesting_depth
 from shared.conversations.models import Message, StructuredContent, validation_details
 from shared.errors import BadRequest
 
@@ -63,6 +64,10 @@ def _parse_structured(content: str) -> ParsedContent:
         raise _invalid(f"starts with '{{' but is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise _invalid("the JSON form must be an object with a 'messages' array")
+    # JSON decoded from inside a field: held to the body's depth rule, so what is stored from
+    # it (its metadata, wrapped into the conversation's) always reads back.
+    if nesting_depth(data) > MAX_JSON_DEPTH:
+        raise _invalid(f"the JSON form nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         parsed = StructuredContent.model_validate(data)
     except ValidationError as exc:

@@ -24,8 +24,6 @@ re-cut after a partial failure, changes nothing twice.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import json
 from collections.abc import Sequence
@@ -34,8 +32,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from shared import cursors
 from shared.dynamo import Deadline, DynamoDBClient, Item, call_with_retry
-from shared.errors import BadRequest, StorageUnavailable
+from shared.errors import StorageUnavailable
 from shared.fields import format_timestamp
 from shared.logs import get_logger
 
@@ -286,7 +285,8 @@ class SummaryStore:
         if filters.source:
             wanted.append("contains(src, :src)")
             values[":src"] = {"S": filters.source}
-        start = _decode_cursor(cursor, tenant_id) if cursor else None
+        scope = _scope(tenant_id, filters)
+        start = _decode_cursor(cursor, tenant_id, scope) if cursor else None
         found: list[ConversationSummary] = []
         for _ in range(MAX_QUERIES_PER_PAGE):
             query: dict[str, Any] = {
@@ -308,7 +308,7 @@ class SummaryStore:
                 return found, None
             if len(found) >= limit:
                 break
-        return found, _encode_cursor(start) if start else None
+        return found, _encode_cursor(start, scope) if start else None
 
 
 def _summary(item: Item) -> ConversationSummary:
@@ -322,21 +322,25 @@ def _summary(item: Item) -> ConversationSummary:
     )
 
 
-def _encode_cursor(key: Item) -> str:
-    plain = {name: value["S"] for name, value in key.items()}
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode()
+def _scope(tenant_id: str, filters: SummaryFilter) -> tuple[str, ...]:
+    """What a cursor is bound to: this tenant's list under these same filters."""
+    return (
+        "summaries",
+        tenant_id,
+        filters.environment or "",
+        filters.source or "",
+        filters.since or "",
+        filters.until or "",
+    )
 
 
-def _decode_cursor(cursor: str, tenant_id: str) -> Item:
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        key = {name: {"S": value} for name, value in plain.items() if isinstance(value, str)}
-    except (ValueError, binascii.Error, AttributeError) as exc:
-        raise BadRequest("cursor is not a cursor this API returned") from exc
-    # A cursor is only ever another page of the same tenant's list.
-    if set(key) != {"pk", "gpk", "gsk"} or key["gpk"]["S"] != tenant_id:
-        raise BadRequest("cursor is not a cursor this API returned")
-    return key
+def _encode_cursor(key: Item, scope: tuple[str, ...]) -> str:
+    return cursors.seal([key["pk"]["S"], key["gsk"]["S"]], scope)
+
+
+def _decode_cursor(cursor: str, tenant_id: str, scope: tuple[str, ...]) -> Item:
+    pk, gsk = cursors.open_cursor(cursor, scope, 2)
+    return {"pk": {"S": pk}, "gpk": {"S": tenant_id}, "gsk": {"S": gsk}}
 
 
 class SummaryWorker:
