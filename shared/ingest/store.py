@@ -210,10 +210,12 @@ def stored_text(item: Item) -> str:
 
 def read_record(item: Item, text: str) -> Record:
     """The stored record; an undecodable one as `undecodable_record`."""
-    try:
-        value = pydantic_core.from_json(text)
-    except ValueError:  # not JSON, cut short, or nested past the parser's limit
-        value = None
+    value = None
+    if "S" in (item.get("rec") or {}):  # anything else was never a record's text
+        try:
+            value = pydantic_core.from_json(text)
+        except ValueError:  # not JSON, cut short, or nested past the parser's limit
+            pass
     if isinstance(value, dict):
         return value
     return undecodable_record(item, text)
