@@ -15,6 +15,7 @@ raw text under `undecodable: true` (`undecodable_record`), never a 500 for the w
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -212,10 +213,9 @@ def read_record(item: Item, text: str) -> Record:
     """The stored record; an undecodable one as `undecodable_record`."""
     value = None
     if "S" in (item.get("rec") or {}):  # anything else was never a record's text
-        try:
+        # ValueError: not JSON, cut short, or nested past the parser's limit
+        with contextlib.suppress(ValueError):
             value = pydantic_core.from_json(text)
-        except ValueError:  # not JSON, cut short, or nested past the parser's limit
-            pass
     if isinstance(value, dict):
         return value
     return undecodable_record(item, text)
