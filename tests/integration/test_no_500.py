@@ -6,6 +6,7 @@ path ids and query strings, and the inputs issue 20 names."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,11 +42,11 @@ from functions.webhooks_create.app import handler as webhooks_create
 from functions.webhooks_delete.app import handler as webhooks_delete
 from functions.webhooks_list.app import handler as webhooks_list
 from functions.webhooks_test.app import handler as webhooks_test
-from shared.body import MAX_JSON_DEPTH
+from shared.body import MAX_JSON_DEPTH, nesting_depth
 from shared.conversations.ids import new_conversation_id
 from shared.webhooks.models import new_webhook_id
 from tests import seeds
-from tests.otel_support import export_request, moda_chat
+from tests.otel_support import export_request, moda_chat, span
 from tests.support import Answer, LambdaContext, api_event, invoke
 from tests.webhook_support import FAKE_DNS
 
@@ -326,9 +327,26 @@ RUN = {
     "status": "completed",
 }
 WEBHOOK = {"url": "https://hooks.example.com/h", "events": ["conversation.created"]}
-OTLP = json.loads(
-    json_format.MessageToJson(export_request([moda_chat("c", [("user", "hi")], "ho")]))
-)
+
+
+def otlp_json(request: Any) -> Any:
+    """An export request in OTLP/JSON: protobuf's JSON form, ids in hex rather than base64."""
+
+    def hex_ids(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: base64.b64decode(v).hex() if k in _ID_KEYS else hex_ids(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [hex_ids(item) for item in node]
+        return node
+
+    return hex_ids(json.loads(json_format.MessageToJson(request)))
+
+
+_ID_KEYS = {"traceId", "spanId", "parentSpanId"}
+OTLP = otlp_json(export_request([moda_chat("c", [("user", "hi")], "ho")]))
 
 APIS = [
     Api(
@@ -658,3 +676,80 @@ def test_the_console_routes_never_answer_5xx(path: str) -> None:
     event = api_event("GET", path, resource="/console/{file}" if path != "/" else "/")
     raw = console(event, LambdaContext())
     assert raw["statusCode"] < 500
+
+
+# --- cases owned by other areas of issue 20 ------------------------------------------------------
+# Kept here so the property covers them; each is a strict xfail naming the change that makes it
+# pass (then XPASS fails the run, and the marker goes).
+
+
+def _records_of(conversation: str) -> Answer:
+    api = next(a for a in APIS if a.name == "records")
+    return call(api, conversation, {"limit": "1000"}, None)
+
+
+_OTEL_DEPTH_RULE = pytest.mark.xfail(
+    strict=True,
+    reason="OTLP write path (helper `otel`): JSON decoded from a span attribute must be held "
+    "to MAX_JSON_DEPTH; today it is stored deeper (read back flagged undecodable past ~200)",
+)
+
+
+@pytest.mark.parametrize(
+    "depth",
+    [
+        pytest.param(MAX_JSON_DEPTH, marks=_OTEL_DEPTH_RULE),
+        pytest.param(199, marks=_OTEL_DEPTH_RULE),
+        400,  # past the decoder's own limit: kept as the text it was sent as
+    ],
+)
+def test_otlp_tool_arguments_nested_deep_are_refused_or_stored_readable(depth: int) -> None:
+    conversation = f"otlp-deep-{depth}-{new_conversation_id(NOW)}"
+    arguments = json.dumps(deep(depth))
+    tool = span(
+        {
+            "gen_ai.conversation.id": conversation,
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "lookup",
+            "gen_ai.tool.call.arguments": arguments,
+        },
+        name="execute_tool lookup",
+    )
+    body = otlp_json(export_request([tool]))
+    api = next(a for a in APIS if a.name == "otlp traces")
+    answer = call(api, "", None, body, {"Content-Type": "application/json"})
+    assert_own_envelope(answer, api)
+    listed = _records_of(conversation)
+    assert listed.status == 200, listed.body
+    rejected = int((answer.body or {}).get("partialSuccess", {}).get("rejectedSpans", 0))
+    assert answer.status >= 400 or rejected or listed.body["data"], (answer.status, answer.body)
+    for record in listed.body["data"]:
+        assert "undecodable" not in record
+        assert nesting_depth(record) <= MAX_JSON_DEPTH
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="conversations models (helper `conv`): latencyMs must be bounded like every other "
+    "number; today 1e308 and 10**400 are stored",
+)
+@pytest.mark.parametrize("latency", [1e308, 10**400], ids=["1e308", "10**400"])
+@pytest.mark.parametrize("name", ["runs create", "conversations create"])
+def test_an_unbounded_latency_is_a_400_naming_it(name: str, latency: float) -> None:
+    api = next(a for a in APIS if a.name == name)
+    if name == "runs create":
+        body: Any = json.loads(json.dumps(RUN))
+        body["messages"][1]["latencyMs"] = latency
+        field = "messages[1].latencyMs"
+    else:
+        body = {
+            "promptId": "p",
+            "status": "active",
+            "content": json.dumps(
+                {"messages": [{"role": "assistant", "content": "x", "latencyMs": latency}]}
+            ),
+        }
+        field = "content.messages[0].latencyMs"
+    answer = call(api, "", None, body)
+    assert answer.status == 400, answer.body
+    assert field in answer.body["error"]["details"], answer.body
