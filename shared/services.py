@@ -17,7 +17,7 @@ from shared.settings import get_settings
 if TYPE_CHECKING:
     from shared.conversations.service import ConversationService
     from shared.conversations.store import ConversationStore
-    from shared.ingest.pipeline import IngestService
+    from shared.ingest.service import IngestService
     from shared.ingest.store import RecordStore
     from shared.ingest.summaries import SummaryStore, SummaryWorker
     from shared.insights.analysis import Analyzer
@@ -65,7 +65,7 @@ def key_store() -> KeyStore:
 def ingest_service() -> IngestService:
     from shared.ingest.archive import ArchiveObjects, ArchiveStore
     from shared.ingest.idempotency import IdempotencyStore
-    from shared.ingest.pipeline import IngestService
+    from shared.ingest.service import IngestService
 
     settings = get_settings()
     idempotency = IdempotencyStore(

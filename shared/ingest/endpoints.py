@@ -11,8 +11,8 @@ from shared.body import read_body
 from shared.errors import BadRequest
 from shared.fields import ENVIRONMENTS, MAX_ID_CHARS
 from shared.http import JSONBody, RequestContext, prefers_partial_success, route
-from shared.ingest.pipeline import IngestPolicy, RequestInfo
 from shared.ingest.records import MESSAGE_SOURCES
+from shared.ingest.service import IngestPolicy, RequestInfo
 from shared.ingest.summaries import SummaryFilter
 
 
