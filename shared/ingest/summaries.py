@@ -36,6 +36,7 @@ from shared import cursors
 from shared.dynamo import Deadline, DynamoDBClient, Item, call_with_retry
 from shared.errors import StorageUnavailable
 from shared.fields import format_timestamp
+from shared.ingest.records import MESSAGE_SOURCES
 from shared.logs import get_logger
 
 log = get_logger("summaries")
@@ -122,7 +123,7 @@ def record_change(record: dict[str, Any]) -> RecordChange | None:
 def _source(rec: str | None) -> str:
     try:
         source = json.loads(rec or "").get("message_source")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # not a record: its source is unknown
         source = None
     return source if isinstance(source, str) and source else "unknown"
 
@@ -312,13 +313,25 @@ class SummaryStore:
 
 
 def _summary(item: Item) -> ConversationSummary:
+    """A stored summary as listed. Never fails on what is stored: an attribute missing or of
+    another type (an item written by hand or by an older version) reads as empty, a source
+    Parley never writes as `unknown`, and the conversation id falls back to the key's."""
+
+    def text(name: str) -> str:
+        value = (item.get(name) or {}).get("S")
+        return value if isinstance(value, str) else ""
+
+    sources = (item.get("src") or {}).get("SS")
+    if not isinstance(sources, list):
+        sources = []
+    count = str((item.get("n") or {}).get("N", ""))
     return ConversationSummary(
-        conversation_id=item["cid"]["S"],
-        environment=item["env"]["S"],
-        sources=sorted(item["src"]["SS"]),
-        records=int(item["n"]["N"]),
-        first_activity=item["first"]["S"],
-        last_activity=item["last"]["S"],
+        conversation_id=text("cid") or text("pk").partition("#")[2],
+        environment=text("env"),
+        sources=sorted({s if s in MESSAGE_SOURCES else "unknown" for s in sources}),
+        records=int(count) if count.isascii() and count.isdigit() and len(count) < 20 else 0,
+        first_activity=text("first"),
+        last_activity=text("last"),
     )
 
 

@@ -187,3 +187,32 @@ def test_an_undecodable_item_is_listed_raw_with_a_flag(dynamodb: Any) -> None:
         if cursor is None:
             break
     assert seen == [r["id"] for r in data]
+
+
+def test_a_summary_item_that_cannot_be_read_is_listed_not_a_500(dynamodb: Any) -> None:
+    from functions.ingest_conversations.app import handler as ingest_conversations
+
+    tenant = "summary-reader"
+    table = os.environ["SUMMARIES_TABLE"]
+    for n, extra in enumerate(
+        [
+            {},  # every attribute but the keys missing
+            {"n": {"N": "-3"}, "src": {"SS": ["sms"]}, "env": {"N": "1"}},
+            {"cid": {"S": "kept"}, "n": {"S": "many"}, "first": {"S": "x"}, "last": {"S": "y"}},
+        ]
+    ):
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "pk": {"S": f"{tenant}#bad-{n}"},
+                "gpk": {"S": tenant},
+                "gsk": {"S": f"2024-01-0{n + 1}T00:00:00.000Z#bad-{n}"},
+                **extra,
+            },
+        )
+    answer = invoke(ingest_conversations, api_event("GET", "/v1/conversations", tenant=tenant))
+    assert answer.status == 200, answer.body
+    listed = {c["conversationId"]: c for c in answer.body["data"]}
+    assert set(listed) == {"bad-0", "bad-1", "kept"}
+    assert listed["bad-0"]["recordCount"] == 0
+    assert listed["bad-1"]["environment"] == ""
