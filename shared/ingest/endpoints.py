@@ -14,6 +14,7 @@ from shared.http import JSONBody, RequestContext, prefers_partial_success, route
 from shared.ingest.records import MESSAGE_SOURCES
 from shared.ingest.service import IngestPolicy, RequestInfo
 from shared.ingest.summaries import SummaryFilter
+from shared.ingest.views import summary_view
 
 
 def ingest_route(policy: IngestPolicy) -> Route:
@@ -72,7 +73,7 @@ async def list_conversations(request: Request, ctx: RequestContext) -> Response:
         cursor=query.cursor(request),
         deadline=ctx.deadline,
     )
-    return JSONBody({"data": [s.as_dict() for s in summaries], "nextCursor": next_cursor})
+    return JSONBody({"data": [summary_view(s) for s in summaries], "nextCursor": next_cursor})
 
 
 CONVERSATIONS_ROUTE = route("/v1/conversations", list_conversations, ["GET"])

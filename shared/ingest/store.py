@@ -33,6 +33,7 @@ from shared.dynamo import (
     call_with_retry,
 )
 from shared.ingest.records import Record
+from shared.ingest.views import undecodable_record
 
 MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attributes need the rest
 # A page of records stops here even below `limit`: Lambda answers at most 6 MB.
@@ -219,18 +220,6 @@ def read_record(item: Item, text: str) -> Record:
     if isinstance(value, dict):
         return value
     return undecodable_record(item, text)
-
-
-def undecodable_record(item: Item, text: str) -> Record:
-    """What the records list shows for an item whose `rec` is not a JSON object: the keys it
-    is stored under, the flag, and the stored text as it is (`raw_record`)."""
-    conversation_id = item["pk"]["S"].partition("#")[2]
-    return {
-        "id": item["sk"]["S"],
-        "conversation_id": conversation_id,
-        "undecodable": True,
-        "raw_record": text,
-    }
 
 
 def _encode_cursor(key: Item, scope: tuple[str, ...]) -> str:

@@ -56,16 +56,6 @@ class ConversationSummary:
     first_activity: str
     last_activity: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "conversationId": self.conversation_id,
-            "environment": self.environment,
-            "sources": self.sources,
-            "recordCount": self.records,
-            "firstActivityAt": self.first_activity,
-            "lastActivityAt": self.last_activity,
-        }
-
 
 @dataclass(frozen=True)
 class SummaryFilter:
