@@ -338,12 +338,19 @@ def _scope(tenant_id: str, filters: SummaryFilter) -> tuple[str, ...]:
 
 
 def _encode_cursor(key: Item, scope: tuple[str, ...]) -> str:
-    return cursors.seal([key["pk"]["S"], key["gsk"]["S"]], scope)
+    # Only the index position: the partition key is the tenant's and the conversation's, which
+    # the position names after its `#`.
+    return cursors.seal([key["gsk"]["S"]], scope)
 
 
 def _decode_cursor(cursor: str, tenant_id: str, scope: tuple[str, ...]) -> Item:
-    pk, gsk = cursors.open_cursor(cursor, scope, 2)
-    return {"pk": {"S": pk}, "gpk": {"S": tenant_id}, "gsk": {"S": gsk}}
+    (gsk,) = cursors.open_cursor(cursor, scope, 1)
+    conversation_id = gsk.partition("#")[2]
+    return {
+        "pk": {"S": f"{tenant_id}#{conversation_id}"},
+        "gpk": {"S": tenant_id},
+        "gsk": {"S": gsk},
+    }
 
 
 class SummaryWorker:
