@@ -25,8 +25,8 @@ from devtools.local import (
 from shared.dynamo import Deadline, ParallelBatchWriter, make_client
 from shared.errors import ApiError, StorageUnavailable
 from shared.ingest.archive import ArchiveReader, make_s3_client
-from shared.ingest.pipeline import IngestPolicy, replay
 from shared.ingest.policies import DIRECT, MULTI
+from shared.ingest.service import IngestPolicy, replay
 from shared.ingest.store import RecordStore
 from shared.ingest.vogent import VOGENT_RAW
 from shared.settings import Settings

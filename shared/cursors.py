@@ -1,7 +1,11 @@
-"""Page cursors a client can only hand back unchanged: HMAC-signed and bound to the listing
-they continue (tenant, conversation, filter), so one cannot be forged, edited or used on
-another listing, and they carry no tenant id or partition key — only the position (the last
-record's id, which the page already showed, and its order key).
+"""Page cursors, the one scheme of every list (records, ingest conversations, conversations
+API): a client can only hand one back unchanged. HMAC-signed and bound to the listing they
+continue (list, tenant, and its filters), so one cannot be forged, edited or used on another
+tenant's or another list's pages (a 400 naming `cursor`), and they carry no tenant id or
+partition key — only the position (what the page already showed, and its order key).
+
+Cursors from before this scheme (plain base64 of an id or of DynamoDB's key) fail the check
+like any other foreign cursor: a 400 asking for the list to be read again from its start.
 
 The secret is PARLEY_CURSOR_SECRET (on AWS a generated Secrets Manager value, see
 template.yaml); without it (make dev, tests) each process makes its own, so cursors do not
@@ -18,6 +22,7 @@ import json
 import secrets
 from functools import lru_cache
 
+from shared.query import invalid
 from shared.settings import get_settings
 
 _TAG_BYTES = 16
@@ -53,3 +58,13 @@ def unseal(cursor: str, scope: tuple[str, ...]) -> list[str] | None:
         return None
     values = json.loads(payload)  # ours: signed, so well-formed
     return values if isinstance(values, list) else None
+
+
+def open_cursor(cursor: str, scope: tuple[str, ...], size: int) -> list[str]:
+    """The `size` strings sealed in `cursor` for this scope, or the 400 naming `cursor`."""
+    values = unseal(cursor, scope)
+    if values is None or len(values) != size or not all(isinstance(v, str) for v in values):
+        raise invalid(
+            "cursor", "must be the nextCursor of the previous page of this same list, unchanged"
+        )
+    return values

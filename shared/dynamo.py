@@ -1,14 +1,13 @@
 """DynamoDB access: one client per process, one retry loop, and a parallel batch writer.
 
-botocore's own retries are off: every call goes through `call_with_retry`, which retries
-throttling, 5xx and connection faults with full-jitter backoff until a deadline, then raises
-StorageUnavailable (a retryable 503). Writes are idempotent puts, so a retry never duplicates.
+botocore's own retries are off: every call goes through `call_with_retry`, shared.retry's loop
+with DynamoDB's rule (`is_transient`: throttling, 5xx and connection faults), until a deadline,
+then StorageUnavailable (a retryable 503). Writes are idempotent puts, so a retry never
+duplicates.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
@@ -21,8 +20,8 @@ from botocore.exceptions import ChecksumError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from shared.batch_write import BatchWriter
-from shared.errors import StorageUnavailable
-from shared.logs import get_logger
+from shared.retry import Deadline as Deadline  # where the stores have always imported it
+from shared.retry import retry
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -41,23 +40,6 @@ _RETRYABLE_CODES = frozenset(
         "ServiceUnavailable",
     }
 )
-_BASE_DELAY = 0.025
-_MAX_DELAY = 1.0
-
-log = get_logger("dynamo")
-
-
-class Deadline:
-    """A point in time after which storage gives up and the client is told to retry."""
-
-    def __init__(self, seconds: float) -> None:
-        self.at = time.monotonic() + seconds
-
-    def sleep_before_retry(self, attempt: int) -> None:
-        delay = random.uniform(0, min(_MAX_DELAY, _BASE_DELAY * 2**attempt))  # noqa: S311
-        if time.monotonic() + delay >= self.at:
-            raise StorageUnavailable()
-        time.sleep(delay)
 
 
 def is_transient(exc: Exception) -> bool:
@@ -70,16 +52,7 @@ def is_transient(exc: Exception) -> bool:
 
 
 def call_with_retry[T](operation: Callable[[], T], deadline: Deadline) -> T:
-    attempt = 0
-    while True:
-        try:
-            return operation()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            log.warning("transient storage fault", extra={"error": type(exc).__name__})
-        deadline.sleep_before_retry(attempt)
-        attempt += 1
+    return retry(operation, deadline, transient=is_transient, fault="transient storage fault")
 
 
 BATCH_GET_SIZE = 100  # BatchGetItem's maximum

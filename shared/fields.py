@@ -62,10 +62,21 @@ def format_timestamp(moment: datetime) -> str:
 
 
 TIMESTAMP_PROBLEM = "must be an ISO 8601 timestamp, e.g. 2024-01-15T10:30:00Z"
+# The forms a timestamp may take: ISO 8601's extended form (a date, then optionally a time to
+# the hour, minute, second or fraction, and a UTC offset), ASCII digits only. datetime's own
+# parser reads far more — the basic form, week dates, any separator, fractions of any length —
+# and so turned 5,000 `1`s into 1111-11-11T11:11:11.111Z: it only ever sees these shapes.
+_TIMESTAMP_FORM = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[Tt ][0-9]{2}(?::[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?)?"
+    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+)
 
 
 def _iso_timestamp(value: str) -> str:
     try:
+        if not _TIMESTAMP_FORM.fullmatch(value):
+            raise ValueError(value)
         moment = datetime.fromisoformat(value)
         if _CANONICAL_TIMESTAMP.fullmatch(value):  # already what we store
             return value

@@ -27,8 +27,8 @@ try:
 
     from shared import logs
     from shared.dynamo import Deadline
-    from shared.errors import ApiError, BadRequest, Unauthorized
-    from shared.fields import echo, format_timestamp
+    from shared.errors import ApiError, Unauthorized
+    from shared.fields import format_timestamp
     from shared.settings import get_settings
 finally:
     gc.freeze()
@@ -265,20 +265,6 @@ def create_app(routes: list[Route], render: ErrorRenderer = ingest_error) -> Sta
     # collector from rescanning it on every request (a large fan-out triggers many collections).
     gc.freeze()
     return app
-
-
-def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    # ASCII digits only (str.isdecimal() takes any script's digits), and few enough of them
-    # that int() never meets Python's conversion limit.
-    digits = raw.lstrip("0") or "0"
-    if not (raw.isascii() and raw.isdigit() and len(digits) <= len(str(high))) or not (
-        low <= int(digits) <= high
-    ):
-        raise BadRequest(f"'{name}' must be an integer from {low} to {high} (got {echo(raw)})")
-    return int(digits)
 
 
 def prefers_partial_success(request: Request) -> bool:

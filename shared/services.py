@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from shared.conversations.service import ConversationService
     from shared.conversations.store import ConversationStore
     from shared.idempotency import IdempotencyStore
-    from shared.ingest.pipeline import IngestService
+    from shared.ingest.service import IngestService
     from shared.ingest.store import RecordStore
     from shared.ingest.summaries import SummaryStore, SummaryWorker
     from shared.insights.analysis import Analyzer
@@ -79,7 +79,7 @@ def idempotency_store() -> IdempotencyStore:
 @lru_cache(maxsize=1)
 def ingest_service() -> IngestService:
     from shared.ingest.archive import ArchiveObjects, ArchiveStore
-    from shared.ingest.pipeline import IngestService
+    from shared.ingest.service import IngestService
 
     settings = get_settings()
     archive = None

@@ -58,7 +58,7 @@ class Settings(BaseModel):
     # Conversation text sent to Bedrock at most (the middle is cut, and the prompt says so).
     bedrock_max_input_chars: int = Field(default=60_000, ge=1_000)
     bedrock_timeout_seconds: float = Field(default=30.0, gt=0)
-    # Signs the records listing's cursors (shared.cursors); None: one per process.
+    # Signs every list's cursors (shared.cursors); None: one per process.
     cursor_secret: SecretStr | None = None
     # The web console's origin (scheme://host[:port]) when it is not this API's own: answers
     # then carry CORS headers for that origin only (shared.http.allow_console). None: no CORS.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,11 +10,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import services
+from shared import cursors, query, services
 from shared.body import parse_json, read_body
 from shared.conversations import limits
 from shared.conversations.content import parse_content
-from shared.conversations.ids import is_conversation_id
 from shared.conversations.models import (
     EMPTY_START_STATUS,
     STATUSES,
@@ -87,10 +84,6 @@ def answer_once(write: KeyedWrite, ctx: RequestContext, work: Callable[[], Answe
             store, write.scope, write.body_hash, ctx.request_id, ctx.deadline, work
         )
     return JSONBody(answer.body, status_code=answer.status)
-
-
-def _invalid(field: str, problem: str) -> BadRequest:
-    return BadRequest("Invalid request", details={field: problem})
 
 
 # --- create ------------------------------------------------------------------------------------
@@ -181,42 +174,15 @@ async def append(request: Request, ctx: RequestContext) -> Response:
 # --- reads -------------------------------------------------------------------------------------
 
 
-def _bool_param(request: Request, name: str) -> bool | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    if raw.lower() not in ("true", "false"):
-        raise _invalid(name, "Must be true or false")
-    return raw.lower() == "true"
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdecimal() or not low <= int(raw) <= high:
-        raise _invalid(name, f"Must be an integer from {low} to {high}")
-    return int(raw)
-
-
-def encode_cursor(conversation_id: str) -> str:
-    return base64.urlsafe_b64encode(conversation_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The id a page ended with. It is only ever read within the caller's own tenant."""
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, binascii.Error):
-        value = ""
-    if not is_conversation_id(value):
-        raise _invalid("cursor", "Pass the nextCursor of the previous page unchanged")
-    return value
+def _cursor_scope(tenant_id: str, filters: ListFilters) -> tuple[str, ...]:
+    """What a list cursor is bound to: this tenant's list under these same filters."""
+    insights = "" if filters.has_insights is None else str(filters.has_insights)
+    return ("conversations", tenant_id, filters.prompt_id or "", filters.status or "", insights)
 
 
 async def get_conversation(request: Request, ctx: RequestContext) -> Response:
     conversation_id = check_id(request.path_params["id"])
-    include = _bool_param(request, "includeInsights")
+    include = query.boolean(request, "includeInsights")
     conversation = services.conversation_service().get(ctx.tenant, conversation_id, ctx.deadline)
     return JSONBody(conversation_view(conversation, include_insights=include is not False))
 
@@ -228,25 +194,21 @@ async def get_insights(request: Request, ctx: RequestContext) -> Response:
 
 
 async def list_conversations(request: Request, ctx: RequestContext) -> Response:
-    params = request.query_params
-    status = params.get("status")
-    if status is not None and status not in STATUSES:
-        raise _invalid("status", f"Must be one of {', '.join(STATUSES)}")
-    prompt_id = params.get("promptId")
-    if prompt_id is not None and not 1 <= len(prompt_id) <= MAX_ID_CHARS:
-        raise _invalid("promptId", f"Must be 1 to {MAX_ID_CHARS} characters")
-    limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
-    cursor = params.get("cursor")
-    page = services.conversation_service().list(
-        ctx.tenant,
-        ListFilters(prompt_id, status, _bool_param(request, "hasInsights")),
-        ctx.deadline,
-        limit=limit,
-        offset=offset,
-        after=decode_cursor(cursor) if cursor is not None else None,
+    filters = ListFilters(
+        query.text(request, "promptId", max_chars=MAX_ID_CHARS),
+        query.choice(request, "status", STATUSES),
+        query.boolean(request, "hasInsights"),
     )
-    next_cursor = encode_cursor(page.next_after) if page.next_after else None
+    limit = query.integer(request, "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    offset = query.integer(request, "offset", default=0, low=0, high=MAX_OFFSET)
+    scope = _cursor_scope(ctx.tenant, filters)
+    cursor = query.cursor(request)
+    # The cursor holds the id the previous page ended with.
+    after = cursors.open_cursor(cursor, scope, 1)[0] if cursor is not None else None
+    page = services.conversation_service().list(
+        ctx.tenant, filters, ctx.deadline, limit=limit, offset=offset, after=after
+    )
+    next_cursor = cursors.seal([page.next_after], scope) if page.next_after else None
     return JSONBody(list_view(page, limit=limit, offset=offset, cursor=next_cursor))
 
 

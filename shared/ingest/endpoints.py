@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared import services
+from shared import query, services
 from shared.body import read_body
 from shared.errors import BadRequest
-from shared.fields import MAX_ID_CHARS, check_environment
-from shared.http import JSONBody, RequestContext, prefers_partial_success, query_int, route
-from shared.ingest.pipeline import IngestPolicy, RequestInfo
+from shared.fields import ENVIRONMENTS, MAX_ID_CHARS
+from shared.http import JSONBody, RequestContext, prefers_partial_success, route
+from shared.ingest.records import MESSAGE_SOURCES
+from shared.ingest.service import IngestPolicy, RequestInfo
 from shared.ingest.summaries import SummaryFilter
+from shared.ingest.views import summary_view
 
 
 def ingest_route(policy: IngestPolicy) -> Route:
@@ -44,15 +44,12 @@ async def list_records(request: Request, ctx: RequestContext) -> Response:
     conversation_id = request.path_params["conversationId"]
     if not 1 <= len(conversation_id) <= MAX_ID_CHARS:  # no record can live under it
         raise BadRequest(f"conversationId must be 1 to {MAX_ID_CHARS} characters")
-    environment = request.query_params.get("environment")
-    if environment is not None:
-        check_environment(environment)
     records, next_cursor = services.record_store().list(
         ctx.tenant,
         conversation_id,
-        limit=query_int(request, "limit", default=100, low=1, high=1000),
-        cursor=request.query_params.get("cursor") or None,
-        environment=environment,
+        limit=query.integer(request, "limit", default=100, low=1, high=1000),
+        cursor=query.cursor(request),
+        environment=query.choice(request, "environment", ENVIRONMENTS),
         deadline=ctx.deadline,
     )
     return JSONBody({"data": records, "nextCursor": next_cursor})
@@ -62,34 +59,21 @@ async def list_records(request: Request, ctx: RequestContext) -> Response:
 RECORDS_ROUTE = route("/v1/conversations/{conversationId:path}/records", list_records, ["GET"])
 
 
-def _date_param(request: Request, name: str) -> str | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not _DATE_PREFIX.fullmatch(raw):
-        raise BadRequest(f"{name} must be a date (2026-01-31) or an ISO 8601 UTC time ending in Z")
-    return raw
-
-
 async def list_conversations(request: Request, ctx: RequestContext) -> Response:
-    environment = request.query_params.get("environment") or None
-    if environment is not None:
-        check_environment(environment)
     filters = SummaryFilter(
-        environment=environment,
-        source=request.query_params.get("source") or None,
-        since=_date_param(request, "since"),
-        until=_date_param(request, "until"),
+        environment=query.choice(request, "environment", ENVIRONMENTS),
+        source=query.choice(request, "source", MESSAGE_SOURCES),
+        since=query.date(request, "since"),
+        until=query.date(request, "until"),
     )
     summaries, next_cursor = services.summary_store().list(
         ctx.tenant,
         filters,
-        limit=query_int(request, "limit", default=50, low=1, high=200),
-        cursor=request.query_params.get("cursor") or None,
+        limit=query.integer(request, "limit", default=50, low=1, high=200),
+        cursor=query.cursor(request),
         deadline=ctx.deadline,
     )
-    return JSONBody({"data": [s.as_dict() for s in summaries], "nextCursor": next_cursor})
+    return JSONBody({"data": [summary_view(s) for s in summaries], "nextCursor": next_cursor})
 
 
-_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?")
 CONVERSATIONS_ROUTE = route("/v1/conversations", list_conversations, ["GET"])

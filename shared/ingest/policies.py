@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from shared.ingest.events import (
+from shared.ingest.models import (
     CallEvent,
     ChannelEvent,
     EmailEvent,
@@ -14,7 +14,7 @@ from shared.ingest.events import (
     ThreadedEmailEvent,
     ToolCallEvent,
 )
-from shared.ingest.pipeline import IngestPolicy
+from shared.ingest.service import IngestPolicy
 
 # `call_transcript_messages` is always 0: kept because existing clients read it.
 CHANNEL_DETAILS = ("channel", "tool_call", "email", "call", "call_transcript_messages")

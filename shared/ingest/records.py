@@ -20,6 +20,9 @@ from shared.errors import EventError
 from shared.fields import Environment, Timestamp, describe_error
 
 Record = dict[str, Any]
+# Every record's `message_source`: the event models' `message_type`s (the OTel spans' messages
+# and tool calls are `chat` and `tool_call`). The summaries list filters on them.
+MESSAGE_SOURCES = ("chat", "channel", "tool_call", "email", "call")
 
 MAX_MESSAGE_BYTES = 100 * 1024
 

@@ -7,10 +7,15 @@ Item layout (RecordsTable in template.yaml):
                                      (it holds keys + env, or all: RecordsIndexProjection)
   env environment                    for `?environment=` filtering
   rec the record as JSON             nested client JSON stays exact (no float→Decimal)
+
+Reading never fails on what is stored: an item whose `rec` does not decode to a JSON object
+(written by hand, by an older version, or cut short) is listed as its id, conversation id and
+raw text under `undecodable: true` (`undecodable_record`), never a 500 for the whole page.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +32,8 @@ from shared.dynamo import (
     batch_get,
     call_with_retry,
 )
-from shared.errors import BadRequest
 from shared.ingest.records import Record
+from shared.ingest.views import undecodable_record
 
 MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attributes need the rest
 # A page of records stops here even below `limit`: Lambda answers at most 6 MB.
@@ -166,10 +171,11 @@ class RecordStore:
             for chunk in range(0, len(index_items), BATCH_GET_SIZE):
                 chunk_items = index_items[chunk : chunk + BATCH_GET_SIZE]
                 for item in self._with_records(chunk_items, deadline):
-                    page_bytes += len(item["rec"]["S"])
+                    text = stored_text(item)
+                    page_bytes += len(text)
                     if last_key is not None and page_bytes > MAX_PAGE_BYTES:
                         return records, _encode_cursor(last_key, scope)
-                    records.append(pydantic_core.from_json(item["rec"]["S"]))
+                    records.append(read_record(item, text))
                     last_key = {k: item[k] for k in ("pk", "sk", "ok")}
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -196,14 +202,31 @@ class RecordStore:
         return complete
 
 
+def stored_text(item: Item) -> str:
+    """The item's `rec` text, or the item's attribute as JSON when it is not a string."""
+    rec = item.get("rec")
+    if isinstance(rec, dict) and isinstance(text := rec.get("S"), str):
+        return text
+    return pydantic_core.to_json(rec, fallback=repr).decode()
+
+
+def read_record(item: Item, text: str) -> Record:
+    """The stored record; an undecodable one as `undecodable_record`."""
+    value = None
+    if "S" in (item.get("rec") or {}):  # anything else was never a record's text
+        # ValueError: not JSON, cut short, or nested past the parser's limit
+        with contextlib.suppress(ValueError):
+            value = pydantic_core.from_json(text)
+    if isinstance(value, dict):
+        return value
+    return undecodable_record(item, text)
+
+
 def _encode_cursor(key: Item, scope: tuple[str, ...]) -> str:
     return cursors.seal([key["sk"]["S"], key["ok"]["S"]], scope)
 
 
 def _decode_cursor(cursor: str, pk: str, scope: tuple[str, ...]) -> Item:
-    values = cursors.unseal(cursor, scope)
     # Signed for this listing only: never another tenant's, conversation's or filter's.
-    if values is None or len(values) != 2 or not all(isinstance(v, str) for v in values):
-        raise BadRequest("Invalid 'cursor': pass the nextCursor of the previous page unchanged")
-    sk, ok = values
+    sk, ok = cursors.open_cursor(cursor, scope, 2)
     return {"pk": {"S": pk}, "sk": {"S": sk}, "ok": {"S": ok}}

@@ -24,8 +24,6 @@ re-cut after a partial failure, changes nothing twice.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import json
 from collections.abc import Sequence
@@ -34,9 +32,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from shared import cursors
 from shared.dynamo import Deadline, DynamoDBClient, Item, call_with_retry
-from shared.errors import BadRequest, StorageUnavailable
+from shared.errors import StorageUnavailable
 from shared.fields import format_timestamp
+from shared.ingest.records import MESSAGE_SOURCES
 from shared.logs import get_logger
 
 log = get_logger("summaries")
@@ -55,16 +55,6 @@ class ConversationSummary:
     records: int
     first_activity: str
     last_activity: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "conversationId": self.conversation_id,
-            "environment": self.environment,
-            "sources": self.sources,
-            "recordCount": self.records,
-            "firstActivityAt": self.first_activity,
-            "lastActivityAt": self.last_activity,
-        }
 
 
 @dataclass(frozen=True)
@@ -123,7 +113,7 @@ def record_change(record: dict[str, Any]) -> RecordChange | None:
 def _source(rec: str | None) -> str:
     try:
         source = json.loads(rec or "").get("message_source")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # not a record: its source is unknown
         source = None
     return source if isinstance(source, str) and source else "unknown"
 
@@ -286,7 +276,8 @@ class SummaryStore:
         if filters.source:
             wanted.append("contains(src, :src)")
             values[":src"] = {"S": filters.source}
-        start = _decode_cursor(cursor, tenant_id) if cursor else None
+        scope = _scope(tenant_id, filters)
+        start = _decode_cursor(cursor, tenant_id, scope) if cursor else None
         found: list[ConversationSummary] = []
         for _ in range(MAX_QUERIES_PER_PAGE):
             query: dict[str, Any] = {
@@ -308,35 +299,58 @@ class SummaryStore:
                 return found, None
             if len(found) >= limit:
                 break
-        return found, _encode_cursor(start) if start else None
+        return found, _encode_cursor(start, scope) if start else None
 
 
 def _summary(item: Item) -> ConversationSummary:
+    """A stored summary as listed. Never fails on what is stored: an attribute missing or of
+    another type (an item written by hand or by an older version) reads as empty, a source
+    Parley never writes as `unknown`, and the conversation id falls back to the key's."""
+
+    def text(name: str) -> str:
+        value = (item.get(name) or {}).get("S")
+        return value if isinstance(value, str) else ""
+
+    sources = (item.get("src") or {}).get("SS")
+    if not isinstance(sources, list):
+        sources = []
+    count = str((item.get("n") or {}).get("N", ""))
     return ConversationSummary(
-        conversation_id=item["cid"]["S"],
-        environment=item["env"]["S"],
-        sources=sorted(item["src"]["SS"]),
-        records=int(item["n"]["N"]),
-        first_activity=item["first"]["S"],
-        last_activity=item["last"]["S"],
+        conversation_id=text("cid") or text("pk").partition("#")[2],
+        environment=text("env"),
+        sources=sorted({s if s in MESSAGE_SOURCES else "unknown" for s in sources}),
+        records=int(count) if count.isascii() and count.isdigit() and len(count) < 20 else 0,
+        first_activity=text("first"),
+        last_activity=text("last"),
     )
 
 
-def _encode_cursor(key: Item) -> str:
-    plain = {name: value["S"] for name, value in key.items()}
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode()
+def _scope(tenant_id: str, filters: SummaryFilter) -> tuple[str, ...]:
+    """What a cursor is bound to: this tenant's list under these same filters."""
+    return (
+        "summaries",
+        tenant_id,
+        filters.environment or "",
+        filters.source or "",
+        filters.since or "",
+        filters.until or "",
+    )
 
 
-def _decode_cursor(cursor: str, tenant_id: str) -> Item:
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        key = {name: {"S": value} for name, value in plain.items() if isinstance(value, str)}
-    except (ValueError, binascii.Error, AttributeError) as exc:
-        raise BadRequest("cursor is not a cursor this API returned") from exc
-    # A cursor is only ever another page of the same tenant's list.
-    if set(key) != {"pk", "gpk", "gsk"} or key["gpk"]["S"] != tenant_id:
-        raise BadRequest("cursor is not a cursor this API returned")
-    return key
+def _encode_cursor(key: Item, scope: tuple[str, ...]) -> str:
+    # Only the index position: the partition key is the tenant's and the conversation's, which
+    # the position names after its `#`.
+    return cursors.seal([key["gsk"]["S"]], scope)
+
+
+def _decode_cursor(cursor: str, tenant_id: str, scope: tuple[str, ...]) -> Item:
+    (gsk,) = cursors.open_cursor(cursor, scope, 1)
+    conversation_id = gsk.partition("#")[2]
+    return {
+        "pk": {"S": f"{tenant_id}#{conversation_id}"},
+        "gpk": {"S": tenant_id},
+        "gsk": {"S": gsk},
+    }
 
 
 class SummaryWorker:

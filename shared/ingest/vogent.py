@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import ErrorDetails
 
 from shared.fields import Identifier, Milliseconds, describe_error, invalid
-from shared.ingest.pipeline import IngestPolicy
 from shared.ingest.records import IngestEvent, Record, RecordContext
+from shared.ingest.service import IngestPolicy
 
 # A marker is any `<|...|>` token: <|silence|>, <|hangup|>, <|press:N|>, and ones not yet
 # known. `remove_markers` only needs to see the characters they are made of.

@@ -1,11 +1,11 @@
 """Limits of the OTLP endpoints (README "Send OpenTelemetry"), beside those every ingest endpoint
 shares: the 5 MB decompressed body (shared.body), 100 KB per message and 350,000 bytes per stored
-record (shared.ingest), 50,000 records per request (shared.ingest.pipeline)."""
+record (shared.ingest), 50,000 records per request (shared.ingest.service)."""
 
 from __future__ import annotations
 
-from shared.ingest.pipeline import MAX_RECORDS
 from shared.ingest.records import MAX_MESSAGE_BYTES
+from shared.ingest.service import MAX_RECORDS
 from shared.ingest.store import MAX_RECORD_BYTES
 
 # Spans in one export: the OpenTelemetry SDKs send at most 512 per batch by default.

@@ -1,10 +1,9 @@
 """The delivery queue (SQS): what the fan-out and the /test route enqueue, and what the delivery
 function does with a message that failed — make it visible again later, or park it in the DLQ.
 
-SQS faults (throttling, 5xx, connection errors) are retried with backoff until the caller's
-deadline, then raise StorageUnavailable: the API answers a retryable 503, the stream and queue
-consumers report the item as failed so Lambda retries it (StorageUnavailable from
-shared.dynamo's deadline)."""
+SQS faults (throttling, 5xx, connection errors) are retried by shared.retry's loop until the
+caller's deadline, then raise StorageUnavailable: the API answers a retryable 503, the stream
+and queue consumers report the item as failed so Lambda retries it."""
 
 from __future__ import annotations
 
@@ -15,16 +14,14 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from shared.dynamo import Deadline, is_transient
-from shared.logs import get_logger
+from shared.dynamo import is_transient
+from shared.retry import Deadline, retry
 from shared.settings import get_settings
 from shared.webhooks.models import Delivery
 
 SEND_BATCH = 10  # SendMessageBatch's maximum
 MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's maximum visibility timeout
 _THROTTLED = frozenset({"RequestThrottled", "ThrottlingException", "KmsThrottled"})
-
-log = get_logger("webhooks.queue")
 
 
 def sqs_client() -> Any:
@@ -35,23 +32,17 @@ def sqs_client() -> Any:
     )
 
 
-def _transient(exc: Exception) -> bool:
+def is_transient_queue_fault(exc: Exception) -> bool:
+    """SQS's rule: its own throttling codes, and whatever is transient for any AWS call."""
     if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _THROTTLED:
         return True
     return is_transient(exc)
 
 
 def _call[T](operation: Callable[[], T], deadline: Deadline) -> T:
-    attempt = 0
-    while True:
-        try:
-            return operation()
-        except Exception as exc:
-            if not _transient(exc):
-                raise
-            log.warning("transient queue fault", extra={"error": type(exc).__name__})
-        deadline.sleep_before_retry(attempt)
-        attempt += 1
+    return retry(
+        operation, deadline, transient=is_transient_queue_fault, fault="transient queue fault"
+    )
 
 
 class WebhookQueue:

@@ -14,7 +14,11 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from shared.fields import echo
+
 MAX_URL_CHARS = 2048
+MAX_HOST_CHARS = 253  # a DNS name's longest form, without its final dot
+MAX_LABEL_CHARS = 63
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _LOOPBACK = ipaddress.ip_address("127.0.0.1")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # embeds an IPv4 address in its last 32 bits
@@ -57,6 +61,11 @@ def parse(url: str, *, local_mode: bool) -> Target:
         raise UnsafeUrl("Must not have a #fragment")
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
         raise UnsafeUrl("Must not contain spaces or control characters")
+    if port == 0:  # no server listens there: every delivery would fail for the retry window
+        raise UnsafeUrl("Port must be from 1 to 65535")
+    literal = _literal(host)
+    if literal is None:
+        _check_name(host)
     local = host in LOCAL_HOSTS
     if parts.scheme == "http" and not (local_mode and local):
         raise UnsafeUrl("Must use https")
@@ -65,10 +74,17 @@ def parse(url: str, *, local_mode: bool) -> Target:
         path += "?" + parts.query
     default_port = 443 if parts.scheme == "https" else 80
     target = Target(url, parts.scheme, host, port or default_port, path)
-    literal = _literal(host)
     if literal is not None and not (local_mode and local):
         check_address(literal)
     return target
+
+
+def _check_name(host: str) -> None:
+    """A host name DNS can hold: labels of 1 to 63 characters, 253 in all (no `a..b`)."""
+    name = host.removesuffix(".")
+    labels_fit = all(1 <= len(label) <= MAX_LABEL_CHARS for label in name.split("."))
+    if len(name) > MAX_HOST_CHARS or not labels_fit:
+        raise UnsafeUrl(f"Host {echo(host)} is not a valid host name")
 
 
 def _literal(host: str) -> Address | None:

@@ -20,8 +20,8 @@ from shared import services
 from shared.dynamo import Deadline
 from shared.errors import StorageUnavailable
 from shared.ingest.archive import ArchivedRequest, ArchiveObjects, ArchiveStore
-from shared.ingest.pipeline import IngestService, replay
 from shared.ingest.policies import DIRECT
+from shared.ingest.service import IngestService, replay
 from shared.settings import get_settings
 from tests.support import Answer, api_event, invoke
 

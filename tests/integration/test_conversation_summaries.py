@@ -124,6 +124,10 @@ def test_tenants_never_see_each_other(dynamodb: Any) -> None:
     refused = listing(theirs, cursor=first.body["nextCursor"])
     assert refused.status == 400
     assert "cursor" in refused.body["message"]
+    # And on the same tenant's list under other filters, or edited.
+    assert listing(mine, cursor=first.body["nextCursor"], environment="staging").status == 400
+    assert listing(mine, cursor=first.body["nextCursor"][:-3] + "AAA").status == 400
+    assert listing(mine, cursor=first.body["nextCursor"]).status == 200
 
 
 @pytest.mark.parametrize(

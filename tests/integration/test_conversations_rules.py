@@ -364,9 +364,13 @@ def test_a_cursor_never_reaches_another_tenant(listed: tuple[str, list[str]]) ->
     cursor = list_(tenant, {"limit": "1"}).body["pagination"]["nextCursor"]
     other = fresh_tenant()
     created_id({"promptId": "p", "content": "User: mine"}, other)
-    # The cursor only names a position; it is read within the caller's own conversations.
-    answer = list_(other, {"cursor": cursor})
-    assert all(c["id"] not in listed[1] for c in answer.body["data"])
+    # Signed for its tenant and list: another tenant's, or another filter's, is a 400.
+    err = error(list_(other, {"cursor": cursor}), 400, "VALIDATION_ERROR")
+    assert set(err["details"]) == {"cursor"}
+    err = error(list_(tenant, {"cursor": cursor, "status": "active"}), 400, "VALIDATION_ERROR")
+    assert set(err["details"]) == {"cursor"}
+    tampered = cursor[:-2] + ("AA" if cursor[-2:] != "AA" else "BB")
+    error(list_(tenant, {"cursor": tampered}), 400, "VALIDATION_ERROR")
 
 
 @pytest.mark.parametrize(

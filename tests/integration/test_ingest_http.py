@@ -24,7 +24,7 @@ from tests.support import Answer, api_event, invoke
 pytestmark = pytest.mark.usefixtures("dynamodb")
 
 RECORDS = "/v1/conversations/{conversationId}/records"
-INVALID_CURSOR = "Invalid 'cursor': pass the nextCursor of the previous page unchanged"
+INVALID_CURSOR = "'cursor' must be the nextCursor of the previous page of this same list, unchanged"
 
 
 def encode_cursor(text: str) -> str:
@@ -443,7 +443,7 @@ class TestReadingBack:
             ),
             (
                 {"environment": "qa"},
-                "environment must be one of development, staging, production (got 'qa')",
+                "'environment' must be one of development, staging, production (got 'qa')",
             ),
             *(
                 ({"cursor": cursor}, INVALID_CURSOR)

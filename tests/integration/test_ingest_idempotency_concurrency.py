@@ -21,7 +21,7 @@ from shared import services
 from shared.dynamo import Deadline, make_client
 from shared.errors import StorageUnavailable
 from shared.idempotency import IdempotencyStore
-from shared.ingest.pipeline import IngestService
+from shared.ingest.service import IngestService
 from shared.ingest.store import RecordStore
 from shared.settings import Settings, get_settings
 from tests.support import Answer, api_event, invoke

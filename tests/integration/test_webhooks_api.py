@@ -232,6 +232,8 @@ def test_test_route_answers_503_when_the_queue_is_down(
         ({"url": URL, "events": ["conversation.deleted"]}, "events[0]"),
         ({"url": URL, "events": ["webhook.test"]}, "events[0]"),
         ({"url": 42, "events": ALL_EVENTS}, "url"),
+        ({"url": "https://hooks.example.com:0/", "events": ALL_EVENTS}, "url"),
+        ({"url": "https://hooks..example.com/", "events": ALL_EVENTS}, "url"),
         ({"url": URL, "events": ALL_EVENTS, "description": "x" * 501}, "description"),
         ({"url": URL, "events": ALL_EVENTS, "secret": "whsec_mine"}, "secret"),
     ],

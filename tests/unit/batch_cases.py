@@ -11,8 +11,8 @@ from typing import Any
 
 from bench.bodies import ingest_events, vogent_calls
 from shared.errors import ApiError
-from shared.ingest.pipeline import IngestPolicy, RequestInfo
 from shared.ingest.policies import DIRECT, MULTI
+from shared.ingest.service import IngestPolicy, RequestInfo
 from shared.ingest.store import PreparedRecord
 from shared.ingest.vogent import VOGENT_RAW
 from tests.unit.helpers import INFO

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.ingest.pipeline import Batch, IngestPolicy, RequestInfo, build_batch
+from shared.ingest.service import Batch, IngestPolicy, RequestInfo, build_batch
 
 INFO = RequestInfo(
     tenant_id="acme",

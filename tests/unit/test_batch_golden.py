@@ -9,7 +9,7 @@ import hashlib
 
 import pytest
 
-from shared.ingest.pipeline import accept
+from shared.ingest.service import accept
 from tests.unit.batch_cases import Case, cases, outcome
 
 DIGESTS = {

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.bodies import ingest_events, vogent_calls
-from shared.ingest.pipeline import (
+from shared.ingest.service import (
     Batch,
     IngestPolicy,
     _checked_batch,

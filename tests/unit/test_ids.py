@@ -6,8 +6,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from shared.ingest.pipeline import IngestPolicy, RequestInfo
 from shared.ingest.policies import DIRECT, MULTI
+from shared.ingest.service import IngestPolicy, RequestInfo
 from tests.unit.helpers import INFO, batch
 
 CHAT = {"conversation_id": "c", "role": "user", "message": "hi"}

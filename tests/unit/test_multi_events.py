@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from shared.ingest.pipeline import IngestPolicy
 from shared.ingest.policies import DIRECT, MULTI
+from shared.ingest.service import IngestPolicy
 from tests.unit.helpers import batch, error, record
 
 

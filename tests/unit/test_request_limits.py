@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from shared.errors import BadRequest, InvalidEvents, PayloadTooLarge
-from shared.ingest.pipeline import MAX_EVENTS, MAX_RECORDS, IngestPolicy
 from shared.ingest.policies import DIRECT, MULTI
 from shared.ingest.records import MAX_MESSAGE_BYTES
+from shared.ingest.service import MAX_EVENTS, MAX_RECORDS, IngestPolicy
 from shared.ingest.vogent import VOGENT_RAW
 from tests.unit.helpers import batch, records
 

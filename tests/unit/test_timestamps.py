@@ -3,6 +3,9 @@ string — the same stored value, or the same refusal."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -74,3 +77,83 @@ def test_edges(value: str) -> None:
 
 def test_a_non_string_is_named_as_such() -> None:
     assert answer(1700000000) == ("refused", "must be a string (got 1700000000)")
+
+
+# --- what a timestamp may look like ------------------------------------------------------------
+
+# The test's own reading of an extended-form timestamp: date, optional time (hour, minute,
+# second, fraction) and optional offset, each part captured.
+SPELLED = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)(?:[Tt ](\d\d)(?::(\d\d)(?::(\d\d)(?:[.,](\d{1,9}))?)?)?"
+    r"(?:([Zz])|([+-])(\d\d)(?::?(\d\d))?)?)?",
+    re.ASCII,
+)
+
+
+def spelled_moment(value: str) -> datetime | None:
+    """The UTC moment the string spells, to the millisecond, or None if it spells none."""
+    found = SPELLED.fullmatch(value)
+    if found is None:
+        return None
+    year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = found.groups()
+    try:
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:3].ljust(3, "0")) * 1000,
+            tzinfo=UTC,
+        )
+        offset = timedelta(hours=int(off_h or 0), minutes=int(off_m or 0))
+        return moment - offset if sign == "+" else moment + offset
+    except (ValueError, OverflowError):
+        return None
+
+
+CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", re.ASCII)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.one_of(
+        shaped,
+        st.text(max_size=30),
+        st.text(st.sampled_from("0123456789-:T.Z+ "), max_size=40),
+        st.integers(1, 6000).map(lambda n: "1" * n),
+    )
+)
+def test_a_stored_timestamp_is_the_moment_the_string_spells(value: str) -> None:
+    """Accepted only when the string spells a moment in ISO 8601's extended form, and then
+    stored as exactly that moment; anything else (the basic form, week dates, 5,000 `1`s,
+    other scripts' digits, fractions past nanoseconds) is refused, never reinterpreted."""
+    outcome, stored = answer(value)
+    expected = spelled_moment(value)
+    if outcome == "refused":
+        # The first and last days of years 1 and 9999 may be refused: converting their offset
+        # to UTC can overflow.
+        assert expected is None or expected.year in (1, 9999)
+        return
+    assert expected is not None, (value, stored)
+    assert CANONICAL.fullmatch(stored)
+    assert stored == expected.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1" * 5000,
+        "1" * 16,
+        "20240115T103000Z",  # ISO 8601's basic form
+        "2024-W03-1",  # a week date
+        "2024-01-15T10:30:00.1234567890Z",  # past nanoseconds
+        "2024-01-15T10:30:00Z ",
+        "2024-01-15_10:30:00Z",
+    ],
+)
+def test_forms_datetime_would_reinterpret_are_refused(value: str) -> None:
+    outcome, message = answer(value)
+    assert outcome == "refused"
+    assert message.startswith("must be an ISO 8601 timestamp")

@@ -78,6 +78,35 @@ def test_local_mode_allows_loopback_by_name(url: str) -> None:
 def test_bad_ports_are_refused() -> None:
     with pytest.raises(urls.UnsafeUrl, match="Not a valid URL"):
         urls.parse("https://hooks.example.com:99999/", local_mode=False)
+    # Port 0: nothing listens there, so every delivery would fail for the whole retry window.
+    for url in ("https://hooks.example.com:0/", "https://hooks.example.com:00/x"):
+        with pytest.raises(urls.UnsafeUrl, match="Port must be from 1 to 65535"):
+            urls.parse(url, local_mode=False)
+    with pytest.raises(urls.UnsafeUrl, match="Port must be"):
+        urls.parse("http://127.0.0.1:0/", local_mode=True)
+    assert urls.parse("https://hooks.example.com:1/", local_mode=False).port == 1
+    assert urls.parse("https://hooks.example.com:65535/", local_mode=False).port == 65535
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://a..example.com/",
+        "https://.example.com/",
+        "https://example..com./",
+        "https://" + "a" * 64 + ".example.com/",
+        "https://" + ".".join(["a" * 60] * 5) + "/",  # 304 characters
+    ],
+)
+def test_host_names_dns_cannot_hold_are_refused(url: str) -> None:
+    with pytest.raises(urls.UnsafeUrl, match="not a valid host name"):
+        urls.parse(url, local_mode=False)
+
+
+def test_a_fully_qualified_name_and_the_longest_labels_pass() -> None:
+    assert urls.parse("https://hooks.example.com./", local_mode=False).host == "hooks.example.com."
+    longest = ".".join(["a" * 63] * 3) + ".com"
+    assert urls.parse(f"https://{longest}/", local_mode=False).host == longest
 
 
 # --- retry schedule ----------------------------------------------------------------------------

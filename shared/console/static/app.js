@@ -235,6 +235,12 @@ function roleClass(record) {
 }
 
 function ingestRecord(r, results, subjects) {
+  // A stored item the API could not read as a record: shown as stored, never hidden.
+  if (r.undecodable) {
+    return el("li", { class: "msg system" },
+      el("div", { class: "meta" }, el("span", { class: "tag", text: "undecodable" }), el("span", { text: r.id })),
+      el("details", {}, el("summary", { text: "Stored text (not readable as a record)" }), el("pre", { text: r.raw_record })));
+  }
   const meta = el("div", { class: "meta" },
     el("span", { class: "role", text: r.role || r.message_source }),
     el("time", { datetime: r.timestamp, text: when(r.timestamp) }),

@@ -21,7 +21,6 @@ from pydantic import ValidationError
 from shared.body import parse_json
 from shared.dynamo import Deadline
 from shared.errors import (
-    MAX_LISTED_ERRORS,
     BadRequest,
     EventError,
     InvalidEvents,
@@ -39,6 +38,7 @@ from shared.ingest.records import (
     oversized_text,
 )
 from shared.ingest.store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
+from shared.ingest.views import Outcome, answer
 from shared.logs import get_logger
 
 MAX_EVENTS = 1000
@@ -122,12 +122,6 @@ class Batch:
     prepared: list[PreparedRecord] = field(default_factory=list)
     errors: list[EventError] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: int
-    body: dict[str, Any]
 
 
 def _request_events(payload: Any) -> tuple[list[Any], str]:
@@ -364,32 +358,6 @@ class IngestService:
                 raise
             archived.result()  # not archived: not acknowledged (a retryable 503)
         return answer(policy, batch, info)
-
-
-def answer(policy: IngestPolicy, batch: Batch, info: RequestInfo) -> Outcome:
-    """The 200 (or, with partial success, 207) answer for a stored batch."""
-    body: dict[str, Any] = {
-        "success": not batch.errors,
-        "count": len(batch.prepared),
-        "requestId": info.request_id,
-    }
-    details = policy.details(batch.counts)
-    if details is not None:
-        body["details"] = details
-    log.info(
-        "ingested",
-        extra={
-            "route": policy.route,
-            "records": len(batch.prepared),
-            "refused": len(batch.errors),
-        },
-    )
-    if not batch.errors:
-        return Outcome(200, body)
-    body["message"] = f"{len(batch.errors)} event(s) were invalid and not stored"
-    body["errors"] = [e.as_dict() for e in batch.errors[:MAX_LISTED_ERRORS]]
-    body["retryable"] = False
-    return Outcome(207, body)
 
 
 def replay(
