@@ -1,7 +1,7 @@
 """Stream records → lake rows → Parquet (the lake writer functions; docs/lake.md).
 
 Two stream workers, never on a write path:
-- `RecordsLakeWorker` reads the records table's stream (NEW_IMAGE): every `/v1/ingest`,
+- `RecordsLakeWorker` reads the records table's stream (NEW_AND_OLD_IMAGES): every `/v1/ingest`,
   `/multi`, `/vogent-raw` and OTLP record. An INSERT or MODIFY is one row; a REMOVE (an OTel
   record moved to the conversation its trace's root names) is a tombstone.
 - `ConversationsLakeWorker` reads the conversations table's stream (NEW_AND_OLD_IMAGES), its
@@ -79,10 +79,11 @@ def record_text(rec: dict[str, Any]) -> str:
         if kind == "text" and not has_message:
             parts.append(flatten(block.get("text")))
         elif kind == "tool_use":
-            parts.append(f"{flatten(block.get('name'))} {flatten(block.get('input'))}")
+            name = block.get("tool_name") or block.get("name")
+            parts.append(f"{flatten(name)} {flatten(block.get('input'))}")
         elif kind == "tool_result":
             parts.append(flatten(block.get("content")))
-        elif kind == "vogent_tool_call":
+        elif kind == "vogent_tool_call" and "tool_name" not in rec:  # else said above
             parts.append(f"{flatten(block.get('name'))} {flatten(block.get('arguments'))}")
     return "\n".join(part.strip() for part in parts if part and part.strip())
 
