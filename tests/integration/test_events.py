@@ -966,8 +966,9 @@ def test_lake_conversations_worker_file_writes_a_stored_conversations_rows(dynam
     conversation_id = created.body["id"]
     text = (EVENTS_DIR / "lake_conversations_worker.json").read_text()
     event = json.loads(
-        text.replace("acme#conv_01JJ0000000000000000000000", f"{tenant}#{conversation_id}")
-        .replace('"acme#', f'"{tenant}#')
+        text.replace("acme#conv_01JJ0000000000000000000000", f"{tenant}#{conversation_id}").replace(
+            '"acme#', f'"{tenant}#'
+        )
     )
     handler = handler_for(FUNCTIONS["LakeConversationsWorkerFunction"])
     assert handler(event, LambdaContext()) == {"batchItemFailures": []}

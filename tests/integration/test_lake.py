@@ -158,10 +158,14 @@ def test_every_ingest_source_becomes_rows_partitioned_by_tenant_and_date(
     assert set(got) == {"chat", "channel", "tool_call", "email", "call"}
     chat = [r for r in rows(tenant) if r["source"] == "chat"]
     assert [r["text"] for r in chat] == ["I want a refund", "Sure.\nrefund order: 42"]
-    assert chat[0]["environment"] == "staging" and json.loads(chat[0]["metadata"]) == {
-        "plan": "pro"
-    }
-    assert (chat[1]["model"], chat[1]["provider"], chat[1]["input_tokens"]) == ("gpt-4o", "openai", 7)
+    assert chat[0]["environment"] == "staging"
+    assert json.loads(chat[0]["metadata"]) == {"plan": "pro"}
+    assistant = chat[1]
+    assert (assistant["model"], assistant["provider"], assistant["input_tokens"]) == (
+        "gpt-4o",
+        "openai",
+        7,
+    )
     assert got["tool_call"]["text"] == "lookup_order\norder_id: A-9\nstatus: shipped"
     assert got["email"]["text"] == "Invoice question\nWhere is my invoice?"
     assert "calling about delivery" in got["call"]["text"]
@@ -288,7 +292,8 @@ def test_conversations_api_messages_runs_status_and_insights(
         (f"{conv}:1", "assistant", "Let me check\nname: track arguments: parcel: P1"),
     ]
     assistant = got[1]
-    assert assistant["source"] == "conversations" and assistant["status"] == "completed"
+    assert assistant["source"] == "conversations"
+    assert assistant["status"] == "completed"
     assert (assistant["input_tokens"], assistant["output_tokens"], assistant["latency_ms"]) == (
         11,
         4,
@@ -363,11 +368,13 @@ def test_compaction_merges_dedupes_and_drops_old_tombstones(tmp_path: Path) -> N
     later = now + TOMBSTONE_RETENTION_SECONDS + 3600  # every tombstone of the batch is old then
     report = Compactor(store, clock=lambda: later).run()
     (compacted,) = store.files()
-    assert report.partitions == 1 and report.files_merged == 3
+    assert report.partitions == 1
+    assert report.files_merged == 3
     con = connect()
     alive = con.sql(f"SELECT record_id, deleted FROM read_parquet('{store.uri_of(compacted)}')")
     found = alive.fetchall()
-    assert len(found) == len({r for r, _ in found}) and not any(d for _, d in found)
+    assert len(found) == len({r for r, _ in found})
+    assert not any(d for _, d in found)
     assert report.rows_written == len(found) == len(rows_of(store, "acme"))
     # Nothing new: nothing to compact.
     assert Compactor(store).run().partitions == 0
