@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from shared.errors import StorageUnavailable
 from shared.lake.query import latest_rows_sql
 from shared.lake.store import (
@@ -78,9 +80,10 @@ class Compactor:
                 continue
             try:
                 report.rows_written += self.compact(partition, files)
-            except StorageUnavailable as exc:
+            except (StorageUnavailable, duckdb.Error) as exc:
+                # A file gone meanwhile (another run), or storage down: the next run retries.
                 log.warning("lake: partition not compacted", extra={"partition": partition.path})
-                report.failed.append(f"{partition.path}: {exc}")
+                report.failed.append(f"{partition.path}: {type(exc).__name__}: {exc}")
                 continue
             report.partitions += 1
             report.files_merged += len(files)
@@ -112,7 +115,15 @@ class Compactor:
             uri = self._store.put_file(partition, name, target)
         self._store.delete(files)
         if self.on_compacted is not None:
-            self.on_compacted(partition.tenant_id, partition.date, uri)
+            try:
+                self.on_compacted(partition.tenant_id, partition.date, uri)
+            except Exception as exc:
+                # The partition is compacted either way; the hook's owner reports its failure.
+                log.error(
+                    "lake: on_compacted failed",
+                    extra={"partition": partition.path, "error": f"{type(exc).__name__}: {exc}"},
+                )
+                raise StorageUnavailable(f"on_compacted: {exc}") from exc
         return int(rows)
 
 

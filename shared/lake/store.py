@@ -120,6 +120,8 @@ def copy_rows_to_parquet(rows: Iterable[LakeRow], target: Path) -> int:
                 "(FORMAT parquet, COMPRESSION zstd)",
                 [staged.name],
             )
+        except duckdb.Error as exc:  # e.g. the disk is full: the batch is retried
+            raise StorageUnavailable(f"lake: writing {target.name}: {exc}") from exc
         finally:
             con.close()
     finally:
