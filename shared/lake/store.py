@@ -18,10 +18,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import duckdb
 import orjson
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -29,6 +28,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.errors import StorageUnavailable
 from shared.lake.models import COLUMNS, LakeRow, partition_path
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # DuckDB ships in LakeLayer: imported only where a function writes or reads
+    import duckdb
 
 RECORDS = "records"
 BATCH_PREFIX = "batch-"
@@ -60,6 +62,8 @@ class LakeFile:
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that never downloads anything (Parquet and JSON are built in;
     httpfs comes from its PyPI package: `load_httpfs`)."""
+    import duckdb
+
     return duckdb.connect(
         config={
             "autoinstall_known_extensions": False,
@@ -105,6 +109,8 @@ def _sql_text(value: str) -> str:
 
 def copy_rows_to_parquet(rows: Iterable[LakeRow], target: Path) -> int:
     """Write rows as one Parquet file with the lake's schema; the number written."""
+    import duckdb
+
     count = 0
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as staged:
         for row in rows:
@@ -238,6 +244,16 @@ class LakeStore:
         except (BotoCoreError, ClientError) as exc:
             raise StorageUnavailable(f"lake: reading s3://{self.bucket}/{key}: {exc}") from exc
         return target
+
+    def download_url(self, file: LakeFile, expires_seconds: int) -> str:
+        """Where a client can fetch the file: a presigned S3 GET, or the local file's URI."""
+        if not self.is_s3:
+            return (self.root / file.partition.path / file.name).resolve().as_uri()
+        key = f"{self._prefix}{file.partition.path}/{file.name}"
+        url: str = self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds
+        )
+        return url
 
     def delete(self, files: list[LakeFile]) -> None:
         try:

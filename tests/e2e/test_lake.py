@@ -64,7 +64,8 @@ def wait_for(check: Callable[[], Any]) -> Any:
 def lake_server() -> Any:
     """Its own server, compacting every 2 s, for one fresh tenant."""
     tenant = f"lake{uuid.uuid4().hex[:8]}"
-    running = start_server({tenant: new_key()}, {"PARLEY_DEV_SCHEDULE_SECONDS": "2"})
+    keys = {tenant: new_key(), f"{tenant}-other": new_key()}
+    running = start_server(keys, {"PARLEY_DEV_SCHEDULE_SECONDS": "2"})
     yield running, tenant
     assert running.stop() == 0, running.output
     assert "Traceback" not in running.output, running.output
@@ -215,3 +216,56 @@ def test_compaction_timer_leaves_one_file_per_partition(lake_server: Any) -> Non
     rows = lake_rows(lake_folder(server), tenant)
     rows = [r for r in rows if r["conversation_id"] == conversation]
     assert sorted(r["text"] for r in rows) == ["one", "three", "two"]
+
+
+def test_cli_exports_the_tenants_parquet_partitions(lake_server: Any, tmp_path: Path) -> None:
+    """`parley export --format parquet` through GET /v1/lake/files: the caller's partitions
+    only, readable with DuckDB as the README shows."""
+    from tests.e2e.test_cli_data import parley
+
+    server, tenant = lake_server
+    conversation = f"export-{uuid.uuid4().hex[:6]}"
+    body = {"events": [{"conversation_id": conversation, "role": "user", "message": "exported"}]}
+    key = server.keys[tenant]
+    assert request("POST", f"{server.base_url}/v1/ingest", key=key, json_body=body).status == 200
+    assert wait_for(
+        lambda: [r for r in lake_rows(lake_folder(server), tenant) if r["text"] == "exported"]
+    )
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    out = tmp_path / "lake"
+    code, _, err = parley(
+        "export",
+        "--format",
+        "parquet",
+        "--since",
+        today,
+        "--out",
+        str(out),
+        state=server.state_file,
+        PARLEY_KEY=key,
+    )
+    assert code == 0, err
+    assert "Exported" in err
+    assert {p.parent.name for p in out.rglob("*.parquet")} == {f"date={today}"}
+    con = duckdb.connect()
+    found = con.sql(
+        f"SELECT text FROM (SELECT * FROM read_parquet('{out}/*/*.parquet') "
+        "QUALIFY row_number() OVER (PARTITION BY conversation_id, record_id "
+        "ORDER BY version DESC, deleted DESC) = 1) WHERE NOT deleted"
+    ).fetchall()
+    assert ("exported",) in found
+    # Another tenant's key exports nothing of this tenant.
+    other = tmp_path / "other"
+    code, _, err = parley(
+        "export",
+        "--format",
+        "parquet",
+        "--since",
+        today,
+        "--out",
+        str(other),
+        state=server.state_file,
+        PARLEY_KEY=server.keys[f"{tenant}-other"],
+    )
+    assert code == 0, err
+    assert list(other.rglob("*.parquet")) == []
