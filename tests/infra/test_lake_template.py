@@ -57,7 +57,7 @@ def test_lake_bucket_is_private_encrypted_versioned_with_lifecycle_rules() -> No
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
     # Compaction deletes merged batch files: their noncurrent versions expire.
-    assert rules["expire-replaced-files"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 7}
+    assert rules["expire-replaced-files"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
     (transition,) = rules["compacted-to-infrequent-access"]["Transitions"]
     assert transition["StorageClass"] == "STANDARD_IA"
     assert all(r["Status"] == "Enabled" for r in rules.values())
