@@ -16,6 +16,7 @@ import json
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench import env
@@ -119,12 +120,60 @@ def measure(rows: int, batch: int, event_bytes: int = 1000) -> LakeMeasured:
         )
 
 
+def measure_compaction(rows: int, batch: int) -> tuple[float, int]:
+    """Compaction of one partition of `rows` rows in `rows / batch` batch files, made directly
+    by DuckDB (varied multilingual text, metadata JSON), plus one redelivered batch: seconds,
+    and the rows the compacted file holds."""
+    from shared.lake.compaction import Compactor
+    from shared.lake.models import COLUMN_NAMES
+    from shared.lake.store import BATCH_PREFIX, LakeStore, Partition, connect, new_file_name
+
+    words = "refund order parcel café 退款 доставка invoice شحن delivery account password"
+    with tempfile.TemporaryDirectory(prefix="bench-compact-") as folder:
+        store = LakeStore(folder)
+        partition = Partition(ACME, "2026-03-01")
+        target = Path(folder) / "records" / partition.path
+        target.mkdir(parents=True)
+        con = connect()
+        for first in range(0, rows, batch):
+            name = new_file_name(BATCH_PREFIX)
+            con.execute(
+                f"""COPY (SELECT '{ACME}' AS tenant_id, 'conv-' || (i // 10) AS conversation_id,
+                    'rec_' || i AS record_id, 'chat' AS source,
+                    CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END AS role,
+                    'production' AS environment, 'gpt-4o' AS model, 'openai' AS provider,
+                    TIMESTAMP '2026-03-01 10:00:00' + to_microseconds(i) AS ts,
+                    lpad(i::VARCHAR, 12, '0') AS seq,
+                    array_to_string(list_transform(range(40), k -> split('{words}', ' ')
+                        [1 + ((i * 7 + k * 13) % 12)]), ' ') || ' ' || i AS text,
+                    10::BIGINT AS input_tokens, 20::BIGINT AS output_tokens,
+                    NULL::BIGINT AS latency_ms, '{{"plan": "pro"}}' AS metadata,
+                    NULL AS status, NULL AS insights, 1::BIGINT AS version, false AS deleted
+                    FROM range({first}, {min(first + batch, rows)}) t(i))
+                TO '{target / name}' (FORMAT parquet, COMPRESSION zstd)"""
+            )
+        con.execute(
+            f"COPY (SELECT {', '.join(COLUMN_NAMES)} FROM read_parquet('{target / name}')) "
+            f"TO '{target / new_file_name(BATCH_PREFIX)}' (FORMAT parquet)"
+        )  # the last batch delivered twice
+        con.close()
+        began = time.perf_counter()
+        report = Compactor(store).run()
+        return time.perf_counter() - began, report.rows_written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument(
+        "--compaction-rows", type=int, default=0, help="also time compacting a partition this big"
+    )
     args = parser.parse_args()
     env.apply()
+    if args.compaction_rows:
+        seconds, kept = measure_compaction(args.compaction_rows, args.batch)
+        print(json.dumps({"compaction_rows": kept, "compaction_seconds": round(seconds, 2)}))
     m = measure(args.rows, args.batch)
     print(
         json.dumps(

@@ -8,6 +8,8 @@ import json
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import duckdb
 import pytest
@@ -419,3 +421,48 @@ def lake_root() -> Path:
 
 def tenant_files(tenant: str) -> list[Path]:
     return sorted((lake_root() / f"tenant={tenant}").rglob("*.parquet"))
+
+
+def _lake_files(tenant: str, **query: str) -> Any:
+    from functions.lake_files.app import handler as files_handler
+
+    event = api_event("GET", "/v1/lake/files", tenant=tenant, query=query or None)
+    return invoke(files_handler, event)
+
+
+def test_lake_files_lists_only_the_callers_partitions_in_range(
+    records: StreamReader, tenant: str
+) -> None:
+    events = [
+        {"conversation_id": "f", "role": "user", "message": day, "timestamp": f"{day}T08:00:00Z"}
+        for day in ("2026-04-01", "2026-04-02", "2026-04-03")
+    ]
+    post(ingest_handler, "/v1/ingest", tenant, {"events": events})
+    post(ingest_handler, "/v1/ingest", tenant + "x", {"events": events})  # another tenant
+    deliver(records, RECORDS, records_lake_handler)
+    answer = _lake_files(tenant, since="2026-04-02", until="2026-04-03")
+    assert answer.status == 200, answer.body
+    assert answer.body["nextCursor"] is None
+    files = answer.body["data"]
+    assert [f["date"] for f in files] == ["2026-04-02", "2026-04-03"]
+    for file in files:
+        path = Path(url2pathname(urlsplit(file["url"]).path))
+        assert path.is_relative_to(lake_root() / f"tenant={tenant}")
+        assert path.stat().st_size == file["bytes"]
+    # Paged: one file per page, each page after the cursor.
+    first = _lake_files(tenant, limit="1").body
+    second = _lake_files(tenant, limit="1", cursor=first["nextCursor"]).body
+    assert [f["date"] for f in first["data"] + second["data"]] == ["2026-04-01", "2026-04-02"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"since": "yesterday"}, "since must be a date like 2026-01-31"),
+        ({"since": "2026-02-01", "until": "2026-01-01"}, "since must not be after until"),
+    ],
+)
+def test_lake_files_refuses_bad_dates(query: dict[str, str], message: str) -> None:
+    answer = _lake_files("acme", **query)
+    assert answer.status == 400
+    assert answer.body["message"] == message
