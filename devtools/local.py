@@ -61,8 +61,6 @@ class DevServerState:
     # The first seeded key (a local key for a local table): `parley ingest`, `records`… use it
     # when neither --key nor PARLEY_KEY is given. The file is written readable by its owner only.
     api_key: str = ""
-    # The lake's folder (`parley export` reads a local server's lake there).
-    lake_uri: str = ""
 
 
 def state_file() -> Path:

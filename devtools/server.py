@@ -458,7 +458,6 @@ def serve(stack: contextlib.ExitStack) -> None:
         s3_endpoint,
         archive_bucket,
         api_key=keys[0].key,
-        lake_uri=lake,
     )
     try:
         write_state(state, settings.state_file)
