@@ -102,9 +102,11 @@ build: $(SAM_STAMP)
 # runtime dependencies for arm64 / Python 3.13, compiled to .pyc (unchecked-hash: zip mtimes
 # cannot be trusted) so cold starts skip compiling.
 # Quoted for the shell: unquoted, `pydantic>=2.7` is `pydantic` plus a redirection to a file `=2.7`.
-# The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them).
+# The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them),
+# DuckDB and its extension packages to LakeLayer (only the lake's functions use them).
 INSIGHTS_DEPS := vaderSentiment yake
-LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS)".split()))))')
+LAKE_DEPS := duckdb duckdb-ext-httpfs
+LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS) $(LAKE_DEPS)".split()))))')
 # The wheels a layer may hold. Lambda's python3.13 runtime is Amazon Linux 2023 (glibc 2.34), so
 # it runs every manylinux wheel up to manylinux_2_34; pip does not expand a `--platform` to older
 # glibc tags by itself, so each is listed, newest first (the order pip prefers them in, as pip on
@@ -117,18 +119,27 @@ LAYER_PLATFORMS := $(foreach minor,$(shell seq $(LAMBDA_GLIBC_MINOR) -1 17),many
 LAYER_PIP_TARGET = $(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
 	$(addprefix --platform ,$(LAYER_PLATFORMS)) --implementation cp --python-version 3.13 \
 	--only-binary=:all: -c constraints.txt
+# Every layer ends the same way: no stale caches, every module compiled for the runtime.
+define compile_layer
+find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
+	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+endef
+
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(LAYER_PIP_TARGET) $(LAYER_DEPS)
 	cp -R shared "$(ARTIFACTS_DIR)/python/shared"
-	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
-	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+	$(compile_layer)
 
 build-InsightsLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(LAYER_PIP_TARGET) $(INSIGHTS_DEPS)
-	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
-	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+	$(compile_layer)
+
+build-LakeLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(LAYER_PIP_TARGET) $(LAKE_DEPS)
+	$(compile_layer)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -29,6 +29,9 @@ LAMBDA_REQUEST = 0.20 / 1e6
 API_GATEWAY_REQUEST = 3.50 / 1e6  # REST API, first 333 million a month
 WRITE_REQUEST_UNIT = 0.625 / 1e6  # on-demand
 STORAGE_GB_MONTH = 0.25
+S3_PUT = 0.005 / 1000  # PUT, COPY, POST, LIST
+S3_GET = 0.0004 / 1000
+S3_GB_MONTH = 0.023  # Standard, first 50 TB
 ITEM_OVERHEAD_BYTES = 100  # DynamoDB's per-item storage overhead, in the table and each index
 # Lambda gives a function CPU in proportion to memory: one full vCPU at 1,769 MB. The bench
 # machine's core is taken as one full vCPU, so durations stretch by 1769 / memory below that.
@@ -46,6 +49,7 @@ class Measured:
     base_wru: float  # mean write units per record, table
     invocation_ms: float
     summaries: SummariesMeasured
+    lake: LakeMeasured
 
 
 def _item_size(item: Item) -> int:
@@ -76,6 +80,7 @@ def measure(event_bytes: int, batch: int, runs: int = 5) -> Measured:
                 times.append((time.perf_counter() - start) * 1000)
     items = writer.items
     summaries = measure_summaries(items, runs)
+    lake = measure_lake(items, runs)
     sizes = [_item_size(item) for item in items]
     keys = [_item_size({k: item[k] for k in ("pk", "sk", "ok", "env")}) for item in items]
     return Measured(
@@ -87,6 +92,7 @@ def measure(event_bytes: int, batch: int, runs: int = 5) -> Measured:
         base_wru=sum(math.ceil(s / 1024) for s in sizes) / len(sizes),
         invocation_ms=median(times),
         summaries=summaries,
+        lake=lake,
     )
 
 
@@ -157,11 +163,110 @@ def measure_summaries(items: list[Item], runs: int) -> SummariesMeasured:
     return SummariesMeasured(len(items), len(calls), median(times))
 
 
-def template_worker_memory_mb() -> int:
+def template_worker_memory_mb(function: str = "SummariesWorkerFunction") -> int:
     from devtools.template import load_template
 
-    props = load_template()["Resources"]["SummariesWorkerFunction"]["Properties"]
+    props = load_template()["Resources"][function]["Properties"]
     return int(props["MemorySize"])
+
+
+# --- the analytics lake (the lake writer on the records stream, compaction) --------------------
+
+COMPACTIONS_PER_DAY = 24 * 6  # rate(10 minutes)
+SAMPLE_FILES = 20  # batch files merged to time compaction per row
+
+
+@dataclass
+class LakeMeasured:
+    records: int  # one stream batch: the request's records
+    invocation_ms: float  # the lake worker's handler on that batch (its one file, one PUT)
+    batch_file_bytes: int
+    compacted_bytes_per_row: float
+    compaction_ms_per_row: float
+
+
+def measure_lake(items: list[Item], runs: int) -> LakeMeasured:
+    """The records lake worker's handler on the request's stored items as one stream batch
+    (writing its Parquet to a local folder: on AWS one PUT of the same file), then compaction
+    of SAMPLE_FILES such batches (distinct rows) into one file."""
+    import tempfile
+
+    from bench.lake import stream_batch
+    from shared.lake.compaction import Compactor
+    from shared.lake.store import LakeStore
+    from shared.lake.writer import RecordsLakeWorker
+
+    created = int(time.time())
+    with tempfile.TemporaryDirectory(prefix="cost-lake-") as folder:
+        store = LakeStore(folder)
+        worker = RecordsLakeWorker(store)
+        event = stream_batch(items, created, 0)
+        worker.handle(event)  # warm-up
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            worker.handle(event)
+            times.append((time.perf_counter() - start) * 1000)
+        batch_bytes = max(f.size for f in store.files())
+        for n in range(SAMPLE_FILES):
+            distinct = [dict(it, sk={"S": f"rec_{n:04d}_{i:06d}"}) for i, it in enumerate(items)]
+            worker.handle(stream_batch(distinct, created, n * len(items)))
+        start = time.perf_counter()
+        report = Compactor(store).run()
+        compaction_ms = (time.perf_counter() - start) * 1000
+        rows = report.rows_written
+        compacted = sum(f.size for f in store.files())
+    return LakeMeasured(
+        records=len(items),
+        invocation_ms=median(times),
+        batch_file_bytes=batch_bytes,
+        compacted_bytes_per_row=compacted / rows,
+        compaction_ms_per_row=compaction_ms / rows,
+    )
+
+
+@dataclass
+class LakeCost:
+    worker_usd: float
+    puts_usd: float
+    compaction_usd: float
+    storage_usd_month: float
+    gb_stored: float
+
+    @property
+    def total_first_month(self) -> float:
+        return self.worker_usd + self.puts_usd + self.compaction_usd + self.storage_usd_month
+
+
+def lake_cost(m: Measured, events: int) -> LakeCost:
+    """The lake's share (docs/lake.md "Cost"): one worker invocation and one PUT per stream
+    batch; the events arriving within one day, compaction every 10 minutes rewrites that day's
+    partition so far (on average half of it, 144 times: ~72 rewrites of each row); storage
+    of the compacted Parquet plus a day of replaced versions (NoncurrentDays: 1)."""
+    lake = m.lake
+    worker_mb = template_worker_memory_mb("LakeRecordsWorkerFunction")
+    compaction_mb = template_worker_memory_mb("LakeCompactionFunction")
+    records = events * m.records / m.batch
+    invocations = math.ceil(records / lake.records)
+    seconds = lake.invocation_ms / 1000 * max(1.0, FULL_VCPU_MB / worker_mb)
+    worker_usd = invocations * (seconds * worker_mb / 1024 * LAMBDA_GB_SECOND + LAMBDA_REQUEST)
+    rewrites = (COMPACTIONS_PER_DAY + 1) / 2
+    compaction_seconds = records * rewrites * lake.compaction_ms_per_row / 1000
+    compaction_seconds *= max(1.0, FULL_VCPU_MB / compaction_mb)
+    compaction_usd = compaction_seconds * compaction_mb / 1024 * LAMBDA_GB_SECOND
+    compaction_usd += COMPACTIONS_PER_DAY * LAMBDA_REQUEST
+    # Requests: the worker's PUTs; per run one LIST, one GET of the last compacted file, one
+    # PUT; one GET of each batch file when it is merged.
+    puts_usd = (invocations + 2 * COMPACTIONS_PER_DAY) * S3_PUT
+    puts_usd += (invocations + COMPACTIONS_PER_DAY) * S3_GET
+    # The sample's compacted rows repeat texts (compressing better than real traffic): size
+    # the lake by whichever is larger, that or a batch file of distinct messages per row.
+    row_bytes = max(lake.compacted_bytes_per_row, lake.batch_file_bytes / lake.records)
+    final_gb = records * row_bytes / 1e9
+    replaced_gb = final_gb * rewrites  # replaced compacted files of a day, kept one day
+    replaced_gb += invocations * lake.batch_file_bytes / 1e9
+    gb = final_gb + replaced_gb / 30  # kept a day: a thirtieth of a month
+    return LakeCost(worker_usd, puts_usd, compaction_usd, gb * S3_GB_MONTH, final_gb)
 
 
 def summaries_cost(m: Measured, events: int, memory_mb: int) -> tuple[float, float, float]:
@@ -249,6 +354,22 @@ def report(events: int, batch: int, event_bytes: int, memory_mb: int) -> None:
         f"{wru_per_event:>9.2f}{'':>11}{'':>12}{lambda_usd + writes_usd:>19.3f}"
         f"   (stream worker: {s.records:,} records per batch in {s.invocation_ms:.0f} ms here, "
         f"{s.updates} UpdateItems of 3 WRU, billed at {worker_mb} MB; stream reads free)"
+    )
+    lake = lake_cost(m, events)
+    lm = m.lake
+    print(
+        f"    {'+ lake':<16}{lake.worker_usd + lake.compaction_usd:>9.3f}{0:>9.3f}"
+        f"{lake.puts_usd:>9.3f}{'':>9}{lake.gb_stored:>11.2f}{lake.storage_usd_month:>12.3f}"
+        f"{lake.total_first_month:>19.3f}   (lake worker: {lm.records:,} rows per batch in "
+        f"{lm.invocation_ms:.0f} ms here, one {lm.batch_file_bytes / 1024:.0f} KB file; "
+        f"compaction {lm.compaction_ms_per_row * 1000:.1f} us per row, "
+        f"{lm.batch_file_bytes / lm.records:.0f} B per row stored; 'writes': S3 requests)"
+    )
+    base = cost(m, events, memory_mb, "KEYS").total_first_month + lambda_usd + writes_usd
+    share = lake.total_first_month / base * 100
+    print(
+        f"target: lake cost +{share:.1f}% over today's {base:.3f} USD per {events:,} events "
+        f"(bar <= 15%) {'met' if share <= 15 else 'missed'}"
     )
 
 

@@ -5,6 +5,7 @@
     parley conversations get CONVERSATION_ID
     parley records CONVERSATION_ID [--format json|jsonl|table]
     parley export --since DATE [--until DATE] [-o FILE]
+    parley export --format parquet --since DATE [--until DATE] --out DIR
 
 Where: --url / PARLEY_URL and --key / PARLEY_KEY; without them, the running `make dev` (its
 state file holds its URL and its first key).
@@ -214,6 +215,8 @@ def cmd_records(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "parquet":
+        return export_parquet(args)
     client = _client(args)
     output: AbstractContextManager[TextIO] = (
         nullcontext(sys.stdout) if args.output in (None, "-") else open(args.output, "w")  # noqa: SIM115
@@ -232,6 +235,41 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(
         f"Exported {records:,} records of {conversations:,} conversations{where}.", file=sys.stderr
     )
+    return 0
+
+
+def export_parquet(args: argparse.Namespace) -> int:
+    """The tenant's lake partitions into DIR/date=YYYY-MM-DD/… (Hive style, as in the lake):
+    GET /v1/lake/files names each file with a URL (presigned S3 on AWS, file:// on make dev)."""
+    import shutil
+    import urllib.parse
+    import urllib.request
+
+    if not args.out:
+        raise UsageError("--format parquet writes a folder: give it with --out DIR")
+    out = Path(args.out)
+    client = _client(args)
+    files = written = 0
+    with _progress(args, None, "B") as bar:
+        for file in client.lake_files(since=args.since[:10], until=(args.until or "")[:10]):
+            name = Path(file["name"]).name  # a bare file name: never a path out of DIR
+            target = out / f"date={Path(file['date']).name}" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            url = urllib.parse.urlsplit(file["url"])
+            partial = target.with_name(f".{name}.part")
+            if url.scheme == "file":
+                shutil.copyfile(urllib.request.url2pathname(url.path), partial)
+            elif url.scheme in ("http", "https"):
+                fetched = urllib.request.urlopen(file["url"], timeout=60)  # noqa: S310
+                with fetched as answer, partial.open("wb") as sink:
+                    shutil.copyfileobj(answer, sink)
+            else:
+                raise ParleyError(f"unexpected file URL scheme {url.scheme!r}")
+            partial.replace(target)
+            files += 1
+            written += target.stat().st_size
+            bar.update(target.stat().st_size)
+    print(f"Exported {files:,} Parquet files ({written:,} bytes) to {out}.", file=sys.stderr)
     return 0
 
 
@@ -285,11 +323,20 @@ def add_commands(commands: Any) -> None:
     records.add_argument("conversation_id", metavar="CONVERSATION_ID")
     records.add_argument("--format", choices=["json", "jsonl", "table"], default="table")
 
-    export = command(commands, "export", "write stored records to JSONL", cmd_export)
+    export = command(
+        commands, "export", "write stored records to JSONL, or the lake's Parquet", cmd_export
+    )
     export.add_argument("--since", required=True, help="date or UTC time of last activity")
     export.add_argument("--until", help="date or UTC time, inclusive")
-    export.add_argument("--environment")
-    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.add_argument("--environment", help="JSONL only")
+    export.add_argument(
+        "--format",
+        choices=["jsonl", "parquet"],
+        default="jsonl",
+        help="jsonl: records through the API; parquet: the tenant's lake partitions",
+    )
+    export.add_argument("-o", "--output", help="JSONL file to write (default: standard output)")
+    export.add_argument("--out", help="parquet: the folder to write the partitions to")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -299,6 +299,11 @@ class ParleyClient:
             if not found:
                 return
 
+    def lake_files(self, since: str = "", until: str = "") -> Iterator[dict[str, Any]]:
+        """The caller's analytics lake files (GET /v1/lake/files), each with its download URL."""
+        params = {k: v for k, v in (("since", since), ("until", until)) if v}
+        yield from self._pages("/v1/lake/files", params)
+
     def _pages(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         cursor: str | None = None
         while True:

@@ -18,6 +18,10 @@ Environment:
                             .parley-dev.json in the checkout; removed on a clean exit)
   PARLEY_DEV_STORAGE_FAULTS fraction (0-1) of DynamoDB calls that fail with a throttling
                             error, to watch retries work end to end (default 0)
+  LAKE_URI                  the analytics lake's folder (default .parley-lake in the checkout);
+                            the lake writers and compaction write Parquet there
+  PARLEY_DEV_SCHEDULE_SECONDS  period of the scheduled functions (the lake's compaction), in
+                            seconds (default 30)
   PARLEY_DEV_SPLIT_ORIGINS  1: every API on its own port (its own origin), as deployed where
                             each API has its own host: the ingest API (and the web console) at
                             PARLEY_PORT, the others on free ports. The console then reads the
@@ -58,7 +62,9 @@ from devtools.local import (
     write_state,
 )
 from devtools.queues import start_local_queues, start_pollers
+from devtools.schedules import ScheduleRunner
 from devtools.template import (
+    ROOT,
     ApiRoute,
     api_routes,
     apis,
@@ -75,6 +81,7 @@ KEEP_ALIVE_SECONDS = 5
 SHUTDOWN_SECONDS = 5  # requests still running after a stop signal get this long to finish
 STAGE = "local"
 DEFAULT_TENANT = "dev"
+DEFAULT_LAKE_FOLDER = ".parley-lake"
 
 
 class ConfigError(Exception):
@@ -394,6 +401,9 @@ def serve(stack: contextlib.ExitStack) -> None:
     os.environ.update(table_environment(template, TABLE_PREFIX))
     os.environ[ENDPOINT_VAR] = endpoint
     os.environ.setdefault("PARLEY_LOCAL_MODE", "1")  # webhooks may go to 127.0.0.1/localhost
+    # The lake is a folder here (an S3 URI on AWS), written by the same workers.
+    lake = os.environ.get("LAKE_URI", "").strip() or str(ROOT / DEFAULT_LAKE_FOLDER)
+    os.environ["LAKE_URI"] = lake
     embedded_moto = endpoint if storage.startswith("embedded") else None
     sqs_endpoint, sqs = start_local_queues(stack, template, embedded_moto, TABLE_PREFIX)
     archive_bucket = ARCHIVE_BUCKET if s3_endpoint else None
@@ -422,6 +432,9 @@ def serve(stack: contextlib.ExitStack) -> None:
     routes = [route for gateways in served.values() for route in gateways.routes]
     queue_triggers = start_pollers(stack, template, sqs, TABLE_PREFIX)
     streams = start_stream_runner(template, client, endpoint, stack)
+    schedules = ScheduleRunner(template)
+    schedules.start()
+    stack.callback(schedules.stop)
 
     threads = []
     for sock, api_gateway in served.items():
@@ -466,6 +479,11 @@ def serve(stack: contextlib.ExitStack) -> None:
     if existing:
         out.append(f"  Tables already there: {', '.join(existing)}")
     out.append(f"  Stream-fed functions: {', '.join(streams.functions) or 'none'}")
+    out.append(f"  Lake (Parquet): {lake}")
+    out.append(
+        f"  Scheduled functions (every {schedules.period:g} s here): "
+        f"{', '.join(schedules.functions) or 'none'}"
+    )
     if settings.storage_faults:
         out.append(f"  Storage faults: {settings.storage_faults:.0%} of DynamoDB calls fail")
     if settings.split_origins:

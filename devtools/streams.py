@@ -223,7 +223,8 @@ class StreamRunner:
                 raise FilterError(f"table {names[mapping.table]} has no stream")
             self._feeds.append(_Feed(mapping, loader(template, mapping.function), arn))
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._count_lock = threading.Lock()
         self.delivered = 0
 
     @property
@@ -232,18 +233,24 @@ class StreamRunner:
 
     def start(self) -> None:
         self.poll_once()  # shard iterators now: LATEST means "after the server started"
-        self._thread = threading.Thread(target=self._run, name="streams", daemon=True)
-        self._thread.start()
+        # One thread per mapping, as on AWS each event source mapping polls on its own: a slow
+        # worker (the lake's Parquet writes) never holds back another (the summaries).
+        self._threads = [
+            threading.Thread(target=self._run, args=(feed,), name="streams", daemon=True)
+            for feed in self._feeds
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
+        for thread in self._threads:
+            thread.join(5)
 
-    def _run(self) -> None:
+    def _run(self, feed: _Feed) -> None:
         while not self._stop.is_set():
             try:
-                if not self.poll_once():
+                if not self._poll(feed):
                     self._stop.wait(_IDLE_SLEEP)
             except Exception as exc:  # keep polling: a local fault must not stop the feed
                 sys.stderr.write(f"stream runner: {type(exc).__name__}: {exc}\n")
@@ -251,17 +258,19 @@ class StreamRunner:
 
     def poll_once(self) -> int:
         """Read every shard once and deliver what passes the filters: records read."""
+        return sum(self._poll(feed) for feed in self._feeds)
+
+    def _poll(self, feed: _Feed) -> int:
         read = 0
-        for feed in self._feeds:
-            self._refresh_shards(feed)
-            for shard, iterator in list(feed.iterators.items()):
-                if iterator is None:
-                    continue
-                page = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-                feed.iterators[shard] = page.get("NextShardIterator")
-                records = [lambda_record(r, feed.stream_arn) for r in page.get("Records", [])]
-                read += len(records)
-                self._deliver(feed, [r for r in records if wanted(feed.mapping, r)])
+        self._refresh_shards(feed)
+        for shard, iterator in list(feed.iterators.items()):
+            if iterator is None:
+                continue
+            page = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+            feed.iterators[shard] = page.get("NextShardIterator")
+            records = [lambda_record(r, feed.stream_arn) for r in page.get("Records", [])]
+            read += len(records)
+            self._deliver(feed, [r for r in records if wanted(feed.mapping, r)])
         return read
 
     def _refresh_shards(self, feed: _Feed) -> None:
@@ -287,7 +296,7 @@ class StreamRunner:
             while batch:
                 failed_at = self._invoke(feed, batch)
                 if failed_at is None:
-                    self.delivered += len(batch)
+                    self._count(len(batch))
                     break
                 attempts += 1
                 if attempts > feed.mapping.max_retries:
@@ -297,9 +306,13 @@ class StreamRunner:
                         "after its retries (on AWS: the on-failure destination)\n"
                     )
                     break
-                self.delivered += failed_at
+                self._count(failed_at)
                 batch = batch[failed_at:]
                 time.sleep(_RETRY_SLEEP)
+
+    def _count(self, records: int) -> None:
+        with self._count_lock:
+            self.delivered += records
 
     @staticmethod
     def _invoke(feed: _Feed, batch: list[dict[str, Any]]) -> int | None:

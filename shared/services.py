@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from shared.ingest.summaries import SummaryStore, SummaryWorker
     from shared.insights.analysis import Analyzer
     from shared.insights.worker import InsightsWorker
+    from shared.lake.compaction import Compactor
+    from shared.lake.store import LakeStore
+    from shared.lake.writer import ConversationsLakeWorker, RecordsLakeWorker
     from shared.otel.service import OtelService
     from shared.webhooks.delivery import Deliverer
     from shared.webhooks.fanout import FanOut
@@ -179,6 +182,37 @@ def deliverer() -> Deliverer:
     return Deliverer(webhook_store(), webhook_queue(), sender, settings)
 
 
+@lru_cache(maxsize=1)
+def lake_store() -> LakeStore:
+    from shared.lake.store import make_lake_store
+
+    return make_lake_store(get_settings())
+
+
+@lru_cache(maxsize=1)
+def lake_records_worker() -> RecordsLakeWorker:
+    from shared.lake.writer import RecordsLakeWorker
+
+    return RecordsLakeWorker(lake_store())
+
+
+@lru_cache(maxsize=1)
+def lake_conversations_worker() -> ConversationsLakeWorker:
+    from shared.lake.writer import ConversationsLakeWorker
+
+    return ConversationsLakeWorker(
+        conversation_store().load, lake_store(), get_settings().storage_deadline_seconds
+    )
+
+
+@lru_cache(maxsize=1)
+def lake_compactor() -> Compactor:
+    """Search sets `on_compacted` on this compactor (its index build)."""
+    from shared.lake.compaction import Compactor
+
+    return Compactor(lake_store())
+
+
 def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
     for cached in (
@@ -198,6 +232,10 @@ def reset() -> None:
         deliverer,
         insights_analyzer,
         insights_worker,
+        lake_store,
+        lake_records_worker,
+        lake_conversations_worker,
+        lake_compactor,
         dynamo.default_client,
         dynamo.default_session,
     ):

@@ -63,6 +63,8 @@ class Settings(BaseModel):
     # The web console's origin (scheme://host[:port]) when it is not this API's own: answers
     # then carry CORS headers for that origin only (shared.http.allow_console). None: no CORS.
     console_origin: str | None = Field(default=None, pattern=r"^https?://[^/\s]+$")
+    # The analytics lake (shared/lake/): a local folder, or s3://bucket/prefix on AWS.
+    lake_uri: str = Field(default=".parley-lake", min_length=1)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -107,6 +109,7 @@ _ENV_VARS = {
     "bedrock_timeout_seconds": "PARLEY_BEDROCK_TIMEOUT_SECONDS",
     "cursor_secret": "PARLEY_CURSOR_SECRET",
     "console_origin": "PARLEY_CONSOLE_ORIGIN",
+    "lake_uri": "LAKE_URI",
 }
 
 

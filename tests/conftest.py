@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,8 @@ os.environ.update(
     AWS_REGION="us-east-1",
     LOG_LEVEL="WARNING",
     ARCHIVE_BUCKET="test-archive",
+    # The analytics lake: a folder of this run's own (shared/lake/).
+    LAKE_URI=tempfile.mkdtemp(prefix="parley-test-lake-"),
 )
 os.environ.pop("PARLEY_S3_ENDPOINT", None)
 os.environ.pop("PARLEY_DYNAMODB_ENDPOINT", None)

@@ -7,8 +7,9 @@ Item layout (ConversationSummariesTable in template.yaml):
   cid, env (environment of the latest record written), src (string set of message sources),
   n (records stored), first / last (first and last activity), seq (see below)
 
-Kept off the ingest write path: the records table's stream (NEW_IMAGE) feeds the summaries
-worker (functions/summaries_worker), whose event source mapping passes only record items
+Kept off the ingest write path: the records table's stream (NEW_AND_OLD_IMAGES; summaries read
+the new image) feeds the summaries worker (functions/summaries_worker), whose event source
+mapping passes only record items
 (INSERT/MODIFY with an `ok`, and REMOVEs; OTel trace-map items have no `ok`). One UpdateItem per
 conversation per stream batch: an INSERT adds 1 to `n`, a REMOVE (an OTel trace's records moved
 to the conversation its root names) takes 1 off, a MODIFY (the same record stored again) counts

@@ -78,6 +78,8 @@ def start_server(
         PYTHONUNBUFFERED="1",
         PARLEY_DEV_STATE=str(state_file),
         PARLEY_READ_TIMEOUT_SECONDS=str(READ_TIMEOUT),
+        # Each server's analytics lake apart too (a folder, as in make dev).
+        LAKE_URI=str(state_file.parent / "lake"),
     )
     env.pop("PARLEY_DEV_KEYS", None)
     env.update(env_overrides or {})

@@ -25,8 +25,9 @@ def mapping() -> dict[str, Any]:
 
 def test_records_table_streams_new_images() -> None:
     table = load_template()["Resources"]["RecordsTable"]["Properties"]
-    # NEW_IMAGE, not KEYS_ONLY: a summary needs the record's env and source.
-    assert table["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    # Images, not KEYS_ONLY: a summary needs the record's env and source; OLD too: the lake
+    # dates a removed record's tombstone by its old image.
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 def test_worker_reads_the_records_stream_in_large_batches_from_its_start() -> None:

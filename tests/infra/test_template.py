@@ -278,7 +278,7 @@ def test_every_table_has_point_in_time_recovery() -> None:
 
 def test_layers_are_arm64_python313() -> None:
     layers = of_type("AWS::Lambda::LayerVersion").values()
-    assert len(layers) == 2  # SharedLayer, InsightsLayer
+    assert len(layers) == 3  # SharedLayer, InsightsLayer, LakeLayer
     for layer in layers:
         assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
@@ -342,8 +342,9 @@ def test_layer_build_passes_version_specifiers_quoted(tmp_path: Path) -> None:
     with (TEMPLATE_PATH.parent / "pyproject.toml").open("rb") as handle:
         dependencies = tomllib.load(handle)["project"]["dependencies"]
     for dependency in dependencies:
-        # The Lambda runtime provides boto3; the analyzers' dependencies are InsightsLayer's.
-        if not dependency.startswith(("boto3", "vaderSentiment", "yake")):
+        # The Lambda runtime provides boto3; the analyzers' dependencies are InsightsLayer's,
+        # DuckDB and its extension LakeLayer's.
+        if not dependency.startswith(("boto3", "vaderSentiment", "yake", "duckdb")):
             assert shlex.quote(dependency) in result.stdout, result.stdout
         else:
             assert dependency not in result.stdout
@@ -353,6 +354,7 @@ def test_every_function_is_arm64_python313_with_the_layer() -> None:
     layers = of_type("AWS::Lambda::LayerVersion")
     (shared,) = (k for k in layers if k.startswith("SharedLayer"))
     (insights,) = (k for k in layers if k.startswith("InsightsLayer"))
+    (lake,) = (k for k in layers if k.startswith("LakeLayer"))
     functions = of_type("AWS::Lambda::Function")
     assert set(functions) == set(load_template()["Resources"]) & set(functions)
     for name, function in functions.items():
@@ -362,6 +364,10 @@ def test_every_function_is_arm64_python313_with_the_layer() -> None:
         assert props["TracingConfig"] == {"Mode": "Active"}, name
         if name == "InsightsWorkerFunction":  # the analyzers' dependencies: only here
             assert props["Layers"] == [{"Ref": shared}, {"Ref": insights}], name
+            continue
+        if name.startswith("Lake") and name != "LakeFilesFunction":  # DuckDB: lake workers only
+            assert props["Layers"] == [{"Ref": shared}, {"Ref": lake}], name
+            assert props["Timeout"] > 20, name
             continue
         assert props["Layers"] == [{"Ref": shared}], name
         if name == "SummariesWorkerFunction":  # a stream worker: no gateway waits for it

@@ -151,12 +151,12 @@ def test_every_route_is_invoked_by_an_events_file(route: Any) -> None:
 
 
 def _event_triggered() -> set[Any]:
-    """Functions fed by a stream or a queue rather than by a route."""
+    """Functions fed by a stream or a queue, or run on a schedule, rather than by a route."""
     return {
         FUNCTIONS[name]
         for name, res in resources(TEMPLATE, "AWS::Serverless::Function").items()
         if any(
-            e.get("Type") in ("DynamoDB", "SQS")
+            e.get("Type") in ("DynamoDB", "SQS", "Schedule")
             for e in (res["Properties"].get("Events") or {}).values()
         )
     }

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from devtools.schedules import schedules
 from devtools.streams import matches, stream_mappings
 from devtools.template import ROOT, Function, authorizer_function, functions, load_template
 from shared.auth import bearer_token
@@ -35,6 +36,8 @@ FUNCTIONS = functions(load_template())
 AUTHORIZER = authorizer_function(load_template(), "IngestApi")
 # Functions fed by a DynamoDB stream: their events/ files are stream batches.
 STREAM_WORKERS = frozenset(m.function for m in stream_mappings(load_template()))
+# Functions run on a schedule: their events/ files are EventBridge scheduled events.
+SCHEDULED = frozenset(s.function for s in schedules(load_template()))
 
 PRODUCTION, STAGING = "production", "staging"
 OTEL_ROUTES = ("/v1/traces", "/v1/metrics", "/v1/logs")
@@ -105,6 +108,9 @@ def test_events_file_is_a_sam_local_invoke_event(path: Path) -> None:
     function = function_for(path)
     if "Records" in event:  # a stream or queue batch: its own tests below
         assert event["Records"], path.name
+        return
+    if function in SCHEDULED:
+        assert (event["source"], event["detail-type"]) == ("aws.events", "Scheduled Event")
         return
     if function == AUTHORIZER:
         assert event["type"] == "REQUEST"
@@ -195,7 +201,9 @@ INGEST_EXPECTED = {
 PROXY_FILES = [
     p.name
     for p in EVENT_FILES
-    if function_for(p) not in (None, AUTHORIZER) and "Records" not in load_event(p.name)
+    if function_for(p) not in (None, AUTHORIZER)
+    and function_for(p) not in SCHEDULED
+    and "Records" not in load_event(p.name)
 ]
 INGEST_FILES = [n for n in PROXY_FILES if "/v1/ingest" in load_event(n)["resource"]]
 CONVERSATION_FILES = [
@@ -914,3 +922,66 @@ def test_summaries_worker_file_summarizes_its_conversations(dynamodb: Any) -> No
     }
     assert handler(event, LambdaContext()) == {"batchItemFailures": []}
     assert listed() == found
+
+
+def test_lake_records_worker_file_writes_rows_and_its_tombstone(dynamodb: Any) -> None:
+    """The file as `sam local invoke` sends it, for a fresh tenant: its three records are rows
+    (the MODIFY is a newer version of the first), the removed email record is a tombstone; the
+    same event again adds no row for readers."""
+    from shared import services
+    from shared.lake.query import tenant_rows
+    from shared.lake.store import connect
+
+    tenant = fresh_tenant()
+    text = (EVENTS_DIR / "lake_records_worker.json").read_text()
+    event = json.loads(text.replace('"acme#', f'"{tenant}#').replace("trace|acme|", "trace|x|"))
+    handler = handler_for(FUNCTIONS["LakeRecordsWorkerFunction"])
+
+    def live() -> list[tuple[str, str]]:
+        con = connect()
+        relation = tenant_rows(con, services.lake_store(), tenant)
+        return sorted(relation.select("conversation_id, text").fetchall())
+
+    for _ in range(2):
+        assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+        assert live() == [
+            ("conv-abc123", "Hello, how are you?"),
+            ("conv-abc123", "I am doing well, thank you for asking!"),
+        ]
+
+
+def test_lake_conversations_worker_file_writes_a_stored_conversations_rows(dynamodb: Any) -> None:
+    """The file's MODIFY, pointed at a conversation really stored: its messages are rows; the
+    file's REMOVE (a conversation the table no longer has) leaves only tombstones."""
+    from shared import services
+    from shared.lake.query import tenant_rows
+    from shared.lake.store import connect
+    from tests.integration.conversations import create
+
+    tenant = fresh_tenant()
+    created = create(
+        {"promptId": "prompt_123", "content": "User: Where is my parcel?\nAssistant: On its way."},
+        tenant=tenant,
+    )
+    conversation_id = created.body["id"]
+    text = (EVENTS_DIR / "lake_conversations_worker.json").read_text()
+    event = json.loads(
+        text.replace("acme#conv_01JJ0000000000000000000000", f"{tenant}#{conversation_id}").replace(
+            '"acme#', f'"{tenant}#'
+        )
+    )
+    handler = handler_for(FUNCTIONS["LakeConversationsWorkerFunction"])
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    con = connect()
+    relation = tenant_rows(con, services.lake_store(), tenant)
+    assert sorted(relation.select("record_id, role, text").fetchall()) == [
+        (f"{conversation_id}:0", "user", "Where is my parcel?"),
+        (f"{conversation_id}:1", "assistant", "On its way."),
+    ]
+
+
+def test_lake_compaction_file_runs_a_compaction(dynamodb: Any) -> None:
+    handler = handler_for(FUNCTIONS["LakeCompactionFunction"])
+    report = handler(load_event("lake_compaction_schedule.json"), LambdaContext())
+    assert report["failed"] == []
+    assert {"partitions", "filesMerged", "rowsWritten"} <= set(report)
