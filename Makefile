@@ -89,9 +89,11 @@ build: $(SAM_VENV)/.installed-stamp
 # runtime dependencies for arm64 / Python 3.13, compiled to .pyc (unchecked-hash: zip mtimes
 # cannot be trusted) so cold starts skip compiling.
 # Quoted for the shell: unquoted, `pydantic>=2.7` is `pydantic` plus a redirection to a file `=2.7`.
-# The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them).
+# The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them),
+# search's engine (tantivy, DuckDB) to SearchLayer (only the search function uses it).
 INSIGHTS_DEPS := vaderSentiment yake
-LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS)".split()))))')
+SEARCH_DEPS := tantivy duckdb
+LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS) $(SEARCH_DEPS)".split()))))')
 # LAYER_PLATFORM: Lambda's; the bench builds the same layer for its own host.
 LAYER_PLATFORM ?= manylinux2014_aarch64
 build-SharedLayer:
@@ -108,6 +110,15 @@ build-InsightsLayer:
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
 		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
 		--only-binary=:all: -c constraints.txt $(INSIGHTS_DEPS)
+	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
+	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+
+# DuckDB's aarch64 wheels are manylinux_2_28 (tantivy's older tags are accepted with it).
+build-SearchLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
+		--platform manylinux_2_28_aarch64 --implementation cp --python-version 3.13 \
+		--only-binary=:all: -c constraints.txt $(SEARCH_DEPS)
 	find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
 	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
 

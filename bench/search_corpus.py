@@ -19,8 +19,13 @@ CONVERSATIONS = 100_000
 DAYS = 30  # partitions: one compacted file per UTC day
 CORPUS_VERSION = 1  # bump when the generator changes, so a stale cache is not reused
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # Customer-support and agent talk; the order is the frequency rank (a Zipf-like draw).
-ENGLISH = """
+ENGLISH = _words("""
 the to and a i you is for it my of in this that can be with on have your please we order
 not do help account thanks me what how will are was but if there an get just need at so
 would like our one from payment when time there about card refund any check number
@@ -42,38 +47,38 @@ coverage deductible premium quote contract terms privacy data delete export repo
 refunds refunded refunding charges invoices orders deliveries passwords accounts
 analytics dashboard api key token integration webhook latency timeout outage incident
 model prompt completion tokens context window embedding vector search retrieval answer
-""".split()
-FRENCH = """
+""")
+FRENCH = _words("""
 le la les de des un une et je vous il elle nous est pas pour que qui dans sur avec mon
 votre commande paiement remboursement café livraison colis adresse compte mot passe
 problème aide merci bonjour facture abonnement annulation retour échange garantie
 prix client service équipe téléphone courriel réponse délai retard reçu carte bancaire
-""".split()
-GERMAN = """
+""")
+GERMAN = _words("""
 der die das und ich sie ist nicht ein eine zu mit auf für von den dem ist mein ihr
 bestellung zahlung rückerstattung lieferung paket adresse konto passwort problem hilfe
 danke hallo rechnung abonnement kündigung rücksendung umtausch garantie preis kunde
 straße größe übermäßig geschäft mitarbeiter antwort verspätung karte überweisung
-""".split()
-SPANISH = """
+""")
+SPANISH = _words("""
 el la los las de un una y yo usted es no para que en con mi su por del al pedido
 pago reembolso entrega paquete dirección cuenta contraseña problema ayuda gracias hola
 factura suscripción cancelación devolución cambio garantía precio cliente servicio
 teléfono respuesta retraso tarjeta niño año señor canción información
-""".split()
-CHINESE = """
+""")
+CHINESE = _words("""
 我 你 的 是 了 不 在 有 这 个 想要 退款 订单 支付 付款 发货 快递 地址 账户 密码 问题
 帮助 谢谢 你好 发票 订阅 取消 退货 换货 保修 价格 客户 服务 电话 回复 延迟 银行卡
-""".split()
-ARABIC = """
+""")
+ARABIC = _words("""
 أنا أنت هو هي في من على إلى مع هذا هذه لا نعم طلب الدفع استرداد التوصيل الطرد
 العنوان الحساب كلمة المرور مشكلة مساعدة شكرا مرحبا فاتورة الاشتراك إلغاء إرجاع
-""".split()
-RUSSIAN = """
+""")
+RUSSIAN = _words("""
 я вы он она в на с и не это что как мой ваш заказ оплата возврат доставка посылка
 адрес аккаунт пароль проблема помощь спасибо здравствуйте счёт подписка отмена
 обмен гарантия цена клиент служба телефон ответ задержка карта деньги
-""".split()
+""")
 
 # (language, word list, share of conversations, joiner): Chinese is written without spaces.
 LANGUAGES = [

@@ -7,14 +7,17 @@ lower case, accents folded, English Snowball stemming, CJK characters as single 
 
 from __future__ import annotations
 
+import importlib.metadata
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import tantivy
 
 from bench import search_corpus
 
@@ -34,15 +37,17 @@ ROUNDS = 5
 
 
 def fts_extension() -> str:
-    import duckdb_ext  # the duckdb-ext-fts package's namespace
-
-    root = Path(next(iter(duckdb_ext.__path__)))
-    return str(next(root.glob(f"extensions/v{duckdb.__version__}/*/fts.duckdb_extension")))
+    """The fts extension file inside the duckdb-ext-fts package (pinned to DuckDB's version)."""
+    files = importlib.metadata.files("duckdb-ext-fts") or []
+    wanted = f"extensions/v{duckdb.__version__}/"
+    found = next(f for f in files if wanted in str(f) and f.name == "fts.duckdb_extension")
+    return str(found.locate())
 
 
 def fts_connect(path: Path) -> duckdb.DuckDBPyConnection:
     db = duckdb.connect(
-        str(path), config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        str(path),
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
     db.execute(f"LOAD '{fts_extension()}'")
     return db
@@ -82,8 +87,7 @@ def fts_query(db: duckdb.DuckDBPyConnection, q: str, field: str, value: str) -> 
     return [r[0] for r in rows]
 
 
-def tantivy_analyzer():  # type: ignore[no-untyped-def]
-    import tantivy
+def tantivy_analyzer() -> tantivy.TextAnalyzer:
 
     return (
         tantivy.TextAnalyzerBuilder(
@@ -98,8 +102,7 @@ def tantivy_analyzer():  # type: ignore[no-untyped-def]
     )
 
 
-def tantivy_schema():  # type: ignore[no-untyped-def]
-    import tantivy
+def tantivy_schema() -> tantivy.Schema:
 
     b = tantivy.SchemaBuilder()
     b.add_text_field("text", stored=False, tokenizer_name="parley", index_option="position")
@@ -110,7 +113,6 @@ def tantivy_schema():  # type: ignore[no-untyped-def]
 
 
 def tantivy_build(lake: Path, out: Path) -> float:
-    import tantivy
 
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -126,8 +128,14 @@ def tantivy_build(lake: Path, out: Path) -> float:
         for rid, conv, source, role, env, model, ts, text in batch:
             writer.add_document(
                 tantivy.Document(
-                    record_id=rid, conversation_id=conv, source=source, role=role or "",
-                    environment=env or "", model=model or "", ts=ts, text=text,
+                    record_id=rid,
+                    conversation_id=conv,
+                    source=source,
+                    role=role or "",
+                    environment=env or "",
+                    model=model or "",
+                    ts=ts,
+                    text=text,
                 )
             )
     writer.commit()
@@ -135,16 +143,16 @@ def tantivy_build(lake: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def tantivy_open(out: Path):  # type: ignore[no-untyped-def]
-    import tantivy
+def tantivy_open(out: Path) -> tantivy.Index:
 
     index = tantivy.Index.open(str(out))
     index.register_tokenizer("parley", tantivy_analyzer())
     return index
 
 
-def tantivy_query(index, analyzer, q: str, field: str, value: str) -> list[str]:  # type: ignore[no-untyped-def]
-    import tantivy
+def tantivy_query(
+    index: tantivy.Index, analyzer: tantivy.TextAnalyzer, q: str, field: str, value: str
+) -> list[str]:
 
     schema = index.schema
     must = []
@@ -153,14 +161,15 @@ def tantivy_query(index, analyzer, q: str, field: str, value: str) -> list[str]:
         if len(terms) == 1:
             must.append((tantivy.Occur.Must, tantivy.Query.term_query(schema, "text", terms[0])))
         else:
-            must.append((tantivy.Occur.Must, tantivy.Query.phrase_query(schema, "text", terms)))
+            words: list[str | tuple[int, str]] = list(terms)
+            must.append((tantivy.Occur.Must, tantivy.Query.phrase_query(schema, "text", words)))
     must.append((tantivy.Occur.Must, tantivy.Query.term_query(schema, field, value)))
     searcher = index.searcher()
     result = searcher.search(tantivy.Query.boolean_query(must), limit=20)
     return [searcher.doc(addr)["record_id"][0] for _, addr in result.hits]
 
 
-def timed(run) -> list[float]:  # type: ignore[no-untyped-def]
+def timed(run: Callable[[str, str, str], object]) -> list[float]:
     samples = []
     for _ in range(ROUNDS):
         for q in QUERIES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from typing import Literal
 
@@ -67,7 +68,9 @@ class Settings(BaseModel):
     # beside the records in {lake_uri}/index/ (docs/search.md).
     lake_uri: str = ".parley-lake"
     # Where search keeps its local copies of S3 files (index and tail), by ETag.
-    search_cache_dir: str = "/tmp/parley-search"
+    search_cache_dir: str = Field(
+        default_factory=lambda: os.path.join(tempfile.gettempdir(), "parley-search")
+    )
     # How often a warm search function looks for a newer index on S3 (a stale one stays
     # correct: partitions it has not indexed yet are read as the tail).
     search_index_refresh_seconds: float = Field(default=30.0, ge=0)

@@ -267,9 +267,12 @@ def test_every_table_has_point_in_time_recovery() -> None:
         assert props["SSESpecification"] == {"SSEEnabled": True}, name
 
 
+SEARCH_DEPENDENCIES = ("tantivy", "duckdb")
+
+
 def test_layers_are_arm64_python313() -> None:
     layers = of_type("AWS::Lambda::LayerVersion").values()
-    assert len(layers) == 2  # SharedLayer, InsightsLayer
+    assert len(layers) == 3  # SharedLayer, InsightsLayer, SearchLayer
     for layer in layers:
         assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
@@ -314,8 +317,9 @@ def test_layer_build_passes_version_specifiers_quoted(tmp_path: Path) -> None:
     with (TEMPLATE_PATH.parent / "pyproject.toml").open("rb") as handle:
         dependencies = tomllib.load(handle)["project"]["dependencies"]
     for dependency in dependencies:
-        # The Lambda runtime provides boto3; the analyzers' dependencies are InsightsLayer's.
-        if not dependency.startswith(("boto3", "vaderSentiment", "yake")):
+        # The Lambda runtime provides boto3; the analyzers' dependencies are InsightsLayer's,
+        # search's SearchLayer's.
+        if not dependency.startswith(("boto3", "vaderSentiment", "yake", *SEARCH_DEPENDENCIES)):
             assert shlex.quote(dependency) in result.stdout, result.stdout
         else:
             assert dependency not in result.stdout
@@ -325,6 +329,7 @@ def test_every_function_is_arm64_python313_with_the_layer() -> None:
     layers = of_type("AWS::Lambda::LayerVersion")
     (shared,) = (k for k in layers if k.startswith("SharedLayer"))
     (insights,) = (k for k in layers if k.startswith("InsightsLayer"))
+    (search,) = (k for k in layers if k.startswith("SearchLayer"))
     functions = of_type("AWS::Lambda::Function")
     assert set(functions) == set(load_template()["Resources"]) & set(functions)
     for name, function in functions.items():
@@ -334,6 +339,10 @@ def test_every_function_is_arm64_python313_with_the_layer() -> None:
         assert props["TracingConfig"] == {"Mode": "Active"}, name
         if name == "InsightsWorkerFunction":  # the analyzers' dependencies: only here
             assert props["Layers"] == [{"Ref": shared}, {"Ref": insights}], name
+            continue
+        if name == "SearchFunction":  # tantivy and DuckDB: only here
+            assert props["Layers"] == [{"Ref": shared}, {"Ref": search}], name
+            assert props["Timeout"] <= 29, name
             continue
         assert props["Layers"] == [{"Ref": shared}], name
         if name == "SummariesWorkerFunction":  # a stream worker: no gateway waits for it

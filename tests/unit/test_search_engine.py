@@ -50,7 +50,7 @@ CORPUS = [
     row(T, "r1", "I want a refund for my order"),
     row(T, "r2", "Refunds are processed in five days", role="assistant"),
     row(T, "r3", "Un café au lait, s'il vous plaît"),
-    row(T, "r4", "我想要退款，谢谢"),
+    row(T, "r4", "我想要退款，谢谢"),  # noqa: RUF001 (a Chinese comma)
     row(T, "r5", "Здравствуйте, где мой заказ?"),
     row(T, "r6", "أريد استرداد الدفع"),
     row(T, "r7", "The refund card was declined", environment="staging"),
@@ -185,7 +185,8 @@ def test_a_hit_shows_the_matching_passage(lake: Path) -> None:
     assert len(hit["snippet"]) <= SNIPPET_CHARS
     [[start, end]] = hit["highlights"]
     assert hit["snippet"][start:end] == "Refund"
-    assert hit["role"] is None and hit["model"] is None
+    assert hit["role"] is None
+    assert hit["model"] is None
     assert hit["timestamp"] == "2026-01-15T12:00:00.000Z"
     assert isinstance(hit["score"], float)
 
