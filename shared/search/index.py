@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +31,6 @@ from shared.search.models import Hit, SearchRequest
 from shared.search.store import (
     Lake,
     LakeFile,
-    flat_metadata,
     index_folder,
     latest_rows,
     partition_tenant,
@@ -38,6 +38,8 @@ from shared.search.store import (
 from shared.settings import get_settings
 
 MANIFEST = "partitions.json"
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _TEXT_FIELDS = ("record_id", "conversation_id", "source", "role", "environment", "model")
 _WRITER_HEAP_BYTES = 256_000_000
 _TAIL_WRITER_HEAP_BYTES = 15_000_000  # tantivy's minimum per thread
@@ -63,26 +65,11 @@ def _prepared(index: tantivy.Index) -> tantivy.Index:
     return index
 
 
-def document(row: dict[str, Any], day: str) -> tantivy.Document:
-    doc = tantivy.Document()
-    doc.add_text("text", row["text"] or "")
-    for name in _TEXT_FIELDS:
-        if row.get(name) is not None:
-            doc.add_text(name, row[name])
-    doc.add_text("date", day)
-    doc.add_integer("ts", row["ts_us"])
-    doc.add_integer("version", row["version"])
-    metadata = flat_metadata(row.get("metadata"))
-    if metadata:
-        doc.add_json("metadata", metadata)
-    return doc
-
-
-def add_rows(writer: tantivy.IndexWriter, rows: Iterator[dict[str, Any]], day: str) -> int:
+def add_rows(writer: tantivy.IndexWriter, rows: Iterator[dict[str, Any]]) -> int:
     added = 0
     for row in rows:
         if not row["deleted"]:
-            writer.add_document(document(row, day))
+            writer.add_json(row["doc"])
             added += 1
     return added
 
@@ -112,7 +99,7 @@ def build_index(lake: Lake, tenant: str, day: str, compacted: LakeFile) -> int:
         )
         writer = index.writer(heap_size=_WRITER_HEAP_BYTES, num_threads=2)
         writer.delete_documents_by_term("date", day)
-        added = add_rows(writer, latest_rows([lake.local(compacted)]), day)
+        added = add_rows(writer, latest_rows([lake.local(compacted)], day))
         writer.commit()
         writer.wait_merging_threads()
         manifest = _read_manifest(local)
@@ -214,7 +201,7 @@ def in_memory(rows: list[dict[str, Any]]) -> tantivy.Index:
     """An index of the tail's rows, so the tail is matched and scored by the same query."""
     index = _prepared(tantivy.Index(schema()))
     writer = index.writer(heap_size=_TAIL_WRITER_HEAP_BYTES, num_threads=1)
-    add_rows(writer, iter(rows), "")
+    add_rows(writer, iter(rows))
     writer.commit()
     writer.wait_merging_threads()
     index.reload()
@@ -241,10 +228,7 @@ def build_query(request: SearchRequest, shadowed: list[str]) -> tantivy.Query:
     ]
     parts += [(must_not, _clause_query(s, c.terms)) for c in request.excluded]
     parts += [(must, _filter(tantivy.Query.term_query(s, f, v))) for f, v in request.exact]
-    parts += [
-        (must, _filter(tantivy.Query.term_query(s, f"metadata.{key}", value)))
-        for key, value in request.metadata
-    ]
+    parts += [(must, _filter(_metadata_query(s, key, value))) for key, value in request.metadata]
     if request.since or request.until:
         lower = _micros(request.since) if request.since else None
         upper = _micros(request.until) if request.until else None
@@ -255,6 +239,22 @@ def build_query(request: SearchRequest, shadowed: list[str]) -> tantivy.Query:
     if shadowed:
         parts.append((must_not, tantivy.Query.term_set_query(s, "record_id", shadowed)))
     return tantivy.Query.boolean_query(parts)
+
+
+def _metadata_query(s: tantivy.Schema, key: str, value: str) -> tantivy.Query:
+    """The value as the client wrote it: text, or the JSON number or boolean it spells."""
+    field = f"metadata.{key}"
+    typed: list[Any] = [value]
+    if value in ("true", "false"):
+        typed.append(value == "true")
+    elif _INTEGER.fullmatch(value):
+        typed.append(int(value))
+    elif _NUMBER.fullmatch(value):
+        typed.append(float(value))
+    should = tantivy.Occur.Should
+    return tantivy.Query.boolean_query(
+        [(should, tantivy.Query.term_query(s, field, v)) for v in typed]
+    )
 
 
 def _micros(moment: Any) -> int:

@@ -8,7 +8,6 @@ The search index of a tenant lives beside it in {LAKE_URI}/index/tenant={tenant}
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -174,44 +173,30 @@ def connect() -> duckdb.DuckDBPyConnection:
     )
 
 
-def latest_rows(paths: list[Path]) -> Iterator[dict[str, Any]]:
+def latest_rows(paths: list[Path], day: str = "") -> Iterator[dict[str, Any]]:
     """The newest version of each record in `paths` (tombstones included: a caller drops
-    them), streamed in chunks."""
+    them) as `record_id`, `version`, `deleted` and `doc`: the index document as JSON, built by
+    DuckDB so no Python runs per field (`day` is its partition; absent fields are left out, and
+    metadata that is not a JSON object indexes as none)."""
     if not paths:
         return
     db = connect()
     try:
         cursor = db.execute(
-            # The lake row's columns search reads (Parquet names, the lake contract).
-            """SELECT record_id, conversation_id, source, role, environment, model,
-                epoch_us(ts) AS ts_us, text, metadata, version, deleted
+            """SELECT record_id, version, deleted, json_merge_patch('{}', to_json({
+                text: coalesce(text, ''), record_id: record_id,
+                conversation_id: conversation_id, source: source, role: role,
+                environment: environment, model: model, date: ?, ts: epoch_us(ts),
+                version: version,
+                metadata: CASE WHEN json_type(TRY_CAST(metadata AS JSON)) = 'OBJECT'
+                    THEN TRY_CAST(metadata AS JSON) END
+            }))::VARCHAR AS doc
             FROM read_parquet(?, union_by_name = true)
             QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1""",
-            [[str(p) for p in paths]],
+            [day, [str(p) for p in paths]],
         )
-        names = [d[0] for d in cursor.description or []]
         while chunk := cursor.fetchmany(20_000):
-            for row in chunk:
-                yield dict(zip(names, row, strict=True))
+            for record_id, version, deleted, doc in chunk:
+                yield {"record_id": record_id, "version": version, "deleted": deleted, "doc": doc}
     finally:
         db.close()
-
-
-def flat_metadata(raw: str | None) -> dict[str, Any]:
-    """The metadata JSON with every leaf as text (`42`, `true`, `gold`), so a filter's value
-    compares as the text the client wrote; a non-object or broken value indexes as none."""
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return _as_text(value) if isinstance(value, dict) else {}
-
-
-def _as_text(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _as_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_text(v) for v in value]
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
