@@ -168,9 +168,11 @@ def within(day: str | None, first: date | None, last: date | None) -> bool:
 
 def connect() -> duckdb.DuckDBPyConnection:
     """DuckDB with nothing fetched or loaded behind our back (Parquet is built in)."""
-    return duckdb.connect(
+    db = duckdb.connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
+    db.execute("SET enable_progress_bar = false")  # a server's log is no terminal
+    return db
 
 
 def latest_rows(paths: list[Path], day: str = "") -> Iterator[dict[str, Any]]:
