@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import tantivy
+from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.errors import StorageUnavailable
 from shared.search import analysis, store
 from shared.search.models import Hit, SearchRequest
 from shared.search.store import (
@@ -137,15 +139,23 @@ def _sync(lake: Lake, folder: str, local: Path) -> dict[str, str]:
     # meta.json and the manifest last, so they never name a segment not yet copied.
     order = sorted(listed.values(), key=lambda f: f.name in ("meta.json", MANIFEST))
     for file in order:
-        copy = lake.local(file)
-        target = local / file.name
-        if copy != target:
-            os.replace(copy, target)
-            copy.with_name(f".{copy.name}.etag").unlink(missing_ok=True)
+        lake.copy(file, local / file.name)
     for path in local.iterdir():
         if path.is_file() and not path.name.startswith(".") and path.name not in listed:
             path.unlink()
     return {name: f.etag for name, f in listed.items()}
+
+
+def _sync_for_reading(lake: Lake, folder: str, local: Path) -> None:
+    """_sync, once more if a segment vanished between the listing and its download (a builder
+    published meanwhile); S3 still failing is a retryable 503."""
+    for attempt in range(2):
+        try:
+            _sync(lake, folder, local)
+            return
+        except (ClientError, BotoCoreError) as exc:
+            if attempt:
+                raise StorageUnavailable("The search index could not be read; retry") from exc
 
 
 def _publish(lake: Lake, folder: str, local: Path, before: dict[str, str]) -> None:
@@ -184,7 +194,7 @@ def open_index(lake: Lake, tenant: str) -> OpenIndex | None:
             return current
         local = (lake.cache / "read" / folder) if lake.on_s3 else (lake.root / folder)
         if lake.on_s3:
-            _sync(lake, folder, local)
+            _sync_for_reading(lake, folder, local)
         if not (local / "meta.json").exists():
             return None
         manifest = _read_manifest(local)

@@ -110,17 +110,20 @@ class Lake:
     def local(self, file: LakeFile) -> Path:
         """A local path holding `file`'s current content (S3: downloaded once per ETag)."""
         path = self.root / file.key
-        if not self.on_s3:
-            return path
+        if self.on_s3:
+            self.copy(file, path)
+        return path
+
+    def copy(self, file: LakeFile, path: Path) -> None:
+        """Downloads `file` to `path` unless the copy there already has its ETag."""
         tag = path.with_name(f".{path.name}.etag")
         if path.exists() and tag.exists() and tag.read_text() == file.etag:
-            return path
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.partial")
         self.s3().download_file(self.bucket, self._s3_key(file.key), str(partial))
         os.replace(partial, path)
         tag.write_text(file.etag)
-        return path
 
     def upload(self, path: Path, key: str) -> None:
         self.s3().upload_file(str(path), self.bucket, self._s3_key(key))
@@ -179,7 +182,9 @@ def latest_rows(paths: list[Path], day: str = "") -> Iterator[dict[str, Any]]:
     """The newest version of each record in `paths` (tombstones included: a caller drops
     them) as `record_id`, `version`, `deleted` and `doc`: the index document as JSON, built by
     DuckDB so no Python runs per field (`day` is its partition; absent fields are left out, and
-    metadata that is not a JSON object indexes as none)."""
+    metadata that is not a JSON object indexes as none). In record id order: the tail's
+    in-memory index then numbers its documents the same way on every query, so hits with equal
+    scores keep one order from page to page."""
     if not paths:
         return
     db = connect()
@@ -194,7 +199,8 @@ def latest_rows(paths: list[Path], day: str = "") -> Iterator[dict[str, Any]]:
                     THEN TRY_CAST(metadata AS JSON) END
             }))::VARCHAR AS doc
             FROM read_parquet(?, union_by_name = true)
-            QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1""",
+            QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
+            ORDER BY record_id""",
             [day, [str(p) for p in paths]],
         )
         while chunk := cursor.fetchmany(20_000):
