@@ -12,7 +12,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,7 +125,7 @@ def test_cli_pages_through_every_hit(dev: ServerProcess) -> None:
     assert "1 hits." in err
 
 
-def test_cli_reports_a_bad_query(dev: ServerProcess, tmp_path: Path) -> None:
-    code, _, err = parley("search", "-refund", state=dev.state_file)
+def test_cli_reports_a_bad_query(dev: ServerProcess) -> None:
+    code, _, err = parley("search", 'refund "card', state=dev.state_file)
     assert code == 1
-    assert "only exclusions" in err
+    assert "unbalanced quote" in err
