@@ -32,8 +32,11 @@ def test_archive_bucket_is_encrypted_private_and_expires_by_parameter() -> None:
 
 
 def test_archive_bucket_refuses_plain_http() -> None:
-    (policy,) = of_type("AWS::S3::BucketPolicy").values()
-    assert policy["Properties"]["Bucket"] == {"Ref": "ArchiveBucket"}
+    (policy,) = (
+        p
+        for p in of_type("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": "ArchiveBucket"}
+    )
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -65,4 +68,5 @@ def test_no_other_function_touches_the_archive() -> None:
         if name in INGEST_FUNCTIONS:
             continue
         role = resources.get(f"{name}Role")
-        assert role is None or not _s3_actions(role), name
+        touched = [str(resource) for _, resource in _s3_actions(role)] if role else []
+        assert not any("ArchiveBucket" in resource for resource in touched), name
