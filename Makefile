@@ -103,10 +103,12 @@ build: $(SAM_STAMP)
 # cannot be trusted) so cold starts skip compiling.
 # Quoted for the shell: unquoted, `pydantic>=2.7` is `pydantic` plus a redirection to a file `=2.7`.
 # The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them),
-# DuckDB and its extension packages to LakeLayer (only the lake's functions use them).
+# DuckDB and its extension packages to LakeLayer (only the lake's and search's functions use
+# them), tantivy to SearchLayer (only the search function and the lake's compaction use it).
 INSIGHTS_DEPS := vaderSentiment yake
 LAKE_DEPS := duckdb duckdb-ext-httpfs
-LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS) $(LAKE_DEPS)".split()))))')
+SEARCH_DEPS := tantivy
+LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS) $(LAKE_DEPS) $(SEARCH_DEPS)".split()))))')
 # The wheels a layer may hold. Lambda's python3.13 runtime is Amazon Linux 2023 (glibc 2.34), so
 # it runs every manylinux wheel up to manylinux_2_34; pip does not expand a `--platform` to older
 # glibc tags by itself, so each is listed, newest first (the order pip prefers them in, as pip on
@@ -139,6 +141,11 @@ build-InsightsLayer:
 build-LakeLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(LAYER_PIP_TARGET) $(LAKE_DEPS)
+	$(compile_layer)
+
+build-SearchLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(LAYER_PIP_TARGET) $(SEARCH_DEPS)
 	$(compile_layer)
 
 clean:

@@ -180,6 +180,32 @@ def otel_mapping() -> None:
     target("otel decode+map", median(r.map_ms) / parse, 3.0)
 
 
+def search() -> None:
+    from bench import search as search_bench
+
+    f = search_bench.measure()
+    p50 = search_bench.percentile(f.latencies_ms, 50)
+    p95 = search_bench.percentile(f.latencies_ms, 95)
+    load = os.getloadavg()[0]
+    print(
+        f"    {f.documents:,} messages of one tenant (bench/search_corpus.py), index "
+        f"{f.index_bytes / 1e6:.0f} MB; load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
+    line(
+        "index build, 30 day partitions",
+        f"{f.build_seconds:.1f} s",
+        "cached: measured when the index was built (PARLEY_BENCH_SEARCH_REBUILD=1 redoes it)"
+        if f.build_cached
+        else "built in this run",
+    )
+    line("one/two-word queries + a filter", spread(f.latencies_ms), "warm, service + views")
+    line("cold: new interpreter, first query", spread(f.cold_seconds, "s", 2), "real handler")
+    target("search p50", p50, 100, unit="ms")
+    target("search p95", p95, 300, unit="ms")
+    target("search cold first query", median(f.cold_seconds), 2, unit="s")
+    target("search index build (1M messages)", f.build_seconds, 60, unit="s")
+
+
 def main() -> int:
     env.apply()
     started = time.perf_counter()
@@ -211,6 +237,16 @@ def main() -> int:
         "[6] POST /v1/traces: decode + map a ~1 MB OTLP protobuf",
         ("otel decode+map",),
         otel_mapping,
+    )
+    section(
+        "[7] Search over 1,000,000 messages (tantivy index + DuckDB tail, docs/search.md)",
+        (
+            "search p50",
+            "search p95",
+            "search cold first query",
+            "search index build (1M messages)",
+        ),
+        search,
     )
     print(
         f"\n({time.perf_counter() - started:.0f} s)"

@@ -6,6 +6,7 @@
     parley records CONVERSATION_ID [--format json|jsonl|table]
     parley export --since DATE [--until DATE] [-o FILE]
     parley export --format parquet --since DATE [--until DATE] --out DIR
+    parley search "refund" [--since DATE] [--until DATE] [--environment …] [--json]
 
 Where: --url / PARLEY_URL and --key / PARLEY_KEY; without them, the running `make dev` (its
 state file holds its URL and its first key).
@@ -34,6 +35,7 @@ KEY_VAR = "PARLEY_KEY"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
+SEARCH_DEPTH = 10_000  # GET /v1/search pages through this many hits at most (docs/search.md)
 ROUTES = {
     "ingest": "/v1/ingest",
     "multi": "/v1/ingest/multi",
@@ -270,6 +272,37 @@ def export_parquet(args: argparse.Namespace) -> int:
             written += target.stat().st_size
             bar.update(target.stat().st_size)
     print(f"Exported {files:,} Parquet files ({written:,} bytes) to {out}.", file=sys.stderr)
+def cmd_search(args: argparse.Namespace) -> int:
+    """Every hit, page after page: a table (the snippet on one line) or JSON lines."""
+    filters = {
+        "environment": args.environment or "",
+        "source": args.source or "",
+        "role": args.role or "",
+        "model": args.model or "",
+        "conversationId": args.conversation or "",
+        "since": args.since or "",
+        "until": args.until or "",
+        "sort": args.sort,
+    }
+    for pair in args.metadata or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--metadata takes KEY=VALUE (got {pair!r})")
+        filters[f"metadata.{key}"] = value
+    rows: list[tuple[str, ...]] = [("TIMESTAMP", "CONVERSATION", "ROLE", "SNIPPET")]
+    hits = 0
+    for hit in _client(args).search(args.query, **filters):
+        hits += 1
+        if args.json:
+            print(json.dumps(hit, ensure_ascii=False))
+        else:
+            snippet = " ".join(hit["snippet"].split())
+            rows.append((hit["timestamp"], hit["conversationId"], hit["role"] or "", snippet))
+    if not args.json:
+        _table(rows, sys.stdout)
+        print(f"{hits:,} hits.", file=sys.stderr)
+    if hits >= SEARCH_DEPTH:
+        print(f"(a search pages through its best {SEARCH_DEPTH:,}; narrow it)", file=sys.stderr)
     return 0
 
 
@@ -337,6 +370,21 @@ def add_commands(commands: Any) -> None:
     )
     export.add_argument("-o", "--output", help="JSONL file to write (default: standard output)")
     export.add_argument("--out", help="parquet: the folder to write the partitions to")
+
+    search = command(commands, "search", "full-text search over every stored message", cmd_search)
+    search.add_argument("query", metavar="QUERY", help='words (ANDed), "a phrase", -excluded')
+    search.add_argument("--since", help="date or RFC 3339 time, inclusive")
+    search.add_argument("--until", help="RFC 3339 time (exclusive) or date (inclusive)")
+    search.add_argument("--environment")
+    search.add_argument("--source", help="chat, channel, tool_call, email, call, otel, …")
+    search.add_argument("--role")
+    search.add_argument("--model")
+    search.add_argument("--conversation", help="only this conversation id")
+    search.add_argument(
+        "--metadata", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)"
+    )
+    search.add_argument("--sort", choices=["relevance", "recent"], default="relevance")
+    search.add_argument("--json", action="store_true", help="JSON lines, one hit each")
 
 
 def run(args: argparse.Namespace) -> int:

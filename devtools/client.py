@@ -282,6 +282,12 @@ class ParleyClient:
         params = {k: v for k, v in filters.items() if v}
         yield from self._pages("/v1/conversations", {"limit": "200", **params})
 
+    def search(self, q: str, **filters: str) -> Iterator[dict[str, Any]]:
+        """Every hit of a search (GET /v1/search), best first; filters as the API names them
+        (environment, source, role, model, conversationId, since, until, sort, metadata.<key>)."""
+        params = {k: v for k, v in filters.items() if v}
+        yield from self._pages("/v1/search", {"q": q, "limit": "100", **params})
+
     def every_conversation(self, **filters: str) -> Iterator[dict[str, Any]]:
         """Each of the ingest API's conversations once, even while the list is moving.
 

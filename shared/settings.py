@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from typing import Literal
 
@@ -63,8 +64,16 @@ class Settings(BaseModel):
     # The web console's origin (scheme://host[:port]) when it is not this API's own: answers
     # then carry CORS headers for that origin only (shared.http.allow_console). None: no CORS.
     console_origin: str | None = Field(default=None, pattern=r"^https?://[^/\s]+$")
-    # The analytics lake (shared/lake/): a local folder, or s3://bucket/prefix on AWS.
+    # The Parquet lake: a local folder (make dev) or s3://bucket/prefix; search's index lives
+    # beside the records in {lake_uri}/index/ (docs/search.md).
     lake_uri: str = Field(default=".parley-lake", min_length=1)
+    # Where search keeps its local copies of S3 files (index and tail), by ETag.
+    search_cache_dir: str = Field(
+        default_factory=lambda: os.path.join(tempfile.gettempdir(), "parley-search")
+    )
+    # How often a warm search function looks for a newer index on S3 (a stale one stays
+    # correct: partitions it has not indexed yet are read as the tail).
+    search_index_refresh_seconds: float = Field(default=30.0, ge=0)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -110,6 +119,8 @@ _ENV_VARS = {
     "cursor_secret": "PARLEY_CURSOR_SECRET",
     "console_origin": "PARLEY_CONSOLE_ORIGIN",
     "lake_uri": "LAKE_URI",
+    "search_cache_dir": "PARLEY_SEARCH_CACHE_DIR",
+    "search_index_refresh_seconds": "PARLEY_SEARCH_INDEX_REFRESH_SECONDS",
 }
 
 

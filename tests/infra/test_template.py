@@ -276,9 +276,12 @@ def test_every_table_has_point_in_time_recovery() -> None:
         assert props["SSESpecification"] == {"SSEEnabled": True}, name
 
 
+SEARCH_DEPENDENCIES = ("tantivy", "duckdb")  # LakeLayer's and SearchLayer's
+
+
 def test_layers_are_arm64_python313() -> None:
     layers = of_type("AWS::Lambda::LayerVersion").values()
-    assert len(layers) == 3  # SharedLayer, InsightsLayer, LakeLayer
+    assert len(layers) == 4  # SharedLayer, InsightsLayer, LakeLayer, SearchLayer
     for layer in layers:
         assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
@@ -343,8 +346,8 @@ def test_layer_build_passes_version_specifiers_quoted(tmp_path: Path) -> None:
         dependencies = tomllib.load(handle)["project"]["dependencies"]
     for dependency in dependencies:
         # The Lambda runtime provides boto3; the analyzers' dependencies are InsightsLayer's,
-        # DuckDB and its extension LakeLayer's.
-        if not dependency.startswith(("boto3", "vaderSentiment", "yake", "duckdb")):
+        # DuckDB and its extension LakeLayer's, tantivy SearchLayer's.
+        if not dependency.startswith(("boto3", "vaderSentiment", "yake", *SEARCH_DEPENDENCIES)):
             assert shlex.quote(dependency) in result.stdout, result.stdout
         else:
             assert dependency not in result.stdout
@@ -355,6 +358,7 @@ def test_every_function_is_arm64_python313_with_the_layer() -> None:
     (shared,) = (k for k in layers if k.startswith("SharedLayer"))
     (insights,) = (k for k in layers if k.startswith("InsightsLayer"))
     (lake,) = (k for k in layers if k.startswith("LakeLayer"))
+    (search,) = (k for k in layers if k.startswith("SearchLayer"))
     functions = of_type("AWS::Lambda::Function")
     assert set(functions) == set(load_template()["Resources"]) & set(functions)
     for name, function in functions.items():
@@ -365,9 +369,17 @@ def test_every_function_is_arm64_python313_with_the_layer() -> None:
         if name == "InsightsWorkerFunction":  # the analyzers' dependencies: only here
             assert props["Layers"] == [{"Ref": shared}, {"Ref": insights}], name
             continue
+        if name == "LakeCompactionFunction":  # compacts, then builds the search index
+            assert props["Layers"] == [{"Ref": shared}, {"Ref": lake}, {"Ref": search}], name
+            assert props["Timeout"] > 20, name
+            continue
         if name.startswith("Lake") and name != "LakeFilesFunction":  # DuckDB: lake workers only
             assert props["Layers"] == [{"Ref": shared}, {"Ref": lake}], name
             assert props["Timeout"] > 20, name
+            continue
+        if name == "SearchFunction":  # DuckDB for the tail, tantivy for the index
+            assert props["Layers"] == [{"Ref": shared}, {"Ref": lake}, {"Ref": search}], name
+            assert props["Timeout"] <= 29, name
             continue
         assert props["Layers"] == [{"Ref": shared}], name
         if name == "SummariesWorkerFunction":  # a stream worker: no gateway waits for it

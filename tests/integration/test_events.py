@@ -27,6 +27,9 @@ from devtools.schedules import schedules
 from devtools.streams import matches, stream_mappings
 from devtools.template import ROOT, Function, authorizer_function, functions, load_template
 from shared.auth import bearer_token
+from shared.settings import get_settings
+from tests import lake_support
+from tests.lake_support import row as lake_row
 from tests.support import LambdaContext, api_event, invoke
 from tests.support import _ensure_event_loop as ensure_event_loop
 
@@ -414,6 +417,53 @@ def test_records_events_file_honours_its_limit(dynamodb: Any) -> None:
     assert answer.status == 200, answer.body
     assert len(answer.body["data"]) == 1
     assert answer.body["nextCursor"]
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+SEARCH_FILE = "search.json"
+
+
+def test_search_events_file_finds_what_the_lake_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file as is, over a lake written per the lake contract (the writer's own tests cover
+    how records get there)."""
+    monkeypatch.setenv("LAKE_URI", str(tmp_path / "lake"))
+    get_settings.cache_clear()
+    try:
+        tenant = fresh_tenant()
+        lake_support.write(
+            tmp_path / "lake",
+            [
+                lake_row(tenant, "rec_1", "I would like a refund for order 42"),
+                lake_row(tenant, "rec_2", "Refunds take five days", environment=STAGING),
+                lake_row("acme", "rec_3", "refund for the key's own tenant"),
+            ],
+        )
+        answer = invoke(handler_of(SEARCH_FILE), with_tenant(load_event(SEARCH_FILE), tenant))
+    finally:
+        get_settings.cache_clear()
+
+    assert answer.status == 200, answer.body
+    assert answer.body["nextCursor"] is None
+    [hit] = answer.body["data"]
+    assert hit["recordId"] == "rec_1"
+    assert hit["environment"] == PRODUCTION
+    [[start, end]] = hit["highlights"]
+    assert hit["snippet"][start:end] == "refund"
+
+
+def test_search_events_file_refuses_an_unknown_filter() -> None:
+    event = load_event(SEARCH_FILE)
+    event["queryStringParameters"]["colour"] = "red"
+    event["multiValueQueryStringParameters"]["colour"] = ["red"]
+
+    answer = invoke(handler_of(SEARCH_FILE), event)
+
+    assert answer.status == 400
+    assert answer.body["message"] == "Unknown parameter 'colour'"
 
 
 # --- conversations -----------------------------------------------------------------------------

@@ -1,0 +1,319 @@
+"""The search index: one tantivy index per tenant over its compacted lake partitions, kept in
+{LAKE_URI}/index/tenant={tenant}/ with `partitions.json` (which compacted file of each day it
+holds). Compaction calls `build_index` after each partition it writes; the same query runs on
+it and on an in-memory index of the tail (shared.search.service).
+
+On S3 a builder works on a local copy and uploads the new segment files first, then tantivy's
+`meta.json`, then `partitions.json`, then deletes the segments no longer referenced; a reader
+copies the folder to /tmp by ETag. A reader that holds an older copy stays correct: a partition
+its `partitions.json` does not name is read as tail.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.errors import StorageUnavailable
+from shared.search import analysis, store
+from shared.search.models import Hit, SearchRequest
+from shared.search.store import (
+    Lake,
+    LakeFile,
+    index_folder,
+    latest_rows,
+    partition_tenant,
+)
+from shared.settings import get_settings
+
+MANIFEST = "partitions.json"
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_TEXT_FIELDS = ("record_id", "conversation_id", "source", "role", "environment", "model")
+_WRITER_HEAP_BYTES = 256_000_000
+_TAIL_WRITER_HEAP_BYTES = 15_000_000  # tantivy's minimum per thread
+
+
+@lru_cache(maxsize=1)
+def schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field(
+        "text", stored=True, tokenizer_name=analysis.ANALYZER_NAME, index_option="position"
+    )
+    for name in _TEXT_FIELDS:
+        builder.add_text_field(name, stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("date", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("ts", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("version", stored=True)
+    builder.add_json_field("metadata", stored=False, tokenizer_name="raw", index_option="basic")
+    return builder.build()
+
+
+def _prepared(index: tantivy.Index) -> tantivy.Index:
+    index.register_tokenizer(analysis.ANALYZER_NAME, analysis.analyzer())
+    return index
+
+
+def add_rows(writer: tantivy.IndexWriter, rows: Iterator[dict[str, Any]]) -> int:
+    added = 0
+    for row in rows:
+        if not row["deleted"]:
+            writer.add_json(row["doc"])
+            added += 1
+    return added
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """One builder per tenant index on this machine (tantivy's own lock fails, not waits)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.build-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def build_index(lake: Lake, tenant: str, day: str, compacted: LakeFile) -> int:
+    """Replaces the day's documents in the tenant's index by the compacted file's rows; the
+    number of documents it now holds for that day. Wired to the lake's `on_compacted` hook."""
+    folder = index_folder(tenant)
+    local = (lake.cache / "build" / folder) if lake.on_s3 else (lake.root / folder)
+    with _locked(local):
+        before: dict[str, str] = {}
+        if lake.on_s3:
+            before = _sync(lake, folder, local)
+        index = _prepared(
+            tantivy.Index.open(str(local))
+            if (local / "meta.json").exists()
+            else tantivy.Index(schema(), path=str(local))
+        )
+        writer = index.writer(heap_size=_WRITER_HEAP_BYTES, num_threads=2)
+        writer.delete_documents_by_term("date", day)
+        added = add_rows(writer, latest_rows([lake.local(compacted)], day))
+        writer.commit()
+        writer.wait_merging_threads()
+        manifest = _read_manifest(local)
+        manifest[day] = compacted.name
+        _write_atomic(local / MANIFEST, json.dumps(manifest, sort_keys=True))
+        if lake.on_s3:
+            _publish(lake, folder, local, before)
+    return added
+
+
+def on_compacted(tenant: str, day: str, compacted_uri: str) -> int:
+    """The lake's compaction hook (the lake contract): index the partition just compacted."""
+    lake = store.lake()
+    return build_index(lake, tenant, day, lake.file_at(compacted_uri))
+
+
+def _read_manifest(folder: Path) -> dict[str, str]:
+    try:
+        value = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def _sync(lake: Lake, folder: str, local: Path) -> dict[str, str]:
+    """Makes `local` a copy of the S3 folder (by ETag); returns key → ETag as listed."""
+    listed = {f.name: f for f in lake.files(folder)}
+    local.mkdir(parents=True, exist_ok=True)
+    # meta.json and the manifest last, so they never name a segment not yet copied.
+    order = sorted(listed.values(), key=lambda f: f.name in ("meta.json", MANIFEST))
+    for file in order:
+        lake.copy(file, local / file.name)
+    for path in local.iterdir():
+        if path.is_file() and not path.name.startswith(".") and path.name not in listed:
+            path.unlink()
+    return {name: f.etag for name, f in listed.items()}
+
+
+def _sync_for_reading(lake: Lake, folder: str, local: Path) -> None:
+    """_sync, once more if a segment vanished between the listing and its download (a builder
+    published meanwhile); S3 still failing is a retryable 503."""
+    for attempt in range(2):
+        try:
+            _sync(lake, folder, local)
+            return
+        except (ClientError, BotoCoreError) as exc:
+            if attempt:
+                raise StorageUnavailable("The search index could not be read; retry") from exc
+
+
+def _publish(lake: Lake, folder: str, local: Path, before: dict[str, str]) -> None:
+    """Uploads new files, then meta.json, then the manifest, then deletes what is gone."""
+    names = {p.name for p in local.iterdir() if p.is_file() and not p.name.startswith(".")}
+    last = ("meta.json", MANIFEST)
+    for name in sorted(names - set(before) - set(last)):
+        lake.upload(local / name, f"{folder}/{name}")
+    for name in last:
+        lake.upload(local / name, f"{folder}/{name}")
+    gone = [f"{folder}/{name}" for name in set(before) - names]
+    if gone:
+        lake.delete(gone)
+
+
+@dataclass
+class OpenIndex:
+    index: tantivy.Index
+    manifest: dict[str, str]  # day → the compacted file's name it indexed
+    checked: float  # monotonic time of the last look for a newer index
+
+
+_open: dict[str, OpenIndex] = {}
+_open_lock = threading.Lock()
+
+
+def open_index(lake: Lake, tenant: str) -> OpenIndex | None:
+    """The tenant's index (None before its first compaction), reopened when it changed."""
+    folder = index_folder(tenant)
+    key = f"{lake.uri}|{partition_tenant(tenant)}"
+    with _open_lock:
+        current = _open.get(key)
+        # A local index is looked at on every search (a file read); S3 costs a LIST.
+        interval = get_settings().search_index_refresh_seconds if lake.on_s3 else 0.0
+        if current is not None and time.monotonic() - current.checked < interval:
+            return current
+        local = (lake.cache / "read" / folder) if lake.on_s3 else (lake.root / folder)
+        if lake.on_s3:
+            _sync_for_reading(lake, folder, local)
+        if not (local / "meta.json").exists():
+            return None
+        manifest = _read_manifest(local)
+        if current is not None and current.manifest == manifest and not lake.on_s3:
+            current.index.reload()
+            current.checked = time.monotonic()
+            return current
+        opened = OpenIndex(_prepared(tantivy.Index.open(str(local))), manifest, time.monotonic())
+        _open[key] = opened
+        return opened
+
+
+def in_memory(rows: list[dict[str, Any]]) -> tantivy.Index:
+    """An index of the tail's rows, so the tail is matched and scored by the same query."""
+    index = _prepared(tantivy.Index(schema()))
+    writer = index.writer(heap_size=_TAIL_WRITER_HEAP_BYTES, num_threads=1)
+    add_rows(writer, iter(rows))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    return index
+
+
+def _clause_query(s: tantivy.Schema, terms: tuple[str, ...]) -> tantivy.Query:
+    if len(terms) == 1:
+        return tantivy.Query.term_query(s, "text", terms[0])
+    return tantivy.Query.phrase_query(s, "text", list(terms))
+
+
+def _filter(query: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.const_score_query(query, 0.0)  # narrows, never ranks
+
+
+def build_query(request: SearchRequest, shadowed: list[str]) -> tantivy.Query:
+    """The request as one tantivy query; `shadowed` record ids are left out (their newer
+    version is in the tail)."""
+    s = schema()
+    must, must_not = tantivy.Occur.Must, tantivy.Occur.MustNot
+    parts: list[tuple[tantivy.Occur, tantivy.Query]] = [
+        (must, _clause_query(s, c.terms)) for c in request.required
+    ]
+    parts += [(must_not, _clause_query(s, c.terms)) for c in request.excluded]
+    parts += [(must, _filter(tantivy.Query.term_query(s, f, v))) for f, v in request.exact]
+    parts += [(must, _filter(_metadata_query(s, key, value))) for key, value in request.metadata]
+    if request.since or request.until:
+        lower = _micros(request.since) if request.since else None
+        upper = _micros(request.until) if request.until else None
+        span = tantivy.Query.range_query(
+            s, "ts", tantivy.FieldType.Integer, lower, upper, include_upper=upper is None
+        )
+        parts.append((must, _filter(span)))
+    if shadowed:
+        parts.append((must_not, tantivy.Query.term_set_query(s, "record_id", shadowed)))
+    return tantivy.Query.boolean_query(parts)
+
+
+def _metadata_query(s: tantivy.Schema, key: str, value: str) -> tantivy.Query:
+    """The value as the client wrote it: text, or the JSON number or boolean it spells."""
+    field = f"metadata.{key}"
+    typed: list[Any] = [value]
+    if value in ("true", "false"):
+        typed.append(value == "true")
+    elif _INTEGER.fullmatch(value):
+        typed.append(int(value))
+    elif _NUMBER.fullmatch(value):
+        typed.append(float(value))
+    should = tantivy.Occur.Should
+    return tantivy.Query.boolean_query(
+        [(should, tantivy.Query.term_query(s, field, v)) for v in typed]
+    )
+
+
+def _micros(moment: Any) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def ranked(
+    index: tantivy.Index, query: tantivy.Query, request: SearchRequest, count: int
+) -> tuple[tantivy.Searcher, list[tuple[float, tantivy.DocAddress]]]:
+    """The best `count` matches as (sort key, address): the BM25 score, or under sort=recent
+    the timestamp; documents are read only for the page shown (`hit`)."""
+    searcher = index.searcher()
+    if request.sort == "recent":
+        found = searcher.search(query, limit=count, order_by_field="ts")
+    else:
+        found = searcher.search(query, limit=count)
+    return searcher, [(float(key), address) for key, address in found.hits]
+
+
+def hit(searcher: tantivy.Searcher, address: tantivy.DocAddress, score: float | None) -> Hit:
+    doc = searcher.doc(address)
+    return Hit(
+        conversation_id=_first(doc, "conversation_id") or "",
+        record_id=_first(doc, "record_id") or "",
+        source=_first(doc, "source") or "",
+        role=_first(doc, "role"),
+        environment=_first(doc, "environment"),
+        model=_first(doc, "model"),
+        ts_us=int(doc["ts"][0]),
+        text=_first(doc, "text") or "",
+        score=score,
+        version=int(doc["version"][0]),
+    )
+
+
+def _first(doc: tantivy.Document, name: str) -> Any:
+    values = doc.get_all(name)
+    return values[0] if values else None
+
+
+def indexed_versions(index: tantivy.Index, record_ids: list[str]) -> dict[str, int]:
+    """The version the index holds of each of these records (absent: not indexed)."""
+    if not record_ids:
+        return {}
+    searcher = index.searcher()
+    query = tantivy.Query.term_set_query(schema(), "record_id", record_ids)
+    found = searcher.search(query, limit=len(record_ids))
+    versions: dict[str, int] = {}
+    for _, address in found.hits:
+        doc = searcher.doc(address)
+        versions[str(doc["record_id"][0])] = int(doc["version"][0])
+    return versions

@@ -1,0 +1,189 @@
+"""A search request as the API takes it (`GET /v1/search`), checked: every problem is a
+BadRequest that names the parameter, so a bad query is a 400 saying what to fix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+from shared.errors import BadRequest
+from shared.fields import echo
+from shared.search import analysis
+
+MAX_QUERY_CHARS = 500
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+# How deep paging goes (offset + limit): past it the client narrows the query. Both sources
+# (index and tail) collect this many hits at most for one page.
+MAX_RESULTS = 10_000
+
+# Filter parameter → the lake column it matches exactly.
+EXACT_FILTERS = {
+    "environment": "environment",
+    "source": "source",
+    "role": "role",
+    "model": "model",
+    "conversationId": "conversation_id",
+}
+_OTHER_PARAMETERS = {"q", "since", "until", "sort", "limit", "cursor"}
+METADATA_PREFIX = "metadata."
+_METADATA_KEY = re.compile(r"[A-Za-z0-9_\-$@]+(\.[A-Za-z0-9_\-$@]+)*")
+_MAX_FILTER_CHARS = 256
+
+Sort = Literal["relevance", "recent"]
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One query word or quoted phrase, as the terms it analyzes to (several terms: a phrase)."""
+
+    text: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str
+    required: tuple[Clause, ...]
+    excluded: tuple[Clause, ...]
+    exact: tuple[tuple[str, str], ...] = ()  # (lake column, value)
+    metadata: tuple[tuple[str, str], ...] = ()  # (dotted key, value)
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    sort: Sort = "relevance"
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = field(default=None, compare=False)
+
+    def scope(self) -> tuple[str, ...]:
+        """What a cursor is bound to besides the tenant: everything but the cursor itself."""
+        return (
+            self.q,
+            repr(self.exact),
+            repr(self.metadata),
+            str(self.since),
+            str(self.until),
+            self.sort,
+        )
+
+    @property
+    def highlight_terms(self) -> frozenset[str]:
+        return frozenset(t for clause in self.required for t in clause.terms)
+
+
+def parse_query(q: str) -> tuple[tuple[Clause, ...], tuple[Clause, ...]]:
+    """Words and "quoted phrases" are required, `-word` / `-"phrase"` excluded."""
+    if not q.strip():
+        raise BadRequest("'q' must not be empty")
+    if len(q) > MAX_QUERY_CHARS:
+        raise BadRequest(f"'q' must be at most {MAX_QUERY_CHARS} characters (got {len(q)})")
+    if q.count('"') % 2:
+        raise BadRequest("'q' has an unbalanced quote (\")")
+    required: list[Clause] = []
+    excluded: list[Clause] = []
+    for match in re.finditer(r'(-?)(?:"([^"]*)"|([^\s"]+))', q):
+        negated, phrase, word = match.group(1), match.group(2), match.group(3)
+        text = phrase if phrase is not None else word
+        words = analysis.terms(text)
+        if not words:  # punctuation only: nothing to match
+            continue
+        (excluded if negated else required).append(Clause(text, tuple(words)))
+    if not required:
+        if excluded:
+            raise BadRequest("'q' has only exclusions (-word); add a word to search for")
+        raise BadRequest("'q' has no searchable words (letters or digits)")
+    return tuple(required), tuple(excluded)
+
+
+def _instant(name: str, raw: str, end_of_day: bool) -> datetime:
+    """An RFC 3339 timestamp, or a date (its midnight UTC; for `until`, the next midnight, so
+    the day is included)."""
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return midnight + timedelta(days=1) if end_of_day else midnight
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(
+            f"'{name}' must be a date (YYYY-MM-DD) or an RFC 3339 timestamp (got {echo(raw)})"
+        ) from None
+    if parsed.tzinfo is None:
+        raise BadRequest(f"'{name}' needs a time zone, e.g. Z (got {echo(raw)})")
+    return parsed.astimezone(UTC)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= MAX_LIMIT):
+        raise BadRequest(f"'limit' must be an integer from 1 to {MAX_LIMIT} (got {echo(raw)})")
+    return int(raw)
+
+
+def parse_request(params: Iterable[tuple[str, str]]) -> SearchRequest:
+    """The request from its query parameters (name, value pairs, in order)."""
+    values: dict[str, str] = {}
+    for name, value in params:
+        known = name in EXACT_FILTERS or name in _OTHER_PARAMETERS
+        if not known and not name.startswith(METADATA_PREFIX):
+            raise BadRequest(f"Unknown parameter {echo(name)}")
+        if name in values:
+            raise BadRequest(f"{echo(name)} is given more than once")
+        values[name] = value
+    if "q" not in values:
+        raise BadRequest("'q' is required")
+    required, excluded = parse_query(values["q"])
+    exact = []
+    for name, column in EXACT_FILTERS.items():
+        if name in values:
+            if not values[name] or len(values[name]) > _MAX_FILTER_CHARS:
+                raise BadRequest(f"'{name}' must be 1 to {_MAX_FILTER_CHARS} characters")
+            exact.append((column, values[name]))
+    metadata = []
+    for name, value in values.items():
+        if name.startswith(METADATA_PREFIX):
+            key = name.removeprefix(METADATA_PREFIX)
+            if not _METADATA_KEY.fullmatch(key) or len(key) > _MAX_FILTER_CHARS:
+                raise BadRequest(
+                    f"{echo(name)} must be metadata.<key> with keys of letters, digits, "
+                    "_ - $ @, nested keys joined by dots"
+                )
+            if len(value) > _MAX_FILTER_CHARS:
+                raise BadRequest(f"{echo(name)} must be at most {_MAX_FILTER_CHARS} characters")
+            metadata.append((key, value))
+    since = _instant("since", values["since"], False) if "since" in values else None
+    until = _instant("until", values["until"], True) if "until" in values else None
+    if since and until and since >= until:
+        raise BadRequest("'since' must be before 'until'")
+    sort = values.get("sort", "relevance")
+    if sort not in ("relevance", "recent"):
+        raise BadRequest(f"'sort' must be relevance or recent (got {echo(sort)})")
+    return SearchRequest(
+        q=values["q"],
+        required=required,
+        excluded=excluded,
+        exact=tuple(exact),
+        metadata=tuple(sorted(metadata)),
+        since=since,
+        until=until,
+        sort="recent" if sort == "recent" else "relevance",
+        limit=_limit(values.get("limit")),
+        cursor=values.get("cursor"),
+    )
+
+
+@dataclass(frozen=True)
+class Hit:
+    conversation_id: str
+    record_id: str
+    source: str
+    role: str | None
+    environment: str | None
+    model: str | None
+    ts_us: int  # microseconds since the epoch, UTC
+    text: str
+    score: float | None  # BM25 under sort=relevance; None under sort=recent
+    version: int
