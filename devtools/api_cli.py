@@ -272,6 +272,9 @@ def export_parquet(args: argparse.Namespace) -> int:
             written += target.stat().st_size
             bar.update(target.stat().st_size)
     print(f"Exported {files:,} Parquet files ({written:,} bytes) to {out}.", file=sys.stderr)
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     """Every hit, page after page: a table (the snippet on one line) or JSON lines."""
     filters = {

@@ -16,7 +16,7 @@ Only an empty cursor counts as absent; any other empty value is refused like a w
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from starlette.requests import Request
@@ -34,11 +34,17 @@ def invalid(name: str, problem: str, raw: str | None = None) -> BadRequest:
     return BadRequest(f"'{name}' {problem}{got}", details=details)
 
 
-def _raw(request: Request, name: str) -> str | None:
-    return request.query_params.get(name)
+Params = Request | Mapping[str, str]
 
 
-def integer(request: Request, name: str, *, default: int, low: int, high: int) -> int:
+def _raw(params: Params, name: str) -> str | None:
+    """`params`: the request, or its parameters already gathered (a route that also refuses
+    unknown or repeated names reads them first)."""
+    source = params.query_params if isinstance(params, Request) else params
+    return source.get(name)
+
+
+def integer(request: Params, name: str, *, default: int, low: int, high: int) -> int:
     raw = _raw(request, name)
     if raw is None:
         return default
@@ -52,7 +58,7 @@ def integer(request: Request, name: str, *, default: int, low: int, high: int) -
     return int(digits)
 
 
-def choice(request: Request, name: str, allowed: Sequence[str]) -> str | None:
+def choice(request: Params, name: str, allowed: Sequence[str]) -> str | None:
     raw = _raw(request, name)
     if raw is None:
         return None
@@ -61,7 +67,7 @@ def choice(request: Request, name: str, allowed: Sequence[str]) -> str | None:
     return raw
 
 
-def boolean(request: Request, name: str) -> bool | None:
+def boolean(request: Params, name: str) -> bool | None:
     raw = _raw(request, name)
     if raw is None:
         return None
@@ -70,22 +76,26 @@ def boolean(request: Request, name: str) -> bool | None:
     return raw.lower() == "true"
 
 
-def date(request: Request, name: str) -> str | None:
+def date(request: Params, name: str) -> str | None:
     """A date or a UTC time, as sent (it bounds a time range by string prefix)."""
     raw = _raw(request, name)
     if raw is None:
         return None
+    instant(name, raw)
+    return raw
+
+
+def instant(name: str, raw: str) -> datetime:
+    """`raw` (a date, or a UTC time) as the naive UTC instant it starts at, or the 400."""
     if _DATE.fullmatch(raw):
         try:
-            datetime.fromisoformat(raw.removesuffix("Z"))  # a real day and time of day
+            return datetime.fromisoformat(raw.removesuffix("Z"))  # a real day and time of day
         except ValueError:
             pass
-        else:
-            return raw
     raise invalid(name, "must be a date (2026-01-31) or an ISO 8601 UTC time ending in Z", raw)
 
 
-def text(request: Request, name: str, *, max_chars: int) -> str | None:
+def text(request: Params, name: str, *, max_chars: int) -> str | None:
     """A filter value: 1 to `max_chars` characters (an empty one would match nothing)."""
     raw = _raw(request, name)
     if raw is None:
@@ -95,6 +105,6 @@ def text(request: Request, name: str, *, max_chars: int) -> str | None:
     return raw
 
 
-def cursor(request: Request) -> str | None:
+def cursor(request: Params) -> str | None:
     """The opaque `cursor` (shared.cursors opens it); empty means the first page."""
     return _raw(request, "cursor") or None

@@ -207,10 +207,12 @@ def lake_conversations_worker() -> ConversationsLakeWorker:
 
 @lru_cache(maxsize=1)
 def lake_compactor() -> Compactor:
-    """Search sets `on_compacted` on this compactor (its index build)."""
+    """Compacts the lake, then indexes each compacted partition for search (a failed index
+    build leaves that day searchable through its compacted file, read like the tail)."""
     from shared.lake.compaction import Compactor
+    from shared.search.index import on_compacted
 
-    return Compactor(lake_store())
+    return Compactor(lake_store(), on_compacted=on_compacted)
 
 
 def reset() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from shared.search.store import partition_tenant
+from shared.lake.models import tenant_folder
 
 # The contract's columns and Parquet types, in order.
 COLUMNS = {
@@ -78,7 +78,7 @@ def write(
     columns = ", ".join(f"{n} {t}" for n, t in COLUMNS.items())
     db.execute(f"CREATE TEMP TABLE lake_rows ({columns})")
     for (tenant, day), members in partitions.items():
-        folder = lake / "records" / f"tenant={partition_tenant(tenant)}" / f"date={day}"
+        folder = lake / "records" / tenant_folder(tenant) / f"date={day}"
         folder.mkdir(parents=True, exist_ok=True)
         file = (
             f"batch-{uuid.uuid4()}.parquet" if kind == "batch" else f"compacted-{name or 1}.parquet"

@@ -39,7 +39,7 @@ from shared.logs import get_logger
 log = get_logger("lake")
 
 TOMBSTONE_RETENTION_SECONDS = 2 * 24 * 3600  # > the stream mapping's 1-day record age
-OnCompacted = Callable[[str, str, str], None]
+OnCompacted = Callable[[str, str, str], object]
 
 
 @dataclass

@@ -9,34 +9,27 @@ dev, where the CLI runs on the same machine). Only the caller's tenant folder is
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import services
-from shared.errors import BadRequest
-from shared.http import JSONBody, RequestContext, query_int, route
+from shared import cursors, query, services
+from shared.http import JSONBody, RequestContext, route
 
 URL_SECONDS = 900
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _date(request: Request, name: str) -> str | None:
-    raw = request.query_params.get(name) or None
-    if raw is not None and not _DATE.fullmatch(raw):
-        raise BadRequest(f"{name} must be a date like 2026-01-31")
-    return raw
 
 
 async def list_lake_files(request: Request, ctx: RequestContext) -> Response:
     from shared.lake.query import files_in_range
 
-    since, until = _date(request, "since"), _date(request, "until")
+    since, until = query.date(request, "since"), query.date(request, "until")
+    since, until = since and since[:10], until and until[:10]  # partitions are whole days
     if since and until and since > until:
-        raise BadRequest("since must not be after until")
-    limit = query_int(request, "limit", default=1000, low=1, high=1000)
-    after = request.query_params.get("cursor") or ""  # "<date>/<name>" of the last file sent
+        raise query.invalid("since", "must not be after 'until'", since)
+    limit = query.integer(request, "limit", default=1000, low=1, high=1000)
+    scope = ("lake-files", ctx.tenant, since or "", until or "")
+    cursor = query.cursor(request)
+    # The last file sent, as "<date>/<name>": signed for this tenant and range like every cursor.
+    after = cursors.open_cursor(cursor, scope, 1)[0] if cursor else ""
     store = services.lake_store()
     files = [
         f
@@ -54,8 +47,8 @@ async def list_lake_files(request: Request, ctx: RequestContext) -> Response:
         for f in page
     ]
     more = len(files) > limit
-    cursor = f"{page[-1].partition.date}/{page[-1].name}" if more else None
-    return JSONBody({"data": data, "nextCursor": cursor})
+    last = f"{page[-1].partition.date}/{page[-1].name}" if more else None
+    return JSONBody({"data": data, "nextCursor": cursors.seal([last], scope) if last else None})
 
 
 LAKE_FILES_ROUTE = route("/v1/lake/files", list_lake_files, ["GET"])

@@ -28,6 +28,7 @@ import tantivy
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import StorageUnavailable
+from shared.lake.models import tenant_folder
 from shared.search import analysis, store
 from shared.search.models import Hit, SearchRequest
 from shared.search.store import (
@@ -35,7 +36,6 @@ from shared.search.store import (
     LakeFile,
     index_folder,
     latest_rows,
-    partition_tenant,
 )
 from shared.settings import get_settings
 
@@ -185,7 +185,7 @@ _open_lock = threading.Lock()
 def open_index(lake: Lake, tenant: str) -> OpenIndex | None:
     """The tenant's index (None before its first compaction), reopened when it changed."""
     folder = index_folder(tenant)
-    key = f"{lake.uri}|{partition_tenant(tenant)}"
+    key = f"{lake.uri}|{tenant_folder(tenant)}"
     with _open_lock:
         current = _open.get(key)
         # A local index is looked at on every search (a file read); S3 costs a LIST.

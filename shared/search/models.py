@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from shared import query
 from shared.errors import BadRequest
 from shared.fields import echo
+from shared.lake.models import SOURCES
 from shared.search import analysis
 
 MAX_QUERY_CHARS = 500
@@ -98,29 +100,10 @@ def parse_query(q: str) -> tuple[tuple[Clause, ...], tuple[Clause, ...]]:
 
 
 def _instant(name: str, raw: str, end_of_day: bool) -> datetime:
-    """An RFC 3339 timestamp, or a date (its midnight UTC; for `until`, the next midnight, so
-    the day is included)."""
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return midnight + timedelta(days=1) if end_of_day else midnight
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(
-            f"'{name}' must be a date (YYYY-MM-DD) or an RFC 3339 timestamp (got {echo(raw)})"
-        ) from None
-    if parsed.tzinfo is None:
-        raise BadRequest(f"'{name}' needs a time zone, e.g. Z (got {echo(raw)})")
-    return parsed.astimezone(UTC)
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= MAX_LIMIT):
-        raise BadRequest(f"'limit' must be an integer from 1 to {MAX_LIMIT} (got {echo(raw)})")
-    return int(raw)
+    """A date (its midnight UTC; for `until`, the next midnight, so the day is included) or a
+    UTC time, by the query parser's rule for every route's dates."""
+    start = query.instant(name, raw).replace(tzinfo=UTC)
+    return start + timedelta(days=1) if end_of_day and len(raw) == 10 else start
 
 
 def parse_request(params: Iterable[tuple[str, str]]) -> SearchRequest:
@@ -136,12 +119,12 @@ def parse_request(params: Iterable[tuple[str, str]]) -> SearchRequest:
     if "q" not in values:
         raise BadRequest("'q' is required")
     required, excluded = parse_query(values["q"])
+    query.choice(values, "source", SOURCES)
     exact = []
     for name, column in EXACT_FILTERS.items():
-        if name in values:
-            if not values[name] or len(values[name]) > _MAX_FILTER_CHARS:
-                raise BadRequest(f"'{name}' must be 1 to {_MAX_FILTER_CHARS} characters")
-            exact.append((column, values[name]))
+        wanted = query.text(values, name, max_chars=_MAX_FILTER_CHARS)
+        if wanted is not None:
+            exact.append((column, wanted))
     metadata = []
     for name, value in values.items():
         if name.startswith(METADATA_PREFIX):
@@ -158,9 +141,7 @@ def parse_request(params: Iterable[tuple[str, str]]) -> SearchRequest:
     until = _instant("until", values["until"], True) if "until" in values else None
     if since and until and since >= until:
         raise BadRequest("'since' must be before 'until'")
-    sort = values.get("sort", "relevance")
-    if sort not in ("relevance", "recent"):
-        raise BadRequest(f"'sort' must be relevance or recent (got {echo(sort)})")
+    sort = query.choice(values, "sort", ("relevance", "recent")) or "relevance"
     return SearchRequest(
         q=values["q"],
         required=required,
@@ -170,8 +151,8 @@ def parse_request(params: Iterable[tuple[str, str]]) -> SearchRequest:
         since=since,
         until=until,
         sort="recent" if sort == "recent" else "relevance",
-        limit=_limit(values.get("limit")),
-        cursor=values.get("cursor"),
+        limit=query.integer(values, "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT),
+        cursor=query.cursor(values),
     )
 
 

@@ -17,17 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from shared.lake.models import tenant_folder
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-
-
-def partition_tenant(tenant: str) -> str:
-    """The tenant as a partition value: percent-encoded outside [A-Za-z0-9_.-]."""
-    return "".join(c if c in _SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in tenant)
 
 
 @dataclass(frozen=True)
@@ -143,11 +137,11 @@ def lake() -> Lake:
 
 
 def records_folder(tenant: str) -> str:
-    return f"records/tenant={partition_tenant(tenant)}"
+    return f"records/{tenant_folder(tenant)}"
 
 
 def index_folder(tenant: str) -> str:
-    return f"index/tenant={partition_tenant(tenant)}"
+    return f"index/{tenant_folder(tenant)}"
 
 
 def partition_date(file: LakeFile) -> str | None:
