@@ -210,7 +210,7 @@ def test_snippet_offsets_cover_cjk_and_accents() -> None:
         ({"q": "a", "limit": "101"}, "'limit'"),
         ({"q": "a", "sort": "oldest"}, "'sort'"),
         ({"q": "a", "since": "yesterday"}, "'since'"),
-        ({"q": "a", "until": "2026-01-01T00:00:00"}, "time zone"),
+        ({"q": "a", "until": "2026-01-01T00:00:00+02:00"}, "UTC time"),
         ({"q": "a", "since": "2026-02-01", "until": "2026-01-01"}, "before"),
         ({"q": "a", "metadata.": "x"}, "metadata.<key>"),
         ({"q": "a", "metadata.a..b": "x"}, "metadata.<key>"),
