@@ -458,11 +458,24 @@ def test_lake_files_lists_only_the_callers_partitions_in_range(
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"since": "yesterday"}, "since must be a date like 2026-01-31"),
-        ({"since": "2026-02-01", "until": "2026-01-01"}, "since must not be after until"),
+        (
+            {"since": "yesterday"},
+            "'since' must be a date (2026-01-31) or an ISO 8601 UTC time ending in Z "
+            "(got 'yesterday')",
+        ),
+        (
+            {"since": "2026-02-01", "until": "2026-01-01"},
+            "'since' must not be after 'until' (got '2026-02-01')",
+        ),
+        ({"cursor": "not-a-cursor"}, None),
     ],
 )
-def test_lake_files_refuses_bad_dates(query: dict[str, str], message: str) -> None:
+def test_lake_files_refuses_bad_dates_and_cursors(
+    query: dict[str, str], message: str | None
+) -> None:
     answer = _lake_files("acme", **query)
     assert answer.status == 400
-    assert answer.body["message"] == message
+    if message is not None:
+        assert answer.body["message"] == message
+    else:
+        assert "cursor" in answer.body["message"]
