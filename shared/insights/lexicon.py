@@ -41,7 +41,7 @@ ANGER = _cue(
     r"vous moquez", r"aberrant", r"incroyable\.", r"serieusement",
     # es
     r"inaceptable", r"vergonzoso", r"vergüenza", r"verguenza", r"indignante", r"harto",
-    r"harta", r"estafa", r"timo", r"pesimo", r"fatal", r"una broma", r"increible\.",
+    r"harta", r"estafa", r"timo", r"pesimo", r"una broma", r"increible\.",
     r"es una tomadura", r"no me lo puedo creer", r"enfadad[oa]", r"molest[oa]",
     r"decepcionad[oa]", r"en serio\?", r"ridiculo", r"denuncia\w*", r"reclamacion",
     # de
@@ -55,14 +55,14 @@ ANGER = _cue(
 )
 # Sarcasm and grudging praise: positive words that mean the opposite.
 SARCASM = _cue(
-    r"oh (great|wonderful|perfect|fantastic|lovely|brilliant|joy|good)", r"love that for me",
+    r"oh (great|wonderful|perfect|fantastic|lovely|brilliant|joy)", r"love that for me",
     r"just what i needed", r"thanks for nothing", r"yeah,? right", r"love (waiting|being)",
     r"what a (great|wonderful|fantastic) (service|help|experience)", r"so helpful,? (not|really)",
     r"truly (world class|amazing|a masterpiece|impressive|minimalist|\w+ engineering)",
     r"world class", r"living the dream", r"miracles? (happen|do happen)", r"bravo",
     r"thanks,? i guess", r"i guess\.? thanks", r"took (you|them) long enough", r"about time",
     r"well done,? (guys|team)", r"amazing\.", r"great\.", r"wonderful\.", r"fantastic\.",
-    r"perfect\.", r"brilliant\.", r"nice\.", r"super helpful\.", r"very helpful\.",
+    r"perfect\.", r"brilliant\.", r"super helpful\.", r"very helpful\.",
     r"really needed that", r"what a surprise", r"shocking\.", r"color me", r"colour me",
     r"you win this round", r"at the speed of", r"carrier pigeon", r"creative writing",
     r"genius", r"good job", r"\U0001f643", r"\U0001f644", r"yeah yeah",
@@ -95,6 +95,22 @@ REPEAT = _cue(
     r"schon (gesagt|geschrieben|versucht|zweimal|dreimal)", r"immer noch", r"(zweite|dritte|"
     r"vierte)s? mal", r"noch immer", r"niemand", r"wieder",
 )
+# A complaint wrapped in politeness ("I'm sure you're very busy, but…").
+MASKED = _cue(
+    r"(i )?(don'?t|do not) want to be (a pain|difficult|a nuisance|a bother|rude|that person)",
+    r"hate to be a (bother|pain|nuisance)", r"i'?m sure you'?re (all )?(very |really )?busy",
+    r"i know (you'?ve got|you have|you'?re|it'?s not)", r"not your fault", r"with (all )?due "
+    r"respect", r"no offen[cs]e", r"i hate to (complain|chase|bother)", r"just (checking|"
+    r"following up) (again|once more)", r"i'?d (really )?appreciate (it )?if (someone|you) "
+    r"(could|would) (actually|finally)", r"at least",
+    r"je ne veux pas (vous )?(embeter|deranger|insister)", r"desole d'insister",
+    r"je sais que vous (avez|etes)", r"ce n'est pas (de )?votre faute", r"au moins",
+    r"perdon(a|e)? que insista", r"se que (tendreis|tienen|tenes|estais)", r"no es (tu|su) "
+    r"culpa", r"no quiero molestar", r"al menos",
+    r"(ich )?will (sie|ihnen) (wirklich )?nicht (aufhalten|nerven|storen)",
+    r"sie haben bestimmt", r"nicht ihre schuld", r"nichts fur ungut", r"wenigstens",
+    r"zumindest",
+)
 # Disappointment said calmly.
 DISAPPOINTED = _cue(
     r"unfortunately", r"too bad", r"shame", r"a pity", r"not what i (hoped|expected|wanted)",
@@ -111,7 +127,10 @@ DISAPPOINTED = _cue(
 # Warm thanks and praise (plain "thanks"/"ok thanks" is politeness, not sentiment).
 DELIGHT = _cue(
     r"thank you so much", r"thanks so much", r"thanks a lot", r"thank you very much",
-    r"much appreciated", r"really appreciate\w*", r"appreciate (it|that|your)", r"awesome",
+    r"much appreciated", r"appreciate\w*", r"awesome", r"thank you for actually",
+    r"thanks for (the quick|actually|your help|all your help|sorting|fixing)", r"you'?ve done",
+    r"gracias,? de verdad", r"merci (pour|de) votre (aide|patience|rapidite)", r"danke fur "
+    r"(ihre|die) (hilfe|schnelle)",
     r"amazing(?!\.)", r"perfect(?!\.)", r"great(?!\.)", r"excellent", r"wonderful(?!\.)",
     r"fantastic(?!\.)", r"brilliant(?!\.)", r"lovely", r"love it", r"you'?re the best",
     r"lifesaver", r"life saver", r"super helpful(?!\.)", r"very helpful(?!\.)", r"so helpful",
@@ -119,7 +138,7 @@ DELIGHT = _cue(
     r"\U0001f60a", r"\U0001f642", r"\U0001f600", r"\U0001f603", r"\U0001f604", r"\U0001f64f",
     r"\U0001f389", r"\U0001f382", r"\u2764\ufe0f?", r"\U0001f44d", r"!!+\s*$",
     r"merci beaucoup", r"merci mille fois", r"mille mercis", r"parfait", r"genial(?!\.)",
-    r"super(?!\.)", r"top", r"excellent", r"formidable", r"adorable", r"merci infiniment",
+    r"super(?!\.)", r"excellent", r"formidable", r"adorable", r"merci infiniment",
     r"tres efficace", r"rapidite",
     r"muchas gracias", r"mil gracias", r"perfecto", r"estupendo", r"genial(?!\.)",
     r"excelente", r"muy amable", r"muy claro", r"me has salvado", r"maravill\w*",

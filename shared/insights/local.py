@@ -45,6 +45,7 @@ _ANGER = 1.0
 _SARCASM = 1.0
 _GIVE_UP = 1.0
 _REPEAT = 0.6
+_MASKED = 0.6
 _DISAPPOINTED = 0.5
 _SHOUTING = 0.6  # several words in capitals, or "!!"/"??"
 _VADER_AT = 0.5  # a VADER compound beyond ±this adds half a cue
@@ -196,6 +197,7 @@ class LocalAnalyzer:
             + _SARCASM * sarcasm
             + _GIVE_UP * gave_up
             + _REPEAT * repeated
+            + _MASKED * bool(lexicon.MASKED.search(folded))
             + _DISAPPOINTED * bool(lexicon.DISAPPOINTED.search(folded))
             + _SHOUTING * shouting
         )
@@ -280,15 +282,18 @@ def _sentiment(cues: list[TurnCues]) -> tuple[Sentiment, float]:
         return "neutral", 0.0
     ending = cues[-2:]
     complaint = sum(c.complaint for c in cues)
-    end_complaint = sum(c.complaint for c in ending)
-    end_warmth = max(c.warmth for c in ending)
     warmth = max(c.warmth for c in cues)
-    apologized = any(c.tone_apology for c in cues)
-    sarcastic_end = any(c.sarcasm or c.gave_up for c in ending)
-    score = max(-1.0, min(1.0, 0.35 * (warmth + end_warmth) - 0.3 * complaint))
-    if apologized or (complaint >= _COMPLAINED_AT and end_warmth >= _WARM_AT
-                      and not sarcastic_end and end_complaint < 1.0):
+    first_complaint = next((i for i, c in enumerate(cues) if c.complaint >= 0.5), len(cues))
+    warm_after = any(c.warmth >= _WARM_AT for c in cues[first_complaint + 1 :])
+    warm_before = any(c.warmth >= _WARM_AT for c in cues[:first_complaint])
+    soured_end = any(c.sarcasm or c.gave_up or c.angry for c in ending)
+    score = max(-1.0, min(1.0, 0.4 * warmth - 0.3 * complaint))
+    if any(c.tone_apology for c in cues):
         return "mixed", max(-0.3, min(0.3, score))
+    if complaint >= _COMPLAINED_AT and warm_after and not soured_end:
+        return "mixed", max(-0.3, min(0.3, score))  # complained, then was pleased
+    if warm_before and complaint >= 0.5 and not warm_after:
+        return "mixed", max(-0.3, min(0.3, score))  # pleased, then let down
     if complaint >= _COMPLAINED_AT:
         return "negative", min(score, -0.2)
     if warmth >= _WARM_AT and complaint < 0.5:
