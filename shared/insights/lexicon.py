@@ -74,7 +74,8 @@ SARCASM = _cue(
 # The user gives up, or leaves.
 GIVE_UP = _cue(
     r"forget it", r"never mind", r"nevermind", r"i give up", r"i'?ll go elsewhere",
-    r"i'?ll (just )?(do|make|call|ask|figure|go)", r"whatever", r"don'?t bother",
+    r"i'?ll just (do|make|call|ask|go|use|figure|wait)", r"i'?ll (do|make) (it|them) (myself|by hand)",
+    r"i'?ll (call|ask|email|try) (the|my|someone|somebody|elsewhere)", r"whatever", r"don'?t bother",
     r"i'?m done", r"i'?m (cancell?ing|leaving|switching)",
     r"laisse tomber", r"laissez tomber", r"j'abandonne", r"je vais (voir ailleurs|resilier)",
     r"olvidalo", r"olvidelo", r"da igual", r"dejalo", r"me rindo", r"vergessen sie('?s)?", r"vergiss es", r"egal", r"lassen wir das",
@@ -222,6 +223,11 @@ NOT_DONE = _cue(
 )
 # The user says it did not work, or ends without getting it.
 FAILED = _cue(
+    r"thanks? (you )?anyway", r"thanks? (you )?all the same", r"thanks for trying",
+    r"thanks for checking", r"merci quand meme", r"merci (tout de meme|malgre tout)",
+    r"merci d'avoir (essaye|verifie|cherche)", r"gracias (igualmente|de todas formas|"
+    r"de todos modos|por intentarlo)", r"(trotzdem|dennoch) danke", r"danke trotzdem",
+    r"grazie (comunque|lo stesso)", r"obrigad[oa] (mesmo assim|de qualquer forma)",
     r"(still|again) (not|doesn'?t|isn'?t|broken|waiting|the same|nothing|no)",
     r"(doesn'?t|does not|didn'?t|did not|isn'?t|is not|won'?t|still) (work|help|fix|load|"
     r"arrive|show)", r"not working", r"that'?s not what i", r"doesn'?t answer",

@@ -315,7 +315,9 @@ def _task_completed(turns: list[Turn], cues: list[TurnCues]) -> bool:
     evidence = 0.0
     for i, (turn, cue) in enumerate(zip(users[-2:], cues[-2:], strict=True)):
         latest = i == len(users[-2:]) - 1
-        if cue.gave_up or cue.failed:
+        if cue.gave_up:
+            evidence -= 3.0
+        elif cue.failed:
             evidence -= 2.0 if latest else 1.0
         if cue.worked:
             evidence += 2.0 if latest else 1.0
@@ -333,7 +335,8 @@ def _task_completed(turns: list[Turn], cues: list[TurnCues]) -> bool:
     final_assistant = assistants[-1].text
     if last.role == "assistant" and _QUESTION.search(final_assistant):
         evidence -= 1.0  # the assistant is still waiting for the user's answer
-    return evidence > 0
+    # Nothing said either way: the assistant answered and the user left content.
+    return evidence >= 0
 
 
 # --- summary and issues -------------------------------------------------------------------
