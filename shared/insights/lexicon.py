@@ -65,7 +65,8 @@ SARCASM = _cue(
     r"perfect\.", r"brilliant\.", r"super helpful\.", r"very helpful\.",
     r"really needed that", r"what a surprise", r"shocking\.", r"color me", r"colour me",
     r"you win this round", r"at the speed of", r"carrier pigeon", r"creative writing",
-    r"genius", r"good job", r"\U0001f643", r"\U0001f644", r"yeah yeah",
+    r"genius", r"good job", r"danke fur nichts", r"merci pour rien",
+    r"gracias por nada", r"\U0001f643", r"\U0001f644", r"yeah yeah",
     # fr / es / de
     r"genial\.\.\.", r"bravo", r"merci du cadeau", r"super\.\.\.", r"quelle efficacite",
     r"que maravilla", r"fantastico\.", r"muy util\.", r"na toll",
@@ -79,7 +80,9 @@ GIVE_UP = _cue(
     r"i'?m done", r"i'?m (cancell?ing|leaving|switching)",
     r"laisse tomber", r"laissez tomber", r"j'abandonne", r"je vais (voir ailleurs|resilier)",
     r"olvidalo", r"olvidelo", r"da igual", r"dejalo", r"me rindo", r"vergessen sie('?s)?", r"vergiss es", r"egal", r"lassen wir das",
-    r"dann eben nicht", r"ich geb'?s? auf", r"lascia perdere", r"deixa pra la", r"esquece",
+    r"dann eben nicht", r"ich geb'?s? auf", r"woanders", r"ich (mach|mache|schreib|schreibe)"
+    r" (das|eine|es) (eben|halt|dann)?", r"lassen sie es", r"moi-meme", r"ailleurs",
+    r"myself", r"i'?ll just", r"por mi cuenta", r"en otro sitio", r"lascia perdere", r"deixa pra la", r"esquece",
 )
 # Having to ask again, waiting long: a complaint even when said politely.
 REPEAT = _cue(
@@ -208,7 +211,12 @@ NOT_DONE = _cue(
     r"\w+)? ?(to|over to|on to)", r"escalated", r"specialist will", r"(team|someone|agent) "
     r"will (contact|reach out|get back|follow up|call|reply|be in touch)",
     r"(within|in) \d+ (business |working )?days", r"ticket", r"opened a (case|ticket|request)",
-    r"investigation", r"waitlist", r"fully booked", r"out of stock", r"no (slots|availability)",
+    r"investigation", r"waitlist", r"callback", r"call you back", r"queue",
+    r"they'?ll (reach out|contact|call|get back|be in touch|cover|follow up|review)",
+    r"end (this|the) call", r"(has|have) not been changed",
+    r"(didn'?t|did not|don'?t|do not) (quite )?understand", r"i'?m not sure i understand",
+    r"je n'ai pas (bien )?compris", r"no (he|lo he) entendido", r"no entiendo",
+    r"nicht verstanden", r"non ho capito", r"fully booked", r"out of stock", r"no (slots|availability)",
     r"(is|are) still (pending|under review|being)", r"under review", r"manual review",
     r"we haven'?t received", r"following up", r"known issue", r"workaround",
     r"ne (peux|pouvons) pas", r"pas possible", r"impossible", r"malheureusement",
@@ -221,6 +229,17 @@ NOT_DONE = _cue(
     r"weitergeleitet", r"weiterleiten", r"ein kollege", r"meldet sich",
     r"non (posso|possiamo|e possibile)", r"nao (posso|podemos|e possivel)",
 )
+# The user's last turn leaves things under way: they went to try, look or think.
+PENDING = _cue(
+    r"hang on", r"hold on", r"one (sec|second|moment|minute)", r"just a (sec|second|minute|moment)",
+    r"give me a (sec|second|minute|moment)", r"let me (check|try|see|look|find)",
+    r"i'?ll (try|check|think about it|look|get back|let you know|talk to|discuss)",
+    r"attendez", r"un (instant|moment)", r"je (regarde|verifie|cherche)",
+    r"je vais (essayer|voir|en parler|regarder|reflechir|verifier)",
+    r"a ver", r"espera", r"un momento", r"lo (miro|pruebo|busco)", r"voy a (mirar|probar|"
+    r"pensarlo|hablarlo)", r"me lo pienso", r"warte", r"moment", r"ich (schau|probier|"
+    r"uberleg)\w*", r"ich melde mich",
+)
 # The user says it did not work, or ends without getting it.
 FAILED = _cue(
     r"thanks? (you )?anyway", r"thanks? (you )?all the same", r"thanks for trying",
@@ -229,6 +248,10 @@ FAILED = _cue(
     r"de todos modos|por intentarlo)", r"(trotzdem|dennoch) danke", r"danke trotzdem",
     r"grazie (comunque|lo stesso)", r"obrigad[oa] (mesmo assim|de qualquer forma)",
     r"(still|again) (not|doesn'?t|isn'?t|broken|waiting|the same|nothing|no)",
+    r"that('?s| was| is) not (the|what|my) (question|i asked)", r"not what i asked",
+    r"none of (those|these|that)", r"you'?re not (listening|understanding)",
+    r"das war nicht die frage", r"ce n'est pas (la|ma) question", r"c'est pas (la|ma) question",
+    r"no es lo que (he )?pregunt\w*", r"eso no es lo que",
     r"(doesn'?t|does not|didn'?t|did not|isn'?t|is not|won'?t|still) (work|help|fix|load|"
     r"arrive|show)", r"not working", r"that'?s not what i", r"doesn'?t answer",
     r"didn'?t answer", r"no answer", r"not an option", r"not helpful",

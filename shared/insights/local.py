@@ -136,6 +136,7 @@ class TurnCues:
     tone_apology: bool
     worked: bool
     failed: bool
+    pending: bool
 
 
 def turns_of(messages: Messages) -> list[Turn]:
@@ -217,6 +218,7 @@ class LocalAnalyzer:
             tone_apology=bool(lexicon.TONE_APOLOGY.search(folded)),
             worked=bool(lexicon.WORKED.search(folded)) and not sarcasm,
             failed=bool(lexicon.FAILED.search(folded)),
+            pending=bool(lexicon.PENDING.search(folded)),
         )
 
     def analyze(self, messages: Messages) -> Analysis:
@@ -321,6 +323,8 @@ def _task_completed(turns: list[Turn], cues: list[TurnCues]) -> bool:
             evidence -= 2.0 if latest else 1.0
         if cue.worked:
             evidence += 2.0 if latest else 1.0
+        elif latest and cue.pending:
+            evidence -= 1.5
     tail = [t for t in turns[-4:] if t.role in ("assistant", "tool")]
     for turn in tail:
         folded = fold(_bounded(turn.text, _TURN_CHARS))
@@ -331,7 +335,7 @@ def _task_completed(turns: list[Turn], cues: list[TurnCues]) -> bool:
         if lexicon.DONE.search(folded):
             evidence += 1.0
         if lexicon.NOT_DONE.search(folded):
-            evidence -= 1.0
+            evidence -= 1.5  # "done X, but cannot do Y": the request was Y
     final_assistant = assistants[-1].text
     if last.role == "assistant" and _QUESTION.search(final_assistant):
         evidence -= 1.0  # the assistant is still waiting for the user's answer
