@@ -76,11 +76,11 @@ def normalize(phrase: str) -> str:
 
 
 def is_junk(topic: str) -> bool:
-    words = normalize(topic).split()
-    raw = re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKD", topic.lower()))
+    plain = unicodedata.normalize("NFKD", topic.lower())
+    words = re.findall(r"[a-z0-9]+", "".join(c for c in plain if not unicodedata.combining(c)))
     return not words or all(
-        w in _JUNK_WORDS or r in _JUNK_WORDS or w.isdigit() or len(w) < 2
-        for w, r in zip(words, raw, strict=False)
+        w in _JUNK_WORDS or normalize(w) in _JUNK_WORDS or w.isdigit() or len(w) < 2
+        for w in words
     )
 
 

@@ -97,7 +97,7 @@ _NOT_TOPICS = frozenset(
     sorry welcome help lot sure right well ok okay yes yeah yep nope hmm um uh ah oh like just
     really actually thing things something anything everything someone anyone way issue
     problem question questions answer help assistant customer support team agent bot message
-    subject re fw aw
+    subject re fw aw null none true false
     temps jour jours semaine mois an ans annee heure heures minute aujourd hui demain hier
     matin soir lundi mardi mercredi jeudi vendredi samedi dimanche merci bonjour bonsoir
     salut oui non bien bon super parfait desole probleme question fois
@@ -112,9 +112,7 @@ _NOT_TOPICS = frozenset(
     """.split()
 )
 # Topics too general to lead when a more specific one was found.
-_GENERAL_TOPICS = frozenset(
-    {"order", "billing", "mobile app", "error message", "app update", "account change"}
-)
+_GENERAL_TOPICS = frozenset({"order", "billing", "mobile app", "error message", "app update"})
 
 
 @dataclass(frozen=True)
@@ -271,7 +269,7 @@ class LocalAnalyzer:
         phrases = []
         for phrase, _ in extractor.extract_keywords(text):
             words = fold(phrase).split()
-            if all(w.isalpha() and len(w) > 2 and w not in _NOT_TOPICS for w in words) and not (
+            if all(w.isalpha() and len(w) > 2 and _singular(w) not in _NOT_TOPICS for w in words) and not (
                 all(w in stop for w in words)
             ):
                 phrases.append(phrase.lower())
@@ -403,6 +401,10 @@ def _topic_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _TOPIC_PATTERNS = {topic: _topic_pattern(phrases) for topic, phrases in lexicon.TOPICS.items()}
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
 def _bounded(text: str, limit: int) -> str:
