@@ -65,7 +65,10 @@ SARCASM = _cue(
     r"perfect\.", r"brilliant\.", r"super helpful\.", r"very helpful\.",
     r"really needed that", r"what a surprise", r"shocking\.", r"color me", r"colour me",
     r"you win this round", r"at the speed of", r"carrier pigeon", r"creative writing",
-    r"genius", r"good job", r"danke fur nichts", r"merci pour rien",
+    r"genius", r"good job", r"great timing", r"what a treat", r"the fun part",
+    r"don'?t push your luck", r"of course\.", r"wow\.", r"surprise,? surprise",
+    r"how (convenient|shocking)", r"sneaky", r"naturally", r"as usual", r"comme d'habitude",
+    r"como siempre", r"wie immer", r"pas si complique", r"so schwer war'?s? (doch )?nicht", r"danke fur nichts", r"merci pour rien",
     r"gracias por nada", r"\U0001f643", r"\U0001f644", r"yeah yeah",
     # fr / es / de
     r"genial\.\.\.", r"bravo", r"merci du cadeau", r"super\.\.\.", r"quelle efficacite",
@@ -82,23 +85,27 @@ GIVE_UP = _cue(
     r"olvidalo", r"olvidelo", r"da igual", r"dejalo", r"me rindo", r"vergessen sie('?s)?", r"vergiss es", r"egal", r"lassen wir das",
     r"dann eben nicht", r"ich geb'?s? auf", r"woanders", r"ich (mach|mache|schreib|schreibe)"
     r" (das|eine|es) (eben|halt|dann)?", r"lassen sie es", r"moi-meme", r"ailleurs",
-    r"myself", r"i'?ll just", r"por mi cuenta", r"en otro sitio", r"lascia perdere", r"deixa pra la", r"esquece",
+    r"(do|fix|figure) it myself", r"i'?ll just", r"por mi cuenta", r"en otro sitio",
+    r"je vais le faire", r"lascia perdere", r"deixa pra la", r"esquece",
 )
-# Having to ask again, waiting long: a complaint even when said politely.
+# Having had to ask again or wait long: a complaint even when said politely.
 REPEAT = _cue(
-    r"again", r"already (said|told|asked|explained|tried|did|sent)", r"as i said",
+    r"already (said|told|asked|explained|tried|did|sent)", r"as i (said|mentioned|explained)",
     r"i repeat", r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time", r"(twice|three times)",
-    r"\d+ times", r"(still|keep) (waiting|getting|not|no|nothing)", r"still\b",
-    r"no one (has )?(answered|replied|got back)", r"nobody", r"haven'?t heard",
-    r"for (two|three|four|five|\d+) (days|weeks|hours)", r"since (monday|tuesday|wednesday|"
-    r"thursday|friday|last week|yesterday)", r"how many times", r"no response",
-    r"deja (dit|demande|explique|essaye)", r"encore une fois", r"(deuxieme|troisieme|"
+    r"\d+ times", r"(still|keep) (waiting|getting|not|no|nothing)", r"how many times",
+    r"no one (has )?(answered|replied|got back|called)", r"nobody (has )?(answered|replied|"
+    r"got back|called|told|said)", r"haven'?t heard", r"no response", r"never heard",
+    r"for (two|three|four|five|\d+) (days|weeks|hours)", r"transferred (around|\w+ times)",
+    r"deja (dit|demande|explique|essaye|ecrit)", r"encore une fois", r"(deuxieme|troisieme|"
     r"quatrieme) fois", r"toujours (pas|rien|le meme)", r"personne (ne|n')", r"je repete",
-    r"ya (te|le|lo|os) (dije|he dicho|explique)", r"otra vez", r"de nuevo", r"(segunda|"
-    r"tercera|cuarta) vez", r"todavia no", r"sigue sin", r"nadie", r"que insista",
-    r"schon (gesagt|geschrieben|versucht|zweimal|dreimal)", r"immer noch", r"(zweite|dritte|"
-    r"vierte)s? mal", r"noch immer", r"niemand", r"wieder",
+    r"ya (te|le|lo|os) (dije|he dicho|explique)", r"otra vez", r"(segunda|tercera|cuarta) vez",
+    r"por (segunda|tercera|cuarta) vez", r"sigue sin", r"nadie (me|nos) ha", r"que insista",
+    r"schon (gesagt|geschrieben|versucht|zweimal|dreimal)", r"(zweite|dritte|vierte)[ns]? mal",
+    r"niemand hat", r"seit (tagen|wochen)",
 )
+# Softer signs of the same ("still", "again").
+STILL = _cue(r"still", r"again", r"yet again", r"toujours", r"encore", r"todavia", r"de nuevo",
+             r"immer noch", r"noch immer", r"wieder", r"ancora", r"ainda")
 # A complaint wrapped in politeness ("I'm sure you're very busy, but…").
 MASKED = _cue(
     r"(i )?(don'?t|do not) want to be (a pain|difficult|a nuisance|a bother|rude|that person)",
@@ -124,9 +131,11 @@ DISAPPOINTED = _cue(
     r"bueno\.\.\.", r"was soll'?s", r"na gut", r"bummer", r"\U0001f615", r"\U0001f61e", r"\U0001f612",
     r"\U0001f620", r"\U0001f621", r"\U0001f624",
     r"dommage", r"malheureusement", r"helas", r"c'est dommage", r"pas terrible", r"bof",
-    r"j'esperais", r"pensais que", r"vaya", r"uf+", r"lastima", r"no es lo que esperaba",
-    r"pensaba que", r"esperaba", r"lastimosamente", r"schade", r"leider", r"na ja", r"naja",
-    r"hatte gehofft", r"dachte", r"peccato", r"purtroppo", r"pena", r"infelizmente",
+    r"j'esperais", r"vaya", r"uf+", r"lastima", r"no es lo que esperaba",
+    r"esperaba", r"lastimosamente", r"schade", r"leider", r"na ja", r"naja",
+    r"hatte gehofft", r"could have (been|done|told)", r"should have (been|told|said)",
+    r"aurait pu", r"auriez pu", r"podria(is|n)? haber", r"hatte(n)? (auch )?(schon )?\w* ?\w* "
+    r"(konnen|sollen)", r"von anfang an", r"peccato", r"purtroppo", r"pena", r"infelizmente",
 )
 # Warm thanks and praise (plain "thanks"/"ok thanks" is politeness, not sentiment).
 DELIGHT = _cue(
@@ -153,7 +162,8 @@ DELIGHT = _cue(
 # An apology for one's own earlier tone: was angry, is now content.
 TONE_APOLOGY = _cue(
     r"sorry (for|about) (the|my) (caps|yelling|tone|rant|shouting|outburst|attitude)",
-    r"sorry for yelling", r"sorry i (snapped|was rude|yelled)", r"didn'?t mean to snap",
+    r"sorry for (yelling|jumping on you|snapping|being (rude|short|grumpy|snappy))",
+    r"sorry i (snapped|was rude|yelled)", r"didn'?t mean to snap",
     r"desole pour (le|mon) ton", r"desolee? (de|pour) (m'etre|mon)", r"excusez(-moi)? (pour|de)"
     r" (le|mon) ton", r"perdon por (el|mi) tono", r"siento (el|mi) tono", r"perdona(me)? por",
     r"entschuldigung fur (den|meinen) ton", r"sorry fur (den|meinen) ton",

@@ -44,7 +44,8 @@ _TOPIC_CHARS = 20_000
 _ANGER = 1.0
 _SARCASM = 1.0
 _GIVE_UP = 1.0
-_REPEAT = 0.6
+_REPEAT = 1.0
+_STILL = 0.3
 _MASKED = 0.6
 _DISAPPOINTED = 0.5
 _SHOUTING = 0.6  # several words in capitals, or "!!"/"??"
@@ -52,6 +53,7 @@ _VADER_AT = 0.5  # a VADER compound beyond ±this adds half a cue
 # The conversation's labels.
 _COMPLAINED_AT = 1.0  # the user's complaints add up to this: not neutral
 _WARM_AT = 1.0
+_LET_DOWN_AT = 1.5  # a pleased user let down this much is negative, not mixed
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CAPS_WORD = re.compile(r"\b[A-ZÄÖÜÉÈ]{3,}\b")
@@ -186,22 +188,24 @@ class LocalAnalyzer:
         angry = bool(lexicon.ANGER.search(folded))
         gave_up = bool(lexicon.GIVE_UP.search(folded))
         repeated = bool(lexicon.REPEAT.search(folded))
-        shouting = (
-            any(fold(w) in _SHOUTED for w in _CAPS_WORD.findall(text))
-            or "!!" in text
-            or "??" in text
+        delighted = bool(lexicon.DELIGHT.search(folded)) and not sarcasm
+        shouting = any(fold(w) in _SHOUTED for w in _CAPS_WORD.findall(text)) or (
+            ("!!" in text or "??" in text) and not delighted  # "it works!!" is joy
         )
         complaint = (
             _ANGER * angry
             + _SARCASM * sarcasm
             + _GIVE_UP * gave_up
             + _REPEAT * repeated
+            + _STILL * (not repeated and bool(lexicon.STILL.search(folded)))
             + _MASKED * bool(lexicon.MASKED.search(folded))
             + _DISAPPOINTED * bool(lexicon.DISAPPOINTED.search(folded))
             + _SHOUTING * shouting
         )
-        warmth = 0.0 if sarcasm else 1.0 * bool(lexicon.DELIGHT.search(folded))
-        compound = float(self._vader.polarity_scores(text)["compound"])
+        warmth = 1.0 * delighted
+        # VADER's lexicon is English ("die" is -2.9 there, an article in German).
+        english = guess_language(text) == "en"
+        compound = float(self._vader.polarity_scores(text)["compound"]) if english else 0.0
         if compound <= -_VADER_AT:
             complaint += 0.5
         elif compound >= _VADER_AT and not sarcasm and not complaint:
@@ -292,8 +296,8 @@ def _sentiment(cues: list[TurnCues]) -> tuple[Sentiment, float]:
         return "mixed", max(-0.3, min(0.3, score))
     if complaint >= _COMPLAINED_AT and warm_after and not soured_end:
         return "mixed", max(-0.3, min(0.3, score))  # complained, then was pleased
-    if warm_before and complaint >= 0.5 and not warm_after:
-        return "mixed", max(-0.3, min(0.3, score))  # pleased, then let down
+    if warm_before and 0.5 <= complaint < _LET_DOWN_AT and not warm_after:
+        return "mixed", max(-0.3, min(0.3, score))  # pleased, then (mildly) let down
     if complaint >= _COMPLAINED_AT:
         return "negative", min(score, -0.2)
     if warmth >= _WARM_AT and complaint < 0.5:
