@@ -99,7 +99,8 @@ _NOT_TOPICS = frozenset(
     sorry welcome help lot sure right well ok okay yes yeah yep nope hmm um uh ah oh like just
     really actually thing things something anything everything someone anyone way issue
     problem question questions answer help assistant customer support team agent bot message
-    subject re fw aw null none true false
+    subject re fw aw null none true false wait waiting ask asked reply replied send sent
+    dollar dollars euro euros money bucks call called calling
     temps jour jours semaine mois an ans annee heure heures minute aujourd hui demain hier
     matin soir lundi mardi mercredi jeudi vendredi samedi dimanche merci bonjour bonsoir
     salut oui non bien bon super parfait desole probleme question fois
@@ -261,6 +262,16 @@ class LocalAnalyzer:
                 topics.append(phrase)
         return topics
 
+    def _topic_word(self, word: str) -> bool:
+        """A word fit for a topic: no number, stop/time/politeness word or feeling ("wow")."""
+        lexicon_valence = self._vader.lexicon.get(word, 0.0)
+        return (
+            word.isalpha()
+            and len(word) > 2
+            and _singular(word) not in _NOT_TOPICS
+            and abs(lexicon_valence) < 1.0
+        )
+
     def _keyphrases(self, spoken: list[Turn]) -> list[str]:
         """YAKE's keyphrases of the user's words, without stop/time/politeness words."""
         import yake
@@ -273,9 +284,7 @@ class LocalAnalyzer:
         phrases = []
         for phrase, _ in extractor.extract_keywords(text):
             words = fold(phrase).split()
-            if all(w.isalpha() and len(w) > 2 and _singular(w) not in _NOT_TOPICS for w in words) and not (
-                all(w in stop for w in words)
-            ):
+            if all(self._topic_word(w) for w in words) and not all(w in stop for w in words):
                 phrases.append(phrase.lower())
         return phrases
 
