@@ -293,13 +293,12 @@ def _sentiment(cues: list[TurnCues]) -> tuple[Sentiment, float]:
     """The customer's sentiment over the conversation, from their turns' cues."""
     if not cues:
         return "neutral", 0.0
-    ending = cues[-2:]
     complaint = sum(c.complaint for c in cues)
     warmth = max(c.warmth for c in cues)
     first_complaint = next((i for i, c in enumerate(cues) if c.complaint >= 0.5), len(cues))
     warm_after = any(c.warmth >= _WARM_AT for c in cues[first_complaint + 1 :])
     warm_before = any(c.warmth >= _WARM_AT for c in cues[:first_complaint])
-    soured_end = any(c.sarcasm or c.gave_up or c.angry for c in ending)
+    soured_end = cues[-1].sarcasm or cues[-1].gave_up or cues[-1].angry
     score = max(-1.0, min(1.0, 0.4 * warmth - 0.3 * complaint))
     if any(c.tone_apology for c in cues):
         return "mixed", max(-0.3, min(0.3, score))
