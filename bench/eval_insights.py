@@ -34,13 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.insights.analysis import SENTIMENTS, Analysis, Analyzer
+from shared.insights.analysis import SENTIMENTS, Analysis, Analyzer, Messages
+from shared.insights.lexicon import word_set  # only the helper, not the analyzer's lists
 
 DATA = Path(__file__).with_name("insights_eval")
 HALVES = ("heldout", "tune")  # the reported half first
 TOPICS_SCORED = 3
 
-_JUNK_WORDS = frozenset(
+_JUNK_WORDS = word_set(
     """
     a an the and or but if of to in on at by for with from about as into over after before
     i me my we our you your he she it its they them their this that these those is are was were
@@ -63,7 +64,7 @@ _JUNK_WORDS = frozenset(
     stunden zeit heute morgen gestern mal ja nein
     il lo gli di che per con non sono grazie ciao giorno giorni oggi ieri domani tempo
     o os um uma do da dos das nao obrigado obrigada ola dia dias hoje ontem amanha tempo
-    """.split()
+    """
 )
 
 
@@ -79,8 +80,7 @@ def is_junk(topic: str) -> bool:
     plain = unicodedata.normalize("NFKD", topic.lower())
     words = re.findall(r"[a-z0-9]+", "".join(c for c in plain if not unicodedata.combining(c)))
     return not words or all(
-        w in _JUNK_WORDS or normalize(w) in _JUNK_WORDS or w.isdigit() or len(w) < 2
-        for w in words
+        w in _JUNK_WORDS or normalize(w) in _JUNK_WORDS or w.isdigit() or len(w) < 2 for w in words
     )
 
 
@@ -158,9 +158,7 @@ def evaluate(cases: list[dict[str, Any]], analyzer: Analyzer) -> Scores:
         junk = [t for t in got.topics if is_junk(t)]
         scores.junk_topics += junk
         terms = labels.get("topicTerms", [])
-        topics_right = not junk and any(
-            topic_matches(t, terms) for t in got.topics[:TOPICS_SCORED]
-        )
+        topics_right = not junk and any(topic_matches(t, terms) for t in got.topics[:TOPICS_SCORED])
         scores.topics_right += topics_right
         if not (sentiment_right and got.task_completed == labels["taskCompleted"]) or (
             terms and not topics_right
@@ -222,13 +220,19 @@ def analyzer_named(name: str) -> Callable[[dict[str, Any]], Analyzer]:
 class _PerCase:
     """Adapts a per-case analyzer factory to `evaluate`'s one-analyzer loop."""
 
+    name = "per-case"
+
     def __init__(self, factory: Callable[[dict[str, Any]], Analyzer], cases: list[Any]) -> None:
         self._factory = factory
         self._cases = iter(cases)
-        self.name = "per-case"
 
-    def analyze(self, messages: Any) -> Analysis:
+    def analyze(self, messages: Messages) -> Analysis:
         return self._factory(next(self._cases)).analyze(messages)
+
+
+def per_case(factory: Callable[[dict[str, Any]], Analyzer], cases: list[Any]) -> Analyzer:
+    """One analyzer for `evaluate(cases, …)` that asks `factory` for each case's analyzer."""
+    return _PerCase(factory, cases)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Insights analyzer `{args.analyzer}` on bench/insights_eval/")
     for half in args.half or HALVES:
         cases = load_cases(half)
-        scores = evaluate(cases, _PerCase(factory, cases))
+        scores = evaluate(cases, per_case(factory, cases))
         # The held-out half is reported in aggregate only: listing its misses invites tuning.
         print(
             "\n"

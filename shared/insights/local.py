@@ -31,7 +31,7 @@ from typing import Any
 
 from shared.insights import lexicon
 from shared.insights.analysis import Analysis, AnalysisFailed, Messages, Sentiment
-from shared.insights.lexicon import fold
+from shared.insights.lexicon import fold, word_set
 
 NAME = "local"
 _TOPICS = 5
@@ -58,7 +58,7 @@ _LET_DOWN_AT = 1.5  # a pleased user let down this much is negative, not mixed
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CAPS_WORD = re.compile(r"\b[A-ZÄÖÜÉÈ]{3,}\b")
 # Words in capitals that shout (acronyms like SSO or PDF do not): folded.
-_SHOUTED = frozenset(
+_SHOUTED = word_set(
     """
     never always again still twice three third fourth every single nothing nobody not none
     hour hours day days week weeks month now today immediately urgent asap why what how stop
@@ -66,7 +66,7 @@ _SHOUTED = frozenset(
     jamais toujours encore rien personne pas maintenant urgent pourquoi tout
     nunca siempre otra vez nada nadie ahora urgente por que todo
     nie immer wieder nichts niemand nicht jetzt sofort dringend warum alles
-    """.split()
+    """
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _TOOL_ERROR = re.compile(
@@ -74,8 +74,11 @@ _TOOL_ERROR = re.compile(
     r"rejected|declined|unauthori[sz]ed|forbidden)\b|\"(ok|success)\": ?false",
     re.IGNORECASE,
 )
-_TOOL_OK = re.compile(r"\"(ok|success)\": ?true|\"status\": ?\"(ok|success|processed|"
-                      r"confirmed|completed|done|created|sent|approved|active)\"", re.I)
+_TOOL_OK = re.compile(
+    r"\"(ok|success)\": ?true|\"status\": ?\"(ok|success|processed|"
+    r"confirmed|completed|done|created|sent|approved|active)\"",
+    re.I,
+)
 _QUESTION = re.compile(r"\?\s*\W*$")
 
 # Stop-word hints to tell the language (YAKE's stop-word lists are per language).
@@ -89,7 +92,7 @@ _LANGUAGE_HINTS = {
 }
 # Words that never make a topic on their own, beyond YAKE's stop-word lists: time words,
 # politeness, fillers, support-chat boilerplate (folded).
-_NOT_TOPICS = frozenset(
+_NOT_TOPICS = word_set(
     """
     time times day days today tomorrow yesterday week weeks month months year years hour hours
     minute minutes moment now later morning evening night tonight weekend monday tuesday
@@ -100,7 +103,8 @@ _NOT_TOPICS = frozenset(
     really actually thing things something anything everything someone anyone way issue
     problem question questions answer help assistant customer support team agent bot message
     subject re fw aw null none true false wait waiting ask asked reply replied send sent
-    dollar dollars euro euros money bucks call called calling
+    dollar dollars euro euros money bucks call called calling found find tried try work works
+    worked got get need want use make see look know think said say told tell
     temps jour jours semaine mois an ans annee heure heures minute aujourd hui demain hier
     matin soir lundi mardi mercredi jeudi vendredi samedi dimanche merci bonjour bonsoir
     salut oui non bien bon super parfait desole probleme question fois
@@ -112,7 +116,7 @@ _NOT_TOPICS = frozenset(
     guten ja nein gut super problem frage mal
     tempo giorno giorni oggi ieri domani grazie ciao dia dias hoje ontem amanha obrigado
     obrigada ola
-    """.split()
+    """
 )
 # Topics too general to lead when a more specific one was found.
 _GENERAL_TOPICS = frozenset({"order", "billing", "mobile app", "error message", "app update"})
@@ -325,8 +329,8 @@ def _task_completed(turns: list[Turn], cues: list[TurnCues]) -> bool:
     if last.role == "user" and _QUESTION.search(last.text):
         return False  # left waiting for an answer
     evidence = 0.0
-    for i, (turn, cue) in enumerate(zip(users[-2:], cues[-2:], strict=True)):
-        latest = i == len(users[-2:]) - 1
+    for i, cue in enumerate(cues[-2:]):
+        latest = i == len(cues[-2:]) - 1
         if cue.gave_up:
             evidence -= 3.0
         elif cue.failed:

@@ -106,5 +106,6 @@ def test_the_card_lists_issues_and_an_unfinished_task(page: Page, viewer: Server
     assert insights["sentiment"] == "negative"
     assert field(page, "taskCompleted") == "no"
     assert field(page, "sentimentScore").startswith("-")
-    assert insights["issues"] and field(page, "issues") == ", ".join(insights["issues"])
+    assert insights["issues"]
+    assert field(page, "issues") == ", ".join(insights["issues"])
     shot(page, "insights-card-issues")
