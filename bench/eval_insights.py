@@ -50,18 +50,21 @@ _JUNK_WORDS = word_set(
     what which who when where why how all any some one ones thing things something anything
     time times day days today tomorrow yesterday week weeks month months year years hour hours
     minute minutes moment now later morning evening night monday tuesday wednesday thursday
-    friday saturday sunday
+    friday saturday sunday mornings evenings nights mondays tuesdays wednesdays thursdays
+    fridays saturdays sundays weekend weekends
     thanks thank thx please hello hi hey bye goodbye great good nice fine cool awesome perfect
     sorry welcome help lot much sure right well
     le la les un une des de du et ou mais je tu il elle nous vous ils mon ma mes votre vos
     est sont pas ne que qui quoi ce cette ces pour avec dans sur par merci bonjour bonsoir
-    jour jours semaine mois an ans heure heures temps aujourd hui demain hier fois oui non
+    jour jours semaine semaines mois an ans annee annees heure heures temps aujourd hui demain
+    hier fois oui non
     el los las unos unas del y o pero yo tu mi mis su sus es son no que quien esto esta este
-    para con en por gracias hola dia dias semana mes anos hora horas tiempo hoy manana ayer
+    para con en por gracias hola dia dias semana semanas mes meses ano anos hora horas tiempo
+    hoy manana ayer
     vez veces si favor buenas buenos
     der die das ein eine und oder aber ich du er sie es wir ihr mein meine ist sind nicht
     dass was wer fur mit auf von zu danke bitte hallo tag tage woche monat jahr stunde
-    stunden zeit heute morgen gestern mal ja nein
+    stunden zeit heute morgen gestern mal ja nein wochen monate jahre
     il lo gli di che per con non sono grazie ciao giorno giorni oggi ieri domani tempo
     o os um uma do da dos das nao obrigado obrigada ola dia dias hoje ontem amanha tempo
     """
@@ -79,9 +82,7 @@ def normalize(phrase: str) -> str:
 def is_junk(topic: str) -> bool:
     plain = unicodedata.normalize("NFKD", topic.lower())
     words = re.findall(r"[a-z0-9]+", "".join(c for c in plain if not unicodedata.combining(c)))
-    return not words or all(
-        w in _JUNK_WORDS or normalize(w) in _JUNK_WORDS or w.isdigit() or len(w) < 2 for w in words
-    )
+    return not words or all(w in _JUNK_WORDS or w.isdigit() or len(w) < 2 for w in words)
 
 
 def _contains(longer: str, shorter: str) -> bool:
