@@ -272,6 +272,7 @@ class LocalAnalyzer:
         return (
             word.isalpha()
             and len(word) > 2
+            and word not in _NOT_TOPICS
             and _singular(word) not in _NOT_TOPICS
             and abs(lexicon_valence) < 1.0
         )
