@@ -223,7 +223,7 @@ class LocalAnalyzer:
             repeated=repeated,
             angry=angry,
             tone_apology=bool(lexicon.TONE_APOLOGY.search(folded)),
-            worked=bool(lexicon.WORKED.search(folded)) and not sarcasm,
+            worked=bool(lexicon.WORKED.search(folded)),  # facts, even when said sarcastically
             failed=bool(lexicon.FAILED.search(folded)),
             pending=bool(lexicon.PENDING.search(folded)),
         )
@@ -340,6 +340,8 @@ def _task_completed(turns: list[Turn], cues: list[TurnCues]) -> bool:
             evidence += 2.0 if latest else 1.0
         elif latest and cue.pending:
             evidence -= 1.5
+        elif latest and (cue.sarcasm or cue.angry) and not any(c.worked for c in cues[-2:]):
+            evidence -= 1.0  # left sour, with nothing working to show for it
     tail = [t for t in turns[-4:] if t.role in ("assistant", "tool")]
     for turn in tail:
         folded = fold(_bounded(turn.text, _TURN_CHARS))
