@@ -48,6 +48,7 @@ _REPEAT = 1.0
 _STILL = 0.3
 _MASKED = 0.6
 _DISAPPOINTED = 0.5
+_FAILED = 0.5  # "still not working", "thanks anyway"
 _SHOUTING = 0.6  # several words in capitals, or "!!"/"??"
 _VADER_AT = 0.5  # a VADER compound beyond ±this adds half a cue
 # The conversation's labels.
@@ -193,6 +194,7 @@ class LocalAnalyzer:
         angry = bool(lexicon.ANGER.search(folded))
         gave_up = bool(lexicon.GIVE_UP.search(folded))
         repeated = bool(lexicon.REPEAT.search(folded))
+        failed = bool(lexicon.FAILED.search(folded))
         delighted = bool(lexicon.DELIGHT.search(folded)) and not sarcasm
         shouting = any(fold(w) in _SHOUTED for w in _CAPS_WORD.findall(text)) or (
             ("!!" in text or "??" in text) and not delighted  # "it works!!" is joy
@@ -205,6 +207,7 @@ class LocalAnalyzer:
             + _STILL * (not repeated and bool(lexicon.STILL.search(folded)))
             + _MASKED * bool(lexicon.MASKED.search(folded))
             + _DISAPPOINTED * bool(lexicon.DISAPPOINTED.search(folded))
+            + _FAILED * failed
             + _SHOUTING * shouting
         )
         warmth = 1.0 * delighted
@@ -224,7 +227,7 @@ class LocalAnalyzer:
             angry=angry,
             tone_apology=bool(lexicon.TONE_APOLOGY.search(folded)),
             worked=bool(lexicon.WORKED.search(folded)),  # facts, even when said sarcastically
-            failed=bool(lexicon.FAILED.search(folded)),
+            failed=failed,
             pending=bool(lexicon.PENDING.search(folded)),
         )
 
