@@ -6,11 +6,11 @@ It judges the *customer* (the user's turns), the way a support lead reading the 
   common Italian/Portuguese words) — open anger, sarcasm and grudging praise ("oh wonderful",
   "thanks I guess"), giving up, having to ask again ("this is the third time I ask"), calm
   disappointment, warm thanks, an apology for one's own earlier tone — plus VADER's English
-  lexicon. Plain politeness ("ok thanks", "merci") is not positive. The conversation is
-  `negative` when the user complained and did not end warm (complaints wrapped in politeness
-  count), `mixed` when they complained and then ended clearly pleased (or apologized for their
-  tone), `positive` when warm without complaint, else `neutral`. The assistant's turns are
-  ignored: an assistant is polite whatever happens.
+  lexicon on English turns. Plain politeness ("ok thanks", "merci") is not positive. The
+  conversation is `mixed` when the user complained and later warmed up (or apologized for
+  their tone) or was warm and then mildly let down, `negative` when their complaints add up to
+  a full cue (complaints wrapped in politeness count), `positive` when warm without complaint,
+  else `neutral`. The assistant's turns are ignored: an assistant is polite whatever happens.
 - taskCompleted: from the ending — the user's confirmation or give-up, the assistant's or the
   tools' last outcome (done / could not / handed on), a question left unanswered.
 - Topics: support topics found by a multilingual phrase list (`lexicon.TOPICS`, reported in
