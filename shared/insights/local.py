@@ -1,150 +1,88 @@
 """The `local` analyzer: no network, fits a Lambda.
 
-- Sentiment: VADER (a lexicon and rule model) scores every user and assistant turn; the
-  conversation's score is a weighted mean leaning toward the end and toward the user (an
-  assistant is polite whatever happens). `mixed` when the user swings from clearly negative to
-  clearly positive or back. VADER knows English only: a small lexicon of common words in
-  Spanish, French, German, Portuguese and Italian, and a few sarcasm phrases, extend it.
-- Topics: YAKE keyphrases of what was said (statistical, language-aware stop words).
+It judges the *customer* (the user's turns), the way a support lead reading the log would:
+
+- Sentiment: each user turn is scored from cue lists in English, French, Spanish, German (and
+  common Italian/Portuguese words) — open anger, sarcasm and grudging praise ("oh wonderful",
+  "thanks I guess"), giving up, having to ask again ("this is the third time I ask"), calm
+  disappointment, warm thanks, an apology for one's own earlier tone — plus VADER's English
+  lexicon on English turns. Plain politeness ("ok thanks", "merci") is not positive. The
+  conversation is `mixed` when the user complained and later warmed up (or apologized for
+  their tone) or was warm and then mildly let down, `negative` when their complaints add up to
+  a full cue (complaints wrapped in politeness count), `positive` when warm without complaint,
+  else `neutral`. The assistant's turns are ignored: an assistant is polite whatever happens.
+- taskCompleted: from the ending — the user's confirmation or give-up, the assistant's or the
+  tools' last outcome (done / could not / handed on), a question left unanswered.
+- Topics: support topics found by a multilingual phrase list (`lexicon.TOPICS`, reported in
+  English), ranked by how often the user raised them; YAKE keyphrases fill in for anything the
+  list lacks, never a stop word, time word, politeness word or number.
 - Summary: extractive — what the user asked, what the assistant did, how it ended.
-- taskCompleted: resolution and closing signals against failure signals near the end.
-- Issues: unanswered question, repeated request, escalation, frustration, failed tool calls.
+- Issues: short phrases — unanswered question, repeated request, escalation, frustration,
+  sarcasm, giving up, failed tool calls, a task left undone.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from shared.insights import lexicon
 from shared.insights.analysis import Analysis, AnalysisFailed, Messages, Sentiment
+from shared.insights.lexicon import fold, word_set
 
 NAME = "local"
-POSITIVE_AT = 0.2
-NEGATIVE_AT = -0.2
-SWING = 0.45  # a user turn at least this positive and another this negative: mixed
-_USER_WEIGHT = 1.0
-_ASSISTANT_WEIGHT = 0.25
 _TOPICS = 5
 _QUOTE_CHARS = 160
 # Text bounds: VADER and YAKE grow faster than linearly with text length (a 100 KB turn took
 # over a minute), so each turn is scored on its beginning and end, topics on a bounded sample.
 _TURN_CHARS = 2_000
 _TOPIC_CHARS = 20_000
+# Cue weights (a turn's complaint and warmth, in "cues").
+_ANGER = 1.0
+_SARCASM = 1.0
+_GIVE_UP = 1.0
+_REPEAT = 1.0
+_STILL = 0.3
+_MASKED = 0.6
+_DISAPPOINTED = 0.5
+_FAILED = 0.5  # "still not working", "thanks anyway"
+_SHOUTING = 0.6  # several words in capitals, or "!!"/"??"
+_VADER_AT = 0.5  # a VADER compound beyond ±this adds half a cue
+# The conversation's labels.
+_COMPLAINED_AT = 1.0  # the user's complaints add up to this: not neutral
+_WARM_AT = 1.0
+_LET_DOWN_AT = 1.5  # a pleased user let down this much is negative, not mixed
 
-# Words VADER's English lexicon lacks (valence on VADER's -4…4 scale).
-_EXTRA_LEXICON = {
-    # es
-    "gracias": 2.0,
-    "genial": 2.5,
-    "perfecto": 2.5,
-    "excelente": 3.0,
-    "funciona": 1.5,
-    "terrible": -2.5,
-    "horrible": -2.5,
-    "pésimo": -3.0,
-    "inútil": -2.5,
-    "molesto": -2.0,
-    "enfadado": -2.5,
-    "problema": -1.0,
-    "error": -1.0,
-    "nunca": -0.5,
-    "resuelto": 2.0,
-    # fr
-    "merci": 2.0,
-    "parfait": 2.5,
-    "génial": 2.5,
-    "super": 2.0,
-    "nul": -2.5,
-    "inacceptable": -3.0,
-    "énervé": -2.5,
-    "déçu": -2.5,
-    "marche": 0.5,
-    "résolu": 2.0,
-    "problème": -1.0,
-    # de
-    "danke": 2.0,
-    "perfekt": 2.5,
-    "toll": 2.5,
-    "prima": 2.0,
-    "schrecklich": -2.5,
-    "ärgerlich": -2.5,
-    "enttäuscht": -2.5,
-    "unmöglich": -2.0,
-    "funktioniert": 1.0,
-    "gelöst": 2.0,
-    "leider": -1.0,
-    "nicht": -0.3,
-    "fehler": -1.5,
-    # pt / it
-    "obrigado": 2.0,
-    "obrigada": 2.0,
-    "ótimo": 2.5,
-    "péssimo": -3.0,
-    "grazie": 2.0,
-    "perfetto": 2.5,
-    "ottimo": 2.5,
-    "pessimo": -3.0,
-    "inutile": -2.5,
-    "arrabbiato": -2.5,
-    # English words a support chat uses negatively
-    "unacceptable": -3.0,
-    "ridiculous": -2.5,
-    "refund": -0.3,
-    "broken": -2.0,
-    "still": -0.3,
-    "waste": -2.0,
-}
-# Praise words used sarcastically: the turn is scored as negative instead.
-_SARCASM = re.compile(
-    r"\b(oh (great|wonderful|perfect|fantastic|lovely)|just what i needed|thanks for nothing|"
-    r"yeah,? right|love (waiting|being on hold|it when)|what a (great|wonderful) (service|help)|"
-    r"so helpful,? (not|really))\b",
-    re.IGNORECASE,
-)
-_SARCASM_SCORE = -0.6
-
-_RESOLVED = re.compile(
-    r"\b(thanks?|thank you|thx|that (worked|works|helps|fixed it|did it)|it works|works now|"
-    r"fixed|solved|resolved|perfect|great|awesome|got it|all set|appreciate|sounds good|"
-    r"gracias|merci|danke|obrigad[oa]|grazie|funciona|ça marche|hat geklappt|funktioniert)\b",
-    re.IGNORECASE,
-)
-_DONE = re.compile(
-    r"\b(i'?ve (processed|issued|booked|sent|updated|reset|cancell?ed|refunded|scheduled|"
-    r"created|fixed|added|changed)|has been (processed|issued|booked|sent|updated|reset|"
-    r"cancell?ed|refunded|scheduled|created|fixed|shipped|applied)|is now (active|live|fixed|"
-    r"working|booked|confirmed)|you'?re all set|confirmation (number|code))\b",
-    re.IGNORECASE,
-)
-_FAILED = re.compile(
-    r"\b(still (not|doesn'?t|isn'?t|broken|waiting|the same)|(doesn'?t|does not|didn'?t|did not|"
-    r"isn'?t|is not) (work|help|fix)|not working|never mind|nevermind|forget it|give up|"
-    r"useless|waste of time|cancel my|i'?ll go elsewhere|no (help|use)|unable to|"
-    r"can'?t (help|do that|find)|not able to|unfortunately|still nothing|no funciona|ne marche pas|"
-    r"funktioniert (nicht|immer noch nicht)|não funciona|non funziona)\b",
-    re.IGNORECASE,
-)
-_ESCALATION = re.compile(
-    r"\b(human|real person|manager|supervisor|speak to (someone|a person|an agent)|"
-    r"escalat\w*|complaint|lawyer|chargeback)\b",
-    re.IGNORECASE,
-)
-_REPEAT = re.compile(
-    r"\b(again|already (said|told|asked|explained)|as i said|i repeat|for the \w+ time|"
-    r"(asked|told you) (\w+ )?(twice|three times|\d+ times))\b",
-    re.IGNORECASE,
-)
-# A short acknowledgment closing the conversation: the answer was taken.
-_ACKNOWLEDGED = re.compile(
-    r"^\W*(ok(ay)?|understood|fine|received|noted|i see|alright|cool|done)\b", re.IGNORECASE
-)
-_TOOL_ERROR = re.compile(r"\b(error|exception|failed|failure|timed? ?out|denied|invalid)\b", re.I)
 _WORD = re.compile(r"\w+", re.UNICODE)
+_CAPS_WORD = re.compile(r"\b[A-ZÄÖÜÉÈ]{3,}\b")
+# Words in capitals that shout (acronyms like SSO or PDF do not): folded.
+_SHOUTED = word_set(
+    """
+    never always again still twice three third fourth every single nothing nobody not none
+    hour hours day days week weeks month now today immediately urgent asap why what how stop
+    fix refund cancel help wrong old all any real human please joke seriously
+    jamais toujours encore rien personne pas maintenant urgent pourquoi tout
+    nunca siempre otra vez nada nadie ahora urgente por que todo
+    nie immer wieder nichts niemand nicht jetzt sofort dringend warum alles
+    """
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_TOOL_ERROR = re.compile(
+    r"\b(error|exception|failed|failure|timed? ?out|denied|invalid|not[_ ]found|unavailable|"
+    r"rejected|declined|unauthori[sz]ed|forbidden)\b|\"(ok|success)\": ?false",
+    re.IGNORECASE,
+)
+_TOOL_OK = re.compile(
+    r"\"(ok|success)\": ?true|\"status\": ?\"(ok|success|processed|"
+    r"confirmed|completed|done|created|sent|approved|active)\"",
+    re.I,
+)
+_QUESTION = re.compile(r"\?\s*\W*$")
 
-# Stop-word hints for YAKE's language (its stop-word lists are per language).
+# Stop-word hints to tell the language (YAKE's stop-word lists are per language).
 _LANGUAGE_HINTS = {
     "es": {"el", "la", "de", "que", "y", "en", "los", "mi", "por", "una", "no", "es", "con"},
     "fr": {"le", "la", "les", "de", "et", "est", "je", "pas", "mon", "une", "des", "pour"},
@@ -153,6 +91,36 @@ _LANGUAGE_HINTS = {
     "it": {"il", "la", "di", "che", "e", "non", "mio", "una", "per", "con", "sono", "è"},
     "en": {"the", "a", "and", "is", "i", "to", "my", "it", "of", "for", "you", "not", "can"},
 }
+# Words that never make a topic on their own, beyond YAKE's stop-word lists: time words,
+# politeness, fillers, support-chat boilerplate (folded).
+_NOT_TOPICS = word_set(
+    """
+    time times day days today tomorrow yesterday week weeks month months year years hour hours
+    minute minutes moment now later morning evening night tonight weekend monday tuesday
+    wednesday thursday friday saturday sunday january february march april may june july
+    august september october november december
+    thanks thank thx please hello hi hey bye goodbye great good nice fine cool awesome perfect
+    sorry welcome help lot sure right well ok okay yes yeah yep nope hmm um uh ah oh like just
+    really actually thing things something anything everything someone anyone way issue
+    problem question questions answer help assistant customer support team agent bot message
+    subject re fw aw null none true false wait waiting ask asked reply replied send sent
+    dollar dollars euro euros money bucks call called calling found find tried try work works
+    worked got get need want use make see look know think said say told tell
+    temps jour jours semaine mois an ans annee heure heures minute aujourd hui demain hier
+    matin soir lundi mardi mercredi jeudi vendredi samedi dimanche merci bonjour bonsoir
+    salut oui non bien bon super parfait desole probleme question fois
+    tiempo dia dias semana mes meses ano anos hora horas hoy manana ayer tarde noche lunes
+    martes miercoles jueves viernes sabado domingo gracias hola buenas buenos vale si bueno
+    perfecto genial problema pregunta vez veces favor
+    zeit tag tage woche wochen monat monate jahr jahre stunde stunden heute morgen gestern
+    abend montag dienstag mittwoch donnerstag freitag samstag sonntag danke bitte hallo
+    guten ja nein gut super problem frage mal
+    tempo giorno giorni oggi ieri domani grazie ciao dia dias hoje ontem amanha obrigado
+    obrigada ola
+    """
+)
+# Topics too general to lead when a more specific one was found.
+_GENERAL_TOPICS = frozenset({"order", "billing", "mobile app", "error message", "app update"})
 
 
 @dataclass(frozen=True)
@@ -161,13 +129,29 @@ class Turn:
     text: str
 
 
+@dataclass(frozen=True)
+class TurnCues:
+    """What one user turn says about the customer's mood."""
+
+    complaint: float
+    warmth: float
+    sarcasm: bool
+    gave_up: bool
+    repeated: bool
+    angry: bool
+    tone_apology: bool
+    worked: bool
+    failed: bool
+    pending: bool
+
+
 def turns_of(messages: Messages) -> list[Turn]:
     turns = []
     for message in messages:
         role = str(message.get("role", ""))
         text = str(message.get("content") or "").strip()
         if role == "tool" and not text:
-            text = str(message.get("toolCalls") or "")
+            text = json.dumps(message.get("toolCalls") or [])
         if text:
             turns.append(Turn(role, text))
     return turns
@@ -196,138 +180,253 @@ class LocalAnalyzer:
     def _vader(self) -> Any:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-        vader = SentimentIntensityAnalyzer()
-        vader.lexicon.update(_EXTRA_LEXICON)
-        return vader
+        return SentimentIntensityAnalyzer()
 
     def turn_score(self, text: str) -> float:
+        """One user turn's sentiment, -1 … 1 (cues first, VADER for the rest)."""
+        cues = self.cues(text)
+        return max(-1.0, min(1.0, 0.5 * (cues.warmth - cues.complaint)))
+
+    def cues(self, text: str) -> TurnCues:
         text = _bounded(text, _TURN_CHARS)
-        if _SARCASM.search(text):
-            return _SARCASM_SCORE
-        return float(self._vader.polarity_scores(text)["compound"])
+        folded = fold(text)
+        sarcasm = bool(lexicon.SARCASM.search(folded))
+        angry = bool(lexicon.ANGER.search(folded))
+        gave_up = bool(lexicon.GIVE_UP.search(folded))
+        repeated = bool(lexicon.REPEAT.search(folded))
+        failed = bool(lexicon.FAILED.search(folded))
+        delighted = bool(lexicon.DELIGHT.search(folded)) and not sarcasm
+        shouting = any(fold(w) in _SHOUTED for w in _CAPS_WORD.findall(text)) or (
+            ("!!" in text or "??" in text) and not delighted  # "it works!!" is joy
+        )
+        complaint = (
+            _ANGER * angry
+            + _SARCASM * sarcasm
+            + _GIVE_UP * gave_up
+            + _REPEAT * repeated
+            + _STILL * (not repeated and bool(lexicon.STILL.search(folded)))
+            + _MASKED * bool(lexicon.MASKED.search(folded))
+            + _DISAPPOINTED * bool(lexicon.DISAPPOINTED.search(folded))
+            + _FAILED * failed
+            + _SHOUTING * shouting
+        )
+        warmth = 1.0 * delighted
+        # VADER's lexicon is English ("die" is -2.9 there, an article in German).
+        english = guess_language(text) == "en"
+        compound = float(self._vader.polarity_scores(text)["compound"]) if english else 0.0
+        if compound <= -_VADER_AT:
+            complaint += 0.5
+        elif compound >= _VADER_AT and not sarcasm and not complaint:
+            warmth += 0.5
+        return TurnCues(
+            complaint=complaint,
+            warmth=warmth,
+            sarcasm=sarcasm,
+            gave_up=gave_up,
+            repeated=repeated,
+            angry=angry,
+            tone_apology=bool(lexicon.TONE_APOLOGY.search(folded)),
+            worked=bool(lexicon.WORKED.search(folded)),  # facts, even when said sarcastically
+            failed=failed,
+            pending=bool(lexicon.PENDING.search(folded)),
+        )
 
     def analyze(self, messages: Messages) -> Analysis:
         turns = turns_of(messages)
         spoken = [t for t in turns if t.role in ("user", "assistant")]
         if not spoken:
             raise AnalysisFailed("The conversation has no user or assistant text to analyze")
-        scores = [self.turn_score(t.text) for t in spoken]
-        score = self._weighted_score(spoken, scores)
-        user_scores = [s for t, s in zip(spoken, scores, strict=True) if t.role == "user"]
-        sentiment = self._label(score, user_scores)
+        users = [t for t in spoken if t.role == "user"]
+        cues = [self.cues(t.text) for t in users]
+        sentiment, score = _sentiment(cues)
+        completed = _task_completed(turns, cues)
         return Analysis(
             sentiment=sentiment,
             sentiment_score=score,
-            task_completed=self._task_completed(turns, user_scores),
+            task_completed=completed,
             topics=self._topics(spoken),
-            summary=self._summary(spoken),
-            issues=self._issues(turns, user_scores),
+            summary=_summary(spoken),
+            issues=_issues(turns, cues, completed),
         )
 
-    # --- sentiment ------------------------------------------------------------------------
+    # --- topics ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _weighted_score(spoken: list[Turn], scores: list[float]) -> float:
-        total = weights = 0.0
-        last = max(len(spoken) - 1, 1)
-        for i, (turn, value) in enumerate(zip(spoken, scores, strict=True)):
-            weight = (1.0 + i / last) * (_USER_WEIGHT if turn.role == "user" else _ASSISTANT_WEIGHT)
-            total += weight * value
-            weights += weight
-        return total / weights
+    def _topics(self, spoken: list[Turn]) -> list[str]:
+        found: dict[str, float] = {}
+        for turn in spoken:
+            weight = 2.0 if turn.role == "user" else 1.0
+            folded = fold(_bounded(turn.text, _TURN_CHARS))
+            for topic, pattern in _TOPIC_PATTERNS.items():
+                hits = len(pattern.findall(folded))
+                if hits:
+                    general = 0.4 if topic in _GENERAL_TOPICS else 1.0
+                    found[topic] = found.get(topic, 0.0) + weight * general * min(hits, 3)
+        topics = sorted(found, key=lambda topic: -found[topic])[:_TOPICS]
+        for phrase in self._keyphrases(spoken):
+            if len(topics) >= _TOPICS:
+                break
+            if not any(phrase in seen or seen in phrase for seen in topics):
+                topics.append(phrase)
+        return topics
 
-    @staticmethod
-    def _label(score: float, user_scores: list[float]) -> Sentiment:
-        if user_scores and max(user_scores) >= SWING and min(user_scores) <= -SWING:
-            return "mixed"
-        if score >= POSITIVE_AT:
-            return "positive"
-        if score <= NEGATIVE_AT:
-            return "negative"
-        return "neutral"
+    def _topic_word(self, word: str) -> bool:
+        """A word fit for a topic: no number, stop/time/politeness word or feeling ("wow")."""
+        lexicon_valence = self._vader.lexicon.get(word, 0.0)
+        return (
+            word.isalpha()
+            and len(word) > 2
+            and word not in _NOT_TOPICS
+            and _singular(word) not in _NOT_TOPICS
+            and abs(lexicon_valence) < 1.0
+        )
 
-    # --- task completion ------------------------------------------------------------------
-
-    @staticmethod
-    def _task_completed(turns: list[Turn], user_scores: list[float]) -> bool:
-        users = [t for t in turns if t.role == "user"]
-        assistants = [t for t in turns if t.role == "assistant"]
-        if not users or not assistants:
-            return False
-        if turns[-1].role == "user" and turns[-1].text.rstrip().endswith("?"):
-            return False  # left waiting for an answer
-        evidence = 0.0
-        for turn in users[-2:]:
-            if _FAILED.search(turn.text):
-                evidence -= 2.0 if turn is users[-1] else 1.0
-            if _RESOLVED.search(turn.text) and not _SARCASM.search(turn.text):
-                evidence += 1.5 if turn is users[-1] else 0.5
-            if turn is users[-1] and _ACKNOWLEDGED.search(turn.text):
-                evidence += 0.5
-        if _DONE.search(assistants[-1].text):
-            evidence += 1.0
-        if turns[-1].role == "assistant" and turns[-1].text.rstrip().endswith("?"):
-            evidence -= 1.5  # the assistant is still waiting for the user's answer
-        if _FAILED.search(assistants[-1].text):
-            evidence -= 1.0
-        if evidence == 0.0:  # no signal either way: how the user sounded at the end
-            return user_scores[-1] >= 0 and turns[-1].role == "assistant"
-        return evidence > 0
-
-    # --- topics and summary ---------------------------------------------------------------
-
-    @staticmethod
-    def _topics(spoken: list[Turn]) -> list[str]:
+    def _keyphrases(self, spoken: list[Turn]) -> list[str]:
+        """YAKE's keyphrases of the user's words, without stop/time/politeness words."""
         import yake
 
-        text = _bounded("\n".join(t.text for t in spoken), _TOPIC_CHARS)
-        extractor = yake.KeywordExtractor(
-            lan=guess_language(text), n=2, top=_TOPICS * 2, dedupLim=0.7
-        )
-        topics: list[str] = []
+        text = _bounded("\n".join(t.text for t in spoken if t.role == "user"), _TOPIC_CHARS)
+        language = guess_language(text)
+        extractor = yake.KeywordExtractor(lan=language, n=2, top=_TOPICS * 3, dedupLim=0.7)
+        # YAKE's own stop-word list for the language (a public attribute; empty if it goes).
+        stop = frozenset(fold(w) for w in getattr(extractor, "stopword_set", ()))
+        phrases = []
         for phrase, _ in extractor.extract_keywords(text):
-            topic = phrase.lower()
-            if not any(topic in seen or seen in topic for seen in topics):
-                topics.append(topic)
-        return topics[:_TOPICS]
+            words = fold(phrase).split()
+            if all(self._topic_word(w) for w in words) and not all(w in stop for w in words):
+                phrases.append(phrase.lower())
+        return phrases
 
-    @staticmethod
-    def _summary(spoken: list[Turn]) -> str:
-        users = [t for t in spoken if t.role == "user"]
-        assistants = [t for t in spoken if t.role == "assistant"]
-        parts = []
-        if users:
-            parts.append(f"The user asked: “{_first_sentence(users[0].text)}”")
-        if assistants:
-            # The assistant sentence most about what the user asked: what it did about it.
-            asked = _words(" ".join(t.text for t in users))
-            sentences = [s for t in assistants for s in _SENTENCE_END.split(t.text) if s.strip()]
-            best = max(sentences, key=lambda s: len(_words(s) & asked) + 0.1 * len(_words(s)))
-            parts.append(f"The assistant: “{_first_sentence(best)}”")
-        last = spoken[-1]
-        if len(spoken) > 2 or last.role == "user":
-            parts.append(f"It ended with the {last.role}: “{_first_sentence(last.text)}”")
-        return " ".join(part + "." for part in parts)
 
-    # --- issues ---------------------------------------------------------------------------
+def _sentiment(cues: list[TurnCues]) -> tuple[Sentiment, float]:
+    """The customer's sentiment over the conversation, from their turns' cues."""
+    if not cues:
+        return "neutral", 0.0
+    complaint = sum(c.complaint for c in cues)
+    warmth = max(c.warmth for c in cues)
+    first_complaint = next((i for i, c in enumerate(cues) if c.complaint >= 0.5), len(cues))
+    warm_after = any(c.warmth >= _WARM_AT for c in cues[first_complaint + 1 :])
+    warm_before = any(c.warmth >= _WARM_AT for c in cues[:first_complaint])
+    soured_end = cues[-1].sarcasm or cues[-1].gave_up or cues[-1].angry
+    score = max(-1.0, min(1.0, 0.4 * warmth - 0.3 * complaint))
+    if any(c.tone_apology for c in cues):
+        return "mixed", max(-0.3, min(0.3, score))
+    if complaint >= _COMPLAINED_AT and warm_after and not soured_end:
+        return "mixed", max(-0.3, min(0.3, score))  # complained, then was pleased
+    if warm_before and 0.5 <= complaint < _LET_DOWN_AT and not warm_after:
+        return "mixed", max(-0.3, min(0.3, score))  # pleased, then (mildly) let down
+    if complaint >= _COMPLAINED_AT:
+        return "negative", min(score, -0.2)
+    if warmth >= _WARM_AT and complaint < 0.5:
+        return "positive", max(score, 0.2)
+    return "neutral", max(-0.19, min(0.19, score))
 
-    @staticmethod
-    def _issues(turns: list[Turn], user_scores: list[float]) -> list[str]:
-        users = [t for t in turns if t.role == "user"]
-        issues = []
-        if turns and turns[-1].role == "user" and "?" in turns[-1].text:
-            issues.append("Unanswered question: the conversation ended on the user's question")
-        if any(_REPEAT.search(t.text) for t in users) or _repeated(users):
-            issues.append("Repeated request: the user had to ask again")
-        if any(_ESCALATION.search(t.text) for t in users):
-            issues.append("Escalation: the user asked for a human or threatened to escalate")
-        if any(s <= -SWING for s in user_scores) or any(
-            _SARCASM.search(t.text) or t.text.count("!") >= 3 for t in users
-        ):
-            issues.append("Frustration: the user expressed frustration")
-        if any(t.role == "tool" and _TOOL_ERROR.search(t.text) for t in turns):
-            issues.append("Tool failure: a tool call returned an error")
-        return issues
+
+# --- task completion ----------------------------------------------------------------------
+
+
+def _task_completed(turns: list[Turn], cues: list[TurnCues]) -> bool:
+    users = [t for t in turns if t.role == "user"]
+    assistants = [t for t in turns if t.role == "assistant" and t.text.strip()]
+    if not users or not assistants:
+        return False
+    last = turns[-1]
+    if last.role == "user" and _QUESTION.search(last.text):
+        return False  # left waiting for an answer
+    evidence = 0.0
+    for i, cue in enumerate(cues[-2:]):
+        latest = i == len(cues[-2:]) - 1
+        if cue.gave_up:
+            evidence -= 3.0
+        elif cue.failed:
+            evidence -= 2.0 if latest else 1.0
+        if cue.worked:
+            evidence += 2.0 if latest else 1.0
+        elif latest and cue.pending:
+            evidence -= 1.5
+        elif latest and (cue.sarcasm or cue.angry) and not any(c.worked for c in cues[-2:]):
+            evidence -= 1.0  # left sour, with nothing working to show for it
+    tail = [t for t in turns[-4:] if t.role in ("assistant", "tool")]
+    for turn in tail:
+        folded = fold(_bounded(turn.text, _TURN_CHARS))
+        if turn.role == "tool":
+            evidence += 0.5 if _TOOL_OK.search(turn.text) else 0.0
+            evidence -= 1.0 if _TOOL_ERROR.search(turn.text) else 0.0
+            continue
+        if lexicon.DONE.search(folded):
+            evidence += 1.0
+        if lexicon.NOT_DONE.search(folded):
+            evidence -= 1.5  # "done X, but cannot do Y": the request was Y
+    final_assistant = assistants[-1].text
+    if last.role == "assistant" and _QUESTION.search(final_assistant):
+        evidence -= 1.0  # the assistant is still waiting for the user's answer
+    # Nothing said either way: the assistant answered and the user left content.
+    return evidence >= 0
+
+
+# --- summary and issues -------------------------------------------------------------------
+
+
+def _summary(spoken: list[Turn]) -> str:
+    users = [t for t in spoken if t.role == "user"]
+    assistants = [t for t in spoken if t.role == "assistant"]
+    parts = []
+    if users:
+        parts.append(f"The user asked: “{_first_sentence(users[0].text)}”")
+    if assistants:
+        # The assistant sentence most about what the user asked: what it did about it.
+        asked = _words(" ".join(t.text for t in users))
+        sentences = [s for t in assistants for s in _SENTENCE_END.split(t.text) if s.strip()]
+        best = max(sentences, key=lambda s: len(_words(s) & asked) + 0.1 * len(_words(s)))
+        parts.append(f"The assistant: “{_first_sentence(best)}”")
+    last = spoken[-1]
+    if len(spoken) > 2 or last.role == "user":
+        parts.append(f"It ended with the {last.role}: “{_first_sentence(last.text)}”")
+    return " ".join(part + "." for part in parts)
+
+
+def _issues(turns: list[Turn], cues: list[TurnCues], completed: bool) -> list[str]:
+    users = [t for t in turns if t.role == "user"]
+    issues = []
+    if turns and turns[-1].role == "user" and _QUESTION.search(turns[-1].text):
+        issues.append("Unanswered question: the conversation ended on the user's question")
+    if any(c.repeated for c in cues) or _repeated(users):
+        issues.append("Repeated request: the user had to ask again")
+    if any(_ESCALATION.search(fold(t.text)) for t in users):
+        issues.append("Escalation: the user asked for a human or threatened to escalate")
+    if any(c.angry or c.complaint >= 1.5 for c in cues):
+        issues.append("Frustration: the user expressed frustration")
+    if any(c.sarcasm for c in cues):
+        issues.append("Sarcasm: the user complained through sarcasm")
+    if any(c.gave_up for c in cues):
+        issues.append("Gave up: the user abandoned the request")
+    if any(t.role == "tool" and _TOOL_ERROR.search(t.text) for t in turns):
+        issues.append("Tool failure: a tool call returned an error")
+    if not completed:
+        issues.append("Not completed: the user's request was not fulfilled")
+    return issues
+
+
+_ESCALATION = re.compile(
+    r"\b(human|real person|manager|supervisor|speak to (someone|a person|an agent)|"
+    r"escalat\w*|complaint|lawyer|chargeback|dispute|un humain|une personne|conseiller|"
+    r"responsable|una persona|un humano|supervisor|einen menschen|mitarbeiter|vorgesetzt\w*|"
+    r"beschwerde|anwalt|reclamacion|plainte)\b"
+)
+
+
+def _topic_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    parts = []
+    for phrase in phrases:
+        body = re.escape(phrase.rstrip("*")).replace(r"\ ", r"[\s-]+")
+        parts.append(body + (r"\w*" if phrase.endswith("*") else r"s?"))
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+
+
+_TOPIC_PATTERNS = {topic: _topic_pattern(phrases) for topic, phrases in lexicon.TOPICS.items()}
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
 def _bounded(text: str, limit: int) -> str:

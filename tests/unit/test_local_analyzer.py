@@ -79,7 +79,75 @@ def test_sarcasm_reads_as_negative(analyzer: LocalAnalyzer) -> None:
         chat(("user", "My order is late."), ("assistant", "Delays happen."), ("user", "Oh great."))
     )
     assert result.sentiment == "negative"
+    assert "Sarcasm: the user complained through sarcasm" in result.issues
+
+
+def test_sarcastic_but_served_is_negative_and_completed(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(
+            ("user", "Oh wonderful, the code expires before it even arrives. Love that for me."),
+            ("assistant", "I've switched your codes to email. Try logging in again."),
+            ("user", "ok I'm in. thanks I guess"),
+        )
+    )
+    assert result.sentiment == "negative"
+    assert result.task_completed is True
+
+
+def test_a_politeness_masked_complaint_is_not_positive(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(
+            (
+                "user",
+                "I'm sure you're very busy, but this is the third time I ask about my refund!",
+            ),
+            ("assistant", "I'm sorry, a colleague will get back to you within 5 business days."),
+            ("user", "Thank you."),
+        )
+    )
+    assert result.sentiment == "negative"
     assert result.task_completed is False
+    assert "Repeated request: the user had to ask again" in result.issues
+
+
+def test_angry_then_resolved_is_mixed_in_each_language(analyzer: LocalAnalyzer) -> None:
+    for angry, assistant, pleased in [
+        ("C'est inacceptable !! Je suis prélevée deux fois", "J'ai remboursé le doublon.",
+         "Parfait, merci beaucoup !"),
+        ("Es inaceptable, es la tercera vez que escribo", "He reembolsado el pedido.",
+         "¡Perfecto, muchas gracias!"),
+        ("Das ist eine Frechheit, schon dreimal angerufen", "Ich habe es erstattet.",
+         "Perfekt, vielen Dank!"),
+    ]:  # fmt: skip
+        result = analyzer.analyze(
+            chat(("user", angry), ("assistant", assistant), ("user", pleased))
+        )
+        assert (result.sentiment, result.task_completed) == ("mixed", True), angry
+
+
+def test_plain_politeness_is_neutral(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(
+            ("user", "What are your opening hours on Saturday?"),
+            ("assistant", "On Saturdays we are open from 9 am to 1 pm."),
+            ("user", "ok thanks"),
+        )
+    )
+    assert result.sentiment == "neutral"
+    assert result.task_completed is True
+
+
+def test_topics_are_domain_terms_never_filler(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(
+            ("user", "Bonjour, mon colis n'est toujours pas livré depuis trois jours, merci."),
+            ("assistant", "Je vérifie le suivi de votre colis."),
+            ("user", "Merci, c'est le troisième jour aujourd'hui."),
+        )
+    )
+    assert result.topics[0] == "delivery"
+    filler = {"time", "days", "jours", "today", "aujourd'hui", "merci", "thanks", "great"}
+    assert not filler & {word for topic in result.topics for word in topic.split()}
 
 
 def test_failure_signals_mean_not_completed(analyzer: LocalAnalyzer) -> None:
@@ -112,7 +180,7 @@ def test_repeats_escalation_and_tool_errors_are_issues(analyzer: LocalAnalyzer) 
         ]
     )
     kinds = [issue.split(":")[0] for issue in result.issues]
-    assert kinds == ["Repeated request", "Escalation", "Tool failure"]
+    assert kinds == ["Repeated request", "Escalation", "Tool failure", "Not completed"]
 
 
 def test_tool_messages_without_text_are_not_spoken_turns(analyzer: LocalAnalyzer) -> None:

@@ -369,12 +369,31 @@ async function showApiConversation(id) {
   });
 }
 
+// Every field the insights API returns, in reading order; a field the console does not know
+// yet is still shown (after these), and an empty list reads "none", never a blank.
+const INSIGHT_FIELDS = [
+  ["sentiment", "Sentiment"], ["sentimentScore", "Sentiment score"],
+  ["taskCompleted", "Task completed"], ["topics", "Topics"], ["issues", "Issues"],
+  ["summary", "Summary"], ["analyzer", "Analyzer"], ["createdAt", "Analyzed"],
+];
+
+function insightValue(name, value) {
+  if (Array.isArray(value)) return value.length ? value.map(pretty).join(", ") : "none";
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (name === "sentimentScore" && typeof value === "number") return `${value > 0 ? "+" : ""}${value.toFixed(2)} (−1 … +1)`;
+  if (name === "createdAt") return when(value);
+  if (value === "" || value === null || value === undefined) return "none";
+  return pretty(value);
+}
+
 function showInsights(insights) {
+  const known = new Map(INSIGHT_FIELDS);
+  const names = [...known.keys(), ...Object.keys(insights).filter((n) => !known.has(n) && n !== "conversationId")];
   const rows = [];
-  for (const name of ["sentiment", "topics", "summary", "issues"]) {
-    const value = insights[name];
-    if (value === undefined || value === null) continue;
-    rows.push(el("dt", { text: name }), el("dd", { text: Array.isArray(value) ? value.map(pretty).join(", ") : pretty(value) }));
+  for (const name of names) {
+    if (!(name in insights)) continue;
+    rows.push(el("dt", { text: known.get(name) || name }),
+      el("dd", { "data-field": name, text: insightValue(name, insights[name]) }));
   }
   $("insights").replaceChildren(el("h2", { text: "Insights" }), el("dl", {}, rows));
   show("insights", true);
