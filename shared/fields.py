@@ -77,7 +77,9 @@ def _iso_timestamp(value: str) -> str:
     try:
         if not _TIMESTAMP_FORM.fullmatch(value):
             raise ValueError(value)
-        moment = datetime.fromisoformat(value)
+        # The form is checked: upper case only turns RFC 3339's lower-case `t`/`z` (which
+        # datetime's parser does not read) into `T`/`Z`.
+        moment = datetime.fromisoformat(value.upper())
         if _CANONICAL_TIMESTAMP.fullmatch(value):  # already what we store
             return value
         if moment.tzinfo is None:  # no offset: UTC by contract

@@ -48,7 +48,10 @@ def test_seed_004_create_example(server: ServerProcess) -> None:
     assert got.status == 200, got.body
     assert got.body["content"] == seed_body("conversations_create")["content"]
     assert got.body["llmModel"] == "gpt-4o"
-    assert got.body["insights"] is None
+    # A completed conversation is analyzed by the insights worker within about a second: the
+    # read may come before (null) or after it.
+    insights = got.body["insights"]
+    assert insights is None or insights["sentiment"] in {"positive", "neutral", "negative", "mixed"}
 
 
 def test_seed_004_json_content_and_idempotency_examples(server: ServerProcess) -> None:

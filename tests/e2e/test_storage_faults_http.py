@@ -61,6 +61,10 @@ class Faulty:
         self._lines_at_start = len(self.server.lines)
         self._faults_at_start = len(self.proxy.plan.injected)
 
+    def logged(self, text: str) -> bool:
+        """Whether the server logged `text` during this test."""
+        return any(text in line for line in self.server.lines[self._lines_at_start :])
+
     def diagnostics(self) -> str:
         """What happened in this test, so a failure (a duplicate above all) can be explained:
         the client's requests and answers, the faults injected, the server's log (its retries
@@ -361,8 +365,16 @@ def test_conversations_append(faulty: Faulty, fault: Fault, keyed: bool) -> None
         return reply
 
     run_with_faults(faulty, fault, WRITES, send)
-    stored = faulty.read(f"{BASE}/{conversation}")["messages"]
-    assert_appended_once(faulty, [m["content"] for m in stored], acknowledged)
+    stored = [m["content"] for m in faulty.read(f"{BASE}/{conversation}")["messages"]]
+    if not keyed and faulty.logged('"outcome": "open"'):
+        # Without a key, an append whose write could not be settled within its 2 s (storage
+        # unreachable throughout: logged "open") may land after its 503, and its resend then
+        # stores it again — the at-least-once case the Guarantees name. Still: nothing lost,
+        # nothing but those resends repeated, the order kept.
+        if list(dict.fromkeys(stored)) != acknowledged:
+            faulty.fail(f"stored {stored}\nacknowledged {acknowledged}")
+        return
+    assert_appended_once(faulty, stored, acknowledged)
 
 
 @pytest.mark.parametrize("fault", READ_FAULTS)
