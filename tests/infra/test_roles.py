@@ -140,11 +140,12 @@ def test_role_has_no_wildcard_resource_and_only_basic_managed_policies(function:
         assert text.endswith(ALLOWED_MANAGED_POLICIES), (function, arn)
     for statement in inline_statements(function_roles()[function]):
         assert statement["Effect"] == "Allow", function
+        assert "NotAction" not in statement, function
+        assert "NotResource" not in statement, function
+        assert not any(a.endswith(":*") or a == "*" for a in actions_of(statement)), function
         resources = statement["Resource"]
         for resource in resources if isinstance(resources, list) else [resources]:
             assert resource != "*", (function, statement)
-            assert "Action" in statement and "NotAction" not in statement, function
-            assert not any(a.endswith(":*") or a == "*" for a in actions_of(statement)), function
 
 
 @pytest.mark.parametrize("function", sorted(ALLOWED_ACTIONS))
