@@ -37,6 +37,10 @@ LAKE_WRITE = {"s3:PutObject", "s3:AbortMultipartUpload"}  # shared/lake writer (
 ALLOWED_ACTIONS: dict[str, set[str]] = {
     # shared/auth.py KeyStore.tenant_for: one GetItem on the keys table.
     "AuthorizerFunction": {"dynamodb:GetItem"},
+    # shared/ingest/store.py list: Query on the by_order index, BatchGetItem for the records.
+    "ListRecordsFunction": {"dynamodb:Query", "dynamodb:BatchGetItem"},
+    # shared/ingest/summaries.py list: Query on the activity index.
+    "IngestConversationsFunction": {"dynamodb:Query"},
     # shared/webhooks/store.py create (PutItem) after counting the tenant's endpoints (Query).
     "WebhooksCreateFunction": {"dynamodb:PutItem", "dynamodb:Query"},
     # shared/webhooks/store.py list (Query).
@@ -96,8 +100,6 @@ SAM_POLICY_TEMPLATE_FUNCTIONS = {
     "IngestFunction",
     "IngestMultiFunction",
     "IngestVogentRawFunction",
-    "ListRecordsFunction",
-    "IngestConversationsFunction",
     "ConversationsCreateFunction",
     "ConversationsAppendFunction",
     "ConversationsListFunction",
