@@ -41,6 +41,13 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
     "ListRecordsFunction": {"dynamodb:Query", "dynamodb:BatchGetItem"},
     # shared/ingest/summaries.py list: Query on the activity index.
     "IngestConversationsFunction": {"dynamodb:Query"},
+    # shared/conversations/store/listing.py list_page and count: Query on the tenant index.
+    "ConversationsListFunction": {"dynamodb:Query"},
+    # shared/conversations/store/reads.py load: one Query of the conversation's items.
+    "ConversationsGetFunction": {"dynamodb:Query"},
+    # shared/conversations/store/reads.py load_summary: GetItem of the META item.
+    "ConversationsInsightsFunction": {"dynamodb:GetItem"},
+    "RunsInsightsFunction": {"dynamodb:GetItem"},
     # shared/webhooks/store.py create (PutItem) after counting the tenant's endpoints (Query).
     "WebhooksCreateFunction": {"dynamodb:PutItem", "dynamodb:Query"},
     # shared/webhooks/store.py list (Query).
@@ -102,12 +109,8 @@ SAM_POLICY_TEMPLATE_FUNCTIONS = {
     "IngestVogentRawFunction",
     "ConversationsCreateFunction",
     "ConversationsAppendFunction",
-    "ConversationsListFunction",
-    "ConversationsGetFunction",
-    "ConversationsInsightsFunction",
     "RunsCreateFunction",
     "RunsAppendFunction",
-    "RunsInsightsFunction",
     "OtelTracesFunction",
 }
 
