@@ -48,6 +48,23 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
     # shared/conversations/store/reads.py load_summary: GetItem of the META item.
     "ConversationsInsightsFunction": {"dynamodb:GetItem"},
     "RunsInsightsFunction": {"dynamodb:GetItem"},
+    # shared/ingest/store.py put (BatchWriteItem); shared/idempotency.py (Get/Put/DeleteItem);
+    # shared/ingest/archive.py PutObject, and DeleteObject for a body it did not acknowledge
+    # (the archive is versioned: that only hides it).
+    **{
+        function: {
+            "dynamodb:BatchWriteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "s3:PutObject",
+            "s3:DeleteObject",
+        }
+        for function in ("IngestFunction", "IngestMultiFunction", "IngestVogentRawFunction")
+    },
+    # shared/otel/store.py and service.py: BatchGetItem (trace map, existing records),
+    # BatchWriteItem (puts and deletes), Query (a trace's records).
+    "OtelTracesFunction": {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query"},
     # shared/webhooks/store.py create (PutItem) after counting the tenant's endpoints (Query).
     "WebhooksCreateFunction": {"dynamodb:PutItem", "dynamodb:Query"},
     # shared/webhooks/store.py list (Query).
@@ -100,18 +117,14 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
     "OtelLogsFunction": set(),
 }
 
-# Still on SAM's DynamoDB policy templates (DynamoDBCrudPolicy / DynamoDBReadPolicy: table and
-# index ARNs only, but Scan and DeleteItem included). Narrowing these to the exact actions is the
-# open part of issue 21 point 2; the test below keeps their resources free of "*" meanwhile.
+# Still on SAM's DynamoDBCrudPolicy (table and index ARNs only, but Scan and DeleteItem
+# included): the conversation writes (transactions, fencing, claims, agents). Narrowing these
+# is the open part of issue 21 point 2; the wildcard test keeps their resources free of "*".
 SAM_POLICY_TEMPLATE_FUNCTIONS = {
-    "IngestFunction",
-    "IngestMultiFunction",
-    "IngestVogentRawFunction",
     "ConversationsCreateFunction",
     "ConversationsAppendFunction",
     "RunsCreateFunction",
     "RunsAppendFunction",
-    "OtelTracesFunction",
 }
 
 
