@@ -25,7 +25,7 @@ def test_archive_bucket_is_encrypted_private_and_expires_by_parameter() -> None:
     assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
         ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"], True
     )
-    (expiry,) = props["LifecycleConfiguration"]["Rules"]
+    (expiry,) = (r for r in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r)
     assert expiry["Status"] == "Enabled"
     assert expiry["ExpirationInDays"] == {"Ref": "ArchiveRetentionDays"}
     assert translated()["Parameters"]["ArchiveRetentionDays"]["Default"] == 90

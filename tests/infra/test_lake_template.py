@@ -26,12 +26,21 @@ LAKE_FUNCTIONS = {
         ("s3:PutObject", "${LakeBucket.Arn}/records/*"),
         ("s3:AbortMultipartUpload", "${LakeBucket.Arn}/records/*"),
     ],
+    # Rewrites small files and builds the search index (docs/search.md) under index/.
     "LakeCompactionFunction": [
         ("s3:ListBucket", "LakeBucket.Arn"),
+        *(
+            (action, f"${{LakeBucket.Arn}}/{folder}/*")
+            for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+            for folder in ("records", "index")
+        ),
+        *(("s3:AbortMultipartUpload", f"${{LakeBucket.Arn}}/{f}/*") for f in ("records", "index")),
+    ],
+    # Reads the search index and the lake's newest files (the tail).
+    "SearchFunction": [
+        ("s3:ListBucket", "LakeBucket.Arn"),
         ("s3:GetObject", "${LakeBucket.Arn}/records/*"),
-        ("s3:PutObject", "${LakeBucket.Arn}/records/*"),
-        ("s3:DeleteObject", "${LakeBucket.Arn}/records/*"),
-        ("s3:AbortMultipartUpload", "${LakeBucket.Arn}/records/*"),
+        ("s3:GetObject", "${LakeBucket.Arn}/index/*"),
     ],
     # Lists the caller's folder and presigns GETs (the URLs carry its permissions).
     "LakeFilesFunction": [
@@ -155,9 +164,10 @@ def _statements(function: str) -> list[tuple[str, str]]:
         actions = statement["Action"]
         for action in actions if isinstance(actions, list) else [actions]:
             if action.startswith("s3:"):
-                resource = statement["Resource"]
-                text = resource.get("Fn::Sub") or ".".join(resource.get("Fn::GetAtt", []))
-                found.append((action, text))
+                resources = statement["Resource"]
+                for resource in resources if isinstance(resources, list) else [resources]:
+                    text = resource.get("Fn::Sub") or ".".join(resource.get("Fn::GetAtt", []))
+                    found.append((action, text))
     return found
 
 

@@ -28,6 +28,8 @@ EM_AARCH64 = 183  # the ELF header's e_machine for arm64
 PY313_MAGIC = (3571).to_bytes(2, "little") + b"\r\n"
 PYC_UNCHECKED_HASH = 0b01  # hash-based and never checked against the source (`make build`)
 INSIGHTS_ONLY = ("vaderSentiment", "yake")  # the Makefile's INSIGHTS_DEPS
+# In their own layers, not SharedLayer: the Makefile's LAKE_DEPS and SEARCH_DEPS.
+LAKE_AND_SEARCH_ONLY = ("duckdb", "duckdb-ext-httpfs", "tantivy")
 
 
 @cache
@@ -130,9 +132,12 @@ def test_layer_holds_pinned_wheels_for_lambdas_platform(sam_build_dir: Path, lay
     installed = distributions(site)
     insights_only = {canonicalize_name(name) for name in INSIGHTS_ONLY}
     wanted = set(runtime_dependencies()) - {"boto3"}  # the Lambda runtime has boto3
+    other_layers = {canonicalize_name(name) for name in LAKE_AND_SEARCH_ONLY}
+    wanted -= other_layers
     wanted = wanted & insights_only if layer == "InsightsLayer" else wanted - insights_only
     assert wanted <= set(installed), f"{layer} lacks {wanted - set(installed)}"
     assert not insights_only & set(installed) or layer == "InsightsLayer"  # API layer stays lean
+    assert not other_layers & set(installed), layer
     for name, (version, tags) in installed.items():
         # Every distribution, transitive ones too, is the version the tests ran.
         assert pins().get(name) == version, f"{layer}: {name} {version} is not pinned"

@@ -94,10 +94,17 @@ def test_worker_may_only_update_read_and_drop_summaries() -> None:
         "dynamodb:GetItem",
         "dynamodb:DeleteItem",
     }
-    # What SAM adds: the on-failure queue, and reading the records stream (not the table).
-    assert set().union(*by_resource.values()) == {"sqs:SendMessage"}
-    managed = json.dumps(of_type("AWS::IAM::Role")[f"{WORKER}Role"]["Properties"])
-    assert "AWSLambdaDynamoDBExecutionRole" in managed
+    # The event source mapping's part: reading the records stream (only it, not the table) and
+    # the on-failure queue.
+    assert by_resource == {
+        json.dumps({"Fn::GetAtt": ["RecordsTable", "StreamArn"]}): {
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+        },
+        json.dumps({"Fn::GetAtt": ["SummariesFailureQueue", "Arn"]}): {"sqs:SendMessage"},
+    }
 
 
 def test_only_the_list_and_the_worker_reach_the_summaries_table() -> None:

@@ -428,7 +428,13 @@ def test_insights_worker_may_only_read_and_update_conversations() -> None:
         for s in statements
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
-    assert actions == {"dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"}
+    stream_read = {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    }
+    assert actions == {"dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"} | stream_read
     # Bedrock only when the parameter asks for it.
     (conditional,) = (p["Fn::If"] for p in role["Policies"] if "Fn::If" in p)
     assert conditional[0] == "UseBedrock"

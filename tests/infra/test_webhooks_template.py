@@ -11,17 +11,27 @@ from devtools.template import load_template
 from tests.infra.iam import inline_statements
 from tests.infra.test_template import of_type
 
+# What Lambda's event source mappings call on the conversations stream and the delivery queue
+# (each role scoped to its own stream or queue: tests/infra/test_roles.py).
+STREAM_READ = {
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+}
+QUEUE_RECEIVE = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 WEBHOOK_FUNCTIONS = {
     "WebhooksCreateFunction": {"dynamodb:PutItem", "dynamodb:Query"},
     "WebhooksListFunction": {"dynamodb:Query"},
     "WebhooksDeleteFunction": {"dynamodb:DeleteItem"},
     "WebhooksTestFunction": {"dynamodb:GetItem", "sqs:SendMessage"},
-    "WebhookFanoutFunction": {"dynamodb:Query", "sqs:SendMessage"},
+    "WebhookFanoutFunction": {"dynamodb:Query", "sqs:SendMessage"} | STREAM_READ,
     "WebhookDeliveryFunction": {
         "dynamodb:GetItem",
         "sqs:ChangeMessageVisibility",
         "sqs:SendMessage",
-    },
+    }
+    | QUEUE_RECEIVE,
 }
 
 
