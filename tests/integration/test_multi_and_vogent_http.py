@@ -1,5 +1,5 @@
 """`/v1/ingest/multi` and `/v1/ingest/vogent-raw` through their real handlers under moto: every
-validation message of CONTRACT §2.2-2.3, and the fan-out stored exactly as counted."""
+validation message they document, and the fan-out stored exactly as counted."""
 
 from __future__ import annotations
 
