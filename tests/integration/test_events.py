@@ -30,7 +30,7 @@ from shared.auth import bearer_token
 from shared.settings import get_settings
 from tests import lake_support
 from tests.lake_support import row as lake_row
-from tests.support import LambdaContext, api_event, invoke
+from tests.support import LambdaContext, api_event, invoke, records_event
 from tests.support import _ensure_event_loop as ensure_event_loop
 
 EVENTS_DIR = ROOT / "events"
@@ -242,14 +242,7 @@ def handler_of(name: str) -> Any:
 
 
 def records_of(tenant: str, conversation_id: str) -> list[dict[str, Any]]:
-    event = api_event(
-        "GET",
-        f"/v1/conversations/{conversation_id}/records",
-        resource="/v1/conversations/{conversationId}/records",
-        tenant=tenant,
-        query={"limit": "1000"},
-        path_params={"conversationId": conversation_id},
-    )
+    event = records_event(conversation_id, tenant=tenant, query={"limit": "1000"})
     answer = invoke(handler_for(FUNCTIONS["ListRecordsFunction"]), event)
     assert answer.status == 200, answer.body
     assert answer.body["nextCursor"] is None
