@@ -76,6 +76,13 @@ def api_event(
     }
 
 
+def id_event(method: str, resource: str, resource_id: str, **kwargs: Any) -> dict[str, Any]:
+    """An event for a route whose path holds one `{id}` (a conversation, run or webhook), as
+    API Gateway sends it: the id in the path as given and in `pathParameters`."""
+    path = resource.replace("{id}", resource_id)
+    return api_event(method, path, resource=resource, path_params={"id": resource_id}, **kwargs)
+
+
 def records_event(
     conversation_id: str, *, tenant: str | None = "acme", query: dict[str, str] | None = None
 ) -> dict[str, Any]:
