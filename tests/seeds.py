@@ -1,4 +1,4 @@
-"""The source docs' example bodies, read from events/ so each lives in one place."""
+"""The replaced APIs' documented example bodies, read from events/ so each lives in one place."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Event models of `/v1/ingest` and `/v1/ingest/multi` (the replaced APIs' event
 shapes, README "The API").
 
-`/multi` differs from `/v1/ingest` only where its source docs do: a tool call must carry its
+`/multi` differs from `/v1/ingest` only where the replaced API does: a tool call must carry its
 request and response, and an email threads by `inReplyTo`. Those two are subclasses here; the
 endpoints' tables of models live in shared.ingest.
 """

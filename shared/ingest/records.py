@@ -140,7 +140,7 @@ class IngestEvent(BaseModel, ABC):
 
     # Key in the response's `details` and the record's `message_source`.
     message_type: ClassVar[str]
-    # Prefix of "missing" errors, as the source docs word them ("Channel message missing 'id'").
+    # Prefix of "missing" errors, as the replaced APIs word them ("Channel message missing 'id'").
     label: ClassVar[str] = ""
     # Fields copied to the record under their (snake_case) field name when present.
     copied_fields: ClassVar[tuple[str, ...]] = ()
