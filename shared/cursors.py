@@ -20,7 +20,9 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import Any
 
 from shared.query import invalid
 from shared.settings import get_settings
@@ -68,3 +70,16 @@ def open_cursor(cursor: str, scope: tuple[str, ...], size: int) -> list[str]:
             "cursor", "must be the nextCursor of the previous page of this same list, unchanged"
         )
     return values
+
+
+def seal_key(key: Mapping[str, Any], names: Sequence[str], scope: tuple[str, ...]) -> str:
+    """A cursor holding the string attributes `names` of a DynamoDB key (LastEvaluatedKey):
+    only the position, never the partition key the caller rebuilds from the request."""
+    return seal([key[name]["S"] for name in names], scope)
+
+
+def open_key(cursor: str, names: Sequence[str], scope: tuple[str, ...]) -> dict[str, Any]:
+    """The attributes `names` of the key sealed by `seal_key` for this scope, in DynamoDB's
+    form, or the 400 naming `cursor`."""
+    values = open_cursor(cursor, scope, len(names))
+    return {name: {"S": value} for name, value in zip(names, values, strict=True)}

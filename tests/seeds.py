@@ -1,4 +1,4 @@
-"""The source docs' example bodies, read from events/ so each lives in one place."""
+"""The replaced APIs' documented example bodies, read from events/ so each lives in one place."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def body(event_file: str) -> Any:
     return json.loads(body_text(event_file))
 
 
-SEED_000_CURL = body_text("ingest_standard")  # seed 000, the curl example
-SEED_000_MIXED = body_text("ingest_mixed")  # seed 000, the mixed batch
-SEED_002_MIXED = body_text("ingest_multi_mixed")  # seed 002, environment staging
-SEED_003_CALL = body_text("ingest_vogent_raw_call")  # seed 003, the five-entry call
+SEED_000_CURL = body_text("ingest_standard")  # /v1/ingest docs, the curl example
+SEED_000_MIXED = body_text("ingest_mixed")  # /v1/ingest docs, the mixed batch
+SEED_002_MIXED = body_text("ingest_multi_mixed")  # /v1/ingest/multi docs, environment staging
+SEED_003_CALL = body_text("ingest_vogent_raw_call")  # vogent-raw docs, the five-entry call

@@ -10,6 +10,7 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from tests.openapi_check import check_response
 
@@ -73,6 +74,28 @@ def api_event(
         "body": base64.b64encode(data).decode() if data is not None else None,
         "isBase64Encoded": data is not None,
     }
+
+
+def id_event(method: str, resource: str, resource_id: str, **kwargs: Any) -> dict[str, Any]:
+    """An event for a route whose path holds one `{id}` (a conversation, run or webhook), as
+    API Gateway sends it: the id in the path as given and in `pathParameters`."""
+    path = resource.replace("{id}", resource_id)
+    return api_event(method, path, resource=resource, path_params={"id": resource_id}, **kwargs)
+
+
+def records_event(
+    conversation_id: str, *, tenant: str | None = "acme", query: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`GET /v1/conversations/{conversationId}/records` for this conversation (any text: it is
+    percent-encoded into the path as a client would)."""
+    return api_event(
+        "GET",
+        f"/v1/conversations/{quote(conversation_id, safe='')}/records",
+        resource="/v1/conversations/{conversationId}/records",
+        path_params={"conversationId": conversation_id},
+        query=query or None,
+        tenant=tenant,
+    )
 
 
 @dataclass

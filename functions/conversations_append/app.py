@@ -1,4 +1,4 @@
-"""POST /api/v1/conversations/{id}/messages — append turns (seed 004)."""
+"""POST /api/v1/conversations/{id}/messages — append turns."""
 
 from mangum import Mangum
 

@@ -1,4 +1,4 @@
-"""POST /api/v1/conversations — create a conversation (seed 004)."""
+"""POST /api/v1/conversations — create a conversation."""
 
 from mangum import Mangum
 

@@ -1,4 +1,4 @@
-"""GET /api/v1/conversations/{id} — one conversation with its messages (seed 004)."""
+"""GET /api/v1/conversations/{id} — one conversation with its messages."""
 
 from mangum import Mangum
 

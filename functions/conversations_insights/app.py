@@ -1,4 +1,4 @@
-"""GET /api/v1/conversations/{id}/insights — a conversation's insights (seed 004)."""
+"""GET /api/v1/conversations/{id}/insights — a conversation's insights."""
 
 from mangum import Mangum
 

@@ -1,4 +1,4 @@
-"""GET /api/v1/conversations — list a tenant's conversations, newest first (seed 004)."""
+"""GET /api/v1/conversations — list a tenant's conversations, newest first."""
 
 from mangum import Mangum
 

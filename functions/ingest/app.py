@@ -1,4 +1,4 @@
-"""POST /v1/ingest — standard chat events and channel-specific events, mixed (seed 000)."""
+"""POST /v1/ingest — standard chat events and channel-specific events, mixed."""
 
 from shared.gateway import lambda_handler
 from shared.http import create_app

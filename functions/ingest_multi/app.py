@@ -1,4 +1,4 @@
-"""POST /v1/ingest/multi — every event typed by `messageType` (seeds 001, 002)."""
+"""POST /v1/ingest/multi — every event typed by `messageType`."""
 
 from shared.gateway import lambda_handler
 from shared.http import create_app

@@ -1,4 +1,4 @@
-"""POST /v1/ingest/vogent-raw — raw voice transcripts, fanned out per utterance (seed 003)."""
+"""POST /v1/ingest/vogent-raw — raw voice transcripts, fanned out per utterance."""
 
 from shared.gateway import lambda_handler
 from shared.http import create_app

@@ -1,6 +1,7 @@
-"""Event models of `/v1/ingest` and `/v1/ingest/multi` (seeds 000-002, CONTRACT §2.1-2.2).
+"""Event models of `/v1/ingest` and `/v1/ingest/multi` (the replaced APIs' event
+shapes, README "The API").
 
-`/multi` differs from `/v1/ingest` only where its source docs do: a tool call must carry its
+`/multi` differs from `/v1/ingest` only where the replaced API does: a tool call must carry its
 request and response, and an email threads by `inReplyTo`. Those two are subclasses here; the
 endpoints' tables of models live in shared.ingest.
 """
@@ -21,7 +22,8 @@ from shared.ingest.records import (
     send_record_id,
 )
 
-# Content blocks: the required fields (and their JSON types) of the types seed 000 defines.
+# Content blocks: the required fields (and their JSON types) of the block types `/v1/ingest`
+# defines (below).
 # Unknown block types are kept as sent.
 _BLOCK_FIELDS: dict[str, dict[str, type | tuple[type, ...] | None]] = {
     "text": {"text": str},
@@ -77,7 +79,7 @@ def block_texts(field: str, blocks: list[dict[str, Any]]) -> list[tuple[str, str
 
 
 class StandardEvent(IngestEvent):
-    """A chat turn (no `messageType`): snake_case fields as seed 000 lists them."""
+    """A chat turn (no `messageType`): snake_case fields, as `/v1/ingest` takes them."""
 
     message_type: ClassVar[str] = "chat"
     copied_fields: ClassVar[tuple[str, ...]] = (
@@ -214,7 +216,7 @@ class ChannelEvent(ChannelSpecificEvent):
 
 
 class ToolCallEvent(ChannelSpecificEvent):
-    """On `/v1/ingest` the request and response payloads are optional (seed 000)."""
+    """On `/v1/ingest` the request and response payloads are optional."""
 
     message_type: ClassVar[str] = "tool_call"
     label: ClassVar[str] = "Tool call"
@@ -236,7 +238,7 @@ class ToolCallEvent(ChannelSpecificEvent):
 
 
 class StrictToolCallEvent(ToolCallEvent):
-    """On `/multi` both payload keys must be present; any JSON value, null included (seed 001)."""
+    """On `/multi` both payload keys must be present; any JSON value, null included."""
 
     tool_call_request: Any = Field(alias="toolCallRequest")
     tool_call_response: Any = Field(alias="toolCallResponse")

@@ -1,4 +1,4 @@
-"""Which model validates which event on `/v1/ingest` and `/v1/ingest/multi` (CONTRACT §2.1-2.2).
+"""Which model validates which event on `/v1/ingest` and `/v1/ingest/multi`.
 
 `/v1/ingest/vogent-raw`'s policy lives in shared.ingest.vogent, so these functions never import it.
 """

@@ -1,8 +1,8 @@
 """The normalized record every ingest endpoint stores, and the pieces all event models share.
 
-A record is a plain dict with the keys of CONTRACT §2.4, absent when unknown. Event models build
-records through `IngestEvent.new_record`, so ids, timestamps, environment, metadata and `extra`
-are filled the same way for every endpoint.
+A record is a plain dict with the keys the README's Records section lists, absent when
+unknown. Event models build records through `IngestEvent.new_record`, so ids, timestamps,
+environment, metadata and `extra` are filled the same way for every endpoint.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ class IngestEvent(BaseModel, ABC):
 
     # Key in the response's `details` and the record's `message_source`.
     message_type: ClassVar[str]
-    # Prefix of "missing" errors, as the source docs word them ("Channel message missing 'id'").
+    # Prefix of "missing" errors, as the replaced APIs word them ("Channel message missing 'id'").
     label: ClassVar[str] = ""
     # Fields copied to the record under their (snake_case) field name when present.
     copied_fields: ClassVar[tuple[str, ...]] = ()

@@ -174,13 +174,13 @@ class RecordStore:
                     text = stored_text(item)
                     page_bytes += len(text)
                     if last_key is not None and page_bytes > MAX_PAGE_BYTES:
-                        return records, _encode_cursor(last_key, scope)
+                        return records, cursors.seal_key(last_key, _POSITION, scope)
                     records.append(read_record(item, text))
                     last_key = {k: item[k] for k in ("pk", "sk", "ok")}
             start = page.get("LastEvaluatedKey")
             if not start:
                 return records, None
-        return records, _encode_cursor(last_key, scope) if last_key else None
+        return records, cursors.seal_key(last_key, _POSITION, scope) if last_key else None
 
     def _with_records(self, index_items: Items, deadline: Deadline) -> Items:
         """The index's items in its order, each with its record. An index holding keys only
@@ -222,11 +222,10 @@ def read_record(item: Item, text: str) -> Record:
     return undecodable_record(item, text)
 
 
-def _encode_cursor(key: Item, scope: tuple[str, ...]) -> str:
-    return cursors.seal([key["sk"]["S"], key["ok"]["S"]], scope)
+# A page's position in the order index; the partition key comes from the request. Signed for
+# this listing only: never another tenant's, conversation's or filter's.
+_POSITION = ("sk", "ok")
 
 
 def _decode_cursor(cursor: str, pk: str, scope: tuple[str, ...]) -> Item:
-    # Signed for this listing only: never another tenant's, conversation's or filter's.
-    sk, ok = cursors.open_cursor(cursor, scope, 2)
-    return {"pk": {"S": pk}, "sk": {"S": sk}, "ok": {"S": ok}}
+    return {"pk": {"S": pk}, **cursors.open_key(cursor, _POSITION, scope)}

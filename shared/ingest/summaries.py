@@ -300,7 +300,7 @@ class SummaryStore:
                 return found, None
             if len(found) >= limit:
                 break
-        return found, _encode_cursor(start, scope) if start else None
+        return found, cursors.seal_key(start, _POSITION, scope) if start else None
 
 
 def _summary(item: Item) -> ConversationSummary:
@@ -338,20 +338,15 @@ def _scope(tenant_id: str, filters: SummaryFilter) -> tuple[str, ...]:
     )
 
 
-def _encode_cursor(key: Item, scope: tuple[str, ...]) -> str:
-    # Only the index position: the partition key is the tenant's and the conversation's, which
-    # the position names after its `#`.
-    return cursors.seal([key["gsk"]["S"]], scope)
+# Only the index position: the partition key is the tenant's and the conversation's, which the
+# position names after its `#`.
+_POSITION = ("gsk",)
 
 
 def _decode_cursor(cursor: str, tenant_id: str, scope: tuple[str, ...]) -> Item:
-    (gsk,) = cursors.open_cursor(cursor, scope, 1)
-    conversation_id = gsk.partition("#")[2]
-    return {
-        "pk": {"S": f"{tenant_id}#{conversation_id}"},
-        "gpk": {"S": tenant_id},
-        "gsk": {"S": gsk},
-    }
+    position = cursors.open_key(cursor, _POSITION, scope)
+    conversation_id = position["gsk"]["S"].partition("#")[2]
+    return {"pk": {"S": f"{tenant_id}#{conversation_id}"}, "gpk": {"S": tenant_id}, **position}
 
 
 class SummaryWorker:

@@ -1,4 +1,4 @@
-"""Raw Vogent call transcripts (`POST /v1/ingest/vogent-raw`, seed 003, CONTRACT §2.3).
+"""Raw Vogent call transcripts (`POST /v1/ingest/vogent-raw`).
 
 One call fans out into one record per spoken utterance and one `tool_call` record per embedded
 function call, in transcript order. Record `i` of call `id` has id and trace_id `{id}_{i}`.

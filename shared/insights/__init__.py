@@ -1,2 +1,2 @@
 """Conversation insights: analyzers behind one interface, the stream worker that runs them once
-per completed conversation, and the views (seed 004's and the Converra SDK's)."""
+per completed conversation, and the views (the conversations API's and the Converra SDK's)."""

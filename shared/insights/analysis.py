@@ -28,7 +28,8 @@ class Analysis:
     issues: list[str]
 
     def insights(self, created_at: str, analyzer: str) -> dict[str, Any]:
-        """The stored form (seed 004's insights, plus which analyzer produced them)."""
+        """The stored form (the insights `GET /api/v1/conversations/{id}/insights` answers,
+        plus which analyzer produced them)."""
         return {
             "sentiment": self.sentiment,
             "sentimentScore": round(max(-1.0, min(1.0, self.sentiment_score)), 3),

@@ -1,5 +1,6 @@
 """The Converra SDK's view of a conversation's insights (`GET /api/v1/runs/{id}/insights`):
-the same stored analysis as seed 004's view, reshaped — one analysis, two views.
+the same stored analysis as `GET /api/v1/conversations/{id}/insights`, reshaped — one
+analysis, two views.
 
 Analyzed: `{id, conversationId, title, executiveSummary, topIssues, additionalConcerns,
 nextSteps, keywords, metrics: {gatedScore, qualityScore, objectiveMultiplier}, createdAt,

@@ -192,7 +192,7 @@ def test_open_each_kind_of_conversation(page: Page, console: ServerProcess) -> N
     page.get_by_role("button", name="Apply").click()
     messages = page.locator("#messages > li")
 
-    open_conversation(page, "conv-abc123")  # chat, seed 000
+    open_conversation(page, "conv-abc123")  # chat, the /v1/ingest docs' example
     expect(messages).to_have_count(2)
     expect(messages.nth(0)).to_have_class("msg user")
     expect(messages.nth(1)).to_contain_text("gpt-4o")

@@ -1,5 +1,5 @@
-"""The conversations API through `make dev` over HTTP: seed 004's examples with their
-documented shapes, the live flow, and the gateway's own answers in this API's envelope."""
+"""The conversations API through `make dev` over HTTP: the documented examples (events/)
+with their shapes, the live flow, and the gateway's own answers in this API's envelope."""
 
 from __future__ import annotations
 

@@ -223,7 +223,8 @@ def test_ingest_gateway_response_is_the_ingest_envelope(kind: str) -> None:
     assert isinstance(body["message"], str)
     assert body["message"]
     if kind == "UNAUTHORIZED":
-        assert body["message"] == "Invalid or missing API key"  # seed 000's wording
+        # The wording the replaced ingest API answers.
+        assert body["message"] == "Invalid or missing API key"
 
 
 @pytest.mark.parametrize("kind", sorted(GATEWAY_ANSWERS))

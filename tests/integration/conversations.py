@@ -13,7 +13,7 @@ from functions.conversations_list.app import handler as list_handler
 from functions.runs_append.app import handler as runs_append_handler
 from functions.runs_create.app import handler as runs_create_handler
 from functions.runs_insights.app import handler as runs_insights_handler
-from tests.support import Answer, api_event, invoke
+from tests.support import Answer, api_event, id_event, invoke
 
 BASE = "/api/v1/conversations"
 RUNS = "/api/v1/runs"
@@ -28,38 +28,19 @@ def create(body: Any, tenant: str = "acme", **kwargs: Any) -> Answer:
 
 
 def append(conversation_id: str, body: Any, tenant: str = "acme", **kwargs: Any) -> Answer:
-    event = api_event(
-        "POST",
-        f"{BASE}/{conversation_id}/messages",
-        resource=BASE + "/{id}/messages",
-        path_params={"id": conversation_id},
-        body=body,
-        tenant=tenant,
-        **kwargs,
+    event = id_event(
+        "POST", BASE + "/{id}/messages", conversation_id, body=body, tenant=tenant, **kwargs
     )
     return invoke(append_handler, event)
 
 
 def get(conversation_id: str, tenant: str = "acme", query: dict[str, str] | None = None) -> Answer:
-    event = api_event(
-        "GET",
-        f"{BASE}/{conversation_id}",
-        resource=BASE + "/{id}",
-        path_params={"id": conversation_id},
-        tenant=tenant,
-        query=query,
-    )
+    event = id_event("GET", BASE + "/{id}", conversation_id, tenant=tenant, query=query)
     return invoke(get_handler, event)
 
 
 def insights(conversation_id: str, tenant: str = "acme") -> Answer:
-    event = api_event(
-        "GET",
-        f"{BASE}/{conversation_id}/insights",
-        resource=BASE + "/{id}/insights",
-        path_params={"id": conversation_id},
-        tenant=tenant,
-    )
+    event = id_event("GET", BASE + "/{id}/insights", conversation_id, tenant=tenant)
     return invoke(insights_handler, event)
 
 
@@ -72,26 +53,12 @@ def run_create(body: Any, tenant: str = "acme", **kwargs: Any) -> Answer:
 
 
 def run_append(run_id: str, body: Any, tenant: str = "acme", **kwargs: Any) -> Answer:
-    event = api_event(
-        "POST",
-        f"{RUNS}/{run_id}/messages",
-        resource=RUNS + "/{id}/messages",
-        path_params={"id": run_id},
-        body=body,
-        tenant=tenant,
-        **kwargs,
-    )
+    event = id_event("POST", RUNS + "/{id}/messages", run_id, body=body, tenant=tenant, **kwargs)
     return invoke(runs_append_handler, event)
 
 
 def run_insights(run_id: str, tenant: str = "acme") -> Answer:
-    event = api_event(
-        "GET",
-        f"{RUNS}/{run_id}/insights",
-        resource=RUNS + "/{id}/insights",
-        path_params={"id": run_id},
-        tenant=tenant,
-    )
+    event = id_event("GET", RUNS + "/{id}/insights", run_id, tenant=tenant)
     return invoke(runs_insights_handler, event)
 
 

@@ -30,7 +30,7 @@ from shared.auth import bearer_token
 from shared.settings import get_settings
 from tests import lake_support
 from tests.lake_support import row as lake_row
-from tests.support import LambdaContext, api_event, invoke
+from tests.support import LambdaContext, api_event, invoke, records_event
 from tests.support import _ensure_event_loop as ensure_event_loop
 
 EVENTS_DIR = ROOT / "events"
@@ -164,36 +164,36 @@ class Expected:
     environment: str = PRODUCTION
 
 
-# The answers the seeds give for these bodies (seed 000, 001, 002, 003).
+# The answers the replaced APIs document for these example bodies (events/ holds them).
 INGEST_EXPECTED = {
-    # seed 000 "Example": two standard events, no channel-specific event → no details
+    # /v1/ingest docs, "Example": two standard events, no channel-specific event → no details
     "ingest_standard.json": Expected(2, None, {"conv-abc123": 2}),
-    # seed 000 "Mixed batch example"
+    # /v1/ingest docs, "Mixed batch example"
     "ingest_mixed.json": Expected(
         3,
         channel_details(channel=1, tool_call=1),
         {"conv-123": 1, "support-thread-456": 2},
     ),
-    # seed 000 email and call examples: a call is one record
+    # /v1/ingest docs, email and call examples: a call is one record
     "ingest_email_call.json": Expected(
         2, channel_details(email=1, call=1), {"conv-456": 1, "call-session-456": 1}
     ),
-    # seed 002 "Mixed Batch Example": inReplyTo becomes the email's conversation_id
+    # /v1/ingest/multi docs, "Mixed Batch Example": inReplyTo becomes the email's conversation_id
     "ingest_multi_mixed.json": Expected(
         4,
         channel_details(channel=2, tool_call=1, email=1),
         {"conv-123": 3, "support-thread-789": 1},
         environment=STAGING,
     ),
-    # seed 001 "Example"
+    # /v1/ingest/multi docs, "Example"
     "ingest_multi_support.json": Expected(
         3, channel_details(channel=2, tool_call=1), {"support-thread-123": 3}
     ),
-    # seed 003 request example: 3 utterances (the <|silence|> entry emits none), 1 function call
+    # vogent-raw docs, request example: 3 utterances (<|silence|> emits none), 1 function call
     "ingest_vogent_raw_call.json": Expected(
         4, {"calls": 1, "utterances": 3, "function_calls": 1}, {"session-456": 4}
     ),
-    # seed 003 cURL example and its documented response
+    # vogent-raw docs, cURL example and its documented response
     "ingest_vogent_raw_two_turns.json": Expected(
         2, {"calls": 1, "utterances": 2, "function_calls": 0}, {"session-001": 2}
     ),
@@ -242,14 +242,7 @@ def handler_of(name: str) -> Any:
 
 
 def records_of(tenant: str, conversation_id: str) -> list[dict[str, Any]]:
-    event = api_event(
-        "GET",
-        f"/v1/conversations/{conversation_id}/records",
-        resource="/v1/conversations/{conversationId}/records",
-        tenant=tenant,
-        query={"limit": "1000"},
-        path_params={"conversationId": conversation_id},
-    )
+    event = records_event(conversation_id, tenant=tenant, query={"limit": "1000"})
     answer = invoke(handler_for(FUNCTIONS["ListRecordsFunction"]), event)
     assert answer.status == 200, answer.body
     assert answer.body["nextCursor"] is None
@@ -510,7 +503,7 @@ def test_conversation_create_files_answer_as_seed_004_shows(dynamodb: Any, name:
 
 
 def test_conversation_files_run_the_live_flow(dynamodb: Any) -> None:
-    """create (active) → append (the seed's body) → get → list → insights (pending)."""
+    """create (active) → append (the documented body) → get → list → insights (pending)."""
     tenant = fresh_tenant()
     conversation_id = create_from("conversations_create_live.json", tenant)["id"]
 

@@ -9,7 +9,6 @@ import json
 import logging
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
@@ -19,11 +18,10 @@ from functions.records.app import handler as list_records
 from shared.body import MAX_BODY_BYTES
 from shared.ingest.store import MAX_PAGE_BYTES
 from shared.logs import JsonFormatter
-from tests.support import Answer, api_event, invoke
+from tests.support import Answer, api_event, invoke, records_event
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 
-RECORDS = "/v1/conversations/{conversationId}/records"
 INVALID_CURSOR = "'cursor' must be the nextCursor of the previous page of this same list, unchanged"
 
 
@@ -36,17 +34,7 @@ def post(body: Any = None, *, handler: Any = ingest, path: str = "/v1/ingest", *
 
 
 def records_page(conversation_id: str, tenant: str = "acme", **query: str) -> Answer:
-    return invoke(
-        list_records,
-        api_event(
-            "GET",
-            f"/v1/conversations/{quote(conversation_id, safe='')}/records",
-            resource=RECORDS,
-            path_params={"conversationId": conversation_id},
-            query=query or None,
-            tenant=tenant,
-        ),
-    )
+    return invoke(list_records, records_event(conversation_id, tenant=tenant, query=query))
 
 
 def stored(conversation_id: str, tenant: str = "acme", **query: str) -> list[dict[str, Any]]:

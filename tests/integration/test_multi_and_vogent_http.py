@@ -1,5 +1,5 @@
 """`/v1/ingest/multi` and `/v1/ingest/vogent-raw` through their real handlers under moto: every
-validation message of CONTRACT §2.2-2.3, and the fan-out stored exactly as counted."""
+validation message they document, and the fan-out stored exactly as counted."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from functions.ingest_multi.app import handler as ingest_multi
 from functions.ingest_vogent_raw.app import handler as ingest_vogent_raw
 from functions.records.app import handler as list_records
-from tests.support import api_event, invoke
+from tests.support import api_event, invoke, records_event
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 
@@ -102,16 +102,7 @@ def test_too_many_records_is_413_naming_the_limit() -> None:
 
 
 def stored_records(conversation_id: str) -> list[dict[str, Any]]:
-    answer = invoke(
-        list_records,
-        api_event(
-            "GET",
-            f"/v1/conversations/{conversation_id}/records",
-            resource="/v1/conversations/{conversationId}/records",
-            path_params={"conversationId": conversation_id},
-            query={"limit": "1000"},
-        ),
-    )
+    answer = invoke(list_records, records_event(conversation_id, query={"limit": "1000"}))
     data: list[dict[str, Any]] = answer.body["data"]
     return data
 

@@ -47,7 +47,7 @@ from shared.conversations.ids import new_conversation_id
 from shared.webhooks.models import new_webhook_id
 from tests import seeds
 from tests.otel_support import export_request, moda_chat, span
-from tests.support import Answer, LambdaContext, api_event, invoke
+from tests.support import Answer, LambdaContext, api_event, invoke, records_event
 from tests.webhook_support import FAKE_DNS
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
@@ -262,17 +262,7 @@ query_values = st.one_of(
 def test_no_query_makes_the_records_route_answer_500(
     conversation_id: str, query: dict[str, str]
 ) -> None:
-    answer = invoke(
-        list_records,
-        api_event(
-            "GET",
-            f"/v1/conversations/{quote(conversation_id, safe='')}/records",
-            resource="/v1/conversations/{conversationId}/records",
-            path_params={"conversationId": conversation_id},
-            query=query or None,
-        ),
-    )
-    assert_not_500(answer)
+    assert_not_500(invoke(list_records, records_event(conversation_id, query=query)))
 
 
 # --- every route of both APIs ------------------------------------------------------------------

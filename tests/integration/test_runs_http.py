@@ -31,7 +31,7 @@ from tests.integration.conversations import (
     run_create,
     run_insights,
 )
-from tests.support import Answer, LambdaContext, api_event, invoke
+from tests.support import Answer, LambdaContext, api_event, id_event, invoke
 
 SEND = {
     "agentName": "Support Bot",
@@ -355,12 +355,7 @@ def test_storage_outage_is_a_retryable_503(dynamodb: Any, monkeypatch: pytest.Mo
         run_append_with_context(run_id, short),
         invoke(
             runs_insights_handler,
-            api_event(
-                "GET",
-                f"{RUNS}/{run_id}/insights",
-                resource=RUNS + "/{id}/insights",
-                path_params={"id": run_id},
-            ),
+            id_event("GET", RUNS + "/{id}/insights", run_id),
             short,
         ),
     ):
@@ -369,13 +364,7 @@ def test_storage_outage_is_a_retryable_503(dynamodb: Any, monkeypatch: pytest.Mo
 
 
 def run_append_with_context(run_id: str, context: LambdaContext) -> Answer:
-    event = api_event(
-        "POST",
-        f"{RUNS}/{run_id}/messages",
-        resource=RUNS + "/{id}/messages",
-        path_params={"id": run_id},
-        body={"messages": [user("x")]},
-    )
+    event = id_event("POST", RUNS + "/{id}/messages", run_id, body={"messages": [user("x")]})
     return invoke(runs_append_handler, event, context)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
@@ -17,7 +16,7 @@ from functions.ingest_vogent_raw.app import handler as ingest_vogent_raw
 from functions.records.app import handler as list_records
 from shared.body import MAX_JSON_DEPTH, nesting_depth
 from tests.integration.conversations import create, error, get
-from tests.support import Answer, api_event, invoke
+from tests.support import Answer, api_event, invoke, records_event
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 
@@ -35,16 +34,7 @@ def post(handler: Any, path: str, body: Any) -> Answer:
 
 
 def records(conversation_id: str, **query: str) -> Answer:
-    return invoke(
-        list_records,
-        api_event(
-            "GET",
-            f"/v1/conversations/{quote(conversation_id, safe='')}/records",
-            resource="/v1/conversations/{conversationId}/records",
-            path_params={"conversationId": conversation_id},
-            query=query or None,
-        ),
-    )
+    return invoke(list_records, records_event(conversation_id, query=query))
 
 
 # Each route's event with one value as deep as a body allows there: `room` is how many levels

@@ -18,7 +18,7 @@ from shared.otel.store import TraceMap
 from shared.settings import get_settings
 from tests.integration.records_stream import MAPPING, RecordsStream, records_stream
 from tests.integration.test_conversation_summaries import chat, fresh_tenant, ingest
-from tests.support import Answer, LambdaContext, api_event, invoke
+from tests.support import Answer, LambdaContext, api_event, invoke, records_event
 
 
 @pytest.fixture
@@ -51,15 +51,7 @@ def run(records: list[dict[str, Any]]) -> dict[str, Any]:
 def records_of(tenant: str, conversation_id: str) -> Answer:
     from functions.records.app import handler
 
-    path = f"/v1/conversations/{conversation_id}/records"
-    event = api_event(
-        "GET",
-        path,
-        resource="/v1/conversations/{conversationId}/records",
-        tenant=tenant,
-        path_params={"conversationId": conversation_id},
-    )
-    return invoke(handler, event)
+    return invoke(handler, records_event(conversation_id, tenant=tenant))
 
 
 def test_the_summary_follows_the_stream_and_the_records_are_readable_at_once(

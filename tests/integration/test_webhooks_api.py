@@ -17,7 +17,7 @@ from functions.webhooks_create.app import handler as create_handler
 from functions.webhooks_delete.app import handler as delete_handler
 from functions.webhooks_list.app import handler as list_handler
 from functions.webhooks_test.app import handler as send_test_handler
-from tests.support import Answer, LambdaContext, api_event, invoke
+from tests.support import Answer, LambdaContext, api_event, id_event, invoke
 from tests.webhook_support import drain, queued
 
 BASE = "/api/v1/webhooks"
@@ -43,24 +43,12 @@ def list_(tenant: str) -> Answer:
 
 
 def delete(webhook_id: str, tenant: str) -> Answer:
-    event = api_event(
-        "DELETE",
-        f"{BASE}/{webhook_id}",
-        resource=BASE + "/{id}",
-        path_params={"id": webhook_id},
-        tenant=tenant,
-    )
+    event = id_event("DELETE", BASE + "/{id}", webhook_id, tenant=tenant)
     return invoke(delete_handler, event)
 
 
 def send_test(webhook_id: str, tenant: str) -> Answer:
-    event = api_event(
-        "POST",
-        f"{BASE}/{webhook_id}/test",
-        resource=BASE + "/{id}/test",
-        path_params={"id": webhook_id},
-        tenant=tenant,
-    )
+    event = id_event("POST", BASE + "/{id}/test", webhook_id, tenant=tenant)
     return invoke(send_test_handler, event)
 
 
@@ -206,13 +194,7 @@ def test_test_route_answers_503_when_the_queue_is_down(
         raise EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com")
 
     monkeypatch.setattr(services.webhook_queue()._client, "send_message_batch", down)
-    event = api_event(
-        "POST",
-        f"{BASE}/{webhook_id}/test",
-        resource=BASE + "/{id}/test",
-        path_params={"id": webhook_id},
-        tenant=owner,
-    )
+    event = id_event("POST", BASE + "/{id}/test", webhook_id, tenant=owner)
     answer = invoke(send_test_handler, event, LambdaContext(remaining_ms=1500))
     assert answer.status == 503, answer.body
     assert answer.body["error"]["code"] == "SERVICE_UNAVAILABLE"

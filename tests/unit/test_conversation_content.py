@@ -1,4 +1,5 @@
-"""Parsing `content` (both seed 004 formats) into messages, and rendering messages back."""
+"""Parsing `content` (both formats: structured JSON and "Role: text" lines) into messages, and
+rendering messages back."""
 
 from __future__ import annotations
 

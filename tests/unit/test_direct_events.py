@@ -1,4 +1,4 @@
-"""`/v1/ingest` events (seed 000, CONTRACT §2.1): validation wording and normalized records."""
+"""`/v1/ingest` events: validation wording and normalized records."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`/v1/ingest/multi` (seeds 001-002, CONTRACT §2.2): where it differs from `/v1/ingest`."""
+"""`/v1/ingest/multi`: where it differs from `/v1/ingest`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request-level rules shared by every ingest endpoint (CONTRACT §1-2)."""
+"""Request-level rules shared by every ingest endpoint (README: Limits)."""
 
 from __future__ import annotations
 

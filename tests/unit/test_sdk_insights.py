@@ -1,4 +1,5 @@
-"""The Converra SDK's insights form, from the same stored insights as seed 004's."""
+"""The Converra SDK's insights form, from the same stored insights as
+`GET /api/v1/conversations/{id}/insights`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Vogent raw transcripts fanned out per utterance (seed 003, CONTRACT §2.3)."""
+"""Vogent raw transcripts fanned out per utterance."""
 
 from __future__ import annotations
 
