@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.client import request
 from tests.e2e.conftest import ServerProcess, new_key, start_server
-from tests.e2e.test_console import shot
+from tests.e2e.test_console import shot, sign_in
 
 pytestmark = pytest.mark.e2e
 WAIT_SECONDS = 30.0
@@ -77,13 +77,6 @@ def page(browser: Browser) -> Iterator[Page]:
     yield opened
     context.close()
     assert errors == [], errors
-
-
-def sign_in(page: Page, server: ServerProcess, tenant: str = "viewer") -> None:
-    page.goto(server.base_url + "/")
-    page.get_by_label("API key").fill(server.keys[tenant])
-    page.locator("#sign-in-form button").click()
-    expect(page.locator("#list")).to_be_visible()
 
 
 def search_for(page: Page, words: str) -> None:
