@@ -257,6 +257,7 @@ def test_filters_paging_and_tenants(live: Any) -> None:
             "message": f"{word} number {i}",
             "environment": "staging" if i < 3 else "production",
             "model": "gpt-4o" if i < 5 else "claude-3",
+            "metadata": {"customer": {"tier": "gold" if i < 2 else "free"}, "n": i},
         }
         for i in range(12)
     ]
@@ -275,6 +276,9 @@ def test_filters_paging_and_tenants(live: Any) -> None:
     today = time.strftime("%Y-%m-%d", time.gmtime())
     assert count(since=today) == 12
     assert count(until="2020-01-01") == 0
+    assert count(conversationId=conversation) == 12
+    assert count(**{"metadata.customer.tier": "gold"}) == 2
+    assert count(**{"metadata.n": "7"}) == 1
 
     seen: list[str] = []
     params = {"q": word, "limit": "5"}
