@@ -228,8 +228,11 @@ def _filter(query: tantivy.Query) -> tantivy.Query:
     return tantivy.Query.const_score_query(query, 0.0)  # narrows, never ranks
 
 
-def build_query(request: SearchRequest, shadowed: list[str]) -> tantivy.Query:
-    """The request as one tantivy query; `shadowed` record ids are left out (their newer
+Identity = tuple[str, str]  # (conversation id, record id): a lake row's key in its tenant
+
+
+def build_query(request: SearchRequest, shadowed: list[Identity]) -> tantivy.Query:
+    """The request as one tantivy query; `shadowed` records are left out (their newer
     version is in the tail)."""
     s = schema()
     must, must_not = tantivy.Occur.Must, tantivy.Occur.MustNot
@@ -247,8 +250,31 @@ def build_query(request: SearchRequest, shadowed: list[str]) -> tantivy.Query:
         )
         parts.append((must, _filter(span)))
     if shadowed:
-        parts.append((must_not, tantivy.Query.term_set_query(s, "record_id", shadowed)))
+        parts.append((must_not, _identities_query(s, shadowed)))
     return tantivy.Query.boolean_query(parts)
+
+
+def _identities_query(s: tantivy.Schema, identities: list[Identity]) -> tantivy.Query:
+    """Matches exactly these (conversation, record) pairs: one clause per conversation, so a
+    record id shadowed in one conversation stays found in another."""
+    by_conversation: dict[str, list[str]] = {}
+    for conversation_id, record_id in identities:
+        by_conversation.setdefault(conversation_id, []).append(record_id)
+    must, should = tantivy.Occur.Must, tantivy.Occur.Should
+    return tantivy.Query.boolean_query(
+        [
+            (
+                should,
+                tantivy.Query.boolean_query(
+                    [
+                        (must, tantivy.Query.term_query(s, "conversation_id", conversation)),
+                        (must, tantivy.Query.term_set_query(s, "record_id", records)),
+                    ]
+                ),
+            )
+            for conversation, records in by_conversation.items()
+        ]
+    )
 
 
 def _metadata_query(s: tantivy.Schema, key: str, value: str) -> tantivy.Query:
@@ -305,15 +331,15 @@ def _first(doc: tantivy.Document, name: str) -> Any:
     return values[0] if values else None
 
 
-def indexed_versions(index: tantivy.Index, record_ids: list[str]) -> dict[str, int]:
+def indexed_versions(index: tantivy.Index, identities: list[Identity]) -> dict[Identity, int]:
     """The version the index holds of each of these records (absent: not indexed)."""
-    if not record_ids:
+    if not identities:
         return {}
     searcher = index.searcher()
-    query = tantivy.Query.term_set_query(schema(), "record_id", record_ids)
-    found = searcher.search(query, limit=len(record_ids))
-    versions: dict[str, int] = {}
+    found = searcher.search(_identities_query(schema(), identities), limit=len(identities))
+    versions: dict[Identity, int] = {}
     for _, address in found.hits:
         doc = searcher.doc(address)
-        versions[str(doc["record_id"][0])] = int(doc["version"][0])
+        identity = (str(doc["conversation_id"][0]), str(doc["record_id"][0]))
+        versions[identity] = int(doc["version"][0])
     return versions

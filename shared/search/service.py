@@ -64,12 +64,12 @@ def search(tenant: str, request: SearchRequest) -> Page:
     opened = search_index.open_index(lake, tenant)
     tail = _tail(lake, tenant, request, opened.manifest if opened else {})
     if opened is not None:  # a tail row older than the indexed one is a stale batch file
-        versions = search_index.indexed_versions(opened.index, [r["record_id"] for r in tail])
-        tail = [r for r in tail if r["version"] > versions.get(r["record_id"], -1)]
+        versions = search_index.indexed_versions(opened.index, [r["identity"] for r in tail])
+        tail = [r for r in tail if r["version"] > versions.get(r["identity"], -1)]
     relevance = request.sort == "relevance"
     candidates: list[tuple[float, Any, Any]] = []
     if opened is not None:
-        shadowed = [r["record_id"] for r in tail]
+        shadowed = [r["identity"] for r in tail]
         query = search_index.build_query(request, shadowed)
         searcher, found = search_index.ranked(opened.index, query, request, count)
         candidates += [(key, searcher, address) for key, address in found]

@@ -174,9 +174,11 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 def latest_rows(paths: list[Path], day: str = "") -> Iterator[dict[str, Any]]:
     """The newest version of each record in `paths` (tombstones included: a caller drops
-    them) as `record_id`, `version`, `deleted` and `doc`: the index document as JSON, built by
+    them; at equal versions the tombstone wins, as in the lake) as `identity` (conversation
+    id, record id: the lake's key, so one ingest id under two conversations is two records),
+    `version`, `deleted` and `doc`: the index document as JSON, built by
     DuckDB so no Python runs per field (`day` is its partition; absent fields are left out, and
-    metadata that is not a JSON object indexes as none). In record id order: the tail's
+    metadata that is not a JSON object indexes as none). In identity order: the tail's
     in-memory index then numbers its documents the same way on every query, so hits with equal
     scores keep one order from page to page."""
     if not paths:
@@ -184,7 +186,7 @@ def latest_rows(paths: list[Path], day: str = "") -> Iterator[dict[str, Any]]:
     db = connect()
     try:
         cursor = db.execute(
-            """SELECT record_id, version, deleted, json_merge_patch('{}', to_json({
+            """SELECT conversation_id, record_id, version, deleted, json_merge_patch('{}', to_json({
                 text: coalesce(text, ''), record_id: record_id,
                 conversation_id: conversation_id, source: source, role: role,
                 environment: environment, model: model, date: ?, ts: epoch_us(ts),
@@ -193,12 +195,19 @@ def latest_rows(paths: list[Path], day: str = "") -> Iterator[dict[str, Any]]:
                     THEN TRY_CAST(metadata AS JSON) END
             }))::VARCHAR AS doc
             FROM read_parquet(?, union_by_name = true)
-            QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
-            ORDER BY record_id""",
+            QUALIFY row_number() OVER (
+                PARTITION BY conversation_id, record_id ORDER BY version DESC, deleted DESC
+            ) = 1
+            ORDER BY conversation_id, record_id""",
             [day, [str(p) for p in paths]],
         )
         while chunk := cursor.fetchmany(20_000):
-            for record_id, version, deleted, doc in chunk:
-                yield {"record_id": record_id, "version": version, "deleted": deleted, "doc": doc}
+            for conversation_id, record_id, version, deleted, doc in chunk:
+                yield {
+                    "identity": (conversation_id, record_id),
+                    "version": version,
+                    "deleted": deleted,
+                    "doc": doc,
+                }
     finally:
         db.close()

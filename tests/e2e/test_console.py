@@ -156,7 +156,7 @@ def test_sign_in_lists_both_apis_newest_first(page: Page, console: ServerProcess
 
 def test_paging_and_filters(page: Page, console: ServerProcess) -> None:
     sign_in(page, console)
-    page.get_by_label("Environment").select_option("development")
+    page.locator("#filters").get_by_label("Environment").select_option("development")
     page.get_by_role("button", name="Apply").click()
     rows = page.locator("#rows tr")
     expect(rows).to_have_count(PAGE_SIZE)
@@ -166,15 +166,15 @@ def test_paging_and_filters(page: Page, console: ServerProcess) -> None:
     ids = rows.locator("td:first-child a").all_inner_texts()
     assert sorted(ids) == [f"paged-{i:02d}" for i in range(PAGE_SIZE + 5)]
 
-    page.get_by_label("Environment").select_option("")
-    page.get_by_label("Source").select_option("email")
+    page.locator("#filters").get_by_label("Environment").select_option("")
+    page.locator("#filters").get_by_label("Source").select_option("email")
     page.get_by_role("button", name="Apply").click()
     expect(rows).to_have_count(2)  # conv-456, and the staging thread of the multi batch
     for text in rows.all_inner_texts():
         assert "email" in text
 
-    page.get_by_label("Source").select_option("")
-    page.get_by_label("Status").select_option("completed")
+    page.locator("#filters").get_by_label("Source").select_option("")
+    page.locator("#filters").get_by_label("Status").select_option("completed")
     page.get_by_role("button", name="Apply").click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("conversations API")
@@ -188,7 +188,7 @@ def open_conversation(page: Page, name: str) -> None:
 
 def test_open_each_kind_of_conversation(page: Page, console: ServerProcess) -> None:
     sign_in(page, console)
-    page.get_by_label("Environment").select_option("production")
+    page.locator("#filters").get_by_label("Environment").select_option("production")
     page.get_by_role("button", name="Apply").click()
     messages = page.locator("#messages > li")
 
@@ -228,7 +228,7 @@ def test_open_each_kind_of_conversation(page: Page, console: ServerProcess) -> N
     shot(page, "vogent")
 
     page.goto(console.base_url + "/#/")
-    page.get_by_label("Environment").select_option("")
+    page.locator("#filters").get_by_label("Environment").select_option("")
     page.get_by_role("button", name="Apply").click()
     page.locator("#rows tr").first.get_by_role("link").click()  # the conversations API's
     expect(page.locator("#view-meta")).to_contain_text("conversations API")

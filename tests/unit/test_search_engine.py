@@ -131,6 +131,23 @@ def test_a_redelivered_batch_yields_one_hit(lake: Path) -> None:
     assert ids(search(q="refund")) == ["r1"]
 
 
+def test_one_record_id_under_two_conversations_is_two_records(lake: Path) -> None:
+    """A lake row's identity is (tenant, conversation, record id), as in the lake."""
+    compact(lake, [row(T, "r1", "refund one", conversation_id="c-1")])
+    lake_support.write(lake, [row(T, "r1", "refund two", conversation_id="c-2")])
+    hits = search(q="refund")
+    assert sorted((h["conversationId"], h["recordId"]) for h in hits) == [
+        ("c-1", "r1"),
+        ("c-2", "r1"),
+    ]
+    # A newer version in one conversation shadows only that conversation's record.
+    lake_support.write(lake, [row(T, "r1", "changed", conversation_id="c-1", version=2)])
+    assert [h["conversationId"] for h in search(q="refund")] == ["c-2"]
+    lake_support.write(lake, [row(T, "r1", "refund two", conversation_id="c-2", deleted=True)])
+    assert [h["conversationId"] for h in search(q="changed")] == ["c-1"]
+    assert search(q="refund") == []  # at equal versions the tombstone wins, as in the lake
+
+
 def test_a_compacted_file_not_indexed_yet_is_read_as_tail(lake: Path) -> None:
     compact(lake, [row(T, "r1", "refund")])
     lake_support.write(lake, [row(T, "r2", "refund")], kind="compacted", name="2")

@@ -179,8 +179,113 @@ function row(c) {
     el("td", {}, status));
 }
 
+// --- search: GET /v1/search, snippets highlighted from their offsets ---------------------------
+const SEARCH_FILTERS = ["environment", "source", "role", "model", "since", "until"];
+let searching = null;  // the search on screen: its parameters and next cursor
+
+function searchHash(q, filters) {
+  const params = new URLSearchParams({ q });
+  for (const name of SEARCH_FILTERS) if (filters[name]) params.set(name, filters[name]);
+  return `#/search?${params}`;
+}
+
+function submitSearch(event) {
+  event.preventDefault();
+  const q = $("search-q").value.trim();
+  if (!q) return;
+  const form = new FormData($("search-filters"));
+  const filters = Object.fromEntries([...form.entries()].map(([k, v]) => [k, String(v).trim()]));
+  const next = searchHash(q, filters);
+  if (location.hash === next) startSearch(new URLSearchParams(next.slice("#/search?".length)));
+  else location.hash = next;
+}
+
+async function startSearch(params) {
+  const q = params.get("q") || "";
+  $("search-q").value = q;
+  for (const name of SEARCH_FILTERS) $(`s-${name}`).value = params.get(name) || "";
+  $("search-title").textContent = q ? `Search: ${q}` : "Search";
+  $("search-results").replaceChildren();
+  searching = { params: new URLSearchParams(params), cursor: null, count: 0 };
+  searching.params.set("limit", String(PAGE));
+  if (!q) {
+    $("search-status").textContent = "Type words to search every message of this key's tenant.";
+    show("search-more", false);
+    return;
+  }
+  await moreHits();
+}
+
+async function moreHits() {
+  const mine = searching;
+  fail("search-error", "");
+  show("search-more", false);
+  $("search-status").textContent = "Searching…";
+  try {
+    const params = new URLSearchParams(mine.params);
+    if (mine.cursor) params.set("cursor", mine.cursor);
+    const page = await api(ingestUrl(`v1/search?${params}`));
+    if (mine !== searching) return;  // another search started meanwhile
+    for (const hit of page.data) $("search-results").append(hitItem(hit));
+    mine.count += page.data.length;
+    mine.cursor = page.nextCursor;
+    show("search-more", Boolean(page.nextCursor));
+    $("search-status").textContent = mine.count
+      ? `${mine.count} matching message${mine.count === 1 ? "" : "s"}${page.nextCursor ? " so far" : ""}`
+      : "No messages match.";
+  } catch (error) {
+    if (error instanceof AuthError) return signOut("Your API key is no longer accepted: sign in again.");
+    $("search-status").textContent = "";
+    fail("search-error", `Search failed: ${error.message}`);
+  }
+}
+
+// The snippet as text nodes with <mark> around each [start, end) code-point range: nothing
+// from the data is ever parsed as HTML.
+function highlighted(snippet, ranges) {
+  const chars = Array.from(snippet);
+  const parts = [];
+  let at = 0;
+  for (const [start, end] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    if (start < at || end <= start || end > chars.length) continue;
+    if (start > at) parts.push(document.createTextNode(chars.slice(at, start).join("")));
+    parts.push(el("mark", { text: chars.slice(start, end).join("") }));
+    at = end;
+  }
+  if (at < chars.length) parts.push(document.createTextNode(chars.slice(at).join("")));
+  return parts;
+}
+
+function conversationLink(kind, conversationId, recordId) {
+  const target = `#/c/${kind}/${encodeURIComponent(conversationId)}`;
+  return recordId ? `${target}?m=${encodeURIComponent(recordId)}` : target;
+}
+
+function hitItem(hit) {
+  const kind = hit.source === "conversations" ? "api" : "ingest";
+  return el("li", { class: "hit-card", "data-record-id": hit.recordId },
+    el("div", { class: "meta" },
+      el("a", { href: conversationLink(kind, hit.conversationId, hit.recordId), text: hit.conversationId }),
+      el("span", { class: "tag", text: hit.source }),
+      hit.role ? el("span", { class: "role", text: hit.role }) : null,
+      hit.environment ? el("span", { text: hit.environment }) : null,
+      hit.model ? el("span", { text: hit.model }) : null,
+      el("time", { datetime: hit.timestamp, text: when(hit.timestamp) })),
+    el("p", { class: "snippet" }, highlighted(hit.snippet || "", hit.highlights || [])));
+}
+
+// Opened from a hit: the message scrolled into view and outlined.
+function markMessage(recordId) {
+  if (!recordId) return;
+  const item = [...$("messages").children].find((li) => li.dataset.recordId === recordId);
+  if (!item) return;
+  item.classList.add("hit");
+  item.setAttribute("aria-current", "true");
+  item.scrollIntoView({ block: "center" });
+}
+
 // --- one conversation -------------------------------------------------------------------------
-async function openConversation(kind, id) {
+async function openConversation(kind, id, recordId) {
   $("view-title").textContent = id;
   $("messages").replaceChildren();
   show("insights", false);
@@ -189,12 +294,13 @@ async function openConversation(kind, id) {
   try {
     if (kind === "api") await showApiConversation(id);
     else await showIngestConversation(id);
+    markMessage(recordId);
   } catch (error) {
     if (error instanceof AuthError) return signOut("Your API key is no longer accepted: sign in again.");
     $("view-meta").textContent = "";
     fail("view-error", `Could not load this conversation: ${error.message}`);
   }
-  $("view-title").focus?.();
+  if (!recordId) $("view-title").focus?.();
 }
 
 async function showIngestConversation(id) {
@@ -237,7 +343,7 @@ function roleClass(record) {
 function ingestRecord(r, results, subjects) {
   // A stored item the API could not read as a record: shown as stored, never hidden.
   if (r.undecodable) {
-    return el("li", { class: "msg system" },
+    return el("li", { class: "msg system", "data-record-id": r.id },
       el("div", { class: "meta" }, el("span", { class: "tag", text: "undecodable" }), el("span", { text: r.id })),
       el("details", {}, el("summary", { text: "Stored text (not readable as a record)" }), el("pre", { text: r.raw_record })));
   }
@@ -259,7 +365,7 @@ function ingestRecord(r, results, subjects) {
       el("div", {}, el("strong", { text: r.email_subject || "(no subject)" })),
       el("div", { text: `From ${r.email_from || "?"} to ${(r.email_to || []).join(", ") || "?"}` }),
       r.in_reply_to ? el("div", { class: "muted", text: `In reply to ${r.in_reply_to}` }) : null));
-    if (reply) return el("li", { class: `msg ${roleClass(r)} reply` }, meta, ...body, text(r.message));
+    if (reply) return el("li", { class: `msg ${roleClass(r)} reply`, "data-record-id": r.id }, meta, ...body, text(r.message));
   }
   const blocks = r.content_blocks || [];
   const toolBlock = blocks.some((b) => b.type === "tool_use" || b.type === "vogent_tool_call");
@@ -267,7 +373,7 @@ function ingestRecord(r, results, subjects) {
   const hasTextBlock = blocks.some((b) => b.type === "text");
   if (r.message && !hasTextBlock && !blocks.some((b) => b.type === "call_transcript")) body.push(text(r.message));
   for (const block of blocks) body.push(contentBlock(block, results));
-  return el("li", { class: `msg ${roleClass(r)}` }, meta, ...body);
+  return el("li", { class: `msg ${roleClass(r)}`, "data-record-id": r.id }, meta, ...body);
 }
 
 function tokens(r) {
@@ -365,7 +471,9 @@ async function showApiConversation(id) {
       rawToggle(record));
     const results = new Map((content || []).filter((b) => b.type === "tool_result").map((b) => [b.tool_use_id, b]));
     const body = content ? content.map((b) => contentBlock(b, results)) : [text(m.content)];
-    $("messages").append(el("li", { class: `msg ${roleClass(record)}` }, meta, ...body));
+    // The lake (and so search) numbers a conversation's messages `{id}:{index}`.
+    const recordId = `${id}:${i}`;
+    $("messages").append(el("li", { class: `msg ${roleClass(record)}`, "data-record-id": recordId }, meta, ...body));
   });
 }
 
@@ -405,12 +513,19 @@ function route() {
   show("sign-in", !signedIn);
   show("sign-out", signedIn);
   show("who", signedIn);
+  show("search-form", signedIn);
   $("who").textContent = "Signed in";
-  const match = location.hash.match(/^#\/c\/(ingest|api)\/(.+)$/);
-  show("list", signedIn && !match);
+  const match = location.hash.match(/^#\/c\/(ingest|api)\/([^?]+)(?:\?m=(.+))?$/);
+  const query = location.hash.match(/^#\/search(?:\?(.*))?$/);
+  show("list", signedIn && !match && !query);
   show("view", signedIn && Boolean(match));
+  show("search", signedIn && Boolean(query));
   if (!signedIn) return $("api-key").focus();
-  if (match) return openConversation(match[1], decodeURIComponent(match[2]));
+  if (match) {
+    const recordId = match[3] ? decodeURIComponent(match[3]) : null;
+    return openConversation(match[1], decodeURIComponent(match[2]), recordId);
+  }
+  if (query) return startSearch(new URLSearchParams(query[1] || ""));
   if (!listing) startList();
 }
 
@@ -418,6 +533,9 @@ $("sign-in-form").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", () => { listing = null; signOut(); });
 $("filters").addEventListener("submit", (event) => { event.preventDefault(); startList(); });
 $("more").addEventListener("click", morePage);
+$("search-form").addEventListener("submit", submitSearch);
+$("search-filters").addEventListener("submit", submitSearch);
+$("search-more").addEventListener("click", moreHits);
 $("copy-link").addEventListener("click", async () => {
   try {
     await navigator.clipboard.writeText(location.href);  // the page's URL never holds the key
