@@ -206,6 +206,20 @@ def search() -> None:
     target("search index build (1M messages)", f.build_seconds, 60, unit="s")
 
 
+def analytics() -> None:
+    from bench import analytics as analytics_bench
+    from bench.search import percentile
+
+    f = analytics_bench.measure()
+    load = os.getloadavg()[0]
+    print(
+        f"    {f.messages:,} messages of one tenant over 30 daily partitions (the search "
+        f"corpus); load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
+    line("dashboard queries, whole month", spread(f.latencies_ms), "warm, parse + DuckDB + views")
+    target("analytics p95 (1M messages)", percentile(f.latencies_ms, 95), 500, unit="ms")
+
+
 def main() -> int:
     env.apply()
     started = time.perf_counter()
@@ -247,6 +261,11 @@ def main() -> int:
             "search index build (1M messages)",
         ),
         search,
+    )
+    section(
+        "[8] Analytics over 1,000,000 messages (DuckDB over the lake, docs/analytics.md)",
+        ("analytics p95 (1M messages)",),
+        analytics,
     )
     print(
         f"\n({time.perf_counter() - started:.0f} s)"

@@ -1,4 +1,4 @@
-"""GET /api/v1/analytics — metrics over the tenant's lake, grouped for charts (docs/analytics.md)."""
+"""GET /api/v1/analytics — metrics over the tenant's lake, grouped for charts."""
 
 from mangum import Mangum
 

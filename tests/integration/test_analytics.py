@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from functions.analytics.app import handler
+from shared import services
 from shared.settings import get_settings
 from tests import lake_support
 from tests.lake_support import row
@@ -28,25 +29,59 @@ def insights(score: float, done: bool) -> str:
     return json.dumps({"sentimentScore": score, "taskCompleted": done, "topics": []})
 
 
+def forget_lake() -> None:
+    get_settings.cache_clear()
+    services.lake_store.cache_clear()
+
+
 @pytest.fixture
 def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     lake = tmp_path / "lake"
     monkeypatch.setenv("LAKE_URI", str(lake))
-    get_settings.cache_clear()
+    forget_lake()
     name = f"t-{uuid.uuid4().hex[:8]}"
     rows = [
         # conv-a: production chat on day 1, gpt-4o, insights positive and done
-        row(name, "a1", "hi", conversation_id="conv-a", ts=DAY1, input_tokens=100,
-            output_tokens=0, metadata='{"plan": "pro", "customer": {"tier": "gold"}}',
-            insights=insights(0.5, True)),
-        row(name, "a2", "hello", conversation_id="conv-a", ts=DAY1, role="assistant",
-            input_tokens=0, output_tokens=1000, latency_ms=200,
+        row(
+            name,
+            "a1",
+            "hi",
+            conversation_id="conv-a",
+            ts=DAY1,
+            input_tokens=100,
+            output_tokens=0,
             metadata='{"plan": "pro", "customer": {"tier": "gold"}}',
-            insights=insights(0.5, True)),
+            insights=insights(0.5, True),
+        ),
+        row(
+            name,
+            "a2",
+            "hello",
+            conversation_id="conv-a",
+            ts=DAY1,
+            role="assistant",
+            input_tokens=0,
+            output_tokens=1000,
+            latency_ms=200,
+            metadata='{"plan": "pro", "customer": {"tier": "gold"}}',
+            insights=insights(0.5, True),
+        ),
         # conv-b: staging call on day 2, an unpriced model, negative and not done
-        row(name, "b1", "angry", conversation_id="conv-b", ts=DAY2, source="call",
-            environment="staging", model="house-model", input_tokens=10, output_tokens=5,
-            latency_ms=400, metadata='{"plan": "free"}', insights=insights(-0.7, False)),
+        row(
+            name,
+            "b1",
+            "angry",
+            conversation_id="conv-b",
+            ts=DAY2,
+            source="call",
+            environment="staging",
+            model="house-model",
+            input_tokens=10,
+            output_tokens=5,
+            latency_ms=400,
+            metadata='{"plan": "free"}',
+            insights=insights(-0.7, False),
+        ),
         # conv-c: production on day 2, no insights, deleted row and a newer version
         row(name, "c1", "old", conversation_id="conv-c", ts=DAY2, latency_ms=1000, version=1),
         row(name, "c1", "new", conversation_id="conv-c", ts=DAY2, latency_ms=600, version=2),
@@ -58,7 +93,7 @@ def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     ]
     lake_support.write(lake, rows)
     yield name
-    get_settings.cache_clear()
+    forget_lake()
 
 
 def ask(tenant: str, **params: str) -> Any:
@@ -113,8 +148,10 @@ def test_groups_by_a_metadata_key_nested_too(tenant: str) -> None:
         {"metadata.plan": None, "value": 1},
     ]
     tiers = data(tenant, metric="messages", groupBy="metadata.customer.tier")
-    assert tiers == [{"metadata.customer.tier": "gold", "value": 2},
-                     {"metadata.customer.tier": None, "value": 2}]
+    assert tiers == [
+        {"metadata.customer.tier": "gold", "value": 2},
+        {"metadata.customer.tier": None, "value": 2},
+    ]
 
 
 def test_tokens_and_cost(tenant: str) -> None:
@@ -192,7 +229,8 @@ def test_bad_parameters_are_a_400_naming_them(
     event = api_event("GET", "/api/v1/analytics", tenant=tenant, query=params or None)
     answer = invoke(handler, event)
     assert answer.status == 400, answer.body
-    assert named in json.dumps(answer.body)
+    assert answer.body["error"]["code"] == "VALIDATION_ERROR"
+    assert list(answer.body["error"]["details"]) == [named]
 
 
 def test_cluster_is_refused_as_not_available_yet(tenant: str) -> None:
