@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from shared.analytics.models import METADATA_PREFIX, AnalyticsRequest
 from shared.analytics.prices import PRICES_PER_MILLION
-from shared.lake.query import latest_rows_sql
+from shared.lake.query import live_rows_sql
+from shared.lake.store import LakeFile, LakeStore
 
 _BUCKETS = {
     "day": "strftime(ts, '%Y-%m-%d')",
@@ -105,7 +105,25 @@ class Query:
     value_columns: tuple[str, ...]
 
 
-def build(request: AnalyticsRequest, paths: Sequence[str | Path], max_rows: int) -> Query:
+# The lake columns any metric, filter or group reads (never `text`: the widest column).
+_READ = (
+    "conversation_id",
+    "source",
+    "role",
+    "environment",
+    "model",
+    "ts",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms",
+    "metadata",
+    "insights",
+)
+
+
+def build(
+    request: AnalyticsRequest, store: LakeStore, files: Sequence[LakeFile], max_rows: int
+) -> Query:
     params = _Params()
     prices = ""
     if request.metric == "cost":
@@ -121,7 +139,7 @@ def build(request: AnalyticsRequest, paths: Sequence[str | Path], max_rows: int)
     ]
     extra = _PER_ROW[request.metric][0] if request.metric in _PER_ROW else ""
     where = _where(request, params) + extra
-    source = latest_rows_sql(list(paths))
+    source = live_rows_sql(store, files, _READ)
     filtered = f"SELECT {', '.join([*selected, '*'])} FROM ({source}) WHERE {where}"
     keys = ", ".join(groups)
     group_clause = f" GROUP BY {keys}" if groups else ""

@@ -17,7 +17,7 @@ def run(store: LakeStore, tenant: str, request: AnalyticsRequest) -> list[dict[s
     """The answer's rows: one per group, sorted by the group keys."""
     last_day = request.until.isoformat()[:10]  # `until` is exclusive: its day may hold rows
     files = files_in_range(store, tenant, request.since.isoformat()[:10], last_day)
-    built = queries.build(request, [store.uri_of(f) for f in files], MAX_ROWS)
+    built = queries.build(request, store, files, MAX_ROWS)
     con = connect()
     try:
         con.execute("SET TimeZone = 'UTC'")

@@ -11,8 +11,10 @@ import pytest
 from shared.analytics import queries
 from shared.analytics.models import DEFAULT_DAYS, METRICS, AnalyticsRequest, parse_request
 from shared.errors import BadRequest
+from shared.lake.store import LakeStore
 
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
+STORE = LakeStore("unused-lake")  # no file is listed: the SQL reads the lake's empty relation
 
 
 def parse(**params: str) -> AnalyticsRequest:
@@ -62,7 +64,7 @@ def test_no_request_value_is_in_the_sql_text(metric: str) -> None:
         conversationId=marker,
         **{f"metadata.{marker}": marker},
     )
-    built = queries.build(request, [], max_rows=10)
+    built = queries.build(request, STORE, [], max_rows=10)
     assert marker not in built.sql
     assert marker in str(built.params.values())
     assert built.group_columns == ("g0", "g1")
@@ -73,20 +75,20 @@ def test_no_request_value_is_in_the_sql_text(metric: str) -> None:
 def test_every_metric_runs_on_an_empty_lake(metric: str) -> None:
     """No file: the lake's empty relation; without groupBy one row, with it none."""
     con = duckdb.connect()
-    alone = queries.build(parse(metric=metric), [], max_rows=10)
+    alone = queries.build(parse(metric=metric), STORE, [], max_rows=10)
     [row] = con.execute(alone.sql, alone.params).fetchall()
     assert len(row) == len(alone.value_columns)
-    grouped = queries.build(parse(metric=metric, groupBy="day,model"), [], max_rows=10)
+    grouped = queries.build(parse(metric=metric, groupBy="day,model"), STORE, [], max_rows=10)
     assert con.execute(grouped.sql, grouped.params).fetchall() == []
 
 
 def test_the_sql_asks_one_row_more_than_the_bound() -> None:
-    built = queries.build(parse(metric="messages", groupBy="hour"), [], max_rows=10)
+    built = queries.build(parse(metric="messages", groupBy="hour"), STORE, [], max_rows=10)
     assert built.sql.endswith("LIMIT 11")
 
 
 def test_cost_passes_the_price_table_as_parameters() -> None:
-    built = queries.build(parse(metric="cost"), [], max_rows=10)
+    built = queries.build(parse(metric="cost"), STORE, [], max_rows=10)
     assert "gpt-4o" not in built.sql
     assert "gpt-4o" in built.params.values()
     assert built.value_columns == ("value", "unpricedTokens")
