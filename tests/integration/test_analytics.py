@@ -237,3 +237,38 @@ def test_cluster_is_refused_as_not_available_yet(tenant: str) -> None:
     answer = ask(tenant, metric="messages", groupBy="day,cluster")
     assert answer.status == 400
     assert "clusters are not available yet" in json.dumps(answer.body)
+
+
+def test_a_compacted_partition_and_its_newer_batch_files_count_each_record_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partition of one compacted file is read as is (minus the tombstones compaction keeps);
+    one with batch files too is deduplicated, the newest version winning."""
+    lake = tmp_path / "lake"
+    monkeypatch.setenv("LAKE_URI", str(lake))
+    forget_lake()
+    try:
+        name = f"t-{uuid.uuid4().hex[:8]}"
+        lake_support.write(
+            lake,
+            [
+                row(name, "r1", "a", ts=DAY1, model="gpt-4o"),
+                row(name, "r2", "kept tombstone", ts=DAY1, deleted=True, version=3),
+                row(name, "r3", "b", ts=DAY2, model="gpt-4o"),
+                row(name, "r4", "c", ts=DAY2, model="gpt-4o"),
+            ],
+            kind="compacted",
+        )
+        lake_support.write(
+            lake,
+            [
+                row(name, "r3", "b again", ts=DAY2, model="gpt-4o-mini", version=2),
+                row(name, "r4", "c removed", ts=DAY2, deleted=True, version=2),
+            ],
+        )
+        assert data(name, metric="messages", groupBy="day,model") == [
+            {"day": "2026-01-14", "model": "gpt-4o", "value": 1},
+            {"day": "2026-01-15", "model": "gpt-4o-mini", "value": 1},
+        ]
+    finally:
+        forget_lake()
