@@ -34,6 +34,7 @@ CONSOLE_READS = {
     "ConversationsListFunction",
     "ConversationsGetFunction",
     "ConversationsInsightsFunction",
+    "AnalyticsFunction",  # the dashboard's charts (issue 17)
 }
 
 

@@ -42,6 +42,11 @@ LAKE_FUNCTIONS = {
         ("s3:GetObject", "${LakeBucket.Arn}/records/*"),
         ("s3:GetObject", "${LakeBucket.Arn}/index/*"),
     ],
+    # Lists the caller's folder and reads its records with DuckDB (docs/analytics.md).
+    "AnalyticsFunction": [
+        ("s3:ListBucket", "LakeBucket.Arn"),
+        ("s3:GetObject", "${LakeBucket.Arn}/records/*"),
+    ],
     # Lists the caller's folder and presigns GETs (the URLs carry its permissions).
     "LakeFilesFunction": [
         ("s3:ListBucket", "LakeBucket.Arn"),

@@ -459,6 +459,56 @@ def test_search_events_file_refuses_an_unknown_filter() -> None:
     assert answer.body["message"] == "Unknown parameter 'colour'"
 
 
+# --- analytics ---------------------------------------------------------------------------------
+
+
+ANALYTICS_FILE = "analytics.json"
+
+
+def test_analytics_events_file_charts_what_the_lake_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file as is (messages by day and environment, 2026-01-14 to 16), over a lake written
+    per the lake contract; another tenant's rows never count."""
+    from shared import services
+
+    monkeypatch.setenv("LAKE_URI", str(tmp_path / "lake"))
+    get_settings.cache_clear()
+    services.lake_store.cache_clear()
+    try:
+        tenant = fresh_tenant()
+        lake_support.write(
+            tmp_path / "lake",
+            [
+                lake_row(tenant, "rec_1", "I would like a refund"),
+                lake_row(tenant, "rec_2", "Refunds take five days", environment=STAGING),
+                lake_row(tenant, "rec_3", "and one more", environment=STAGING),
+                lake_row("acme", "rec_4", "the key's own tenant"),
+            ],
+        )
+        answer = invoke(handler_of(ANALYTICS_FILE), with_tenant(load_event(ANALYTICS_FILE), tenant))
+    finally:
+        get_settings.cache_clear()
+        services.lake_store.cache_clear()
+
+    assert answer.status == 200, answer.body
+    assert answer.body["data"] == [
+        {"day": "2026-01-15", "environment": PRODUCTION, "value": 1},
+        {"day": "2026-01-15", "environment": STAGING, "value": 2},
+    ]
+
+
+def test_analytics_events_file_refuses_clusters_for_now() -> None:
+    event = load_event(ANALYTICS_FILE)
+    event["queryStringParameters"]["groupBy"] = "cluster"
+    event["multiValueQueryStringParameters"]["groupBy"] = ["cluster"]
+
+    answer = invoke(handler_of(ANALYTICS_FILE), event)
+
+    assert answer.status == 400
+    assert "clusters are not available yet" in answer.body["error"]["message"]
+
+
 # --- conversations -----------------------------------------------------------------------------
 
 CREATED_KEYS = {"id", "promptId", "status", "createdAt", "_links"}
