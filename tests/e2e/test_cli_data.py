@@ -71,7 +71,7 @@ def test_ingest_reports_refused_events_then_export_gives_every_record_back(
     assert code == 3, err
     assert f"Stored {EVENTS:,} events ({EVENTS:,} records)" in err
     assert "refused 2." in err
-    refused = [json.loads(line) for line in (tmp_path / "history.refused.jsonl").open()]
+    refused = [json.loads(line) for line in (tmp_path / "history.jsonl.refused.jsonl").open()]
     assert [r["index"] for r in refused] == [11, 22]
     assert "line 12 is not JSON" in refused[0]["message"]
     assert refused[1]["event"] == {"conversation_id": "cli-bad", "role": "robot"}
