@@ -182,8 +182,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     )
     if result.replayed:
         print(
-            f"{result.replayed:,} of {result.batches:,} chunks were already sent (replayed): "
-            "nothing stored twice.",
+            f"{result.replayed:,} chunks ({result.events_replayed:,} events) were already sent "
+            "(replayed): nothing stored twice.",
             file=sys.stderr,
         )
     if result.refused:
@@ -497,6 +497,7 @@ def add_commands(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         code: int = args.run_api(args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below rather than at exit
         return code
     except (UsageError, Unreachable) as exc:
         print(f"parley: {exc}", file=sys.stderr)

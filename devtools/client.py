@@ -75,6 +75,7 @@ class PushResult:
     batches: int = 0
     retries: int = 0
     replayed: int = 0  # requests answered from an earlier identical one: nothing stored again
+    events_replayed: int = 0  # the events of those requests (not in events_sent or stored)
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ class ParleyClient:
         self._max_events = max_events
         self._max_body = max_body_bytes
         self._key_seed: str | None = None
+        self._chunk = 0
 
     def check_reachable(self, timeout: float = 3.0) -> None:
         """One TCP connect to the API's host, so a server that is not running is reported at
@@ -191,11 +193,11 @@ class ParleyClient:
         they are. `on_progress(n)` is called as n more events are settled (stored or refused).
 
         `key_seed` (e.g. a digest of the input file): each request's Idempotency-Key is derived
-        from it and the request's body, so sending the same input again within the API's 24 h
-        stores nothing twice (`result.replayed` counts those requests). Without it, each request
-        gets a random key (still safe across that request's own retries)."""
+        from it, the chunk's position and the request's body, so sending the same input again
+        within the API's 24 h stores nothing twice (`result.replayed` counts those requests).
+        Without it, each request gets a random key (still safe across its own retries)."""
         result = PushResult()
-        self._key_seed = key_seed
+        self._key_seed, self._chunk = key_seed, 0
 
         def refuse(refused: Refused) -> None:
             result.refused += 1
@@ -242,15 +244,19 @@ class ParleyClient:
         on_progress: Callable[[int], None] | None,
     ) -> None:
         indexes, encoded = batch.indexes, batch.encoded
+        self._chunk += 1  # in the key: two equal chunks of one file are two chunks to store
         while indexes:
             result.batches += 1
             answer, retries = self._post_events(encoded)
             result.retries += retries
             body = answer.json() or {}
             if answer.status == 200:
-                result.stored += int(body.get("count", 0))
-                result.replayed += answer.headers.get("idempotent-replayed") == "true"
-                result.events_sent += len(indexes)
+                if answer.headers.get("idempotent-replayed") == "true":
+                    result.replayed += 1
+                    result.events_replayed += len(indexes)
+                else:
+                    result.stored += int(body.get("count", 0))
+                    result.events_sent += len(indexes)
                 if on_progress is not None:
                     on_progress(len(indexes))
                 return
@@ -286,7 +292,8 @@ class ParleyClient:
         if self._key_seed is None:
             key = str(uuid.uuid4())
         else:  # the same input, chunked the same way, sends the same keys
-            key = hashlib.sha256(self._key_seed.encode() + b"\0" + envelope).hexdigest()[:64]
+            seed = f"{self._key_seed}\0{self._chunk}\0".encode()
+            key = hashlib.sha256(seed + envelope).hexdigest()
         body = gzip.compress(envelope, compresslevel=5)
         headers = {
             "Content-Type": "application/json",
