@@ -9,6 +9,8 @@ PYTHON ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOCAL_STAMP := $(VENV)/.local-stamp
+VENV_STAMP := $(VENV)/.created-stamp
 SAM_VENV := .venv-sam
 # pip for both venvs, pinned like every other tool (a security review asked that what is deployed
 # is what was tested). aws-sam-cli's own pin is beside its venv below.
@@ -31,15 +33,30 @@ help:
 	@echo "make clean         remove .venv, .venv-sam, .aws-sam and tool caches"
 	@echo "(make build-SharedLayer is called by sam build, not by hand)"
 
-$(STAMP): pyproject.toml constraints.txt
+# Two installs into one .venv: `make dev` needs only the runtime and the local server's packages
+# (the `local` extra, seconds); `make test`/`make bench` add the test, lint, browser and benchmark
+# tools (the `dev` extra, which includes `local`) to the same .venv, never recreating it.
+# pip prints each package as it collects and installs it (no --quiet: a first run shows progress).
+$(VENV_STAMP):
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found (3.13 preferred)"; exit 1; }
 	@echo "Creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	@touch $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
+	@touch $@
 
-dev: $(STAMP)
+$(LOCAL_STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
+	@echo "Installing what the local server needs (the full test tools come with make test)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on \
+		-c constraints.txt -e '.[local]'
+	@touch $@
+
+$(STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
+	@echo "Installing the test, lint, browser and benchmark tools"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on \
+		-c constraints.txt -e '.[dev]'
+	@touch $@ $(LOCAL_STAMP)
+
+dev: $(LOCAL_STAMP)
 	$(BIN)/python -m devtools.server
 
 lint: $(STAMP)

@@ -11,23 +11,31 @@
 Where: --url / PARLEY_URL and --key / PARLEY_KEY; without them, the running `make dev` (its
 state file holds its URL and its first key).
 
-Exit codes: 0 done; 1 the API or the network failed; 2 bad usage or configuration;
-3 ingest finished but some events were refused (they are in the --refused file).
+Both APIs in one view: `conversations list` and `export` walk the ingest API's conversations,
+then the conversations API's (GET /api/v1/conversations; `--environment`/`--source` apply to
+ingest conversations only, so with either of them the conversations API's are left out).
+
+Exit codes: 0 done; 1 the API or the network failed, or the id is unknown; 2 bad usage or
+configuration, or nothing answers at the URL (checked once before any retry loop);
+3 ingest finished but some events were refused (they are in the --refused file);
+141 the reader of standard output went away (`parley … | head`), quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from devtools.client import ParleyClient, ParleyError, Refused, read_events
+from devtools.client import ParleyClient, ParleyError, Refused, Unreachable, read_events
 from devtools.local import running_dev_server, state_file
 
 URL_VAR = "PARLEY_URL"
@@ -35,6 +43,8 @@ KEY_VAR = "PARLEY_KEY"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports
+PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
 SEARCH_DEPTH = 10_000  # GET /v1/search pages through this many hits at most (docs/search.md)
 ROUTES = {
     "ingest": "/v1/ingest",
@@ -72,10 +82,39 @@ def resolve_api(args: argparse.Namespace) -> Api:
 
 def _client(args: argparse.Namespace, **kwargs: Any) -> ParleyClient:
     api = resolve_api(args)
-    return ParleyClient(api.url, api.key, **kwargs)
+    client = ParleyClient(api.url, api.key, **kwargs)
+    client.check_reachable()
+    return client
+
+
+class ProgressLines:
+    """Progress for a log: a plain line every PROGRESS_EVERY seconds (no `\r` frames)."""
+
+    def __init__(self, total: int | None, unit: str, out: TextIO) -> None:
+        self.total, self.unit, self.out = total, unit, out
+        self.done = 0
+        self.started = self.shown = time.monotonic()
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.shown >= PROGRESS_EVERY:
+            self.shown = now
+            of = f" of {self.total:,}" if self.total else ""
+            rate = self.done / max(now - self.started, 1e-9)
+            print(f"{self.done:,}{of} {self.unit}s ({rate:,.0f}/s)", file=self.out, flush=True)
+
+    def __enter__(self) -> ProgressLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 def _progress(args: argparse.Namespace, total: int | None, unit: str) -> Any:
+    """A bar on a terminal; plain periodic lines when stderr goes to a file or a pipe."""
+    if not args.quiet and not sys.stderr.isatty():
+        return ProgressLines(total, unit, sys.stderr)
     from tqdm import tqdm  # imported only by the commands that draw a bar
 
     return tqdm(
@@ -105,6 +144,7 @@ def count_lines(path: Path) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     client = _client(args, route=ROUTES[args.route], environment=args.environment)
     source = args.file
+    key_seed: str | None = None
     if source == "-":
         events: Iterator[Any] = read_events(sys.stdin)
         total = None
@@ -115,7 +155,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             raise UsageError(f"no such file: {source}")
         events = read_events(path)
         total = count_lines(path) if path.suffix != ".json" else None
-        refused_path = Path(args.refused or f"{path.with_suffix('')}.refused.jsonl")
+        refused_path = Path(args.refused or f"{path}.refused.jsonl")
+        key_seed = _file_digest(path)
 
     refused_file: IO[str] | None = None
 
@@ -128,7 +169,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     try:
         with _progress(args, total, "event") as bar:
-            result = client.push(events, on_refused=on_refused, on_progress=bar.update)
+            result = client.push(
+                events, on_refused=on_refused, on_progress=bar.update, key_seed=key_seed
+            )
     finally:
         if refused_file is not None:
             refused_file.close()
@@ -137,13 +180,43 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"{result.batches:,} requests ({result.retries:,} retries); refused {result.refused:,}.",
         file=sys.stderr,
     )
+    if result.replayed:
+        print(
+            f"{result.replayed:,} chunks ({result.events_replayed:,} events) were already sent "
+            "(replayed): nothing stored twice.",
+            file=sys.stderr,
+        )
     if result.refused:
         print(f"Refused events and why: {refused_path}", file=sys.stderr)
         return EXIT_REFUSED
     return 0
 
 
+def _file_digest(path: Path) -> str:
+    """The file's SHA-256: with each chunk's body, it makes the chunk's Idempotency-Key."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 # --- reading back ------------------------------------------------------------------------------
+
+
+def _api_conversations(client: ParleyClient, args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    """The conversations API's conversations within --since/--until (by createdAt); none when
+    an ingest-only filter (--environment, --source) is given."""
+    if getattr(args, "environment", None) or getattr(args, "source", None):
+        return
+    since, until = args.since or "", args.until or ""
+    for conversation in client.api_conversations():
+        created = str(conversation.get("createdAt") or "")
+        if since and created < since:
+            continue
+        if until and created[: len(until)] > until:
+            continue
+        yield conversation
 
 
 def cmd_conversations_list(args: argparse.Namespace) -> int:
@@ -154,22 +227,38 @@ def cmd_conversations_list(args: argparse.Namespace) -> int:
         "since": args.since or "",
         "until": args.until or "",
     }
-    rows: list[tuple[str, ...]] = [("CONVERSATION", "LAST ACTIVITY", "RECORDS", "SOURCES", "ENV")]
-    for shown, conversation in enumerate(client.conversations(**filters), start=1):
+    rows: list[tuple[str, ...]] = [
+        ("CONVERSATION", "API", "LAST ACTIVITY", "RECORDS", "SOURCES", "ENV")
+    ]
+    shown = 0
+    for conversation in client.conversations(**filters):
+        if args.limit and shown >= args.limit:
+            break
+        shown += 1
         if args.json:
-            print(json.dumps(conversation))
+            print(json.dumps({**conversation, "api": "ingest"}), flush=True)
         else:
             rows.append(
                 (
                     conversation["conversationId"],
+                    "ingest",
                     conversation["lastActivityAt"],
                     str(conversation["recordCount"]),
                     ",".join(conversation["sources"]),
                     conversation["environment"],
                 )
             )
+    for conversation in _api_conversations(client, args):
         if args.limit and shown >= args.limit:
             break
+        shown += 1
+        if args.json:
+            print(json.dumps({**conversation, "api": "conversations"}), flush=True)
+        else:
+            status = str(conversation.get("status") or "")
+            rows.append(
+                (conversation["id"], "conversations", conversation["createdAt"], "", status, "")
+            )
     if not args.json:
         _table(rows, sys.stdout)
     return 0
@@ -193,7 +282,9 @@ def cmd_conversations_get(args: argparse.Namespace) -> int:
 
 
 def cmd_records(args: argparse.Namespace) -> int:
-    records = _client(args).records(args.conversation_id)
+    records = list(_client(args).records(args.conversation_id))
+    if not records:
+        raise ParleyError(f"no records for conversation {args.conversation_id!r}", 404)
     if args.format == "jsonl":
         for record in records:
             print(json.dumps(record, ensure_ascii=False))
@@ -233,6 +324,16 @@ def cmd_export(args: argparse.Namespace) -> int:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 records += 1
                 bar.update(1)
+        # The conversations API's conversations: one line each, the GET /api/v1/conversations/{id}
+        # body (an `id` and its `messages`; ingest records carry `conversation_id` instead).
+        for listed in _api_conversations(client, args):
+            conversations += 1
+            conversation = client.get(
+                f"/api/v1/conversations/{listed['id']}", {"includeInsights": "true"}
+            )
+            out.write(json.dumps(conversation, ensure_ascii=False) + "\n")
+            records += 1
+            bar.update(1)
     where = "" if args.output in (None, "-") else f" to {args.output}"
     print(
         f"Exported {records:,} records of {conversations:,} conversations{where}.", file=sys.stderr
@@ -342,7 +443,10 @@ def add_commands(commands: Any) -> None:
     conversations = commands.add_parser("conversations", help="list or show conversations")
     actions = conversations.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = command(
-        actions, "list", "list ingest conversations, newest first", cmd_conversations_list
+        actions,
+        "list",
+        "list conversations of both APIs (ingest: newest first; then the conversations API's)",
+        cmd_conversations_list,
     )
     listing.add_argument("--environment")
     listing.add_argument("--source", help="chat, channel, email, call or tool_call")
@@ -393,10 +497,17 @@ def add_commands(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         code: int = args.run_api(args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below rather than at exit
         return code
-    except UsageError as exc:
+    except (UsageError, Unreachable) as exc:
         print(f"parley: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader left (`| head`): stop quietly; point stdout at /dev/null so the
+        # interpreter's own flush at exit does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (ParleyError, ValueError) as exc:
         print(f"parley: {exc}", file=sys.stderr)
         return EXIT_FAILED

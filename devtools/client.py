@@ -21,8 +21,10 @@ Standard library only (urllib), so a script can copy this one file.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import random
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -51,6 +53,10 @@ class RetriesExhausted(ParleyError):
     """A retryable failure that lasted for every allowed attempt."""
 
 
+class Unreachable(ParleyError):
+    """Nothing answers at the base URL (checked once, before any retry loop)."""
+
+
 @dataclass(frozen=True)
 class Refused:
     """An event the API (or the client, for unreadable input) will not store."""
@@ -68,6 +74,8 @@ class PushResult:
     refused: int = 0
     batches: int = 0
     retries: int = 0
+    replayed: int = 0  # requests answered from an earlier identical one: nothing stored again
+    events_replayed: int = 0  # the events of those requests (not in events_sent or stored)
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,20 @@ class ParleyClient:
         self._timeout = timeout
         self._max_events = max_events
         self._max_body = max_body_bytes
+        self._key_seed: str | None = None
+        self._chunk = 0
+
+    def check_reachable(self, timeout: float = 3.0) -> None:
+        """One TCP connect to the API's host, so a server that is not running is reported at
+        once rather than after the whole retry loop (which is for a server that does answer)."""
+        parts = urllib.parse.urlsplit(self.base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
+        except OSError:
+            raise Unreachable(
+                f"cannot reach Parley at {self.base_url}: is `make dev` running?"
+            ) from None
 
     # --- ingest ---------------------------------------------------------------------------------
 
@@ -165,10 +187,17 @@ class ParleyClient:
         *,
         on_refused: Callable[[Refused], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
+        key_seed: str | None = None,
     ) -> PushResult:
         """Send every event. `events` may hold `Refused` items (unreadable input), reported as
-        they are. `on_progress(n)` is called as n more events are settled (stored or refused)."""
+        they are. `on_progress(n)` is called as n more events are settled (stored or refused).
+
+        `key_seed` (e.g. a digest of the input file): each request's Idempotency-Key is derived
+        from it, the chunk's position and the request's body, so sending the same input again
+        within the API's 24 h stores nothing twice (`result.replayed` counts those requests).
+        Without it, each request gets a random key (still safe across its own retries)."""
         result = PushResult()
+        self._key_seed, self._chunk = key_seed, 0
 
         def refuse(refused: Refused) -> None:
             result.refused += 1
@@ -215,14 +244,19 @@ class ParleyClient:
         on_progress: Callable[[int], None] | None,
     ) -> None:
         indexes, encoded = batch.indexes, batch.encoded
+        self._chunk += 1  # in the key: two equal chunks of one file are two chunks to store
         while indexes:
             result.batches += 1
             answer, retries = self._post_events(encoded)
             result.retries += retries
             body = answer.json() or {}
             if answer.status == 200:
-                result.stored += int(body.get("count", 0))
-                result.events_sent += len(indexes)
+                if answer.headers.get("idempotent-replayed") == "true":
+                    result.replayed += 1
+                    result.events_replayed += len(indexes)
+                else:
+                    result.stored += int(body.get("count", 0))
+                    result.events_sent += len(indexes)
                 if on_progress is not None:
                     on_progress(len(indexes))
                 return
@@ -254,11 +288,17 @@ class ParleyClient:
         envelope = b'{"events":[' + b",".join(encoded) + b"]"
         if self.environment is not None:
             envelope += b',"environment":' + json.dumps(self.environment).encode()
-        body = gzip.compress(envelope + b"}", compresslevel=5)
+        envelope += b"}"
+        if self._key_seed is None:
+            key = str(uuid.uuid4())
+        else:  # the same input, chunked the same way, sends the same keys
+            seed = f"{self._key_seed}\0{self._chunk}\0".encode()
+            key = hashlib.sha256(seed + envelope).hexdigest()
+        body = gzip.compress(envelope, compresslevel=5)
         headers = {
             "Content-Type": "application/json",
             "Content-Encoding": "gzip",
-            "Idempotency-Key": str(uuid.uuid4()),  # the same for every retry of this body
+            "Idempotency-Key": key,  # the same for every retry of this body
         }
         return self._request("POST", self.route, body, headers)
 
@@ -281,6 +321,17 @@ class ParleyClient:
         since, until)."""
         params = {k: v for k, v in filters.items() if v}
         yield from self._pages("/v1/conversations", {"limit": "200", **params})
+
+    def api_conversations(self) -> Iterator[dict[str, Any]]:
+        """The conversations API's conversations (GET /api/v1/conversations), oldest first."""
+        cursor: str | None = None
+        while True:
+            params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+            page = self.get("/api/v1/conversations", params)
+            yield from page["data"]
+            cursor = page["pagination"].get("nextCursor")
+            if not cursor:
+                return
 
     def search(self, q: str, **filters: str) -> Iterator[dict[str, Any]]:
         """Every hit of a search (GET /v1/search), best first; filters as the API names them

@@ -34,6 +34,7 @@ import contextlib
 import os
 import random
 import re
+import shlex
 import signal
 import socket
 import sys
@@ -352,6 +353,14 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
+def export_lines(base_url: str, key: str) -> list[str]:
+    """The shell lines that point the README's curl examples and the CLI at this server."""
+    return [
+        f"  export PARLEY_URL={shlex.quote(base_url)}",
+        f"  export PARLEY_KEY={shlex.quote(key)}",
+    ]
+
+
 def _curl_examples(base_url: str, key: str, routes: list[ApiRoute]) -> list[str]:
     posts = [r for r in routes if r.method == "POST"]  # template order: ingest first
     gets = [r for r in routes if r.method == "GET"]
@@ -495,7 +504,14 @@ def serve(stack: contextlib.ExitStack) -> None:
     out += [f"    queue {t.queue}  → {t.function.logical_id}" for t in queue_triggers]
     out.append("  API keys:")
     out += [f"    {k.tenant}: {k.key}  ({k.key_id}){k.note}" for k in keys]
-    out += ["", "Try it:", *_curl_examples(base_url, keys[0].key, routes)]
+    out += [
+        "",
+        "In another shell, paste these (the README's examples and the `parley` CLI use them):",
+        *export_lines(base_url, keys[0].key),
+        "",
+        "Try it:",
+        *_curl_examples(base_url, keys[0].key, routes),
+    ]
     out += [
         "",
         f"Manage keys from another shell (the CLI finds this server in {settings.state_file}):",

@@ -33,6 +33,8 @@ def ingest_route(policy: IngestPolicy) -> Route:
         )
         # A replayed answer carries the first request's id: header and body always agree.
         headers = {"X-Request-Id": outcome.body["requestId"]}
+        if outcome.replayed:  # tells a resending client (e.g. `parley ingest`) nothing was new
+            headers["Idempotent-Replayed"] = "true"
         if partial:
             headers["Preference-Applied"] = "partial-success"
         return JSONBody(outcome.body, status_code=outcome.status, headers=headers)

@@ -314,7 +314,7 @@ class IngestService:
                 "idempotent replay",
                 extra={"route": policy.route, "replayed_request_id": answer.body.get("requestId")},
             )
-        return Outcome(answer.status, answer.body)
+        return Outcome(answer.status, answer.body, replayed)
 
     def _answer(
         self,

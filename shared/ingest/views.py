@@ -22,6 +22,7 @@ log = get_logger("ingest")
 class Outcome:
     status: int
     body: dict[str, Any]
+    replayed: bool = False  # the first answer to the same Idempotency-Key, sent again
 
 
 def answer(policy: IngestPolicy, batch: Batch, info: RequestInfo) -> Outcome:

@@ -8,6 +8,9 @@ import io
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from devtools.cli import main
+from tests.e2e.client import request
 from tests.e2e.conftest import ROOT, ServerProcess, new_key, start_server
 from tests.e2e.summaries import wait_for_summaries
 
@@ -26,7 +30,7 @@ CONVERSATIONS = 50
 
 @pytest.fixture(scope="module")
 def dev() -> Iterator[ServerProcess]:
-    running = start_server({"cli": new_key(), "other": new_key()})
+    running = start_server({"cli": new_key(), "other": new_key(), "both": new_key()})
     try:
         yield running
     finally:
@@ -71,7 +75,7 @@ def test_ingest_reports_refused_events_then_export_gives_every_record_back(
     assert code == 3, err
     assert f"Stored {EVENTS:,} events ({EVENTS:,} records)" in err
     assert "refused 2." in err
-    refused = [json.loads(line) for line in (tmp_path / "history.refused.jsonl").open()]
+    refused = [json.loads(line) for line in (tmp_path / "history.jsonl.refused.jsonl").open()]
     assert [r["index"] for r in refused] == [11, 22]
     assert "line 12 is not JSON" in refused[0]["message"]
     assert refused[1]["event"] == {"conversation_id": "cli-bad", "role": "robot"}
@@ -158,3 +162,104 @@ def test_every_command_has_help(command: list[str]) -> None:
         main([*command, "--help"])
     assert exited.value.code == 0
     assert "--url" in out.getvalue()
+
+
+def test_list_and_export_show_both_apis(dev: ServerProcess, tmp_path: Path) -> None:
+    env = {"PARLEY_URL": dev.base_url, "PARLEY_KEY": dev.keys["both"]}
+    created = request(
+        "POST",
+        f"{dev.base_url}/api/v1/conversations",
+        key=dev.keys["both"],
+        json_body={
+            "promptId": "p-cli",
+            "content": "User: hello\nAssistant: hi",
+            "status": "completed",
+        },
+    )
+    assert created.status == 200, created.body
+    source = tmp_path / "one.jsonl"
+    source.write_text(json.dumps({"conversation_id": "both-1", "role": "user", "message": "x"}))
+    assert parley("ingest", str(source), state=None, **env)[0] == 0
+    wait_for_summaries(dev.base_url, dev.keys["both"], 1)
+
+    code, out, err = parley("conversations", "list", "--json", state=None, **env)
+    assert code == 0, err
+    listed = [json.loads(line) for line in out.splitlines()]
+    assert [(c["api"], c.get("conversationId") or c["id"]) for c in listed] == [
+        ("ingest", "both-1"),
+        ("conversations", created.body["id"]),
+    ]
+    code, out, _ = parley("conversations", "list", state=None, **env)
+    assert created.body["id"] in out
+    assert "conversations" in out.splitlines()[2].split()
+
+    exported = tmp_path / "export.jsonl"
+    today = datetime.now(UTC).date().isoformat()
+    code, _, err = parley("export", "--since", today, "-o", str(exported), state=None, **env)
+    assert code == 0, err
+    lines = [json.loads(line) for line in exported.open()]
+    assert [line.get("conversation_id") for line in lines] == ["both-1", None]
+    assert lines[1]["id"] == created.body["id"]
+    assert [m["content"] for m in lines[1]["messages"]] == ["hello", "hi"]
+
+
+def test_ingest_of_the_same_file_twice_stores_nothing_twice(
+    dev: ServerProcess, tmp_path: Path
+) -> None:
+    env = {"PARLEY_URL": dev.base_url, "PARLEY_KEY": dev.keys["both"]}
+    source = tmp_path / "no-ids.jsonl"  # neither id nor timestamp: only the key dedupes
+    source.write_text(
+        "".join(
+            json.dumps({"conversation_id": "twice", "role": "user", "message": f"m{i}"}) + "\n"
+            for i in range(5)
+        )
+    )
+    code, _, err = parley("ingest", str(source), state=None, **env)
+    assert code == 0, err
+    assert "replayed" not in err
+    code, _, err = parley("ingest", str(source), state=None, **env)
+    assert code == 0, err
+    assert "1 chunks (5 events) were already sent (replayed)" in err
+    assert "Stored 0 events" in err
+    code, out, _ = parley("records", "twice", "--format", "jsonl", state=None, **env)
+    assert len(out.splitlines()) == 5
+
+
+def test_unknown_ids_are_named_and_exit_1(dev: ServerProcess) -> None:
+    env = {"PARLEY_URL": dev.base_url, "PARLEY_KEY": dev.keys["both"]}
+    code, out, err = parley("records", "no-such-conversation", state=None, **env)
+    assert (code, out) == (1, "")
+    assert "no records for conversation 'no-such-conversation'" in err
+    code, out, err = parley("conversations", "get", "no-such-conversation", state=None, **env)
+    assert (code, out) == (1, "")
+    assert "no conversation 'no-such-conversation'" in err
+
+
+def test_a_server_that_is_not_running_is_named_at_once() -> None:
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    code, _, err = parley("conversations", "list", state=None, PARLEY_URL=url, PARLEY_KEY="k")
+    assert code == 2
+    assert f"cannot reach Parley at {url}: is `make dev` running?" in err
+
+
+@pytest.mark.parametrize("flags", [["--json"], []])
+def test_a_closed_pipe_ends_quietly(dev: ServerProcess, flags: list[str]) -> None:
+    read, write = os.pipe()
+    os.close(read)  # the reader (`| head`) is gone before the first line
+    env = {**os.environ, "PARLEY_URL": dev.base_url, "PARLEY_KEY": dev.keys["cli"]}
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-m", "devtools.cli", "conversations", "list", *flags],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert finished.returncode == 141, finished.stderr
+    assert finished.stderr == b""

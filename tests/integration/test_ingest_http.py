@@ -338,6 +338,9 @@ class TestIdempotencyKey:
             logger.removeHandler(capture)
             logger.setLevel(logging.NOTSET)
         assert again.headers["x-request-id"] == again.body["requestId"] == first.body["requestId"]
+        # Marked as a replay (the CLI reports chunks already sent); a first answer is not.
+        assert again.headers["idempotent-replayed"] == "true"
+        assert "idempotent-replayed" not in first.headers
         # The replay's own id is logged beside the one it answered with.
         (line,) = [
             json.loads(text)

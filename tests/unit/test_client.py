@@ -230,3 +230,23 @@ def test_every_conversation_walks_the_list_again_until_nothing_new_turns_up() ->
     listed = [c["conversationId"] for c in client(api, FakeClock()).every_conversation()]
     assert listed == ["c1", "c2", "c4", "c3"]
     assert len(api.requests) == len(pages)
+
+
+def test_a_key_seed_gives_each_chunk_the_same_key_on_every_run() -> None:
+    first, again, other = FakeApi(), FakeApi(), FakeApi()
+    same = [{"conversation_id": "c", "role": "user", "message": "same"}] * 2000
+    client(first, FakeClock()).push(same, key_seed="file-digest")
+    client(again, FakeClock()).push(same, key_seed="file-digest")
+    client(other, FakeClock()).push(same, key_seed="another-file")
+    keys = [r["headers"]["Idempotency-Key"] for r in first.requests]
+    assert keys == [r["headers"]["Idempotency-Key"] for r in again.requests]
+    assert len(set(keys)) == 2  # two equal chunks of one file are still two chunks
+    assert not set(keys) & {r["headers"]["Idempotency-Key"] for r in other.requests}
+
+
+def test_replayed_chunks_are_counted_apart_from_stored_ones() -> None:
+    replayed = answer(200, {"success": True, "count": 1000}, {"idempotent-replayed": "true"})
+    api = FakeApi([replayed])
+    result = client(api, FakeClock()).push(events(1500), key_seed="digest")
+    assert (result.replayed, result.events_replayed) == (1, 1000)
+    assert (result.stored, result.events_sent) == (500, 500)
