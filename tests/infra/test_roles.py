@@ -126,6 +126,8 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
     },
     # shared/search: the index and the lake's tail (DuckDB httpfs: list + get).
     "SearchFunction": {"s3:ListBucket", "s3:GetObject"},
+    # shared/analytics/service.py: DuckDB reads the tenant's lake partitions (list + get).
+    "AnalyticsFunction": {"s3:ListBucket", "s3:GetObject"},
     # No AWS calls: static console, SDK config, agent matching, OTLP metrics and logs (parsed
     # and acknowledged, nothing stored).
     "ConsoleFunction": set(),
