@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.analytics.models import METADATA_PREFIX, AnalyticsRequest
+from shared.analytics.models import AnalyticsRequest
 from shared.analytics.prices import PRICES_PER_MILLION
+from shared.lake.filters import METADATA_PREFIX
 from shared.lake.query import live_rows_sql
 from shared.lake.store import LakeFile, LakeStore
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from shared import query
 from shared.errors import BadRequest
-from shared.fields import echo
-from shared.lake.models import SOURCES
+from shared.lake import filters
 from shared.search import analysis
 
 MAX_QUERY_CHARS = 500
@@ -22,18 +21,7 @@ MAX_LIMIT = 100
 # (index and tail) collect this many hits at most for one page.
 MAX_RESULTS = 10_000
 
-# Filter parameter → the lake column it matches exactly.
-EXACT_FILTERS = {
-    "environment": "environment",
-    "source": "source",
-    "role": "role",
-    "model": "model",
-    "conversationId": "conversation_id",
-}
 _OTHER_PARAMETERS = {"q", "since", "until", "sort", "limit", "cursor"}
-METADATA_PREFIX = "metadata."
-_METADATA_KEY = re.compile(r"[A-Za-z0-9_\-$@]+(\.[A-Za-z0-9_\-$@]+)*")
-_MAX_FILTER_CHARS = 256
 
 Sort = Literal["relevance", "recent"]
 
@@ -99,46 +87,15 @@ def parse_query(q: str) -> tuple[tuple[Clause, ...], tuple[Clause, ...]]:
     return tuple(required), tuple(excluded)
 
 
-def _instant(name: str, raw: str, end_of_day: bool) -> datetime:
-    """A date (its midnight UTC; for `until`, the next midnight, so the day is included) or a
-    UTC time, by the query parser's rule for every route's dates."""
-    start = query.instant(name, raw).replace(tzinfo=UTC)
-    return start + timedelta(days=1) if end_of_day and len(raw) == 10 else start
-
-
 def parse_request(params: Iterable[tuple[str, str]]) -> SearchRequest:
     """The request from its query parameters (name, value pairs, in order)."""
-    values: dict[str, str] = {}
-    for name, value in params:
-        known = name in EXACT_FILTERS or name in _OTHER_PARAMETERS
-        if not known and not name.startswith(METADATA_PREFIX):
-            raise BadRequest(f"Unknown parameter {echo(name)}")
-        if name in values:
-            raise BadRequest(f"{echo(name)} is given more than once")
-        values[name] = value
+    values = filters.gather(params, _OTHER_PARAMETERS, "search")
     if "q" not in values:
         raise BadRequest("'q' is required")
     required, excluded = parse_query(values["q"])
-    query.choice(values, "source", SOURCES)
-    exact = []
-    for name, column in EXACT_FILTERS.items():
-        wanted = query.text(values, name, max_chars=_MAX_FILTER_CHARS)
-        if wanted is not None:
-            exact.append((column, wanted))
-    metadata = []
-    for name, value in values.items():
-        if name.startswith(METADATA_PREFIX):
-            key = name.removeprefix(METADATA_PREFIX)
-            if not _METADATA_KEY.fullmatch(key) or len(key) > _MAX_FILTER_CHARS:
-                raise BadRequest(
-                    f"{echo(name)} must be metadata.<key> with keys of letters, digits, "
-                    "_ - $ @, nested keys joined by dots"
-                )
-            if len(value) > _MAX_FILTER_CHARS:
-                raise BadRequest(f"{echo(name)} must be at most {_MAX_FILTER_CHARS} characters")
-            metadata.append((key, value))
-    since = _instant("since", values["since"], False) if "since" in values else None
-    until = _instant("until", values["until"], True) if "until" in values else None
+    chosen = filters.filters(values)
+    since = filters.instant(values, "since", end_of_day=False)
+    until = filters.instant(values, "until", end_of_day=True)
     if since and until and since >= until:
         raise BadRequest("'since' must be before 'until'")
     sort = query.choice(values, "sort", ("relevance", "recent")) or "relevance"
@@ -146,8 +103,8 @@ def parse_request(params: Iterable[tuple[str, str]]) -> SearchRequest:
         q=values["q"],
         required=required,
         excluded=excluded,
-        exact=tuple(exact),
-        metadata=tuple(sorted(metadata)),
+        exact=chosen.exact,
+        metadata=chosen.metadata,
         since=since,
         until=until,
         sort="recent" if sort == "recent" else "relevance",

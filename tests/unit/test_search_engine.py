@@ -222,7 +222,7 @@ def test_snippet_offsets_cover_cjk_and_accents() -> None:
         ({"q": '"refund'}, "unbalanced quote"),
         ({"q": "-refund"}, "only exclusions"),
         ({"q": "!!!"}, "no searchable words"),
-        ({"q": "a", "colour": "red"}, "Unknown parameter 'colour'"),
+        ({"q": "a", "colour": "red"}, "'colour' is not a parameter of search"),
         ({"q": "a", "limit": "0"}, "'limit'"),
         ({"q": "a", "limit": "101"}, "'limit'"),
         ({"q": "a", "sort": "oldest"}, "'sort'"),
