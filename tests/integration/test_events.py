@@ -456,7 +456,7 @@ def test_search_events_file_refuses_an_unknown_filter() -> None:
     answer = invoke(handler_of(SEARCH_FILE), event)
 
     assert answer.status == 400
-    assert answer.body["message"] == "Unknown parameter 'colour'"
+    assert answer.body["message"] == "'colour' is not a parameter of search"
 
 
 # --- analytics ---------------------------------------------------------------------------------
