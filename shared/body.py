@@ -170,25 +170,3 @@ def _check_structure(value: Any) -> None:
                 stack.append((child, depth + 1))
             elif kind is float and not isfinite(child):
                 raise BadRequest(_NOT_FINITE)
-
-
-def nesting_depth(value: object) -> int:
-    """How many levels of objects and arrays `value` nests (a scalar is 0, `{}` is 1).
-
-    For JSON that the service decodes from inside a field (an OTLP attribute holding JSON, a
-    tool call's arguments) rather than from the request body: what it stores must stay within
-    `MAX_JSON_DEPTH`, like a body, so it can always be read back. Iterative, so no value is too
-    deep to measure."""
-    deepest = 0
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list | tuple):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in children)
-    return deepest

@@ -129,3 +129,22 @@ def invoke(handler: Any, event: dict[str, Any], context: LambdaContext | None = 
         event["httpMethod"], event["path"], raw["statusCode"], headers.get("content-type"), body
     )
     return Answer(raw["statusCode"], headers, body)
+
+
+def nesting_depth(value: object) -> int:
+    """How many levels of objects and arrays `value` nests (a scalar is 0, `{}` is 1): what the
+    tests hold stored records to (`shared.body.MAX_JSON_DEPTH`). Iterative, so no value is
+    too deep to measure."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest

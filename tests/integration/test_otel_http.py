@@ -20,7 +20,7 @@ from functions.otel_logs.app import handler as otel_logs
 from functions.otel_metrics.app import handler as otel_metrics
 from functions.otel_traces.app import handler as otel_traces
 from shared import services
-from shared.body import MAX_JSON_DEPTH, nesting_depth
+from shared.body import MAX_JSON_DEPTH
 from shared.otel.policy import MAX_MESSAGE_BYTES, MAX_SPANS
 from tests.integration.test_ingest_http import stored
 from tests.otel_support import (
@@ -33,6 +33,7 @@ from tests.otel_support import (
     post,
     span,
 )
+from tests.support import nesting_depth
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 

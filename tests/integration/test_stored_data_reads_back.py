@@ -14,9 +14,9 @@ from functions.ingest.app import handler as ingest
 from functions.ingest_multi.app import handler as ingest_multi
 from functions.ingest_vogent_raw.app import handler as ingest_vogent_raw
 from functions.records.app import handler as list_records
-from shared.body import MAX_JSON_DEPTH, nesting_depth
+from shared.body import MAX_JSON_DEPTH
 from tests.integration.conversations import create, error, get
-from tests.support import Answer, api_event, invoke, records_event
+from tests.support import Answer, api_event, invoke, nesting_depth, records_event
 
 pytestmark = pytest.mark.usefixtures("dynamodb")
 

@@ -136,7 +136,7 @@ class TestStrictJson:
 
 
 def test_nesting_depth_counts_levels_of_objects_and_arrays() -> None:
-    from shared.body import nesting_depth
+    from tests.support import nesting_depth
 
     assert nesting_depth("text") == 0
     assert nesting_depth({}) == 1

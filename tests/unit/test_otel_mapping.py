@@ -510,9 +510,10 @@ def test_any_attribute_values_map_or_refuse_the_span(
 
 # -- what a span carries is mapped or refused alone, never a failed batch -----------------------
 
-from shared.body import MAX_JSON_DEPTH, nesting_depth  # noqa: E402
+from shared.body import MAX_JSON_DEPTH  # noqa: E402
 from shared.otel import service  # noqa: E402
 from shared.otel.policy import MAX_TOOL_CALLS_PER_MESSAGE  # noqa: E402
+from tests.support import nesting_depth  # noqa: E402
 
 
 def nested(levels: int) -> Any:
