@@ -536,6 +536,20 @@ DELIGHT = _cue(
     r"awesome",
     r"thank you for actually",
     r"thanks for (the quick|actually|your help|all your help|sorting|fixing)",
+    # Thanks for solving it, and "much better/clearer", in each language.
+    r"(thanks|thank you) for (resolving|solving|getting|digging|looking into|taking care)",
+    r"gracias por (resolver|solucionar|arreglar|tu ayuda|su ayuda|la ayuda)\w*",
+    r"merci d'avoir (resolu|regle|corrige|repare|fait)",
+    r"danke (furs|fur das) (losen|beheben|klaren|erledigen)",
+    r"danke,? dass (sie|du) (das|es) (gelost|behoben|geklart|erledigt)",
+    r"grazie (per (l'aiuto|aver risolto|avermi aiutat[oa])|di (tutto|cuore))",
+    r"obrigad[oa] (pela ajuda|por resolver)",
+    r"(much|so much|way|a lot) (better|clearer|easier)",
+    r"(beaucoup|bien|tellement) plus (clair|simple|rapide)",
+    r"mucho (mejor|mas claro)",
+    r"viel (besser|klarer|einfacher)",
+    r"molto (meglio|piu chiaro)",
+    r"muito (melhor|mais claro)",
     r"you'?ve done",
     r"gracias,? de verdad",
     r"merci (pour|de) votre (aide|patience|rapidite)",
@@ -630,7 +644,8 @@ DELIGHT = _cue(
 )
 # An apology for one's own earlier tone: was angry, is now content.
 TONE_APOLOGY = _cue(
-    r"sorry (for|about) (the |my )?(caps|yelling|tone|rant|shouting|outburst|attitude)",
+    r"sorry (for|about) (the |my )?(all[- ]?caps|caps|yelling|tone|rant|shouting|outburst|"
+    r"attitude)",
     r"sorry for (yelling|jumping on you|snapping|being (so )?(rude|short|grumpy|snappy|harsh))",
     r"sorry i (snapped|was rude|yelled)",
     r"didn'?t mean to snap",
