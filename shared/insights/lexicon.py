@@ -24,8 +24,12 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def _cue(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
+def _cue(*alternatives: str, ja: str = "") -> re.Pattern[str]:
+    """Alternatives matched as whole words; `ja`, whitespace-separated Japanese phrases,
+    matched anywhere (Japanese is written without spaces between words)."""
+    pattern = r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)"
+    unspaced = [re.escape(fold(phrase)) for phrase in ja.split()]
+    return re.compile(pattern + "".join("|" + phrase for phrase in unspaced))
 
 
 # --- sentiment cues (matched per user turn) ---------------------------------------------------
@@ -218,6 +222,11 @@ ANGER = _cue(
     r"(a )?concorrencia",
     r"me (cambio|paso|voy) (a|con) otr[ao]",
     r"dann kundige ich",
+    ja="""
+    ふざけ ありえない あり得ない 最悪 ひどい 酷い 腹が立 腹立たしい いい加減 信じられない
+    納得できない 頭にくる イライラ いらいら 詐欺 話にならない 使えない 役に立たない 役立たず
+    不愉快 ちゃんとして 勘弁 激怒 怒って 怒り 苦情 クレーム
+    """,
 )
 # Sarcasm and grudging praise: positive words that mean the opposite.
 SARCASM = _cue(
@@ -291,6 +300,9 @@ SARCASM = _cue(
     r"herzlichen dank auch",
     r"klasse\.",
     r"took (\w+ )?long enough",
+    ja="""
+    さすがですね 素晴らしい対応ですね ご立派
+    """,
 )
 # The user gives up, or leaves.
 GIVE_UP = _cue(
@@ -347,6 +359,9 @@ GIVE_UP = _cue(
     r"lascia perdere",
     r"deixa pra la",
     r"esquece",
+    ja="""
+    もういいです もういい 結構です 諦めます あきらめます 諦めました 他社に 自分でやります
+    """,
 )
 # Having had to ask again or wait long: a complaint even when said politely.
 REPEAT = _cue(
@@ -386,6 +401,10 @@ REPEAT = _cue(
     r"(zweite|dritte|vierte)[ns]? mal",
     r"niemand hat",
     r"seit (tagen|wochen)",
+    ja="""
+    何度も 何回も 二度目 三度目 2回目 3回目 ２回目 ３回目 前にも 先ほども さっきも 同じことを
+    以前も 再度お願い
+    """,
 )
 # Softer signs of the same ("still", "again").
 STILL = _cue(
@@ -401,6 +420,9 @@ STILL = _cue(
     r"wieder",
     r"ancora",
     r"ainda",
+    ja="""
+    まだ またです
+    """,
 )
 # A complaint wrapped in politeness ("I'm sure you're very busy, but…").
 MASKED = _cue(
@@ -524,6 +546,10 @@ DISAPPOINTED = _cue(
     r"purtroppo",
     r"pena",
     r"infelizmente",
+    ja="""
+    残念 がっかり 仕方ない しかたない 仕方がない 困りました 困ります 困っています 期待していた
+    うーん はぁ
+    """,
 )
 # Warm thanks and praise (plain "thanks"/"ok thanks" is politeness, not sentiment).
 DELIGHT = _cue(
@@ -641,6 +667,10 @@ DELIGHT = _cue(
     r"muito obrigad[oa]",
     r"perfeito",
     r"otimo",
+    ja="""
+    助かりました 助かります 本当にありがとう 心から感謝 感謝します 感謝しています 素晴らしい
+    完璧 嬉しい うれしい 最高 丁寧な 迅速な 早い対応 よかったです 良かったです 安心しました
+    """,
 )
 # An apology for one's own earlier tone: was angry, is now content.
 TONE_APOLOGY = _cue(
@@ -666,6 +696,9 @@ TONE_APOLOGY = _cue(
     r"desculp[ae] (se|por) (fui|estava|ter sido)",
     r"(pardon|desolee?) d'avoir ete",
     r"pardon pour (le|mon) ton",
+    ja="""
+    言い過ぎ 声を荒げ 失礼な言い方 きつい言い方 取り乱し 感情的になって
+    """,
 )
 # The user confirms it worked.
 WORKED = _cue(
@@ -723,6 +756,10 @@ WORKED = _cue(
     r"risolto",
     r"deu certo",
     r"resolvido",
+    ja="""
+    できました 出来ました 直りました 解決しました 届きました 使えるようになりました
+    確認できました 動きました 反映されました 受け取りました 戻りました
+    """,
 )
 
 # --- task-outcome cues ------------------------------------------------------------------------
@@ -769,6 +806,12 @@ DONE = _cue(
     r"fatto",
     r"ho (annullato|rimborsato|aggiornato|prenotato)",
     r"feito",
+    ja="""
+    完了しました 完了いたしました 手続きしました 手続きいたしました 返金いたしました
+    返金しました 処理しました 処理いたしました 変更しました 変更いたしました 送信しました
+    送信いたしました 承りました 対応いたしました 解除しました 解除いたしました 発行しました
+    発行いたしました
+    """,
 )
 # The assistant or a tool says it could not be done, or handed the case on.
 NOT_DONE = _cue(
@@ -884,6 +927,10 @@ NOT_DONE = _cue(
     r"vous rappellera",
     r"te (llamara|contactara)",
     r"ruft sie (zuruck|an)",
+    ja="""
+    できかねます 致しかねます いたしかねます 対応できません できません 担当部署 担当者から
+    担当者より 折り返し 転送 エスカレーション 確認中 お待ちください 申し訳ございませんが
+    """,
 )
 # The user's last turn leaves things under way: they went to try, look or think.
 PENDING = _cue(
@@ -927,6 +974,9 @@ PENDING = _cue(
     r"(je vais|il faut que je) (en )?(parler|voir avec)",
     r"(tengo que|voy a) (consultarlo|hablarlo|pensarlo|pensar)",
     r"ich (muss|werde) (das )?(erst|noch) (\w+ )?(besprechen|klaren|uberlegen)",
+    ja="""
+    確認してみます 確認します 検討します 考えます 後ほど また連絡 相談して 待ちます
+    """,
 )
 # The user says it did not work, or ends without getting it.
 FAILED = _cue(
@@ -976,6 +1026,10 @@ FAILED = _cue(
     r"hilft (mir )?nicht",
     r"non funziona",
     r"nao funciona",
+    ja="""
+    直らない 直りません 解決しない 解決していません 変わらない 変わりません 届いていない
+    届いていません 届きません 動かない 動きません だめでした ダメでした できませんでした
+    """,
 )
 
 # --- topics -----------------------------------------------------------------------------------
@@ -1584,4 +1638,63 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "gateway di pagamento",
         "gateway de pagamento",
     ),
+}
+# Japanese names of the same topics, matched anywhere in the text (no spaces between words).
+_TOPICS_JA: dict[str, str] = {
+    "refund": "返金 払い戻し 返品返金",
+    "double charge": "二重請求 二重に請求 二重引き落とし 2回請求 二回請求",
+    "invoice": "請求書 領収書 インボイス",
+    "billing": "請求 支払い 引き落とし",
+    "subscription": "サブスク 定期購入 月額 定額",
+    "pricing": "料金 価格 値段",
+    "discount": "割引 クーポン セール",
+    "plan upgrade": "アップグレード",
+    "cancellation": "解約 キャンセル 退会",
+    "free trial": "無料体験 無料トライアル お試し",
+    "login": "ログイン サインイン",
+    "password reset": "パスワード",
+    "account locked": "ロックされ アカウントロック",
+    "two-factor authentication": "二段階認証 2段階認証 認証コード",
+    "delivery": "配送 配達 発送 届か 届き 届いて",
+    "tracking": "追跡 お問い合わせ番号",
+    "return": "返品",
+    "order": "注文",
+    "damaged item": "破損 壊れて",
+    "missing items": "足りない 入っていない 欠品",
+    "bug": "不具合 バグ",
+    "error message": "エラー",
+    "app update": "アップデート",
+    "export": "エクスポート 書き出し",
+    "import": "インポート 取り込み",
+    "email change": "メールアドレス",
+    "address change": "住所変更 住所",
+    "bank account": "口座 銀行口座",
+    "name change": "名前の変更 氏名変更 改姓",
+    "phone number": "電話番号",
+    "account owner": "名義",
+    "account security": "不正アクセス 乗っ取り 不正利用",
+    "account deletion": "アカウント削除",
+    "booking": "予約",
+    "rescheduling": "予約変更 日程変更",
+    "hotel room": "ホテル 部屋",
+    "flight": "航空券 フライト",
+    "integration": "連携",
+    "sync": "同期",
+    "notifications": "通知",
+    "internet connection": "インターネット 回線 ネット接続 wifi",
+    "router": "ルーター",
+    "mobile app": "アプリ",
+    "upload": "アップロード",
+    "app crash": "クラッシュ 強制終了 落ちる 落ちます",
+    "language settings": "言語",
+    "car rental": "レンタカー",
+    "voicemail": "留守番電話 留守電",
+    "price increase": "値上げ",
+    "mobile plan": "料金プラン",
+    "warranty": "保証",
+    "camera": "カメラ",
+    "checkout": "決済 カート",
+}
+TOPICS = {
+    topic: (*phrases, *_TOPICS_JA.get(topic, "").split()) for topic, phrases in TOPICS.items()
 }

@@ -69,7 +69,8 @@ _SHOUTED = word_set(
     nie immer wieder nichts niemand nicht jetzt sofort dringend warum alles
     """
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Sentence ends; the Japanese full stop, ! and ? are followed by no space.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])")
 _TOOL_ERROR = re.compile(
     r"\b(error|exception|failed|failure|timed? ?out|denied|invalid|not[_ ]found|unavailable|"
     r"rejected|declined|unauthori[sz]ed|forbidden)\b|\"(ok|success)\": ?false",
@@ -80,7 +81,9 @@ _TOOL_OK = re.compile(
     r"confirmed|completed|done|created|sent|approved|active)\"",
     re.I,
 )
-_QUESTION = re.compile(r"\?\s*\W*$")
+_QUESTION = re.compile(r"[?\uff1f]\s*\W*$")  # "?" or the full-width one
+# Kana and kanji: Japanese, written without spaces between words.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 # Stop-word hints to tell the language (YAKE's stop-word lists are per language).
 _LANGUAGE_HINTS = {
@@ -158,6 +161,8 @@ def turns_of(messages: Messages) -> list[Turn]:
 
 
 def guess_language(text: str) -> str:
+    if len(_UNSPACED.findall(text)) > len(text) / 10:
+        return "ja"
     words = [w.lower() for w in _WORD.findall(text)]
     hits = {lang: sum(w in hints for w in words) for lang, hints in _LANGUAGE_HINTS.items()}
     best = max(hits, key=lambda lang: hits[lang])
@@ -197,7 +202,7 @@ class LocalAnalyzer:
         failed = bool(lexicon.FAILED.search(folded))
         delighted = bool(lexicon.DELIGHT.search(folded)) and not sarcasm
         shouting = any(fold(w) in _SHOUTED for w in _CAPS_WORD.findall(text)) or (
-            ("!!" in text or "??" in text) and not delighted  # "it works!!" is joy
+            ("!!" in folded or "??" in folded) and not delighted  # "it works!!" is joy
         )
         complaint = (
             _ANGER * angry
@@ -286,6 +291,8 @@ class LocalAnalyzer:
 
         text = _bounded("\n".join(t.text for t in spoken if t.role == "user"), _TOPIC_CHARS)
         language = guess_language(text)
+        if language == "ja":
+            return []  # YAKE splits on spaces: Japanese would come back as whole sentences
         extractor = yake.KeywordExtractor(lan=language, n=2, top=_TOPICS * 3, dedupLim=0.7)
         # YAKE's own stop-word list for the language (a public attribute; empty if it goes).
         stop = frozenset(fold(w) for w in getattr(extractor, "stopword_set", ()))
@@ -410,16 +417,23 @@ _ESCALATION = re.compile(
     r"\b(human|real person|manager|supervisor|speak to (someone|a person|an agent)|"
     r"escalat\w*|complaint|lawyer|chargeback|dispute|un humain|une personne|conseiller|"
     r"responsable|una persona|un humano|supervisor|einen menschen|mitarbeiter|vorgesetzt\w*|"
-    r"beschwerde|anwalt|reclamacion|plainte)\b"
+    r"beschwerde|anwalt|reclamacion|plainte)\b|"
+    + "|".join(re.escape(fold(word)) for word in ["上司", "責任者", "人間", "オペレーター"])
 )
 
 
 def _topic_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    parts = []
+    """Phrases as whole words (a trailing `*`: any ending; else an optional plural `s`);
+    Japanese phrases anywhere, as Japanese has no spaces between words."""
+    parts, unspaced = [], []
     for phrase in phrases:
+        if _UNSPACED.search(phrase):
+            unspaced.append(re.escape(fold(phrase)))
+            continue
         body = re.escape(phrase.rstrip("*")).replace(r"\ ", r"[\s-]+")
         parts.append(body + (r"\w*" if phrase.endswith("*") else r"s?"))
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+    whole_words = r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)"
+    return re.compile("|".join([whole_words, *unspaced]))
 
 
 _TOPIC_PATTERNS = {topic: _topic_pattern(phrases) for topic, phrases in lexicon.TOPICS.items()}
