@@ -19,6 +19,7 @@ reported as accuracy.
     python -m bench.eval_insights                         # tune (A, B, both) and held-out
     python -m bench.eval_insights --half tune_b --misses  # one writer's half, every miss
     python -m bench.eval_insights --analyzer bedrock      # the Bedrock path, stubbed transport
+    python -m bench.eval_insights --cross-validate        # thresholds: one writer → the other
 
 Topics accuracy: a conversation's topics are right when at least one of the analyzer's first
 `TOPICS_SCORED` topics matches one of its labeled `topicTerms` (after normalization: lowercase,
@@ -46,6 +47,7 @@ from typing import Any
 
 from shared.insights.analysis import SENTIMENTS, Analysis, Analyzer, Messages
 from shared.insights.lexicon import word_set  # only the helper, not the analyzer's lists
+from shared.insights.local import Thresholds
 
 DATA = Path(__file__).with_name("insights_eval")
 # Each half, or one writer's part of it, and its files.
@@ -347,12 +349,78 @@ def per_case(factory: Callable[[dict[str, Any]], Analyzer], cases: list[Any]) ->
     return _PerCase(factory, cases)
 
 
+# The local analyzer's label thresholds tried by `--cross-validate` (the defaults among them).
+_GRID = {
+    "complained_at": (0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
+    "warm_at": (0.5, 1.0, 1.5),
+    "let_down_at": (1.0, 1.5, 2.0),
+}
+
+
+def cross_validate() -> str:
+    """Choose the local analyzer's label thresholds on one writer's part of the tune half and
+    score them on the other's, both ways: how well a choice made on one writer's conversations
+    carries to a writer it never saw. Turn cues are computed once; only the labels vary."""
+    from itertools import product
+
+    from shared.insights.local import LocalAnalyzer, sentiment_of, turns_of
+
+    analyzer = LocalAnalyzer()
+    parts = {
+        half: [
+            (analyzer.user_cues(turns_of(messages_of(case))), str(labels_of(case)["sentiment"]))
+            for case in load_cases(half)
+        ]
+        for half in ("tune_a", "tune_b")
+    }
+
+    def accuracy(half: str, limits: Thresholds) -> float:
+        rows = parts[half]
+        return sum(sentiment_of(cues, limits)[0] == want for cues, want in rows) / len(rows)
+
+    grid = [Thresholds(*values) for values in product(*_GRID.values())]
+    default = Thresholds()
+    lines = [
+        "Cross-validation of the sentiment thresholds between the tune half's writers",
+        f"  defaults {_shown(default)}: tune_a {accuracy('tune_a', default):.1%}, "
+        f"tune_b {accuracy('tune_b', default):.1%}",
+    ]
+    for chosen_on, checked_on in (("tune_a", "tune_b"), ("tune_b", "tune_a")):
+        # The best on one writer; among equals, the one nearest the defaults.
+        best = max(grid, key=lambda t: (accuracy(chosen_on, t), -_distance(t, default)))
+        lines.append(
+            f"  chosen on {chosen_on} {_shown(best)}: {chosen_on} "
+            f"{accuracy(chosen_on, best):.1%}, {checked_on} (unseen) "
+            f"{accuracy(checked_on, best):.1%}"
+        )
+    return "\n".join(lines)
+
+
+def _shown(limits: Thresholds) -> str:
+    return (
+        f"(complained_at {limits.complained_at}, warm_at {limits.warm_at}, "
+        f"let_down_at {limits.let_down_at})"
+    )
+
+
+def _distance(limits: Thresholds, default: Thresholds) -> float:
+    return sum(abs(float(getattr(limits, key)) - float(getattr(default, key))) for key in _GRID)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=tuple(HALVES), action="append")
     parser.add_argument("--analyzer", choices=("local", "bedrock"), default="local")
     parser.add_argument("--misses", action="store_true", help="list misses (never on heldout)")
+    parser.add_argument(
+        "--cross-validate",
+        action="store_true",
+        help="choose the local analyzer's thresholds on one writer, score them on the other",
+    )
     args = parser.parse_args(argv)
+    if args.cross_validate:
+        print(cross_validate())
+        return 0
     factory = analyzer_named(args.analyzer)
     print(f"Insights analyzer `{args.analyzer}` on bench/insights_eval/\n")
     halves = args.half or REPORTED

@@ -51,10 +51,6 @@ _DISAPPOINTED = 0.5
 _FAILED = 0.5  # "still not working", "thanks anyway"
 _SHOUTING = 0.6  # several words in capitals, or "!!"/"??"
 _VADER_AT = 0.5  # a VADER compound beyond ±this adds half a cue
-# The conversation's labels.
-_COMPLAINED_AT = 1.0  # the user's complaints add up to this: not neutral
-_WARM_AT = 1.0
-_LET_DOWN_AT = 1.5  # a pleased user let down this much is negative, not mixed
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CAPS_WORD = re.compile(r"\b[A-ZÄÖÜÉÈ]{3,}\b")
@@ -127,6 +123,17 @@ _GENERAL_TOPICS = frozenset({"order", "billing", "mobile app", "error message", 
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """Where the user's summed turn cues become the conversation's label. The defaults were
+    checked by cross-validation between the tune half's two writers (`python -m
+    bench.eval_insights --cross-validate`): chosen on either writer, they score the other."""
+
+    complained_at: float = 1.0  # the user's complaints add up to this: not neutral
+    warm_at: float = 1.0  # a turn this warm is pleased
+    let_down_at: float = 1.5  # a pleased user let down this much is negative, not mixed
+
+
+@dataclass(frozen=True)
 class Turn:
     role: str
     text: str
@@ -180,6 +187,9 @@ def _words(text: str) -> set[str]:
 
 class LocalAnalyzer:
     name = NAME
+
+    def __init__(self, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
 
     @cached_property
     def _vader(self) -> Any:
@@ -236,14 +246,16 @@ class LocalAnalyzer:
             pending=bool(lexicon.PENDING.search(folded)),
         )
 
+    def user_cues(self, turns: list[Turn]) -> list[TurnCues]:
+        return [self.cues(t.text) for t in turns if t.role == "user"]
+
     def analyze(self, messages: Messages) -> Analysis:
         turns = turns_of(messages)
         spoken = [t for t in turns if t.role in ("user", "assistant")]
         if not spoken:
             raise AnalysisFailed("The conversation has no user or assistant text to analyze")
-        users = [t for t in spoken if t.role == "user"]
-        cues = [self.cues(t.text) for t in users]
-        sentiment, score = _sentiment(cues)
+        cues = self.user_cues(turns)
+        sentiment, score = sentiment_of(cues, self.thresholds)
         completed = _task_completed(turns, cues)
         return Analysis(
             sentiment=sentiment,
@@ -304,26 +316,26 @@ class LocalAnalyzer:
         return phrases
 
 
-def _sentiment(cues: list[TurnCues]) -> tuple[Sentiment, float]:
+def sentiment_of(cues: list[TurnCues], limits: Thresholds) -> tuple[Sentiment, float]:
     """The customer's sentiment over the conversation, from their turns' cues."""
     if not cues:
         return "neutral", 0.0
     complaint = sum(c.complaint for c in cues)
     warmth = max(c.warmth for c in cues)
     first_complaint = next((i for i, c in enumerate(cues) if c.complaint >= 0.5), len(cues))
-    warm_after = any(c.warmth >= _WARM_AT for c in cues[first_complaint + 1 :])
-    warm_before = any(c.warmth >= _WARM_AT for c in cues[:first_complaint])
+    warm_after = any(c.warmth >= limits.warm_at for c in cues[first_complaint + 1 :])
+    warm_before = any(c.warmth >= limits.warm_at for c in cues[:first_complaint])
     soured_end = cues[-1].sarcasm or cues[-1].gave_up or cues[-1].angry
     score = max(-1.0, min(1.0, 0.4 * warmth - 0.3 * complaint))
     if any(c.tone_apology for c in cues):
         return "mixed", max(-0.3, min(0.3, score))
-    if complaint >= _COMPLAINED_AT and warm_after and not soured_end:
+    if complaint >= limits.complained_at and warm_after and not soured_end:
         return "mixed", max(-0.3, min(0.3, score))  # complained, then was pleased
-    if warm_before and 0.5 <= complaint < _LET_DOWN_AT and not warm_after:
+    if warm_before and 0.5 <= complaint < limits.let_down_at and not warm_after:
         return "mixed", max(-0.3, min(0.3, score))  # pleased, then (mildly) let down
-    if complaint >= _COMPLAINED_AT:
+    if complaint >= limits.complained_at:
         return "negative", min(score, -0.2)
-    if warmth >= _WARM_AT and complaint < 0.5:
+    if warmth >= limits.warm_at and complaint < 0.5:
         return "positive", max(score, 0.2)
     return "neutral", max(-0.19, min(0.19, score))
 

@@ -128,3 +128,10 @@ def test_the_bedrock_path_loses_nothing_on_the_stubbed_transport() -> None:
     assert (scores.sentiment_accuracy, scores.task_accuracy) == (1.0, 1.0)
     assert scores.topics_accuracy == 1.0
     assert scores.size == sum(scores.sentiment.values()) == 12
+
+
+def test_cross_validation_scores_each_writers_choice_on_the_other() -> None:
+    report = eval_insights.cross_validate()
+    assert "chosen on tune_a" in report
+    assert "chosen on tune_b" in report
+    assert report.count("(unseen)") == 2
