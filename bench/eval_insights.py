@@ -303,7 +303,7 @@ def report(results: dict[str, Scores | None], *, has_topics: bool = True) -> str
     for label, _ in template:
         values = [per_half[name].get(label, "absent") for name in names]
         rows.append(label.ljust(30) + "".join(v.rjust(16) for v in values))
-    detailed = [name for name in SIDE_BY_SIDE if results.get(name)] or names[:1]
+    detailed = [name for name in SIDE_BY_SIDE if results.get(name)] or names
     blocks = [
         [f"-- {name} --", *_detail(scores)]
         for name in detailed

@@ -102,16 +102,25 @@ def test_the_report_puts_the_halves_side_by_side(
     assert present.count("labeled \\ predicted") == 4  # sentiment and task, for each half
 
 
-def test_local_analyzer_keeps_its_figures_on_the_tuning_half() -> None:
-    cases = load_cases("tune_a")
+# Floors a little under each writer's measured figures (docs/insights.md).
+FLOORS = {
+    "tune_a": {"sentiment": 0.78, "task": 0.92, "topics": 0.95, "negative": 0.85, "mixed": 0.6},
+    "tune_b": {"sentiment": 0.75, "task": 0.88, "topics": 0.95, "negative": 0.7, "mixed": 0.7},
+}
+
+
+@pytest.mark.parametrize("half", FLOORS)
+def test_local_analyzer_keeps_its_figures_on_each_writers_part(half: str) -> None:
+    cases = load_cases(half)
     scores = evaluate(cases, per_case(analyzer_named("local"), cases))
-    assert scores.sentiment_accuracy >= 0.77
-    assert scores.task_accuracy >= 0.92
-    assert scores.topics_accuracy >= 0.93
+    floors = FLOORS[half]
+    assert scores.sentiment_accuracy >= floors["sentiment"]
+    assert scores.task_accuracy >= floors["task"]
+    assert scores.topics_accuracy >= floors["topics"]
     assert scores.junk_topics == []
     recalls = {label: scores.precision_recall(label)[1] for label in ("negative", "mixed")}
-    assert recalls["negative"] >= 0.8, recalls
-    assert recalls["mixed"] >= 0.55, recalls
+    assert recalls["negative"] >= floors["negative"], recalls
+    assert recalls["mixed"] >= floors["mixed"], recalls
 
 
 def test_local_analyzer_keeps_the_old_regression_set() -> None:
