@@ -79,7 +79,7 @@ ANGER = _cue(
     r"losing (their|my) minds?",
     r"not ok(ay)?",
     r"a bot",
-    r"robot",
+    r"(you|stupid|dumb|talking to a|speaking to a|talk to a) robot",
     r"losing (my )?patience",
     r"not helpful",
     r"unhelpful",
@@ -114,7 +114,7 @@ ANGER = _cue(
     r"katastrophe",
     r"worried",
     r"scared",
-    r"afraid",
+    r"(?<!i'm )(?<!i am )(?<!im )afraid",  # not "I'm afraid", which is politeness
     r"panic\w*",
     r"anxious",
     r"inquiet\w*",
