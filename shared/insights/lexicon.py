@@ -523,6 +523,16 @@ DISAPPOINTED = _cue(
     r"(should|could)('?ve| have) (\w+ ){0,2}(told|said|warned|mentioned|explained|known)",
     r"was (\w+ ){0,2}hoping",
     r"well,? shoot",
+    # Time lost on it.
+    r"(lost|wasted|spent) (a|an|my|a whole|the whole|half a|an entire|all) (day|hour|morning|"
+    r"afternoon|"
+    r"evening|week)",
+    r"(llevo|he perdido|perdi) (toda la|todo el|media|una|un|dos|tres) (manana|tarde|hora|horas|"
+    r"dia|semana)",
+    r"(j'ai perdu|perdu) (une|ma|toute (la|ma)) (journee|matinee|heure|soiree|semaine)",
+    r"(einen|den ganzen|einen halben) (tag|vormittag|nachmittag|abend) (\w+ ){0,4}verloren",
+    r"ho perso (una|tutta la|mezza) (giornata|mattinata|ora|serata)",
+    r"perdi (o dia|a manha|uma hora|a tarde|toda a manha)",
     r"(although|though) you (could|might|should)",
     r"aunque (podri|deberi)\w+",
     r"(quoique|bien que) vous",

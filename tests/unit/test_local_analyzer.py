@@ -253,9 +253,19 @@ def test_grudging_endings_are_complaints_in_each_language(analyzer: LocalAnalyze
         "vale. gracias, aunque podríais avisar mejor de las renovaciones",
         "Je vous remercie, même si ça ne règle pas vraiment mon problème.",
         "Typisch. Ja, machen Sie.",
+        "llevo media hora con esto, tengo 40 productos que subir",
+        "Ich hab schon einen Tag mit eurem Formular verloren.",
+        "I'm afraid I lost a whole morning on this.",
     ):
         assert analyzer.cues(grudging).complaint >= 0.5, grudging
-    for plain in ("ok thanks", "Vale, gracias.", "Danke, bis dann.", "Merci, bonne journée."):
+    for plain in (
+        "ok thanks",
+        "Vale, gracias.",
+        "Danke, bis dann.",
+        "Merci, bonne journée.",
+        "I never bought anything, I'm afraid.",  # politeness, not fear
+        "el robot aspirador Roomba está más barato en otra tienda",  # a product
+    ):
         assert analyzer.cues(plain).complaint == 0, plain
 
 
