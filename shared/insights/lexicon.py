@@ -24,10 +24,12 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def _cue(*alternatives: str, ja: str = "") -> re.Pattern[str]:
-    """Alternatives matched as whole words; `ja`, whitespace-separated Japanese phrases,
-    matched anywhere (Japanese is written without spaces between words)."""
-    pattern = r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)"
+def _cue(*alternatives: str, ja: str = "", not_after: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """Alternatives matched as whole words, never right after one of the words `not_after`
+    ("no funciona" is not "funciona"); `ja`, whitespace-separated Japanese phrases, matched
+    anywhere (Japanese is written without spaces between words)."""
+    negated = "".join(rf"(?<!\b{re.escape(words)} )" for words in not_after)
+    pattern = negated + r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)"
     unspaced = [re.escape(fold(phrase)) for phrase in ja.split()]
     return re.compile(pattern + "".join("|" + phrase for phrase in unspaced))
 
@@ -196,6 +198,12 @@ ANGER = _cue(
     r"ridicolo",
     r"pessimo",
     r"inaceitavel",
+    r"scandalos[oa]",
+    r"vergognos[oa]",
+    r"pazzesco",
+    r"palhacada",
+    r"descaso",
+    r"horrivel",
     r"absurdo",
     r"ridiculo",
     r"vergonha",
@@ -678,6 +686,11 @@ DELIGHT = _cue(
     r"sehr nett",
     r"hervorragend",
     r"grazie mille",
+    r"gentilissim[oa]",
+    r"bravissim[oa]",
+    r"fantastic[oa]",
+    r"valeu",
+    r"maravilha",
     r"perfetto",
     r"ottimo",
     r"muito obrigad[oa]",
@@ -772,10 +785,24 @@ WORKED = _cue(
     r"risolto",
     r"deu certo",
     r"resolvido",
+    # Italian and Portuguese, more fully.
+    r"ha funzionato",
+    r"(l'ho |li ho )?ricevut[oaie]",
+    r"(e |sono )?arrivat[oaie]",
+    r"sono dentro",
+    r"tutto (ok|a posto|risolto)",
+    r"funcionou",
+    r"(ja )?funciona",
+    r"recebi",
+    r"chegou",
+    r"consegui",
+    r"tudo certo",
+    r"entrei",
     ja="""
     できました 出来ました 直りました 解決しました 届きました 使えるようになりました
     確認できました 動きました 反映されました 受け取りました 戻りました
     """,
+    not_after=("no", "not", "non", "non e", "ne", "nao", "pas", "nicht", "ancora", "ainda"),
 )
 
 # --- task-outcome cues ------------------------------------------------------------------------
@@ -1013,6 +1040,10 @@ FAILED = _cue(
     r"(trotzdem|dennoch) danke",
     r"danke trotzdem",
     r"grazie (comunque|lo stesso)",
+    r"(ancora )?non (funziona|va|e arrivat[oa])",
+    r"ancora (niente|nulla)",
+    r"(ainda )?nao (funciona|funcionou|chegou|deu certo)",
+    r"continua (sem|nao)",
     r"obrigad[oa] (mesmo assim|de qualquer forma)",
     r"(still|again) (not|doesn'?t|isn'?t|broken|waiting|the same|nothing|no)",
     r"that('?s| was| is) not (the|what|my) (question|i asked)",

@@ -296,3 +296,10 @@ def test_a_chat_the_user_walked_away_from_is_not_completed(analyzer: LocalAnalyz
             )
         )
         assert result.task_completed is False, closing
+
+
+def test_a_negated_success_is_no_success(analyzer: LocalAnalyzer) -> None:
+    for worked in ("funciona", "è arrivato", "chegou", "ça fonctionne", "it works now"):
+        assert analyzer.cues(worked).worked, worked
+    for negated in ("no funciona", "non è arrivato", "não chegou", "ça ne fonctionne pas"):
+        assert not analyzer.cues(negated).worked, negated
