@@ -1,24 +1,35 @@
 """`make eval-insights`: an insights analyzer against the independent labeled set.
 
-bench/insights_eval/ holds two halves written and labeled by people who never saw the analyzer
-(README, Insights): `tune.jsonl` (tune on it freely) and `heldout.jsonl` (the reported figure:
-never read item by item, never tuned on). For each half this prints sentiment accuracy with
-per-class precision/recall and a confusion matrix, the low/high-confidence split, taskCompleted
-accuracy, topics accuracy and the number of junk topics. `regression.jsonl` is the old set the
-analyzer's own authors wrote: `--half regression` runs it as a regression check, never reported
-as accuracy.
+bench/insights_eval/ (its README) holds conversations written and labeled by people who never
+saw the analyzer, in two halves:
 
-    python -m bench.eval_insights                      # both halves, local analyzer
-    python -m bench.eval_insights --half tune --misses # the tuning half, with every miss
-    python -m bench.eval_insights --analyzer bedrock   # the Bedrock path, stubbed transport
+- the **tune half** (`tune`, 240): `tune.jsonl` (writer/labeler pair A) and `tune_b.jsonl`
+  (pair B). Tune on it freely; `tune_a` and `tune_b` are also reported alone, so a rule
+  learned from one writer can be checked on the other's conversations.
+- the **held-out half** (`heldout.jsonl`): written and labeled blind by other helpers, the
+  reported figure; never read item by item, never tuned on. When the file is absent the run
+  says so and reports the tune half alone.
+
+The tune half and the held-out half are printed side by side: sentiment accuracy with its
+low/high-confidence split, per-class precision/recall and the confusion matrix, taskCompleted
+accuracy, topics accuracy and the junk-topic count. `regression.jsonl` is the old set the
+analyzer's own authors wrote: `--half regression` runs it as a regression check, never
+reported as accuracy.
+
+    python -m bench.eval_insights                         # tune (A, B, both) and held-out
+    python -m bench.eval_insights --half tune_b --misses  # one writer's half, every miss
+    python -m bench.eval_insights --analyzer bedrock      # the Bedrock path, stubbed transport
+    python -m bench.eval_insights --cross-validate        # thresholds: one writer → the other
 
 Topics accuracy: a conversation's topics are right when at least one of the analyzer's first
 `TOPICS_SCORED` topics matches one of its labeled `topicTerms` (after normalization: lowercase,
 accents and punctuation dropped, a plural `s` dropped; a match is equality or one phrase
-containing the other as whole words) and none of its topics is junk. Junk: a topic made only
-of stop words, time words ("time", "days", "today"), politeness words ("thanks", "great"),
-numbers or single letters — in any of the set's languages. The junk list here is the
-evaluation's own, separate from the analyzer's filter, so the check is not circular.
+containing the other as whole words, or as a substring in Japanese, written without spaces)
+and none of its topics is junk. Junk: a topic made only of stop words, time words ("time",
+"days", "today"), politeness words ("thanks", "great"), numbers or single letters — in any of
+the set's languages (Japanese included: its words are matched as written, a Japanese topic
+being one unspaced word). The junk list here is the evaluation's own, separate from the
+analyzer's filter, so the check is not circular.
 """
 
 from __future__ import annotations
@@ -36,9 +47,23 @@ from typing import Any
 
 from shared.insights.analysis import SENTIMENTS, Analysis, Analyzer, Messages
 from shared.insights.lexicon import word_set  # only the helper, not the analyzer's lists
+from shared.insights.local import Thresholds
 
 DATA = Path(__file__).with_name("insights_eval")
-HALVES = ("heldout", "tune")  # the reported half first
+# Each half, or one writer's part of it, and its files.
+HALVES: dict[str, tuple[str, ...]] = {
+    "tune_a": ("tune.jsonl",),
+    "tune_b": ("tune_b.jsonl",),
+    "tune": ("tune.jsonl", "tune_b.jsonl"),
+    "heldout": ("heldout.jsonl",),
+    "regression": ("regression.jsonl",),
+}
+REPORTED = ("tune_a", "tune_b", "tune", "heldout")  # the summary's columns
+SIDE_BY_SIDE = ("tune", "heldout")  # the detailed tables
+HELDOUT_ABSENT = (
+    "bench/insights_eval/heldout.jsonl is absent: no held-out figures. The held-out half is "
+    "written and labeled blind by people who never saw the analyzer, and added after tuning."
+)
 TOPICS_SCORED = 3
 
 _JUNK_WORDS = word_set(
@@ -69,23 +94,45 @@ _JUNK_WORDS = word_set(
     o os um uma do da dos das nao obrigado obrigada ola dia dias hoje ontem amanha tempo
     """
 )
+# Japanese is written without spaces: a topic is junk when it is one of these as a whole.
+_JUNK_JAPANESE = word_set(
+    """
+    時間 今日 明日 昨日 日 週 月 年 毎日 今週 先週 来週 今月 先月 分 秒 今 後で
+    ありがとう ありがとうございます ありがとうございました どうも お願いします よろしく
+    よろしくお願いします すみません 申し訳ありません こんにちは こんばんは はい いいえ
+    これ それ あれ こと もの 問題 質問 大丈夫 了解 承知しました
+    """
+)
+
+
+def _plain_words(phrase: str) -> list[str]:
+    """Lowercase words (letters and digits of any script), accents and punctuation dropped."""
+    plain = unicodedata.normalize("NFKD", phrase.lower())
+    return re.findall(r"[^\W_]+", "".join(c for c in plain if not unicodedata.combining(c)))
+
+
+_JUNK = frozenset(w for word in _JUNK_WORDS | _JUNK_JAPANESE for w in _plain_words(word))
 
 
 def normalize(phrase: str) -> str:
     """Lowercase, accents and punctuation dropped, a plural `s` dropped from each word."""
-    plain = unicodedata.normalize("NFKD", phrase.lower())
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    words = re.findall(r"[a-z0-9]+", plain)
+    words = _plain_words(phrase)
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words)
 
 
 def is_junk(topic: str) -> bool:
-    plain = unicodedata.normalize("NFKD", topic.lower())
-    words = re.findall(r"[a-z0-9]+", "".join(c for c in plain if not unicodedata.combining(c)))
-    return not words or all(w in _JUNK_WORDS or w.isdigit() or len(w) < 2 for w in words)
+    words = _plain_words(topic)
+    return not words or all(
+        w in _JUNK or w.isdigit() or (len(w) < 2 and w.isascii()) for w in words
+    )
+
+
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana and kanji: no word spaces
 
 
 def _contains(longer: str, shorter: str) -> bool:
+    if _UNSPACED.search(shorter):
+        return shorter in longer  # "返金" is in "返金手続き"
     return f" {shorter} " in f" {longer} "
 
 
@@ -132,9 +179,31 @@ class Scores:
         return (right / total if total else 0.0, total)
 
 
+def combined(*parts: Scores | None) -> Scores:
+    """One half's scores from its parts' (each conversation is scored once)."""
+    total = Scores()
+    for part in parts:
+        assert part is not None
+        total.size += part.size
+        total.sentiment += part.sentiment
+        total.sentiment_by_confidence += part.sentiment_by_confidence
+        total.task += part.task
+        total.topics_right += part.topics_right
+        total.junk_topics += part.junk_topics
+        total.misses += part.misses
+    return total
+
+
+def available(half: str) -> bool:
+    return all((DATA / name).is_file() for name in HALVES[half])
+
+
 def load_cases(half: str) -> list[dict[str, Any]]:
-    path = DATA / f"{half}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    cases = []
+    for name in HALVES[half]:
+        lines = (DATA / name).read_text().splitlines()
+        cases += [json.loads(line) for line in lines if line.strip()]
+    return cases
 
 
 def messages_of(case: dict[str, Any]) -> list[dict[str, Any]]:
@@ -172,38 +241,82 @@ def evaluate(cases: list[dict[str, Any]], analyzer: Analyzer) -> Scores:
     return scores
 
 
-def confusion_table(counts: Counter[tuple[Any, Any]], labels: tuple[Any, ...]) -> str:
+def confusion_table(counts: Counter[tuple[Any, Any]], labels: tuple[Any, ...]) -> list[str]:
     width = max(len(str(label)) for label in labels) + 2
     lines = ["labeled \\ predicted".ljust(20) + "".join(str(lb).rjust(width) for lb in labels)]
     for want in labels:
         row = "".join(str(counts[(want, got)]).rjust(width) for got in labels)
         lines.append(str(want).ljust(20) + row)
-    return "\n".join(lines)
+    return lines
 
 
-def report(half: str, scores: Scores, *, misses: bool, has_topics: bool = True) -> str:
-    lines = [f"== {half} ({scores.size} conversations) =="]
-    lines.append(f"  sentiment accuracy:     {scores.sentiment_accuracy:.1%}")
+def _figures(scores: Scores, *, has_topics: bool) -> list[tuple[str, str]]:
+    """(name, value) rows of one half's headline figures."""
+    rows = [("conversations", str(scores.size))]
+    rows.append(("sentiment", f"{scores.sentiment_accuracy:.1%}"))
     for confidence in ("high", "low"):
         accuracy, total = scores.confidence_accuracy(confidence)
-        if total:
-            lines.append(f"    {confidence}-confidence labels: {accuracy:.1%} of {total}")
-    lines.append(f"  taskCompleted accuracy: {scores.task_accuracy:.1%}")
-    if has_topics:
-        lines.append(f"  topics accuracy:        {scores.topics_accuracy:.1%}")
-    lines.append(f"  junk topics:            {len(scores.junk_topics)} {scores.junk_topics}")
-    lines.append("\n  sentiment  precision  recall")
+        value = f"{accuracy:.1%} of {total}" if total else "-"
+        rows.append((f"  {confidence}-confidence labels", value))
+    rows.append(("taskCompleted", f"{scores.task_accuracy:.1%}"))
+    rows.append(("topics", f"{scores.topics_accuracy:.1%}" if has_topics else "-"))
+    rows.append(("junk topics", str(len(scores.junk_topics))))
+    return rows
+
+
+def _detail(scores: Scores) -> list[str]:
+    """One half's per-class precision/recall and confusion matrices, as lines."""
+    lines = ["sentiment  precision  recall"]
     for label in SENTIMENTS:
         precision, recall = scores.precision_recall(label)
-        lines.append(f"  {label:<9} {precision:>9.0%} {recall:>7.0%}")
-    lines.append("")
-    lines.append(confusion_table(scores.sentiment, SENTIMENTS))
-    lines.append("\ntaskCompleted")
-    lines.append(confusion_table(scores.task, (True, False)))
-    if misses:
-        lines.append(f"\nMisses ({len(scores.misses)}):")
-        lines += [f"  {miss}" for miss in scores.misses]
+        lines.append(f"{label:<9} {precision:>9.0%} {recall:>7.0%}")
+    lines += ["", *confusion_table(scores.sentiment, SENTIMENTS), "", "taskCompleted"]
+    lines += confusion_table(scores.task, (True, False))
+    if scores.junk_topics:
+        lines += ["", f"junk: {', '.join(scores.junk_topics)}"]
+    return lines
+
+
+def _columns(blocks: list[list[str]], gap: int = 4) -> list[str]:
+    """Blocks of lines printed next to each other."""
+    widths = [max((len(line) for line in block), default=0) + gap for block in blocks]
+    height = max(len(block) for block in blocks)
+    return [
+        "".join(
+            (block[i] if i < len(block) else "").ljust(width)
+            for block, width in zip(blocks, widths, strict=True)
+        ).rstrip()
+        for i in range(height)
+    ]
+
+
+def report(results: dict[str, Scores | None], *, has_topics: bool = True) -> str:
+    """The halves' figures side by side (a half that is absent is said so), then the tune and
+    held-out halves' per-class tables side by side."""
+    names = list(results)
+    rows = ["figure".ljust(30) + "".join(name.rjust(16) for name in names)]
+    template = _figures(Scores(size=1), has_topics=has_topics)
+    per_half = {
+        name: dict(_figures(scores, has_topics=has_topics)) if scores else {}
+        for name, scores in results.items()
+    }
+    for label, _ in template:
+        values = [per_half[name].get(label, "absent") for name in names]
+        rows.append(label.ljust(30) + "".join(v.rjust(16) for v in values))
+    detailed = [name for name in SIDE_BY_SIDE if results.get(name)] or names
+    blocks = [
+        [f"-- {name} --", *_detail(scores)]
+        for name in detailed
+        if (scores := results.get(name)) is not None
+    ]
+    lines = [*rows, ""]
+    lines += _columns(blocks)
     return "\n".join(lines)
+
+
+def misses_of(half: str, scores: Scores) -> str:
+    lines = [f"Misses in {half} ({len(scores.misses)}):"]
+    return "\n".join(lines + [f"  {miss}" for miss in scores.misses])
 
 
 def analyzer_named(name: str) -> Callable[[dict[str, Any]], Analyzer]:
@@ -236,27 +349,98 @@ def per_case(factory: Callable[[dict[str, Any]], Analyzer], cases: list[Any]) ->
     return _PerCase(factory, cases)
 
 
+# The local analyzer's label thresholds tried by `--cross-validate` (the defaults among them).
+_GRID = {
+    "complained_at": (0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
+    "warm_at": (0.5, 1.0, 1.5),
+    "let_down_at": (1.0, 1.5, 2.0),
+}
+
+
+def cross_validate() -> str:
+    """Choose the local analyzer's label thresholds on one writer's part of the tune half and
+    score them on the other's, both ways: how well a choice made on one writer's conversations
+    carries to a writer it never saw. Turn cues are computed once; only the labels vary."""
+    from itertools import product
+
+    from shared.insights.local import LocalAnalyzer, sentiment_of, turns_of
+
+    analyzer = LocalAnalyzer()
+    parts = {
+        half: [
+            (analyzer.user_cues(turns_of(messages_of(case))), str(labels_of(case)["sentiment"]))
+            for case in load_cases(half)
+        ]
+        for half in ("tune_a", "tune_b")
+    }
+
+    def accuracy(half: str, limits: Thresholds) -> float:
+        rows = parts[half]
+        return sum(sentiment_of(cues, limits)[0] == want for cues, want in rows) / len(rows)
+
+    grid = [Thresholds(*values) for values in product(*_GRID.values())]
+    default = Thresholds()
+    lines = [
+        "Cross-validation of the sentiment thresholds between the tune half's writers",
+        f"  defaults {_shown(default)}: tune_a {accuracy('tune_a', default):.1%}, "
+        f"tune_b {accuracy('tune_b', default):.1%}",
+    ]
+    for chosen_on, checked_on in (("tune_a", "tune_b"), ("tune_b", "tune_a")):
+        # The best on one writer; among equals, the one nearest the defaults.
+        best = max(grid, key=lambda t: (accuracy(chosen_on, t), -_distance(t, default)))
+        lines.append(
+            f"  chosen on {chosen_on} {_shown(best)}: {chosen_on} "
+            f"{accuracy(chosen_on, best):.1%}, {checked_on} (unseen) "
+            f"{accuracy(checked_on, best):.1%}"
+        )
+    return "\n".join(lines)
+
+
+def _shown(limits: Thresholds) -> str:
+    return (
+        f"(complained_at {limits.complained_at}, warm_at {limits.warm_at}, "
+        f"let_down_at {limits.let_down_at})"
+    )
+
+
+def _distance(limits: Thresholds, default: Thresholds) -> float:
+    return sum(abs(float(getattr(limits, key)) - float(getattr(default, key))) for key in _GRID)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--half", choices=(*HALVES, "regression"), action="append")
+    parser.add_argument("--half", choices=tuple(HALVES), action="append")
     parser.add_argument("--analyzer", choices=("local", "bedrock"), default="local")
     parser.add_argument("--misses", action="store_true", help="list misses (never on heldout)")
+    parser.add_argument(
+        "--cross-validate",
+        action="store_true",
+        help="choose the local analyzer's thresholds on one writer, score them on the other",
+    )
     args = parser.parse_args(argv)
+    if args.cross_validate:
+        print(cross_validate())
+        return 0
     factory = analyzer_named(args.analyzer)
-    print(f"Insights analyzer `{args.analyzer}` on bench/insights_eval/")
-    for half in args.half or HALVES:
-        cases = load_cases(half)
-        scores = evaluate(cases, per_case(factory, cases))
-        # The held-out half is reported in aggregate only: listing its misses invites tuning.
-        print(
-            "\n"
-            + report(
-                half,
-                scores,
-                misses=args.misses and half != "heldout",
-                has_topics=half != "regression",
-            )
-        )
+    print(f"Insights analyzer `{args.analyzer}` on bench/insights_eval/\n")
+    halves = args.half or REPORTED
+    parts = {"tune_a", "tune_b"} <= set(halves)
+    results: dict[str, Scores | None] = {}
+    for half in halves:
+        if not available(half):
+            print(HELDOUT_ABSENT if half == "heldout" else f"{half}: absent", end="\n\n")
+            results[half] = None
+        elif half == "tune" and parts:  # the two writers' parts, already scored
+            results[half] = combined(results["tune_a"], results["tune_b"])
+        else:
+            cases = load_cases(half)
+            results[half] = evaluate(cases, per_case(factory, cases))
+    print(report(results, has_topics="regression" not in halves))
+    if args.misses:
+        for half, scores in results.items():
+            # The held-out half is reported in aggregate only: listing its misses invites tuning.
+            if scores and half != "heldout" and not (half == "tune" and parts):
+                print("\n" + misses_of(half, scores))
     return 0
 
 

@@ -24,8 +24,14 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def _cue(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
+def _cue(*alternatives: str, ja: str = "", not_after: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """Alternatives matched as whole words, never right after one of the words `not_after`
+    ("no funciona" is not "funciona"); `ja`, whitespace-separated Japanese phrases, matched
+    anywhere (Japanese is written without spaces between words)."""
+    negated = "".join(rf"(?<!\b{re.escape(words)} )" for words in not_after)
+    pattern = negated + r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)"
+    unspaced = [re.escape(fold(phrase)) for phrase in ja.split()]
+    return re.compile(pattern + "".join("|" + phrase for phrase in unspaced))
 
 
 # --- sentiment cues (matched per user turn) ---------------------------------------------------
@@ -75,7 +81,7 @@ ANGER = _cue(
     r"losing (their|my) minds?",
     r"not ok(ay)?",
     r"a bot",
-    r"robot",
+    r"(you|stupid|dumb|talking to a|speaking to a|talk to a) robot",
     r"losing (my )?patience",
     r"not helpful",
     r"unhelpful",
@@ -110,7 +116,7 @@ ANGER = _cue(
     r"katastrophe",
     r"worried",
     r"scared",
-    r"afraid",
+    r"(?<!i'm )(?<!i am )(?<!im )afraid",  # not "I'm afraid", which is politeness
     r"panic\w*",
     r"anxious",
     r"inquiet\w*",
@@ -192,9 +198,43 @@ ANGER = _cue(
     r"ridicolo",
     r"pessimo",
     r"inaceitavel",
+    r"scandalos[oa]",
+    r"vergognos[oa]",
+    r"pazzesco",
+    r"palhacada",
+    r"descaso",
+    r"horrivel",
     r"absurdo",
     r"ridiculo",
     r"vergonha",
+    # Exasperation, any language.
+    r"pf+",
+    r"p+fff+",
+    r"argh+",
+    r"typisch",
+    r"(jetzt|langsam) reicht'?s",
+    r"es reicht",
+    r"ca suffit",
+    r"basta",
+    r"ya esta bien",
+    r"enough is enough",
+    r"c'est (un peu )?(trop )?facile",
+    # Threatening to leave for a competitor.
+    r"(sinon|ou) je (pars|m'en vais|resilie)",
+    r"(i'?ll|i will|we'?ll|going to|gonna) (switch|move|go) (to|over to) (a |another |your )?"
+    r"(competitor|provider|company|someone else)",
+    r"(la )?concurrence",
+    r"(la )?competencia",
+    r"(zur|die) konkurrenz",
+    r"(alla )?concorrenza",
+    r"(a )?concorrencia",
+    r"me (cambio|paso|voy) (a|con) otr[ao]",
+    r"dann kundige ich",
+    ja="""
+    ふざけ ありえない あり得ない 最悪 ひどい 酷い 腹が立 腹立たしい いい加減 信じられない
+    納得できない 頭にくる イライラ いらいら 詐欺 話にならない 使えない 役に立たない 役立たず
+    不愉快 ちゃんとして 勘弁 激怒 怒って 怒り 苦情 クレーム
+    """,
 )
 # Sarcasm and grudging praise: positive words that mean the opposite.
 SARCASM = _cue(
@@ -267,9 +307,31 @@ SARCASM = _cue(
     r"prima\.",
     r"herzlichen dank auch",
     r"klasse\.",
+    r"took (\w+ )?long enough",
+    ja="""
+    さすがですね 素晴らしい対応ですね ご立派
+    """,
 )
 # The user gives up, or leaves.
 GIVE_UP = _cue(
+    r"(ci |io )?rinuncio",
+    r"lasciamo perdere",
+    r"lascio perdere",
+    r"(eu )?desisto",
+    r"deixa (pra|para) (la|la)",
+    r"me (debrouiller|debrouille)",
+    r"me las arreglo",
+    r"mi arrangio",
+    r"me viro",
+    r"je vais (voir|passer|aller) (directement|ailleurs)",
+    r"vado direttamente",
+    r"(bei der|zur) konkurrenz",
+    r"chez (un|le|la) concurren\w*",
+    r"(a|con) la competencia",
+    r"(alla|dalla) concorrenza",
+    r"(para|na) (a )?concorrencia",
+    r"(go|going|look|looking|shop|shopping) elsewhere",
+    r"vou (direto|diretamente)",
     r"forget it",
     r"never mind",
     r"nevermind",
@@ -311,14 +373,19 @@ GIVE_UP = _cue(
     r"lascia perdere",
     r"deixa pra la",
     r"esquece",
+    ja="""
+    もういいです もういい 結構です 諦めます あきらめます 諦めました 他社に 自分でやります
+    """,
 )
 # Having had to ask again or wait long: a complaint even when said politely.
 REPEAT = _cue(
     r"already (said|told|asked|explained|tried|did|sent)",
     r"as i (said|mentioned|explained)",
     r"i repeat",
-    r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time",
-    r"(twice|three times)",
+    r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) (time|request|attempt|reminder)",
+    r"(i )?(followed|follow) up",
+    r"(asked|written|wrote|called|emailed|contacted|told you|explained|tried|reported|sent)"
+    r" (it |this |you |that )?(twice|three times)",
     r"\d+ times",
     r"(still|keep) (waiting|getting|not|no|nothing)",
     r"how many times",
@@ -348,6 +415,10 @@ REPEAT = _cue(
     r"(zweite|dritte|vierte)[ns]? mal",
     r"niemand hat",
     r"seit (tagen|wochen)",
+    ja="""
+    何度も 何回も 二度目 三度目 2回目 3回目 ２回目 ３回目 前にも 先ほども さっきも 同じことを
+    以前も 再度お願い
+    """,
 )
 # Softer signs of the same ("still", "again").
 STILL = _cue(
@@ -363,6 +434,9 @@ STILL = _cue(
     r"wieder",
     r"ancora",
     r"ainda",
+    ja="""
+    まだ またです
+    """,
 )
 # A complaint wrapped in politeness ("I'm sure you're very busy, but…").
 MASKED = _cue(
@@ -455,13 +529,51 @@ DISAPPOINTED = _cue(
     r"aurait pu",
     r"auriez pu",
     r"podria(is|n)? haber",
-    r"hatte(n)? (auch )?(schon )?\w* ?\w* "
-    r"(konnen|sollen)",
+    r"hatte(n)? (\w+ ){0,6}(konnen|sollen|mussen)",
+    r"hatte man",
+    r"(podriais|podrian|deberiais|deberian) (\w+ ){0,2}mejor",
+    r"(avreste|avrebbero) (potuto|dovuto)",
+    r"(poderiam|podiam|deveriam) ter",
+    r"(should|could)('?ve| have) (\w+ ){0,2}(told|said|warned|mentioned|explained|known)",
+    r"was (\w+ ){0,2}hoping",
+    r"well,? shoot",
+    # Time lost on it.
+    r"(lost|wasted|spent) (a|an|my|a whole|the whole|half a|an entire|all) (day|hour|morning|"
+    r"afternoon|"
+    r"evening|week)",
+    r"(llevo|he perdido|perdi) (toda la|todo el|media|una|un|dos|tres) (manana|tarde|hora|horas|"
+    r"dia|semana)",
+    r"(j'ai perdu|perdu) (une|ma|toute (la|ma)) (journee|matinee|heure|soiree|semaine)",
+    r"(einen|den ganzen|einen halben) (tag|vormittag|nachmittag|abend) (\w+ ){0,4}verloren",
+    r"ho perso (una|tutta la|mezza) (giornata|mattinata|ora|serata)",
+    r"perdi (o dia|a manha|uma hora|a tarde|toda a manha)",
+    r"(although|though) you (could|might|should)",
+    r"aunque (podri|deberi)\w+",
+    r"(quoique|bien que) vous",
+    r"obwohl (ihr|sie|man) (\w+ ){0,3}(konnte|sollte)",
+    r"unglucklich",
+    r"dommage",
+    r"(thanks?|thank you),? (though|although|but)",
+    r"merci,? (mais|meme si)",
+    r"gracias,? (aunque|pero)",
+    r"danke,? (aber|auch wenn)",
+    r"grazie,? (ma|anche se)",
+    r"obrigad[oa],? (mas|embora)",
+    r"(even though|even if) (it|that|this) (doesn'?t|does not|didn'?t)",
+    r"(meme si|meme si ca) (ca )?ne (regle|resout)",
+    r"(doesn'?t|does not|won'?t) (really )?(solve|fix) (my|the) problem",
+    r"ne (regle|resout) pas",
+    r"no (me )?(resuelve|soluciona)",
+    r"lost (mir )?(mein )?problem nicht",
     r"von anfang an",
     r"peccato",
     r"purtroppo",
     r"pena",
     r"infelizmente",
+    ja="""
+    残念 がっかり 仕方ない しかたない 仕方がない 困りました 困ります 困っています 期待していた
+    うーん はぁ
+    """,
 )
 # Warm thanks and praise (plain "thanks"/"ok thanks" is politeness, not sentiment).
 DELIGHT = _cue(
@@ -474,6 +586,20 @@ DELIGHT = _cue(
     r"awesome",
     r"thank you for actually",
     r"thanks for (the quick|actually|your help|all your help|sorting|fixing)",
+    # Thanks for solving it, and "much better/clearer", in each language.
+    r"(thanks|thank you) for (resolving|solving|getting|digging|looking into|taking care)",
+    r"gracias por (resolver|solucionar|arreglar|tu ayuda|su ayuda|la ayuda)\w*",
+    r"merci d'avoir (resolu|regle|corrige|repare|fait)",
+    r"danke (furs|fur das) (losen|beheben|klaren|erledigen)",
+    r"danke,? dass (sie|du) (das|es) (gelost|behoben|geklart|erledigt)",
+    r"grazie (per (l'aiuto|aver risolto|avermi aiutat[oa])|di (tutto|cuore))",
+    r"obrigad[oa] (pela ajuda|por resolver)",
+    r"(much|so much|way|a lot) (better|clearer|easier)",
+    r"(beaucoup|bien|tellement) plus (clair|simple|rapide)",
+    r"mucho (mejor|mas claro)",
+    r"viel (besser|klarer|einfacher)",
+    r"molto (meglio|piu chiaro)",
+    r"muito (melhor|mais claro)",
     r"you'?ve done",
     r"gracias,? de verdad",
     r"merci (pour|de) votre (aide|patience|rapidite)",
@@ -534,6 +660,11 @@ DELIGHT = _cue(
     r"tres efficace",
     r"rapidite",
     r"muchas gracias",
+    r"me encanta",
+    r"j'adore",
+    r"ich liebe",
+    r"adoro",
+    r"mi piace (molto|tantissimo)",
     r"mil gracias",
     r"perfecto",
     r"estupendo",
@@ -555,16 +686,26 @@ DELIGHT = _cue(
     r"sehr nett",
     r"hervorragend",
     r"grazie mille",
+    r"gentilissim[oa]",
+    r"bravissim[oa]",
+    r"fantastic[oa]",
+    r"valeu",
+    r"maravilha",
     r"perfetto",
     r"ottimo",
     r"muito obrigad[oa]",
     r"perfeito",
     r"otimo",
+    ja="""
+    助かりました 助かります 本当にありがとう 心から感謝 感謝します 感謝しています 素晴らしい
+    完璧 嬉しい うれしい 最高 丁寧な 迅速な 早い対応 よかったです 良かったです 安心しました
+    """,
 )
 # An apology for one's own earlier tone: was angry, is now content.
 TONE_APOLOGY = _cue(
-    r"sorry (for|about) (the|my) (caps|yelling|tone|rant|shouting|outburst|attitude)",
-    r"sorry for (yelling|jumping on you|snapping|being (rude|short|grumpy|snappy))",
+    r"sorry (for|about) (the |my )?(all[- ]?caps|caps|yelling|tone|rant|shouting|outburst|"
+    r"attitude)",
+    r"sorry for (yelling|jumping on you|snapping|being (so )?(rude|short|grumpy|snappy|harsh))",
     r"sorry i (snapped|was rude|yelled)",
     r"didn'?t mean to snap",
     r"desole pour (le|mon) ton",
@@ -577,6 +718,16 @@ TONE_APOLOGY = _cue(
     r"entschuldigung fur (den|meinen) ton",
     r"sorry fur (den|meinen) ton",
     r"tut mir leid,? dass ich",
+    r"(perdona|perdone|disculpa|disculpe)(me)? (\w+ ){0,4}(tono|borde|brusco|brusca|grosero)",
+    r"perdone que me (haya|he) (puesto|pasado)",
+    r"scusa(mi|te)? (se|per) (ero|sono stat[oa]|il (mio )?tono)",
+    r"(desculp[ae]|perdao) (pelo|o) (tom|grosseria)",
+    r"desculp[ae] (se|por) (fui|estava|ter sido)",
+    r"(pardon|desolee?) d'avoir ete",
+    r"pardon pour (le|mon) ton",
+    ja="""
+    言い過ぎ 声を荒げ 失礼な言い方 きつい言い方 取り乱し 感情的になって
+    """,
 )
 # The user confirms it worked.
 WORKED = _cue(
@@ -634,6 +785,24 @@ WORKED = _cue(
     r"risolto",
     r"deu certo",
     r"resolvido",
+    # Italian and Portuguese, more fully.
+    r"ha funzionato",
+    r"(l'ho |li ho )?ricevut[oaie]",
+    r"(e |sono )?arrivat[oaie]",
+    r"sono dentro",
+    r"tutto (ok|a posto|risolto)",
+    r"funcionou",
+    r"(ja )?funciona",
+    r"recebi",
+    r"chegou",
+    r"consegui",
+    r"tudo certo",
+    r"entrei",
+    ja="""
+    できました 出来ました 直りました 解決しました 届きました 使えるようになりました
+    確認できました 動きました 反映されました 受け取りました 戻りました
+    """,
+    not_after=("no", "not", "non", "non e", "ne", "nao", "pas", "nicht", "ancora", "ainda"),
 )
 
 # --- task-outcome cues ------------------------------------------------------------------------
@@ -680,6 +849,12 @@ DONE = _cue(
     r"fatto",
     r"ho (annullato|rimborsato|aggiornato|prenotato)",
     r"feito",
+    ja="""
+    完了しました 完了いたしました 手続きしました 手続きいたしました 返金いたしました
+    返金しました 処理しました 処理いたしました 変更しました 変更いたしました 送信しました
+    送信いたしました 承りました 対応いたしました 解除しました 解除いたしました 発行しました
+    発行いたしました
+    """,
 )
 # The assistant or a tool says it could not be done, or handed the case on.
 NOT_DONE = _cue(
@@ -767,6 +942,38 @@ NOT_DONE = _cue(
     r"meldet sich",
     r"non (posso|possiamo|e possibile)",
     r"nao (posso|podemos|e possivel)",
+    # The user went quiet: the assistant waits or closes the chat.
+    r"(are you|you) still there\??",
+    r"still with me\?",
+    r"(etes-vous|tu es|vous etes) toujours la",
+    r"(sigues|sigue|esta usted) ahi",
+    r"(sind sie|bist du) noch da",
+    r"(sei|e) ancora li",
+    r"(ainda esta|voce esta) ai",
+    r"inactiv\w*",
+    r"inattivita",
+    r"inatividade",
+    r"stepped away",
+    r"(come back|continue) (here )?(anytime|any time|later)",
+    r"(voltar|volver|revenir|tornare|zuruckkommen) \w* ?\w* ?"
+    r"(mais tarde|mas tarde|plus tard|piu tardi|spater)",
+    r"fico aguardando",
+    r"quedo a la espera",
+    r"resto in attesa",
+    r"chat (has been |was )?closed",
+    # Handed on, in the languages the rest of the list lacks.
+    r"(un |l')operatore",
+    r"in coda",
+    r"ti (rispondera|richiamera|contattera)",
+    r"(um |o )?atendente",
+    r"transferi\w*",
+    r"vous rappellera",
+    r"te (llamara|contactara)",
+    r"ruft sie (zuruck|an)",
+    ja="""
+    できかねます 致しかねます いたしかねます 対応できません できません 担当部署 担当者から
+    担当者より 折り返し 転送 エスカレーション 確認中 お待ちください 申し訳ございませんが
+    """,
 )
 # The user's last turn leaves things under way: they went to try, look or think.
 PENDING = _cue(
@@ -798,6 +1005,26 @@ PENDING = _cue(
     r"ich (schau|probier|"
     r"uberleg)\w*",
     r"ich melde mich",
+    r"ci (penso|devo pensare|pensero)",
+    r"(me )?lo pensare",
+    r"(je vais )?y reflechir",
+    r"je reflechis",
+    r"i'?ll think (it over|about it)",
+    r"let me think( about it| it over)?",
+    r"ne parlo",
+    r"vou (pensar|ver|procurar|falar)",
+    r"(deixa eu|deixe-me) ver",
+    r"pera(i|ai)",
+    r"(va bene,? )?aspetto",
+    r"(i'?ll|i will|i need to|i have to|i'?ll have to|let me) (talk|speak|check) (to|with)",
+    r"(then|and then) i'?ll decide",
+    r"i'?ll have to (call|ask|check|figure)",
+    r"(je vais|il faut que je) (en )?(parler|voir avec)",
+    r"(tengo que|voy a) (consultarlo|hablarlo|pensarlo|pensar)",
+    r"ich (muss|werde) (das )?(erst|noch) (\w+ )?(besprechen|klaren|uberlegen)",
+    ja="""
+    確認してみます 確認します 検討します 考えます 後ほど また連絡 相談して 待ちます
+    """,
 )
 # The user says it did not work, or ends without getting it.
 FAILED = _cue(
@@ -813,6 +1040,10 @@ FAILED = _cue(
     r"(trotzdem|dennoch) danke",
     r"danke trotzdem",
     r"grazie (comunque|lo stesso)",
+    r"(ancora )?non (funziona|va|e arrivat[oa])",
+    r"ancora (niente|nulla)",
+    r"(ainda )?nao (funciona|funcionou|chegou|deu certo)",
+    r"continua (sem|nao)",
     r"obrigad[oa] (mesmo assim|de qualquer forma)",
     r"(still|again) (not|doesn'?t|isn'?t|broken|waiting|the same|nothing|no)",
     r"that('?s| was| is) not (the|what|my) (question|i asked)",
@@ -847,6 +1078,10 @@ FAILED = _cue(
     r"hilft (mir )?nicht",
     r"non funziona",
     r"nao funciona",
+    ja="""
+    直らない 直りません 解決しない 解決していません 変わらない 変わりません 届いていない
+    届いていません 届きません 動かない 動きません だめでした ダメでした できませんでした
+    """,
 )
 
 # --- topics -----------------------------------------------------------------------------------
@@ -1144,7 +1379,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "trasloco",
         "mudanca",
     ),
-    "bank details": (
+    "bank account": (
         "bank account",
         "bank details",
         "iban",
@@ -1183,7 +1418,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "telefonnummer",
         "handynummer",
     ),
-    "account holder": (
+    "account owner": (
         "account holder",
         "account owner",
         "owner",
@@ -1202,7 +1437,8 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "takeover",
         "suspicious",
         "fraud*",
-        "unauthori?ed",
+        "unauthorized",
+        "unauthorised",
         "pirate",
         "hackead*",
         "gehackt",
@@ -1318,4 +1554,199 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "checkout": ("checkout", "check-out", "cart", "panier", "carrito", "warenkorb"),
     "plugin": ("plugin*", "plug-in*", "extension*", "add-on*", "woocommerce", "wordpress"),
     "mobile app": ("app", "application", "aplicacion", "appli", "anwendung"),
+    "upload": (
+        "upload*",
+        "hochlad*",
+        "hochgelad*",
+        "subir el archivo",
+        "subir el documento",
+        "caricar*",
+        "televers*",
+        "carregar",
+        "enviar o arquivo",
+    ),
+    "file size": (
+        "file size",
+        "too large",
+        "too big",
+        "taille du fichier",
+        "tamano del archivo",
+        "dateigrosse",
+        "dimensione del file",
+        "tamanho do arquivo",
+    ),
+    "app crash": (
+        "crash*",
+        "keeps closing",
+        "fecha sozinho",
+        "se cierra",
+        "se ferme",
+        "plante",
+        "sturzt ab",
+        "absturz*",
+        "si chiude",
+        "va in crash",
+    ),
+    "language settings": (
+        "language",
+        "langue",
+        "idioma",
+        "sprache",
+        "lingua",
+    ),
+    "car rental": (
+        "car rental",
+        "rental car",
+        "rent a car",
+        "hire car",
+        "mietwagen",
+        "auto mieten",
+        "alquiler de coche*",
+        "alquilar un coche",
+        "location de voiture",
+        "louer une voiture",
+        "autonoleggio",
+        "noleggio auto",
+        "aluguel de carro",
+    ),
+    "voicemail": (
+        "voicemail",
+        "voice mail",
+        "buzon de voz",
+        "contestador",
+        "repondeur",
+        "messagerie vocale",
+        "anrufbeantworter",
+        "mailbox",
+        "segreteria telefonica",
+        "caixa postal",
+    ),
+    "price increase": (
+        "price increase",
+        "price rise",
+        "price hike",
+        "raised the price*",
+        "raised my price*",
+        "augmentation du prix",
+        "augmentation de prix",
+        "augmente",
+        "subida de precio",
+        "subido el precio",
+        "aumento del precio",
+        "preiserhohung",
+        "teurer",
+        "aumento di prezzo",
+        "aumento de preco",
+    ),
+    "mobile plan": (
+        "mobile plan",
+        "phone plan",
+        "cell plan",
+        "forfait",
+        "tarifa movil",
+        "handyvertrag",
+        "handytarif",
+        "piano tariffario",
+        "plano de celular",
+    ),
+    "price match": (
+        "price match*",
+        "match the price",
+        "igualar el precio",
+        "igualar precio*",
+        "mejor precio",
+        "meilleur prix",
+        "aligner le prix",
+        "bestpreis*",
+        "preisgarantie",
+    ),
+    "admin permissions": (
+        "admin rights",
+        "admin role",
+        "administrator",
+        "permission*",
+        "user role*",
+        "berechtigung*",
+        "droits d'admin*",
+        "permisos",
+        "permessi",
+        "permissoes",
+    ),
+    "automation rule": (
+        "automation*",
+        "auto-assign*",
+        "automatically assign*",
+        "workflow rule*",
+        "automatisation*",
+        "automatizacion*",
+        "automatisierung*",
+        "automazione",
+    ),
+    "payment gateway": (
+        "payment gateway",
+        "pasarela de pago",
+        "passerelle de paiement",
+        "zahlungs-gateway",
+        "gateway di pagamento",
+        "gateway de pagamento",
+    ),
+}
+# Japanese names of the same topics, matched anywhere in the text (no spaces between words).
+_TOPICS_JA: dict[str, str] = {
+    "refund": "返金 払い戻し 返品返金",
+    "double charge": "二重請求 二重に請求 二重引き落とし 2回請求 二回請求",
+    "invoice": "請求書 領収書 インボイス",
+    "billing": "請求 支払い 引き落とし",
+    "subscription": "サブスク 定期購入 月額 定額",
+    "pricing": "料金 価格 値段",
+    "discount": "割引 クーポン セール",
+    "plan upgrade": "アップグレード",
+    "cancellation": "解約 キャンセル 退会",
+    "free trial": "無料体験 無料トライアル お試し",
+    "login": "ログイン サインイン",
+    "password reset": "パスワード",
+    "account locked": "ロックされ アカウントロック",
+    "two-factor authentication": "二段階認証 2段階認証 認証コード",
+    "delivery": "配送 配達 発送 届か 届き 届いて",
+    "tracking": "追跡 お問い合わせ番号",
+    "return": "返品",
+    "order": "注文",
+    "damaged item": "破損 壊れて",
+    "missing items": "足りない 入っていない 欠品",
+    "bug": "不具合 バグ",
+    "error message": "エラー",
+    "app update": "アップデート",
+    "export": "エクスポート 書き出し",
+    "import": "インポート 取り込み",
+    "email change": "メールアドレス",
+    "address change": "住所変更 住所",
+    "bank account": "口座 銀行口座",
+    "name change": "名前の変更 氏名変更 改姓",
+    "phone number": "電話番号",
+    "account owner": "名義",
+    "account security": "不正アクセス 乗っ取り 不正利用",
+    "account deletion": "アカウント削除",
+    "booking": "予約",
+    "rescheduling": "予約変更 日程変更",
+    "hotel room": "ホテル 部屋",
+    "flight": "航空券 フライト",
+    "integration": "連携",
+    "sync": "同期",
+    "notifications": "通知",
+    "internet connection": "インターネット 回線 ネット接続 wifi",
+    "router": "ルーター",
+    "mobile app": "アプリ",
+    "upload": "アップロード",
+    "app crash": "クラッシュ 強制終了 落ちる 落ちます",
+    "language settings": "言語",
+    "car rental": "レンタカー",
+    "voicemail": "留守番電話 留守電",
+    "price increase": "値上げ",
+    "mobile plan": "料金プラン",
+    "warranty": "保証",
+    "camera": "カメラ",
+    "checkout": "決済 カート",
+}
+TOPICS = {
+    topic: (*phrases, *_TOPICS_JA.get(topic, "").split()) for topic, phrases in TOPICS.items()
 }

@@ -51,10 +51,6 @@ _DISAPPOINTED = 0.5
 _FAILED = 0.5  # "still not working", "thanks anyway"
 _SHOUTING = 0.6  # several words in capitals, or "!!"/"??"
 _VADER_AT = 0.5  # a VADER compound beyond ±this adds half a cue
-# The conversation's labels.
-_COMPLAINED_AT = 1.0  # the user's complaints add up to this: not neutral
-_WARM_AT = 1.0
-_LET_DOWN_AT = 1.5  # a pleased user let down this much is negative, not mixed
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CAPS_WORD = re.compile(r"\b[A-ZÄÖÜÉÈ]{3,}\b")
@@ -69,7 +65,8 @@ _SHOUTED = word_set(
     nie immer wieder nichts niemand nicht jetzt sofort dringend warum alles
     """
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Sentence ends; the Japanese full stop, ! and ? are followed by no space.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])")
 _TOOL_ERROR = re.compile(
     r"\b(error|exception|failed|failure|timed? ?out|denied|invalid|not[_ ]found|unavailable|"
     r"rejected|declined|unauthori[sz]ed|forbidden)\b|\"(ok|success)\": ?false",
@@ -80,7 +77,9 @@ _TOOL_OK = re.compile(
     r"confirmed|completed|done|created|sent|approved|active)\"",
     re.I,
 )
-_QUESTION = re.compile(r"\?\s*\W*$")
+_QUESTION = re.compile(r"[?\uff1f]\s*\W*$")  # "?" or the full-width one
+# Kana and kanji: Japanese, written without spaces between words.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 # Stop-word hints to tell the language (YAKE's stop-word lists are per language).
 _LANGUAGE_HINTS = {
@@ -124,6 +123,17 @@ _GENERAL_TOPICS = frozenset({"order", "billing", "mobile app", "error message", 
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """Where the user's summed turn cues become the conversation's label. The defaults were
+    checked by cross-validation between the tune half's two writers (`python -m
+    bench.eval_insights --cross-validate`): chosen on either writer, they score the other."""
+
+    complained_at: float = 1.0  # the user's complaints add up to this: not neutral
+    warm_at: float = 1.0  # a turn this warm is pleased
+    let_down_at: float = 1.5  # a pleased user let down this much is negative, not mixed
+
+
+@dataclass(frozen=True)
 class Turn:
     role: str
     text: str
@@ -158,6 +168,8 @@ def turns_of(messages: Messages) -> list[Turn]:
 
 
 def guess_language(text: str) -> str:
+    if len(_UNSPACED.findall(text)) > len(text) / 10:
+        return "ja"
     words = [w.lower() for w in _WORD.findall(text)]
     hits = {lang: sum(w in hints for w in words) for lang, hints in _LANGUAGE_HINTS.items()}
     best = max(hits, key=lambda lang: hits[lang])
@@ -175,6 +187,9 @@ def _words(text: str) -> set[str]:
 
 class LocalAnalyzer:
     name = NAME
+
+    def __init__(self, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
 
     @cached_property
     def _vader(self) -> Any:
@@ -197,7 +212,7 @@ class LocalAnalyzer:
         failed = bool(lexicon.FAILED.search(folded))
         delighted = bool(lexicon.DELIGHT.search(folded)) and not sarcasm
         shouting = any(fold(w) in _SHOUTED for w in _CAPS_WORD.findall(text)) or (
-            ("!!" in text or "??" in text) and not delighted  # "it works!!" is joy
+            ("!!" in folded or "??" in folded) and not delighted  # "it works!!" is joy
         )
         complaint = (
             _ANGER * angry
@@ -231,14 +246,16 @@ class LocalAnalyzer:
             pending=bool(lexicon.PENDING.search(folded)),
         )
 
+    def user_cues(self, turns: list[Turn]) -> list[TurnCues]:
+        return [self.cues(t.text) for t in turns if t.role == "user"]
+
     def analyze(self, messages: Messages) -> Analysis:
         turns = turns_of(messages)
         spoken = [t for t in turns if t.role in ("user", "assistant")]
         if not spoken:
             raise AnalysisFailed("The conversation has no user or assistant text to analyze")
-        users = [t for t in spoken if t.role == "user"]
-        cues = [self.cues(t.text) for t in users]
-        sentiment, score = _sentiment(cues)
+        cues = self.user_cues(turns)
+        sentiment, score = sentiment_of(cues, self.thresholds)
         completed = _task_completed(turns, cues)
         return Analysis(
             sentiment=sentiment,
@@ -286,6 +303,8 @@ class LocalAnalyzer:
 
         text = _bounded("\n".join(t.text for t in spoken if t.role == "user"), _TOPIC_CHARS)
         language = guess_language(text)
+        if language == "ja":
+            return []  # YAKE splits on spaces: Japanese would come back as whole sentences
         extractor = yake.KeywordExtractor(lan=language, n=2, top=_TOPICS * 3, dedupLim=0.7)
         # YAKE's own stop-word list for the language (a public attribute; empty if it goes).
         stop = frozenset(fold(w) for w in getattr(extractor, "stopword_set", ()))
@@ -297,26 +316,26 @@ class LocalAnalyzer:
         return phrases
 
 
-def _sentiment(cues: list[TurnCues]) -> tuple[Sentiment, float]:
+def sentiment_of(cues: list[TurnCues], limits: Thresholds) -> tuple[Sentiment, float]:
     """The customer's sentiment over the conversation, from their turns' cues."""
     if not cues:
         return "neutral", 0.0
     complaint = sum(c.complaint for c in cues)
     warmth = max(c.warmth for c in cues)
     first_complaint = next((i for i, c in enumerate(cues) if c.complaint >= 0.5), len(cues))
-    warm_after = any(c.warmth >= _WARM_AT for c in cues[first_complaint + 1 :])
-    warm_before = any(c.warmth >= _WARM_AT for c in cues[:first_complaint])
+    warm_after = any(c.warmth >= limits.warm_at for c in cues[first_complaint + 1 :])
+    warm_before = any(c.warmth >= limits.warm_at for c in cues[:first_complaint])
     soured_end = cues[-1].sarcasm or cues[-1].gave_up or cues[-1].angry
     score = max(-1.0, min(1.0, 0.4 * warmth - 0.3 * complaint))
     if any(c.tone_apology for c in cues):
         return "mixed", max(-0.3, min(0.3, score))
-    if complaint >= _COMPLAINED_AT and warm_after and not soured_end:
+    if complaint >= limits.complained_at and warm_after and not soured_end:
         return "mixed", max(-0.3, min(0.3, score))  # complained, then was pleased
-    if warm_before and 0.5 <= complaint < _LET_DOWN_AT and not warm_after:
+    if warm_before and 0.5 <= complaint < limits.let_down_at and not warm_after:
         return "mixed", max(-0.3, min(0.3, score))  # pleased, then (mildly) let down
-    if complaint >= _COMPLAINED_AT:
+    if complaint >= limits.complained_at:
         return "negative", min(score, -0.2)
-    if warmth >= _WARM_AT and complaint < 0.5:
+    if warmth >= limits.warm_at and complaint < 0.5:
         return "positive", max(score, 0.2)
     return "neutral", max(-0.19, min(0.19, score))
 
@@ -410,16 +429,23 @@ _ESCALATION = re.compile(
     r"\b(human|real person|manager|supervisor|speak to (someone|a person|an agent)|"
     r"escalat\w*|complaint|lawyer|chargeback|dispute|un humain|une personne|conseiller|"
     r"responsable|una persona|un humano|supervisor|einen menschen|mitarbeiter|vorgesetzt\w*|"
-    r"beschwerde|anwalt|reclamacion|plainte)\b"
+    r"beschwerde|anwalt|reclamacion|plainte)\b|"
+    + "|".join(re.escape(fold(word)) for word in ["上司", "責任者", "人間", "オペレーター"])
 )
 
 
 def _topic_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    parts = []
+    """Phrases as whole words (a trailing `*`: any ending; else an optional plural `s`);
+    Japanese phrases anywhere, as Japanese has no spaces between words."""
+    parts, unspaced = [], []
     for phrase in phrases:
+        if _UNSPACED.search(phrase):
+            unspaced.append(re.escape(fold(phrase)))
+            continue
         body = re.escape(phrase.rstrip("*")).replace(r"\ ", r"[\s-]+")
         parts.append(body + (r"\w*" if phrase.endswith("*") else r"s?"))
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+    whole_words = r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)"
+    return re.compile("|".join([whole_words, *unspaced]))
 
 
 _TOPIC_PATTERNS = {topic: _topic_pattern(phrases) for topic, phrases in lexicon.TOPICS.items()}

@@ -1,15 +1,22 @@
 """`make eval-insights`: the independent set is whole and well-formed, the scorer means what
-the README says, and the local analyzer keeps its figures on the tuning half (floors a little
-under the measured ones, so a regression fails). The held-out half is never run here: its
-figure is measured by `make eval-insights` alone, so no test result can tune against it."""
+docs/insights.md says, the report puts the halves side by side (and says when the held-out
+half is absent), and the local analyzer keeps its figures on each writer's part of the tune
+half (floors a little under the measured ones, so a regression fails). The held-out half's
+shape is checked when it is there, but no analyzer is run on it here: its figure is measured
+by `make eval-insights` alone, so no test result can tune against it."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from bench import eval_insights
 from bench.eval_insights import (
-    HALVES,
+    HELDOUT_ABSENT,
     analyzer_named,
+    available,
     evaluate,
     is_junk,
     load_cases,
@@ -18,14 +25,18 @@ from bench.eval_insights import (
     topic_matches,
 )
 
+WRITERS = ("tune_a", "tune_b", "heldout")  # one writer/labeler pair's conversations each
 
-@pytest.mark.parametrize("half", HALVES)
+
+@pytest.mark.parametrize("half", WRITERS)
 def test_each_half_is_whole_and_labeled(half: str) -> None:
+    if not available(half):
+        pytest.skip("heldout.jsonl is added after tuning")
     cases = load_cases(half)
-    assert len(cases) == 120
+    assert len(cases) >= 100
     assert len({case["id"] for case in cases}) == len(cases)
     assert {"en", "fr", "es", "de"} <= {case["language"] for case in cases}
-    assert {case["kind"] for case in cases} == {"chat", "voice", "agent", "email"}
+    assert {"chat", "voice", "agent", "email"} <= {case["kind"] for case in cases}
     labels = [case["labels"] for case in cases]
     assert {label["sentiment"] for label in labels} == {"positive", "neutral", "negative", "mixed"}
     assert {label["taskCompleted"] for label in labels} == {True, False}
@@ -33,8 +44,15 @@ def test_each_half_is_whole_and_labeled(half: str) -> None:
 
 
 def test_the_halves_do_not_overlap() -> None:
-    texts = [{case["messages"][0]["content"] for case in load_cases(half)} for half in HALVES]
-    assert not texts[0] & texts[1]
+    present = [half for half in WRITERS if available(half)]
+    texts = [{case["messages"][0]["content"] for case in load_cases(half)} for half in present]
+    ids = [{case["id"] for case in load_cases(half)} for half in present]
+    assert sum(map(len, texts)) == len(set().union(*texts))
+    assert sum(map(len, ids)) == len(set().union(*ids))
+
+
+def test_the_tune_half_is_both_writers_parts() -> None:
+    assert load_cases("tune") == load_cases("tune_a") + load_cases("tune_b")
 
 
 def test_topic_matching_and_junk() -> None:
@@ -48,18 +66,61 @@ def test_topic_matching_and_junk() -> None:
         assert is_junk(junk), junk
     for topic in ("delivery", "refund", "password reset", "delivery time"):
         assert not is_junk(topic), topic
+    # Japanese: no spaces, so a topic is one word, matched as a substring.
+    assert is_junk("今日")
+    assert is_junk("ありがとうございます")
+    assert not is_junk("返金")
+    assert topic_matches("返金", ["返金手続き"])
+    assert not topic_matches("返金", ["パスワード"])
 
 
-def test_local_analyzer_keeps_its_figures_on_the_tuning_half() -> None:
-    cases = load_cases("tune")
+def test_the_report_puts_the_halves_side_by_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = load_cases("tune_b")[:6]
+    for name, part in (("tune.jsonl", cases[:3]), ("tune_b.jsonl", cases[3:])):
+        (tmp_path / name).write_text("".join(json.dumps(case) + "\n" for case in part))
+    monkeypatch.setattr(eval_insights, "DATA", tmp_path)
+
+    assert eval_insights.main([]) == 0
+    absent = capsys.readouterr().out
+    assert HELDOUT_ABSENT in absent
+    header = next(line for line in absent.splitlines() if line.startswith("figure"))
+    assert header.split() == ["figure", "tune_a", "tune_b", "tune", "heldout"]
+    assert "conversations" in absent
+    assert " 6 " in absent
+    assert "absent" in absent
+
+    (tmp_path / "heldout.jsonl").write_text((tmp_path / "tune_b.jsonl").read_text())
+    assert eval_insights.main([]) == 0
+    present = capsys.readouterr().out
+    assert HELDOUT_ABSENT not in present
+    assert "-- tune --" in present
+    assert "-- heldout --" in present
+    side_by_side = next(line for line in present.splitlines() if "-- tune --" in line)
+    assert "-- heldout --" in side_by_side
+    assert present.count("labeled \\ predicted") == 4  # sentiment and task, for each half
+
+
+# Floors a little under each writer's measured figures (docs/insights.md).
+FLOORS = {
+    "tune_a": {"sentiment": 0.78, "task": 0.92, "topics": 0.95, "negative": 0.85, "mixed": 0.6},
+    "tune_b": {"sentiment": 0.75, "task": 0.88, "topics": 0.95, "negative": 0.7, "mixed": 0.7},
+}
+
+
+@pytest.mark.parametrize("half", FLOORS)
+def test_local_analyzer_keeps_its_figures_on_each_writers_part(half: str) -> None:
+    cases = load_cases(half)
     scores = evaluate(cases, per_case(analyzer_named("local"), cases))
-    assert scores.sentiment_accuracy >= 0.77
-    assert scores.task_accuracy >= 0.92
-    assert scores.topics_accuracy >= 0.93
+    floors = FLOORS[half]
+    assert scores.sentiment_accuracy >= floors["sentiment"]
+    assert scores.task_accuracy >= floors["task"]
+    assert scores.topics_accuracy >= floors["topics"]
     assert scores.junk_topics == []
     recalls = {label: scores.precision_recall(label)[1] for label in ("negative", "mixed")}
-    assert recalls["negative"] >= 0.8, recalls
-    assert recalls["mixed"] >= 0.55, recalls
+    assert recalls["negative"] >= floors["negative"], recalls
+    assert recalls["mixed"] >= floors["mixed"], recalls
 
 
 def test_local_analyzer_keeps_the_old_regression_set() -> None:
@@ -76,3 +137,10 @@ def test_the_bedrock_path_loses_nothing_on_the_stubbed_transport() -> None:
     assert (scores.sentiment_accuracy, scores.task_accuracy) == (1.0, 1.0)
     assert scores.topics_accuracy == 1.0
     assert scores.size == sum(scores.sentiment.values()) == 12
+
+
+def test_cross_validation_scores_each_writers_choice_on_the_other() -> None:
+    report = eval_insights.cross_validate()
+    assert "chosen on tune_a" in report
+    assert "chosen on tune_b" in report
+    assert report.count("(unseen)") == 2

@@ -214,3 +214,92 @@ def test_insights_shape(analyzer: LocalAnalyzer) -> None:
         "createdAt", "analyzer",
     ]  # fmt: skip
     assert -1 <= stored["sentimentScore"] <= 1
+
+
+def test_japanese_is_read_without_spaces(analyzer: LocalAnalyzer) -> None:
+    assert guess_language("ログインできません。パスワードを忘れました。") == "ja"
+    angry = analyzer.analyze(
+        chat(
+            ("user", "注文した商品がまだ届きません。何度も問い合わせているのに、ひどい対応です。"),
+            ("assistant", "申し訳ございませんが、担当部署から折り返しご連絡いたします。"),
+            ("user", "もういいです。"),
+        )
+    )
+    assert (angry.sentiment, angry.task_completed) == ("negative", False)
+    assert angry.topics[:2] == ["delivery", "order"]
+    assert "Repeated request: the user had to ask again" in angry.issues
+    pleased = analyzer.analyze(
+        chat(
+            ("user", "ログインできません。パスワードを忘れました。"),
+            ("assistant", "パスワード再設定のリンクを送信しました。"),
+            ("user", "ログインできました\uff01本当にありがとうございます、助かりました。"),
+        )
+    )
+    assert (pleased.sentiment, pleased.task_completed) == ("positive", True)
+    assert pleased.topics == ["login", "password reset"]  # never a whole sentence from YAKE
+    assert pleased.summary.startswith("The user asked: “ログインできません。”")
+
+
+def test_every_japanese_topic_name_is_a_topic() -> None:
+    from shared.insights import lexicon
+
+    assert set(lexicon._TOPICS_JA) <= set(lexicon.TOPICS)
+
+
+def test_grudging_endings_are_complaints_in_each_language(analyzer: LocalAnalyzer) -> None:
+    for grudging in (
+        "finally. would've been nice to know the size limit upfront but ok. thanks",
+        "Geld ist da. Hätte auch gestern schon so gehen können, aber gut, danke.",
+        "vale. gracias, aunque podríais avisar mejor de las renovaciones",
+        "Je vous remercie, même si ça ne règle pas vraiment mon problème.",
+        "Typisch. Ja, machen Sie.",
+        "llevo media hora con esto, tengo 40 productos que subir",
+        "Ich hab schon einen Tag mit eurem Formular verloren.",
+        "I'm afraid I lost a whole morning on this.",
+    ):
+        assert analyzer.cues(grudging).complaint >= 0.5, grudging
+    for plain in (
+        "ok thanks",
+        "Vale, gracias.",
+        "Danke, bis dann.",
+        "Merci, bonne journée.",
+        "I never bought anything, I'm afraid.",  # politeness, not fear
+        "el robot aspirador Roomba está más barato en otra tienda",  # a product
+    ):
+        assert analyzer.cues(plain).complaint == 0, plain
+
+
+def test_an_apology_for_ones_tone_is_mixed_in_each_language(analyzer: LocalAnalyzer) -> None:
+    for angry, apology in [
+        ("Es la tercera vez que llamo, es inaceptable.", "Perdone que me haya puesto borde."),
+        ("è la terza volta che provo, che senso ha???", "ok grazie, scusa se ero un po' nervosa"),
+        ("WHERE ARE MY NOTES. this is unacceptable", "sorry for shouting, thank you so much"),
+    ]:  # fmt: skip
+        result = analyzer.analyze(
+            chat(("user", angry), ("assistant", "Done, it is fixed now."), ("user", apology))
+        )
+        assert result.sentiment == "mixed", apology
+
+
+def test_a_chat_the_user_walked_away_from_is_not_completed(analyzer: LocalAnalyzer) -> None:
+    for closing in (
+        "Are you still there? This chat will close after 10 minutes of inactivity.",
+        "Olá, ainda está aí? Você pode voltar a este chat mais tarde.",
+        "Ti ho messo in coda. Un operatore ti risponderà qui.",
+    ):
+        result = analyzer.analyze(
+            chat(
+                ("user", "I want to cancel my internet service, account 440129385"),
+                ("assistant", "Sure. Can you confirm the account holder's name?"),
+                ("user", "hang on"),
+                ("assistant", closing),
+            )
+        )
+        assert result.task_completed is False, closing
+
+
+def test_a_negated_success_is_no_success(analyzer: LocalAnalyzer) -> None:
+    for worked in ("funciona", "è arrivato", "chegou", "ça fonctionne", "it works now"):
+        assert analyzer.cues(worked).worked, worked
+    for negated in ("no funciona", "non è arrivato", "não chegou", "ça ne fonctionne pas"):
+        assert not analyzer.cues(negated).worked, negated
