@@ -55,7 +55,7 @@ $(VENV_STAMP):
 		echo "Installing uv $(UV_VERSION) into $(UV_HOME)"; \
 		if $(PYTHON) -m pip --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip"; \
 		else $(PYTHON) -m venv $(VENV)/pip-bootstrap && pip="$(VENV)/pip-bootstrap/bin/python -m pip"; fi; \
-		$$pip install --quiet --disable-pip-version-check --target $(UV_HOME) uv==$(UV_VERSION); }
+		PIP_ROOT_USER_ACTION=ignore $$pip install --quiet --disable-pip-version-check --target $(UV_HOME) uv==$(UV_VERSION); }
 	@touch $@
 
 $(LOCAL_STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
