@@ -79,8 +79,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# System packages the tests need: curl (the e2e suite runs the README's curl examples) and
-# Chromium (the console's browser tests; Playwright drives Debian's build, never its own).
+# System packages the tests need: curl (the e2e suite runs the curl examples of the README and
+# docs/) and Chromium (the console's browser tests; Playwright drives Debian's build, never its own).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-tools:
 	@missing=""; command -v curl >/dev/null || missing="curl"; \

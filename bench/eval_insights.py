@@ -1,7 +1,7 @@
 """`make eval-insights`: an insights analyzer against the independent labeled set.
 
 bench/insights_eval/ holds two halves written and labeled by people who never saw the analyzer
-(README, Insights): `tune.jsonl` (tune on it freely) and `heldout.jsonl` (the reported figure:
+(docs/insights.md): `tune.jsonl` (tune on it freely) and `heldout.jsonl` (the reported figure:
 never read item by item, never tuned on). For each half this prints sentiment accuracy with
 per-class precision/recall and a confusion matrix, the low/high-confidence split, taskCompleted
 accuracy, topics accuracy and the number of junk topics. `regression.jsonl` is the old set the

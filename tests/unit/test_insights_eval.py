@@ -1,5 +1,5 @@
 """`make eval-insights`: the independent set is whole and well-formed, the scorer means what
-the README says, and the local analyzer keeps its figures on the tuning half (floors a little
+docs/insights.md says, and the local analyzer keeps its figures on the tuning half (floors a little
 under the measured ones, so a regression fails). The held-out half is never run here: its
 figure is measured by `make eval-insights` alone, so no test result can tune against it."""
 
