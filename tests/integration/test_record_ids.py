@@ -149,7 +149,7 @@ operations = st.lists(
 
 @dataclass
 class Model:
-    """What the rule of docs/guarantees.md says the conversation holds: identity -> (order, message)."""
+    """What docs/guarantees.md's rule says the conversation holds: identity -> (order, message)."""
 
     records: dict[Any, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
 

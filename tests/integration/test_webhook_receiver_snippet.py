@@ -1,5 +1,5 @@
-"""The receiver snippet of docs/webhooks.md, run against a real delivery: it accepts what Parley sent,
-refuses a tampered body, and sees a duplicate by its webhook-id."""
+"""The receiver snippet of docs/webhooks.md, run against a real delivery: it accepts what Parley
+sent, refuses a tampered body, and sees a duplicate by its webhook-id."""
 
 from __future__ import annotations
 
