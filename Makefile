@@ -38,27 +38,31 @@ help:
 # (the `local` extra); `make test`/`make bench` add the test, lint, browser and benchmark tools
 # (the `dev` extra, which includes `local`) to the same .venv, never recreating it.
 # uv installs them (parallel downloads, a shared cache, no Python process per package: a first
-# `make dev` in seconds, where pip took over a minute), with the same constraints.txt pins. uv itself
-# is pinned and bootstrapped from PyPI into .venv/uv with the Python's own pip (or a throwaway venv's
-# when that Python has none), unless a `uv` of exactly that version is on PATH. uv shows a progress
-# bar while downloading and lists each package it installs.
+# `make dev` in seconds, where pip took minutes), with the same constraints.txt pins. uv itself is
+# pinned and bootstrapped from PyPI into .venv/uv with the Python's own pip (or a throwaway venv's
+# when that Python has none), unless a `uv` of exactly that version is on PATH; a .venv made
+# before uv gets it the same way. uv shows a progress bar while downloading and lists each
+# package it installs.
 UV_VERSION := 0.13.9
 UV_HOME := $(VENV)/uv
-UV = $(shell [ "$$(uv --version 2>/dev/null)" = "uv $(UV_VERSION)" ] && command -v uv || echo $(UV_HOME)/bin/uv)
+UV_ON_PATH := $(shell [ "$$(uv --version 2>/dev/null)" = "uv $(UV_VERSION)" ] && command -v uv)
+UV := $(or $(UV_ON_PATH),$(UV_HOME)/bin/uv)
 UV_INSTALL = $(UV) pip install --python $(BIN)/python -c constraints.txt
 
 $(VENV_STAMP):
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found (3.13 preferred)"; exit 1; }
 	@echo "Creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv --without-pip $(VENV)
-	@[ "$$(uv --version 2>/dev/null)" = "uv $(UV_VERSION)" ] || { \
-		echo "Installing uv $(UV_VERSION) into $(UV_HOME)"; \
-		if $(PYTHON) -m pip --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip"; \
-		else $(PYTHON) -m venv $(VENV)/pip-bootstrap && pip="$(VENV)/pip-bootstrap/bin/python -m pip"; fi; \
-		PIP_ROOT_USER_ACTION=ignore $$pip install --quiet --disable-pip-version-check --target $(UV_HOME) uv==$(UV_VERSION); }
 	@touch $@
 
-$(LOCAL_STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
+$(UV_HOME)/bin/uv: | $(VENV_STAMP)
+	@echo "Installing uv $(UV_VERSION) into $(UV_HOME)"
+	@if $(PYTHON) -m pip --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip"; \
+	else $(PYTHON) -m venv $(VENV)/pip-bootstrap && pip="$(VENV)/pip-bootstrap/bin/python -m pip"; fi; \
+	PIP_ROOT_USER_ACTION=ignore $$pip install --quiet --disable-pip-version-check \
+		--target $(UV_HOME) uv==$(UV_VERSION)
+
+$(LOCAL_STAMP): pyproject.toml constraints.txt $(VENV_STAMP) | $(UV)
 	@echo "Installing what the local server needs (the test tools come with make test)"
 	$(UV_INSTALL) -e '.[local]'
 	@touch $@
@@ -67,7 +71,7 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
 # `make test` starts dozens of dev servers, and where nothing may write __pycache__ (read-only or
 # PYTHONDONTWRITEBYTECODE) each would compile its imports again. `make dev` skips it: compiling
 # ~4,000 files costs more than its first start saves.
-$(STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
+$(STAMP): pyproject.toml constraints.txt $(VENV_STAMP) | $(UV)
 	@echo "Installing the test, lint, browser and benchmark tools"
 	$(UV_INSTALL) -e '.[dev]'
 	@echo "Compiling the installed packages to bytecode"
