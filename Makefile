@@ -12,21 +12,22 @@ STAMP := $(VENV)/.installed-stamp
 LOCAL_STAMP := $(VENV)/.local-stamp
 VENV_STAMP := $(VENV)/.created-stamp
 SAM_VENV := .venv-sam
-# pip for both venvs, pinned like every other tool (a security review asked that what is deployed
-# is what was tested). aws-sam-cli's own pin is beside its venv below.
+# pip for the SAM venv, pinned like every other tool (a security review asked that what is deployed
+# is what was tested); .venv is installed by uv (UV_VERSION, below). aws-sam-cli's pin is beside
+# its venv below.
 PIP_VERSION := 26.3
 
 .PHONY: help dev test lint typecheck test-tools build sam-validate bench cost loadtest eval-insights clean
 
 help:
-	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
+	@echo "make dev           both APIs and the console locally; prints the URL, keys and export lines"
 	@echo "make test          lint, type-check and run every test"
 	@echo "make lint          ruff + cfn-lint"
 	@echo "make typecheck     mypy --strict"
 	@echo "make test-tools    install curl and chromium if missing (apt-get): e2e curl examples, console browser tests"
 	@echo "make bench         every performance target, met or missed"
 	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
-	@echo "make eval-insights the local insights analyzer against its labeled set"
+	@echo "make eval-insights the local insights analyzer on the held-out and tuning halves of its evaluation set"
 	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build into .aws-sam/build, or SAM_BUILD_DIR (pinned aws-sam-cli in .venv-sam)"
@@ -34,26 +35,48 @@ help:
 	@echo "(make build-SharedLayer is called by sam build, not by hand)"
 
 # Two installs into one .venv: `make dev` needs only the runtime and the local server's packages
-# (the `local` extra, seconds); `make test`/`make bench` add the test, lint, browser and benchmark
-# tools (the `dev` extra, which includes `local`) to the same .venv, never recreating it.
-# pip prints each package as it collects and installs it (no --quiet: a first run shows progress).
+# (the `local` extra); `make test`/`make bench` add the test, lint, browser and benchmark tools
+# (the `dev` extra, which includes `local`) to the same .venv, never recreating it.
+# uv installs them (parallel downloads, a shared cache, no Python process per package: a first
+# `make dev` in seconds, where pip took minutes), with the same constraints.txt pins. uv itself is
+# pinned and bootstrapped from PyPI into .venv/uv with the Python's own pip (or a throwaway venv's
+# when that Python has none), unless a `uv` of exactly that version is on PATH; a .venv made
+# before uv gets it the same way. uv shows a progress bar while downloading and lists each
+# package it installs.
+UV_VERSION := 0.13.9
+UV_HOME := $(VENV)/uv
+UV_ON_PATH := $(shell [ "$$(uv --version 2>/dev/null)" = "uv $(UV_VERSION)" ] && command -v uv)
+UV := $(or $(UV_ON_PATH),$(UV_HOME)/bin/uv)
+UV_INSTALL = $(UV) pip install --python $(BIN)/python -c constraints.txt
+
 $(VENV_STAMP):
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found (3.13 preferred)"; exit 1; }
 	@echo "Creating $(VENV) with $(PYTHON)"
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
+	$(PYTHON) -m venv --without-pip $(VENV)
 	@touch $@
 
-$(LOCAL_STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
-	@echo "Installing what the local server needs (the full test tools come with make test)"
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on \
-		-c constraints.txt -e '.[local]'
+$(UV_HOME)/bin/uv: | $(VENV_STAMP)
+	@echo "Installing uv $(UV_VERSION) into $(UV_HOME)"
+	@if $(PYTHON) -m pip --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip"; \
+	else $(PYTHON) -m venv $(VENV)/pip-bootstrap && pip="$(VENV)/pip-bootstrap/bin/python -m pip"; fi; \
+	PIP_ROOT_USER_ACTION=ignore $$pip install --quiet --disable-pip-version-check \
+		--target $(UV_HOME) uv==$(UV_VERSION)
+
+$(LOCAL_STAMP): pyproject.toml constraints.txt $(VENV_STAMP) | $(UV)
+	@echo "Installing what the local server needs (the test tools come with make test)"
+	$(UV_INSTALL) -e '.[local]'
 	@touch $@
 
-$(STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
+# The test tools' install then compiles every installed module to bytecode, as pip always did:
+# `make test` starts dozens of dev servers, and where nothing may write __pycache__ (read-only or
+# PYTHONDONTWRITEBYTECODE) each would compile its imports again. `make dev` skips it: compiling
+# ~4,000 files costs more than its first start saves.
+$(STAMP): pyproject.toml constraints.txt $(VENV_STAMP) | $(UV)
 	@echo "Installing the test, lint, browser and benchmark tools"
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on \
-		-c constraints.txt -e '.[dev]'
+	$(UV_INSTALL) -e '.[dev]'
+	@echo "Compiling the installed packages to bytecode"
+	@# -q -q: errors only; a file that cannot compile (a package's test data) is not an error here.
+	-@$(BIN)/python -m compileall -q -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	@touch $@ $(LOCAL_STAMP)
 
 dev: $(LOCAL_STAMP)
@@ -67,8 +90,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# System packages the tests need: curl (the e2e suite runs the README's curl examples) and
-# Chromium (the console's browser tests; Playwright drives Debian's build, never its own).
+# System packages the tests need: curl (the e2e suite runs the curl examples of the README and
+# docs/) and Chromium (the console's browser tests; Playwright drives Debian's build, never its own).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-tools:
 	@missing=""; command -v curl >/dev/null || missing="curl"; \

@@ -129,7 +129,7 @@ def ingest_error(request: Request | None, answer: ErrorAnswer, request_id: str) 
     return JSONBody(body, status_code=answer.status, headers=answer.headers)
 
 
-# The conversations API's error codes (README "The conversations API"), by HTTP status.
+# The conversations API's error codes (docs/conversations-api.md), by HTTP status.
 _CONVERSATION_CODES = {
     400: "VALIDATION_ERROR",
     401: "UNAUTHORIZED",

@@ -1,4 +1,4 @@
-"""The response shapes of `/api/v1/conversations…` (README "The conversations API")."""
+"""The response shapes of `/api/v1/conversations…` (docs/conversations-api.md)."""
 
 from __future__ import annotations
 

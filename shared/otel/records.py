@@ -1,4 +1,4 @@
-"""From OTLP spans to Parley records (the table in README "Send OpenTelemetry").
+"""From OTLP spans to Parley records (the table in docs/otlp.md).
 
 A span becomes records in three shapes:
 - messages (`message_source: chat`): Moda/OpenLLMetry flat attributes (`gen_ai.prompt.N.*`,

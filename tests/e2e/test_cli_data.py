@@ -24,7 +24,7 @@ from tests.e2e.summaries import wait_for_summaries
 
 pytestmark = pytest.mark.e2e
 
-EVENTS = 10_000  # the 100,000-event run is in the README (too slow for every `make test`)
+EVENTS = 10_000  # the 100,000-event run is in docs/cli.md (too slow for every `make test`)
 CONVERSATIONS = 50
 
 

@@ -156,7 +156,7 @@ def attempts_within_the_window(jitter: float) -> int:
 
 
 def test_the_window_holds_about_fifteen_attempts() -> None:
-    # Documented in the README: 14 to 17 attempts, depending on jitter.
+    # Documented in docs/webhooks.md: 14 to 17 attempts, depending on jitter.
     assert attempts_within_the_window(1.25) == 14
     assert attempts_within_the_window(1.0) == 15
     assert attempts_within_the_window(0.75) == 17
