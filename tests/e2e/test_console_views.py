@@ -302,3 +302,29 @@ def test_a_375_px_phone_never_scrolls_sideways(
         shot(page, f"phone-{where}")
     finally:
         context.close()
+
+
+HOSTILE = '<img src=x onerror="window.pwned=1"><b>bold</b>'
+
+
+def test_markup_in_the_data_is_shown_as_text(page: Page, viewer: ServerProcess) -> None:
+    turns = {
+        "messages": [
+            {"role": "user", "content": HOSTILE},
+            {
+                "role": "assistant",
+                "content": "ok",
+                "toolCalls": [{"id": HOSTILE, "name": HOSTILE, "arguments": HOSTILE}],
+            },
+        ]
+    }
+    created = api(viewer, "POST", BASE, {"promptName": HOSTILE, "content": json.dumps(turns)})
+    sign_in(page, viewer, "viewer")
+    expect(row_of(page, created["id"]).get_by_role("link")).to_have_text(HOSTILE)
+    expect(row_of(page, created["id"])).to_contain_text(f"prompt {HOSTILE}")
+    page.goto(f"{viewer.base_url}/#/c/api/{created['id']}")
+    expect(page.locator(".tool-pair")).to_contain_text(HOSTILE)
+    expect(page.locator("#view-title")).to_contain_text(HOSTILE)
+    # Not one element made from it, and nothing ran.
+    assert page.locator("main b, main img").count() == 0
+    assert page.evaluate("window.pwned") is None
