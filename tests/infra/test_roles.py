@@ -59,8 +59,9 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
             "RunsAppendFunction",
         )
     },
-    # shared/conversations/store/listing.py list_page and count: Query on the tenant index.
-    "ConversationsListFunction": {"dynamodb:Query"},
+    # shared/conversations/store/listing.py list_page and count: Query on the tenant index,
+    # and BatchGetItem of the page's META items.
+    "ConversationsListFunction": {"dynamodb:Query", "dynamodb:BatchGetItem"},
     # shared/conversations/store/reads.py load: one Query of the conversation's items.
     "ConversationsGetFunction": {"dynamodb:Query"},
     # shared/conversations/store/reads.py load_summary: GetItem of the META item.

@@ -607,6 +607,13 @@ def test_conversation_list_file_lists_the_created_ones(dynamodb: Any) -> None:
         "status": "completed",
         "hasInsights": False,
         "createdAt": second["createdAt"],
+        "title": "Hello",  # its first user message
+        "messageCount": 2,
+        "updatedAt": second["createdAt"],
+        "promptName": None,
+        "agentId": None,
+        "agentName": None,
+        "llmModel": None,
     }
     assert answer.body["pagination"]["total"] == 2
 
