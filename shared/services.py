@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shared.lake.store import LakeStore
     from shared.lake.writer import ConversationsLakeWorker, RecordsLakeWorker
     from shared.otel.service import OtelService
+    from shared.quotas import UsageCounter
     from shared.webhooks.delivery import Deliverer
     from shared.webhooks.fanout import FanOut
     from shared.webhooks.queue import WebhookQueue
@@ -89,7 +90,7 @@ def ingest_service() -> IngestService:
     if settings.archive_bucket:
         objects = ArchiveObjects(settings, settings.archive_bucket, dynamo.default_session())
         archive = ArchiveStore(objects)
-    return IngestService(record_store(), idempotency_store(), archive)
+    return IngestService(record_store(), idempotency_store(), archive, usage_counter())
 
 
 @lru_cache(maxsize=1)
@@ -215,6 +216,14 @@ def lake_compactor() -> Compactor:
     return Compactor(lake_store(), on_compacted=on_compacted)
 
 
+@lru_cache(maxsize=1)
+def usage_counter() -> UsageCounter:
+    """Every write that stores events is charged to its tenant's daily quota."""
+    from shared.quotas import UsageCounter
+
+    return UsageCounter(default_client(), get_settings())
+
+
 def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
     for cached in (
@@ -238,6 +247,7 @@ def reset() -> None:
         lake_records_worker,
         lake_conversations_worker,
         lake_compactor,
+        usage_counter,
         dynamo.default_client,
         dynamo.default_session,
     ):
