@@ -95,6 +95,12 @@ class Settings(BaseModel):
     # On AWS the cursor-signing secret lives in Secrets Manager (shared/cursors.py); locally
     # cursor_secret, or none.
     cursor_secret_arn: str | None = None
+    # Webhook signing secrets are sealed under this KMS key (shared/webhooks/crypto.py); without
+    # one (make dev, tests) under a local key file.
+    webhook_kms_key_id: str | None = None
+    webhook_key_file: str = ".parley-webhook.key"
+    # How long a rotated-out webhook secret keeps signing deliveries beside the new one.
+    webhook_secret_overlap_seconds: int = Field(default=24 * 3600, ge=0)
 
     @field_validator("plan_quotas", "tenant_quotas", mode="before")
     @classmethod
@@ -152,6 +158,9 @@ _ENV_VARS = {
     "usage_table": "USAGE_TABLE",
     "usage_flush_seconds": "PARLEY_USAGE_FLUSH_SECONDS",
     "cursor_secret_arn": "PARLEY_CURSOR_SECRET_ARN",
+    "webhook_kms_key_id": "PARLEY_WEBHOOK_KMS_KEY_ID",
+    "webhook_key_file": "PARLEY_WEBHOOK_KEY_FILE",
+    "webhook_secret_overlap_seconds": "PARLEY_WEBHOOK_SECRET_OVERLAP_SECONDS",
 }
 
 

@@ -240,3 +240,15 @@ def test_event_source_permissions_name_only_the_functions_own_source(
         if actions_of(s) & reading
     ]
     assert scoped == [source]
+
+
+# shared/webhooks/crypto.py: webhook signing secrets are sealed under the KMS key: a data key
+# per secret when one is made (create, rotate), opened only to sign deliveries.
+ALLOWED_ACTIONS["WebhooksCreateFunction"] |= {"kms:GenerateDataKey"}
+ALLOWED_ACTIONS["WebhookDeliveryFunction"] |= {"kms:Decrypt"}
+# shared/webhooks/store.py rotate: read the row, swap its secrets (GetItem, UpdateItem).
+ALLOWED_ACTIONS["WebhooksRotateSecretFunction"] = {
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "kms:GenerateDataKey",
+}

@@ -137,7 +137,9 @@ def test_a_new_day_starts_from_zero(dynamodb: Any, tenant: str) -> None:
     assert stored(dynamodb, tenant, "2026-12-08") == (100, 10)
 
 
-def test_an_unreachable_usage_table_refuses_only_what_the_process_counted(dynamodb: Any, tenant: str) -> None:
+def test_an_unreachable_usage_table_refuses_only_what_the_process_counted(
+    dynamodb: Any, tenant: str
+) -> None:
     client, clock = CountingClient(dynamodb), Clock()
     client.failing = True
     usage = counter(client, clock)
