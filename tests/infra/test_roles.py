@@ -67,8 +67,7 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
     "ConversationsInsightsFunction": {"dynamodb:GetItem"},
     "RunsInsightsFunction": {"dynamodb:GetItem"},
     # shared/ingest/store.py put (BatchWriteItem); shared/idempotency.py (Get/Put/DeleteItem);
-    # shared/ingest/archive.py PutObject, and DeleteObject for a body it did not acknowledge
-    # (the archive is versioned: that only hides it).
+    # shared/ingest/archive.py PutObject (a body it did not acknowledge is marked, not deleted).
     **{
         function: {
             "dynamodb:BatchWriteItem",
@@ -76,7 +75,6 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
             "dynamodb:PutItem",
             "dynamodb:DeleteItem",
             "s3:PutObject",
-            "s3:DeleteObject",
         }
         for function in ("IngestFunction", "IngestMultiFunction", "IngestVogentRawFunction")
     },
