@@ -156,11 +156,6 @@ class UsageCounter:
                 if not (state.pending_events or state.pending_bytes):
                     return
 
-    def flush(self) -> None:
-        """Writes what every tenant has pending (tests; a process about to stop)."""
-        for tenant_id in list(self._days):
-            self._update(tenant_id)
-
     def _update(self, tenant_id: str) -> bool:
         """Writes the tenant's pending counts and learns every process's total, in one call;
         whether it did. One update per tenant at a time; a failed one keeps its counts pending."""

@@ -104,38 +104,48 @@ class WebhookStore:
             item = self._item(tenant, webhook_id, deadline, with_secrets=True)
             if item is None:
                 return False
-            if "secret_sealed" in item:
-                replaced = item["secret_sealed"]["S"]
-                unchanged = ("secret_sealed = :was", {":was": item["secret_sealed"]})
-            else:
-                replaced = self._box.seal(item["secret"]["S"], tenant, webhook_id)
-                unchanged = ("secret = :was", {":was": item["secret"]})
-            try:
-                call_with_retry(
-                    lambda: self._client.update_item(
-                        TableName=self._table,
-                        Key={"pk": _s(tenant), "sk": _s(webhook_id)},
-                        UpdateExpression=(
-                            "SET secret_sealed = :new, previous_secret_sealed = :old, "
-                            "previous_secret_until = :until REMOVE secret"
-                        ),
-                        ConditionExpression=unchanged[0],  # noqa: B023 (called at once)
-                        ExpressionAttributeValues={
-                            ":new": _s(new_sealed),
-                            ":old": _s(replaced),  # noqa: B023
-                            ":until": _s(until),
-                            **unchanged[1],  # noqa: B023
-                        },
-                    ),
-                    deadline,
-                )
-            except self._client.exceptions.ConditionalCheckFailedException:
-                continue  # rotated (or deleted) meanwhile: read it again
-            return True
+            if self._swap_secrets(tenant, item, new_sealed, until, deadline):
+                return True
+            # Rotated (or deleted) meanwhile: read it again.
         raise Conflict(
             "This webhook's secret is being rotated by another request; retry",
             details={"id": "Rotated concurrently"},
         )
+
+    def _swap_secrets(
+        self, tenant: str, item: Item, new_sealed: str, until: str, deadline: Deadline
+    ) -> bool:
+        """The new secret in, the current one kept as the previous, if the row still holds
+        the secret just read; False when it no longer does."""
+        webhook_id = item["sk"]["S"]
+        if "secret_sealed" in item:
+            replaced = item["secret_sealed"]["S"]
+            unchanged, was = "secret_sealed = :was", item["secret_sealed"]
+        else:  # a row from before sealing: its plain-text secret is sealed now
+            replaced = self._box.seal(item["secret"]["S"], tenant, webhook_id)
+            unchanged, was = "secret = :was", item["secret"]
+        try:
+            call_with_retry(
+                lambda: self._client.update_item(
+                    TableName=self._table,
+                    Key={"pk": _s(tenant), "sk": _s(webhook_id)},
+                    UpdateExpression=(
+                        "SET secret_sealed = :new, previous_secret_sealed = :old, "
+                        "previous_secret_until = :until REMOVE secret"
+                    ),
+                    ConditionExpression=unchanged,
+                    ExpressionAttributeValues={
+                        ":new": _s(new_sealed),
+                        ":old": _s(replaced),
+                        ":until": _s(until),
+                        ":was": was,
+                    },
+                ),
+                deadline,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def delete(self, tenant: str, webhook_id: str, deadline: Deadline) -> bool:
         """Remove it; False when the tenant has no such endpoint."""

@@ -133,7 +133,8 @@ def test_a_new_day_starts_from_zero(dynamodb: Any, tenant: str) -> None:
     clock.seconds += 12 * 3600  # 00:00 UTC
     charge(usage, tenant, events=100)
     assert stored(dynamodb, tenant) == (100, 10)  # yesterday's pending count was written to it
-    usage.flush()
+    clock.seconds += 10
+    charge(usage, tenant, events=0, size=0)  # the next update writes the new day's count
     assert stored(dynamodb, tenant, "2026-12-08") == (100, 10)
 
 
