@@ -141,6 +141,20 @@ def test_over_the_byte_quota_is_429_on_every_write_route(quota_server: ServerPro
     )
     assert runs.status == 429
     assert runs.headers["retry-after"]
+    # OTLP answers a google.rpc.Status: RESOURCE_EXHAUSTED.
+    span = {
+        "traceId": "5b8efff798038103d269b633813fc60c",
+        "spanId": "eee19b7ec3c1b174",
+        "name": "s" * 2_000,
+        "kind": 1,
+        "startTimeUnixNano": "1700000000000000000",
+        "endTimeUnixNano": "1700000001000000000",
+    }
+    traces = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    exported = call(quota_server, "few-bytes", "/v1/traces", traces)
+    assert exported.status == 429, exported.body
+    assert exported.headers["retry-after"]
+    assert exported.body["code"] == 8
     # Another tenant writes the same bodies.
     assert call(quota_server, "roomy", "/v1/ingest", big).status == 200
     again = call(
