@@ -20,9 +20,10 @@ import secrets
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _VERSION = "v1"
 _NONCE_BYTES = 12
@@ -106,14 +107,22 @@ def _aad(context: dict[str, str]) -> bytes:
     return json.dumps(context, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _cipher(key: bytes) -> AESGCM:
+    # Imported on first use: the webhook functions that never seal or open a secret (list,
+    # delete, test, fan-out) do not load cryptography on their cold start.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)
+
+
 def _encrypt(key: bytes, plaintext: bytes, context: dict[str, str]) -> bytes:
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, _aad(context))
+    return nonce + _cipher(key).encrypt(nonce, plaintext, _aad(context))
 
 
 def _decrypt(key: bytes, sealed: bytes, context: dict[str, str]) -> bytes:
     nonce, ciphertext = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
-    return AESGCM(key).decrypt(nonce, ciphertext, _aad(context))
+    return _cipher(key).decrypt(nonce, ciphertext, _aad(context))
 
 
 def _b64(data: bytes) -> str:

@@ -11,12 +11,14 @@ delivery (`get(..., with_secrets=True)`) opens them.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.dynamo import Deadline, DynamoDBClient, Item, call_with_retry
 from shared.errors import Conflict
-from shared.webhooks.crypto import SecretBox
 from shared.webhooks.models import Webhook
+
+if TYPE_CHECKING:
+    from shared.webhooks.crypto import SecretBox
 
 # What lists and the test event read: everything but the secrets.
 _PUBLIC = "pk, sk, #url, events, description, created_at"
