@@ -846,7 +846,7 @@ def test_webhook_files_create_list_and_refuse_the_placeholder_id(
     )
     assert [w["id"] for w in listed.body["data"]] == [created.body["id"]]
 
-    for name in ("webhooks_delete.json", "webhooks_test.json"):
+    for name in ("webhooks_delete.json", "webhooks_test.json", "webhooks_rotate_secret.json"):
         answer = invoke(handler_of(name), with_tenant(load_event(name), tenant))
         assert answer.status == 404, (name, answer.body)
         assert answer.body["error"]["code"] == "NOT_FOUND"
