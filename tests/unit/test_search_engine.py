@@ -41,9 +41,8 @@ def ids(hits: list[dict[str, Any]]) -> list[str]:
 
 def compact(lake: Path, rows: list[dict[str, Any]], name: str = "1") -> None:
     """What the lake's compaction does for search: a compacted file, then the hook."""
-    for path in lake_support.write(lake, rows, kind="compacted", name=name):
-        day = path.parent.name.removeprefix("date=")
-        index.on_compacted(rows[0]["tenant_id"], day, str(path))
+    paths = lake_support.write(lake, rows, kind="compacted", name=name)
+    index.on_compacted(rows[0]["tenant_id"], lake_support.by_day(paths))
 
 
 CORPUS = [
