@@ -16,8 +16,6 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from shared.clusters import clustering
 from shared.clusters.embedding import LocalEmbedder
 

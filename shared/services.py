@@ -231,9 +231,7 @@ def cluster_service() -> ClusterService:
     from shared.clusters.service import ClusterService
 
     settings = get_settings()
-    return ClusterService(
-        cluster_store(), make_embedder(settings), settings.clusters_window_days
-    )
+    return ClusterService(cluster_store(), make_embedder(settings), settings.clusters_window_days)
 
 
 def reset() -> None:

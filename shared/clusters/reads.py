@@ -94,6 +94,17 @@ def _summaries(
     ]
 
 
+def members_sql_for(store: ClusterStore, tenant: str) -> str:
+    """SQL of the tenant's (conversation_id, cluster_id) for the clusters of its current
+    model (analytics groups and filters by it)."""
+    model = store.load_model(tenant)
+    uris = [store.uri(tenant, n) for n in store.member_files(tenant)] if model else []
+    members = member_files_sql(uris, "conversation_id, cluster_id")
+    known = ", ".join("'" + c.id.replace("'", "''") + "'" for c in model.clusters) if model else ""
+    where = f" WHERE cluster_id IN ({known})" if known else " WHERE false"
+    return f"SELECT conversation_id, cluster_id FROM ({members}){where}"
+
+
 def list_clusters(
     store: ClusterStore, tenant: str, request: ClustersRequest, now: datetime
 ) -> list[ClusterSummary]:

@@ -79,11 +79,10 @@ def _members(con: Any, store: ClusterStore, tenant: str, vectors: bool) -> dict[
         "%H:%M:%S.%f'), strftime(last_ts, '%Y-%m-%d %H:%M:%S.%f'), embedder"
         + (", vector" if vectors else "")
     )
-    empty = np.zeros(0, dtype=np.float32)
     found = {}
     for row in con.execute(member_files_sql(uris, columns)).fetchall():
-        vector = np.frombuffer(row[7], dtype=np.float32) if vectors else empty
-        found[row[0]] = Member(*row[:7], vector=vector)  # type: ignore[misc]
+        vector = np.frombuffer(row[7], dtype=np.float32) if vectors else None
+        found[row[0]] = Member(*row[:7], vector=vector)
     return found
 
 
@@ -148,7 +147,7 @@ class ClusterService:
                 clustering.Previous(
                     c.id,
                     frozenset(m for m, p in previous.items() if p.cluster_id == c.id),
-                    c.centroid,
+                    np.asarray(c.centroid, dtype=np.float32),
                 )
                 for c in (old_model.in_environment(environment) if old_model else [])
             ]
@@ -167,7 +166,7 @@ class ClusterService:
                         environment=environment,
                         label=", ".join(terms) or "(no words)",
                         terms=terms,
-                        centroid=centroids[j],
+                        centroid=centroids[j].tolist(),
                         created_at=self._created(old_model, cluster_id, created),
                     )
                 )
@@ -213,7 +212,7 @@ class ClusterService:
         for n, c in enumerate(conversations):
             old = previous.get(c.id)
             if old is not None and old.version == c.version and old.embedder == self.embedder.name:
-                out[n] = old.vector
+                out[n] = old.vector if old.vector is not None else 0.0
             else:
                 todo.append(n)
         if todo:
@@ -255,7 +254,7 @@ class ClusterService:
         assigned = []
         for conversation, vector in zip(changed, vectors, strict=True):
             candidates = model.in_environment(conversation.environment)
-            centroids = np.vstack([c.centroid for c in candidates])
+            centroids = np.asarray([c.centroid for c in candidates], dtype=np.float32)
             nearest = candidates[int(np.argmax(centroids @ vector))]
             assigned.append(self._member(conversation, nearest.id, vector))
         self.store.write_members(tenant, assigned)

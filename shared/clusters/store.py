@@ -19,15 +19,17 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import StorageUnavailable
 from shared.lake.models import tenant_folder
 from shared.lake.store import LakeStore, connect
+
+if TYPE_CHECKING:  # numpy ships in ClustersLayer: the API functions read clusters without it
+    import numpy as np
 
 CLUSTERS = "clusters"
 MODEL = "model.json"
@@ -48,7 +50,7 @@ class Member:
     first_ts: str  # ISO, UTC (naive)
     last_ts: str
     embedder: str
-    vector: np.ndarray = field(compare=False, repr=False)
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Cluster:
     environment: str
     label: str
     terms: list[str]
-    centroid: np.ndarray
+    centroid: list[float]  # unit length
     created_at: str
 
     def as_json(self) -> dict[str, Any]:
@@ -77,7 +79,7 @@ class Cluster:
             environment=raw["environment"],
             label=raw["label"],
             terms=list(raw["terms"]),
-            centroid=np.asarray(raw["centroid"], dtype=np.float32),
+            centroid=[float(x) for x in raw["centroid"]],
             created_at=raw["createdAt"],
         )
 
@@ -165,6 +167,8 @@ class ClusterStore:
 
     def write_members(self, tenant: str, members: Iterable[Member]) -> str:
         """One new members file (its name); rows carry the file's time as `assigned_at`."""
+        import numpy as np
+
         now = time.time_ns()
         name = f"{MEMBERS_PREFIX}{now:020d}-{uuid.uuid4().hex[:12]}.parquet"
         with tempfile.TemporaryDirectory(prefix="clusters-") as work:
@@ -183,7 +187,7 @@ class ClusterStore:
                                 "assigned_at": now,
                                 "embedder": m.embedder,
                                 "vector": base64.b64encode(
-                                    m.vector.astype(np.float32).tobytes()
+                                    np.asarray(m.vector, dtype=np.float32).tobytes()
                                 ).decode(),
                             }
                         )
