@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
+
 from shared import cursors
 from shared.clusters.models import ClustersRequest
 from shared.clusters.store import Cluster, ClusterStore, member_files_sql
-from shared.errors import NotFound
+from shared.errors import NotFound, StorageUnavailable
 from shared.lake.store import connect, load_httpfs
 from shared.settings import get_settings
 
@@ -51,6 +53,8 @@ def _run(store: ClusterStore, sql: str, params: dict[str, Any]) -> list[Any]:
         if store.lake.is_s3:
             load_httpfs(con, get_settings())
         return con.execute(sql, params).fetchall()
+    except duckdb.IOException as exc:  # a file gone between listing and reading: retry
+        raise StorageUnavailable(f"clusters: reading members: {exc}") from exc
     finally:
         con.close()
 

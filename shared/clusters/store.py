@@ -4,9 +4,10 @@
     {LAKE_URI}/clusters/tenant={tenant}/members-{time}-{id}.parquet   conversation → cluster
 
 A re-clustering writes one members file holding every member, then deletes the files older
-than its start; the assigner adds small files. Readers keep, per conversation, the row of the
-newest file (`assigned_at`), and only rows whose cluster is in the model. Files appear whole:
-a local file is renamed into place, an S3 PUT is atomic.
+than its start (and than SUPERSEDED_KEPT_SECONDS); the assigner adds small files. Readers
+keep, per conversation, the row of the newest file (`assigned_at`), and only rows whose
+cluster is in the model. Files appear whole: a local file is renamed into place, an S3 PUT is
+atomic.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ if TYPE_CHECKING:  # numpy ships in ClustersLayer: the API functions read cluste
 CLUSTERS = "clusters"
 MODEL = "model.json"
 MEMBERS_PREFIX = "members-"
+# A superseded members file stays this long: a reader that listed it just before a
+# re-clustering still finds it (a request lasts at most 29 s); readers keep the newest row.
+SUPERSEDED_KEPT_SECONDS = 300
 _MEMBER_COLUMNS = (
     "{'conversation_id': 'VARCHAR', 'environment': 'VARCHAR', 'cluster_id': 'VARCHAR', "
     "'version': 'BIGINT', 'first_ts': 'TIMESTAMP', 'last_ts': 'TIMESTAMP', "
@@ -208,7 +212,9 @@ class ClusterStore:
         return name
 
     def delete_members_before(self, tenant: str, before_ns: int) -> None:
-        """Drop the members files written before `before_ns` (a re-clustering superseded them)."""
+        """Drop the members files written before `before_ns` (a re-clustering superseded them)
+        and at least SUPERSEDED_KEPT_SECONDS ago."""
+        before_ns = min(before_ns, time.time_ns() - SUPERSEDED_KEPT_SECONDS * 1_000_000_000)
         old = [
             n for n in self.member_files(tenant) if int(n[len(MEMBERS_PREFIX) :][:20]) < before_ns
         ]

@@ -10,7 +10,6 @@ import pytest
 
 from shared.analytics import queries
 from shared.analytics.models import DEFAULT_DAYS, METRICS, AnalyticsRequest, parse_request
-from shared.errors import BadRequest
 from shared.lake.store import LakeStore
 
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
