@@ -82,7 +82,10 @@ def _members(con: Any, store: ClusterStore, tenant: str, vectors: bool) -> dict[
     found = {}
     for row in con.execute(member_files_sql(uris, columns)).fetchall():
         vector = np.frombuffer(row[7], dtype=np.float32) if vectors else None
-        found[row[0]] = Member(*row[:7], vector)
+        cid, environment, cluster_id, version, first_ts, last_ts, embedder = row[:7]
+        found[cid] = Member(
+            cid, environment, cluster_id, version, first_ts, last_ts, embedder, vector
+        )
     return found
 
 
