@@ -27,6 +27,7 @@ help:
 	@echo "make bench         every performance target, met or missed"
 	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
 	@echo "make eval-insights the local insights analyzer against its labeled set"
+	@echo "make eval-clusters the clusterer against the set's intents (purity, NMI, ARI)"
 	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build into .aws-sam/build, or SAM_BUILD_DIR (pinned aws-sam-cli in .venv-sam)"
@@ -180,3 +181,9 @@ EVENTS ?= 1000000
 BATCH ?= 1000
 cost: $(STAMP)
 	$(BIN)/python -m bench.cost --events $(EVENTS) --batch $(BATCH)
+
+# The clusterer against the insights set's intents: tune half, then the held-out half once.
+.PHONY: eval-clusters
+eval-clusters: $(STAMP)
+	$(BIN)/python -m bench.eval_clusters --half tune
+	$(BIN)/python -m bench.eval_clusters --half heldout

@@ -15,6 +15,7 @@ import numpy as np
 MAX_K = 40
 SAMPLE = 2_000  # points the silhouette of each candidate k is measured on
 _ITERATIONS = 30
+_RESTARTS = 3  # k-means from several seeds, the tightest kept (one seeding can split a topic)
 _LABEL_TERMS = 3
 SAME_MEMBERS = 0.5  # Jaccard overlap at which a new cluster keeps an old cluster's id
 SAME_CENTROID = 0.95  # ... or cosine of the centroids, when members changed (a new window)
@@ -92,7 +93,14 @@ def cluster(points: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         centroid = points.sum(axis=0)
         norm = float(np.linalg.norm(centroid))
         return np.zeros(len(points), dtype=np.intp), (centroid / (norm or 1.0))[None, :]
-    return kmeans(points, k, seed)
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for restart in range(_RESTARTS):
+        assignment, centroids = kmeans(points, k, seed + restart)
+        tightness = float(np.einsum("ij,ij->", points, centroids[assignment]))
+        if best is None or tightness > best[0]:
+            best = (tightness, assignment, centroids)
+    assert best is not None
+    return best[1], best[2]
 
 
 def labels(term_counts: Sequence[Counter[str]]) -> list[list[str]]:
