@@ -28,6 +28,7 @@ help:
 	@echo "make bench         every performance target, met or missed"
 	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
 	@echo "make eval-insights the local insights analyzer on the held-out and tuning halves of its evaluation set"
+	@echo "make eval-clusters the clusterer against the set's intents (purity, NMI, ARI)"
 	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build into .aws-sam/build, or SAM_BUILD_DIR (pinned aws-sam-cli in .venv-sam)"
@@ -148,7 +149,7 @@ build: $(SAM_STAMP)
 # (devtools/lock.py, which also decides which dependency goes to which layer): the insights
 # analyzers' to InsightsLayer (only that worker uses them), DuckDB and its extension packages
 # to LakeLayer (only the lake's and search's functions), tantivy to SearchLayer (only the search
-# function and the lake's compaction).
+# function and the lake's compaction), numpy to ClustersLayer (only the clusters' workers).
 # The wheels a layer may hold. Lambda's python3.13 runtime is Amazon Linux 2023 (glibc 2.34), so
 # it runs every manylinux wheel up to manylinux_2_34; pip does not expand a `--platform` to older
 # glibc tags by itself, so each is listed, newest first (the order pip prefers them in, as pip on
@@ -188,6 +189,11 @@ build-SearchLayer:
 	$(LAYER_PIP_TARGET) locks/SearchLayer.txt
 	$(compile_layer)
 
+build-ClustersLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(LAYER_PIP_TARGET) locks/ClustersLayer.txt
+	$(compile_layer)
+
 # The layers' hashed lock files from constraints.txt (needs PyPI): run after changing it.
 lock: $(STAMP)
 	$(BIN)/python -m devtools.lock
@@ -204,3 +210,9 @@ EVENTS ?= 1000000
 BATCH ?= 1000
 cost: $(STAMP)
 	$(BIN)/python -m bench.cost --events $(EVENTS) --batch $(BATCH)
+
+# The clusterer against the insights set's intents: tune half, then the held-out half once.
+.PHONY: eval-clusters
+eval-clusters: $(STAMP)
+	$(BIN)/python -m bench.eval_clusters --half tune
+	$(BIN)/python -m bench.eval_clusters --half heldout

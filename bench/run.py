@@ -230,6 +230,24 @@ def analytics() -> None:
     target("analytics p95 (1M messages)", percentile(f.latencies_ms, 95), 500, unit="ms")
 
 
+def clusters() -> None:
+    from bench import clusters as clusters_bench
+
+    f = clusters_bench.measure()
+    load = os.getloadavg()[0]
+    print(
+        f"    {f.conversations:,} conversations of one tenant, local embedder; load average "
+        f"{load:.1f} on {os.cpu_count()} CPUs"
+    )
+    line("re-clustering", f"{f.cluster_seconds:.1f} s", f"{f.clusters} clusters, k by silhouette")
+    line("one assignment pass", f"{f.assign_seconds:.1f} s", "scan, embed, nearest centroid")
+    target("clustering 100,000 conversations", f.cluster_seconds, 300, unit="s")
+    # On AWS a conversation waits for the next pass (every 30 s), the lake's batching (~6 s)
+    # and the pass itself (docs/clusters.md "Assignment").
+    worst = clusters_bench.PASS_INTERVAL_SECONDS + clusters_bench.LAKE_DELAY_SECONDS
+    target("cluster assignment (worst case)", worst + f.assign_seconds, 60, unit="s")
+
+
 def main() -> int:
     env.apply()
     started = time.perf_counter()
@@ -281,6 +299,11 @@ def main() -> int:
         "[9] Analytics over 1,000,000 messages (DuckDB over the lake, docs/analytics.md)",
         ("analytics p95 (1M messages)",),
         analytics,
+    )
+    section(
+        "[10] Clusters: 100,000 conversations (docs/clusters.md)",
+        ("clustering 100,000 conversations", "cluster assignment (worst case)"),
+        clusters,
     )
     print(
         f"\n({time.perf_counter() - started:.0f} s)"

@@ -1,6 +1,7 @@
 """The Lambda layers' hashed lock files, made from constraints.txt: `make lock`.
 
-Each layer (template.yaml's SharedLayer, InsightsLayer, LakeLayer, SearchLayer) installs from
+Each layer (template.yaml's SharedLayer, InsightsLayer, LakeLayer, SearchLayer,
+ClustersLayer) installs from
 locks/<Layer>.txt with `pip install --require-hashes --no-deps` (the Makefile's build-<Layer>),
 so a layer holds exactly the files these hashes name: what the tests ran, byte for byte. This
 resolves each layer's dependencies with pip itself (`--dry-run --report`, pip's JSON
@@ -33,6 +34,7 @@ OWN_LAYERS = {
     "InsightsLayer": ("vaderSentiment", "yake"),
     "LakeLayer": ("duckdb", "duckdb-ext-httpfs"),
     "SearchLayer": ("tantivy",),
+    "ClustersLayer": ("numpy",),
 }
 ARCHITECTURES = ("aarch64", "x86_64")
 HEADER = (

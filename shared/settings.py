@@ -107,6 +107,13 @@ class Settings(BaseModel):
     def _quotas_from_json(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value
 
+    # Clusters (docs/clusters.md): the embedder (`bedrock`: Titan Text Embeddings V2), the days
+    # of conversations a re-clustering covers, and how many assignment passes one scheduled
+    # run makes, 30 s apart (2 on AWS: a 1-minute schedule then assigns within about 40 s).
+    clusters_embedder: Literal["local", "bedrock"] = "local"
+    clusters_window_days: int = Field(default=90, ge=1, le=366)
+    clusters_assign_passes: int = Field(default=1, ge=1, le=2)
+
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
@@ -161,6 +168,9 @@ _ENV_VARS = {
     "webhook_kms_key_id": "PARLEY_WEBHOOK_KMS_KEY_ID",
     "webhook_key_file": "PARLEY_WEBHOOK_KEY_FILE",
     "webhook_secret_overlap_seconds": "PARLEY_WEBHOOK_SECRET_OVERLAP_SECONDS",
+    "clusters_embedder": "PARLEY_CLUSTERS_EMBEDDER",
+    "clusters_window_days": "PARLEY_CLUSTERS_WINDOW_DAYS",
+    "clusters_assign_passes": "PARLEY_CLUSTERS_ASSIGN_PASSES",
 }
 
 

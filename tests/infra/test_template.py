@@ -280,7 +280,7 @@ SEARCH_DEPENDENCIES = ("tantivy", "duckdb")  # LakeLayer's and SearchLayer's
 
 def test_layers_are_arm64_python313() -> None:
     layers = of_type("AWS::Lambda::LayerVersion").values()
-    assert len(layers) == 4  # SharedLayer, InsightsLayer, LakeLayer, SearchLayer
+    assert len(layers) == 5  # SharedLayer, InsightsLayer, LakeLayer, SearchLayer, ClustersLayer
     for layer in layers:
         assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
@@ -352,7 +352,12 @@ def test_every_function_is_arm64_python313_with_the_layer() -> None:
             assert props["Layers"] == [{"Ref": shared}, {"Ref": lake}], name
             assert props["Timeout"] > 20, name
             continue
-        if name == "AnalyticsFunction":  # DuckDB over the lake, no search index
+        if name in ("ClusteringFunction", "ClusterAssignFunction"):  # DuckDB + numpy
+            (clusters,) = (k for k in layers if k.startswith("ClustersLayer"))
+            assert props["Layers"] == [{"Ref": shared}, {"Ref": lake}, {"Ref": clusters}], name
+            assert props["Timeout"] > 29, name
+            continue
+        if name in ("AnalyticsFunction", "ClustersFunction"):  # DuckDB over the lake
             assert props["Layers"] == [{"Ref": shared}, {"Ref": lake}], name
             assert props["Timeout"] <= 29, name
             continue
