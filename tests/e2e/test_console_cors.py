@@ -69,7 +69,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def sign_in(page: Page, server: ServerProcess, key: str) -> None:
-    page.goto(server.base_url + "/")
+    page.goto(server.base_url + "/#/conversations")  # the list (the dashboard is "/")
     page.get_by_label("API key").fill(key)
     page.locator("#sign-in-form button").click()
 
