@@ -1,0 +1,163 @@
+"""The dashboard's clusters card in a real headless Chromium: the top clusters by size with
+their trend, the dashboard's environment and time range passed on, a click opening the
+cluster's page with its conversations (paged), and labels holding markup shown as text.
+
+The clusters API (`GET /api/v1/clusters`, `GET /api/v1/clusters/{id}`) is answered here by the
+browser's request routing with the contract's shape (issue 17), so the card is checked on its
+own; docs/dashboard.md describes the card."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, expect
+
+from tests.e2e.client import request
+from tests.e2e.conftest import ServerProcess, new_key, start_server
+from tests.e2e.test_console import shot, sign_in
+from tests.e2e.test_console_dashboard import chart_data, click_bar, wait_for_charts
+
+pytestmark = pytest.mark.e2e
+HOSTILE_LABEL = '<img src=x onerror="window.pwned=1"> login'
+CLUSTERS = [
+    {"id": "cl_refunds", "label": "refunds · order · bank", "size": 12, "trend": 0.5},
+    {"id": "cl_login", "label": HOSTILE_LABEL, "size": 30, "trend": -2},
+    {"id": "cl_shipping", "label": "shipping · parcel", "size": 7, "trend": [1, 3, 7]},
+    *(
+        {"id": f"cl_small_{n}", "label": f"small {n}", "size": n, "trend": "steady"}
+        for n in range(1, 7)
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    running = start_server({"viewer": new_key()})
+    try:
+        key = running.keys["viewer"]
+        body = {"events": [{"conversation_id": "refund-1", "role": "user", "message": "refund?"}]}
+        sent = request("POST", f"{running.base_url}/v1/ingest", key=key, json_body=body)
+        assert sent.status == 200, sent.body
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            answer = request(
+                "GET", f"{running.base_url}/v1/conversations/refund-1/records", key=key
+            )
+            if answer.status == 200 and answer.body["data"]:
+                break
+            time.sleep(0.1)
+        yield running
+    finally:
+        assert running.stop(signal.SIGINT) == 0, running.output
+
+
+def with_clusters(page: Page) -> list[str]:
+    """Answer the clusters API with the contract's shape; returns the URLs asked."""
+    asked: list[str] = []
+
+    def listing(route: Route) -> None:
+        asked.append(route.request.url)
+        route.fulfill(
+            status=200, content_type="application/json", body=json.dumps({"data": CLUSTERS})
+        )
+
+    def one(route: Route) -> None:
+        asked.append(route.request.url)
+        cursor = parse_qs(urlsplit(route.request.url).query).get("cursor")
+        cluster = {"id": "cl_refunds", "label": "refunds · order · bank", "size": 12, "trend": 0.5}
+        if cursor:
+            body: dict[str, Any] = {**cluster, "members": [{"conversationId": "refund-1"}]}
+        else:
+            members = [{"conversationId": f"refund-page-{n}"} for n in range(3)]
+            body = {**cluster, "members": members, "nextCursor": "page-2"}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route(re.compile(r".*/api/v1/clusters\?.*"), listing)
+    page.route(re.compile(r".*/api/v1/clusters/[^/?]+(\?.*)?$"), one)
+    return asked
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert errors == [], errors
+
+
+def test_top_clusters_with_their_trend_and_click_through(page: Page, server: ServerProcess) -> None:
+    asked = with_clusters(page)
+    sign_in(page, server)
+    wait_for_charts(page)
+    expect(page.locator("#chart-clusters .plot")).to_be_visible()
+    shown = chart_data(page, "clusters")
+    # The 8 largest, largest first, each labeled with its trend.
+    assert shown["datasets"][0]["data"] == [30, 12, 7, 6, 5, 4, 3, 2]
+    assert shown["labels"][:3] == [
+        f"{HOSTILE_LABEL} (↓ -2)",
+        "refunds · order · bank (↑ +0.5)",
+        "shipping · parcel (1 → 3 → 7)",
+    ]
+    assert shown["labels"][3] == "small 6 (steady)"
+    rows = page.locator("#chart-clusters table tr")
+    expect(rows).to_have_count(8)
+    expect(rows.first.locator("td").first).to_have_text(HOSTILE_LABEL)  # text, not markup
+    assert page.locator("#charts img").count() == 0
+    assert page.evaluate("window.pwned === undefined")
+    query = parse_qs(urlsplit(asked[0]).query)
+    assert set(query) == {"since", "until"}  # the dashboard's range; any environment
+    shot(page, "dashboard-clusters")
+
+    # A bar opens the cluster's page: its conversations, paged, each a link.
+    click_bar(page, "clusters", 0, 1)
+    expect(page.locator("#cluster")).to_be_visible()
+    expect(page.locator("#cluster-title")).to_have_text("refunds · order · bank")
+    expect(page.locator("#cluster-meta")).to_contain_text("12 conversations")
+    members = page.locator("#cluster-members a")
+    expect(members).to_have_count(3)
+    page.get_by_role("button", name="More conversations").click()
+    expect(members).to_have_count(4)
+    expect(page.get_by_role("button", name="More conversations")).to_be_hidden()
+    assert "cursor=page-2" in asked[-1]
+    members.last.click()
+    expect(page.locator("#view-title")).to_have_text("refund-1")
+    expect(page.locator("#messages > li")).to_have_count(1)
+
+
+def test_the_environment_filter_reaches_the_clusters_api(page: Page, server: ServerProcess) -> None:
+    asked = with_clusters(page)
+    page.goto(f"{server.base_url}/#/?environment=development")
+    page.get_by_label("API key").fill(server.keys["viewer"])
+    page.locator("#sign-in-form button").click()
+    wait_for_charts(page)
+    expect(page.locator("#chart-clusters .plot")).to_be_visible()
+    assert parse_qs(urlsplit(asked[-1]).query)["environment"] == ["development"]
+    click_bar(page, "clusters", 0, 0)
+    expect(page).to_have_url(re.compile(r"#/clusters/cl_login\?.*environment=development"))
+    expect(page.locator("#cluster-meta")).to_contain_text("environment development")
+
+
+def test_no_clusters_api_is_said_not_failed(page: Page, server: ServerProcess) -> None:
+    page.route(
+        re.compile(r".*/api/v1/clusters\?.*"),
+        lambda route: route.fulfill(
+            status=404,
+            content_type="application/json",
+            body=json.dumps({"error": {"code": "NOT_FOUND", "message": "Not found"}}),
+        ),
+    )
+    sign_in(page, server)
+    wait_for_charts(page)
+    expect(page.locator("#chart-clusters .chart-status")).to_have_text(
+        "Clusters are not available on this server yet."
+    )
