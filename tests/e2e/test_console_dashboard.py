@@ -363,6 +363,11 @@ def test_environment_filter_and_time_range(
     expect(page.locator("#chart-volume-environment .chart-status")).to_have_text(
         "No data in this range."
     )
+    # A link with something else than days falls back to the default range.
+    page.goto(f"{server.base_url}/#/?since=yesterday&until=2026-13-45")
+    wait_for_charts(page)
+    expect(page.locator("#d-until")).to_have_value(TODAY.isoformat())
+    assert len(chart_data(page, "volume-environment")["labels"]) == 30
     # A bad range is the API's 400, said on each chart.
     page.goto(f"{server.base_url}/#/?since=2026-02-01&until=2026-01-01")
     expect(page.locator("#chart-tokens-model .chart-status")).to_contain_text("'since'")

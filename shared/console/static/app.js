@@ -553,9 +553,15 @@ function formatValue(metric, value, perConversation = false) {
 
 const isoDay = (time) => new Date(time).toISOString().slice(0, 10);
 
+// A day from the address, or null when it is not one (an edited link): the default applies.
+function dayParam(params, name) {
+  const value = params.get(name) || "";
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value)) ? value : null;
+}
+
 function dashboardContext(params) {
-  const until = params.get("until") || isoDay(Date.now());
-  const since = params.get("since") || isoDay(Date.parse(until) - (DEFAULT_DAYS - 1) * DAY_MS);
+  const until = dayParam(params, "until") || isoDay(Date.now());
+  const since = dayParam(params, "since") || isoDay(Date.parse(until) - (DEFAULT_DAYS - 1) * DAY_MS);
   return { environment: params.get("environment") || "", since, until };
 }
 
@@ -738,6 +744,7 @@ function plot(spec, figure, rows, context) {
 }
 
 function fillTable(table, rows) {
+  table.closest("details").hidden = !rows.length;
   table.replaceChildren(...rows.map(([cells, hash]) => el("tr", {},
     cells.map((cell, i) => el("td", {}, i === 0 ? el("a", { href: hash, text: cell }) : cell)))));
 }
