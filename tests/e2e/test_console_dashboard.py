@@ -208,6 +208,7 @@ def test_the_dashboard_is_the_first_page_and_charts_the_data(
     sign_in(page, server)
     expect(page.locator("#dashboard")).to_be_visible()
     expect(page.locator("#list")).to_be_hidden()
+    wait_for_charts(page)
     figures = page.locator("#charts > figure")
     expect(figures).to_have_count(len(CHARTS))
     assert figures.evaluate_all("nodes => nodes.map(n => n.dataset.chart)") == CHARTS

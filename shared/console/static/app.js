@@ -588,7 +588,8 @@ function drillHash(context, metric, filters, sort) {
 }
 const conversationHash = (id) => `#/c/any/${encodeURIComponent(id)}`;
 
-// Day charts: one dataset per value of `series` (stacked bars), or one line.
+// The cards in page order: day charts (one dataset per value of `series`, stacked, or one
+// line), ranked bars, and the clusters card.
 const DASH_CHARTS = [
   {
     id: "volume-environment", title: "Conversations per day by environment", shape: "stacked",
@@ -605,6 +606,7 @@ const DASH_CHARTS = [
     query: { metric: "tokens", groupBy: "model" }, label: "model",
     target: (ctx, row) => drillHash(ctx, "tokens", { model: row.model }),
   },
+  { id: "clusters", title: "Top clusters", clusters: true },  // GET /api/v1/clusters
   {
     id: "sentiment", title: "Average sentiment per day (−1 … +1)", shape: "line", min: -1, max: 1,
     query: { metric: "sentiment", groupBy: "day" },
@@ -653,11 +655,10 @@ async function drawDashboard(params) {
   for (const chart of drawn) chart.destroy();
   drawn = [];
   const figures = DASH_CHARTS.map((spec) => chartFigure(spec.id, spec.title));
-  const clusters = chartFigure("clusters", "Top clusters");
-  figures.splice(3, 0, clusters);
   $("charts").replaceChildren(...figures.map((f) => f.figure));
   const jobs = DASH_CHARTS.map(async (spec, i) => {
-    const figure = figures[i >= 3 ? i + 1 : i];
+    const figure = figures[i];
+    if (spec.clusters) return clustersCard(figure, context, run);
     try {
       const query = { ...spec.query, environment: context.environment, since: context.since, until: context.until };
       const { data } = await api(analyticsUrl(query));
@@ -667,7 +668,6 @@ async function drawDashboard(params) {
       if (run === dashboardRun) figureMessage(figure, `Could not load this chart: ${error.message}`, true);
     }
   });
-  jobs.push(clustersCard(clusters, context, run));
   try {
     await Promise.all(jobs);
   } catch (error) {
@@ -681,7 +681,7 @@ function chartFigure(id, title) {
   const table = el("table", { class: "chart-data" });
   const figure = el("figure", { class: "card chart", id: `chart-${id}`, "data-chart": id },
     el("h2", { text: title }),
-    el("div", { class: "plot" }, canvas),
+    el("div", { class: "plot", hidden: true }, canvas),  // shown once drawn
     status,
     el("details", {}, el("summary", { text: "Data table" }), table));
   return { figure, canvas, status, table };
