@@ -795,13 +795,21 @@ function chartOf(canvas, spec, labels, datasets, targets) {
 // --- clusters (GET /api/v1/clusters) ---------------------------------------------------------
 const TOP_CLUSTERS = 8;
 
-// A cluster's trend as short text, whatever form the API gives it: a change (number), a word,
-// or a series of counts (oldest first).
+// A cluster's trend as short text. The clusters API gives {last7Days, previous7Days, change}:
+// `change` is the relative change between the two weeks, null when the earlier one had none.
 function trendText(trend) {
-  if (typeof trend === "number") return `${trend > 0 ? "↑ +" : trend < 0 ? "↓ " : "→ "}${Number(trend.toFixed(2))}`;
-  if (Array.isArray(trend)) return trend.map((n) => String(n)).join(" → ");
-  if (trend === null || trend === undefined || trend === "") return "—";
-  return typeof trend === "string" ? trend : JSON.stringify(trend);
+  if (!trend || typeof trend !== "object") return "—";
+  const { change, last7Days: last } = trend;
+  if (typeof change === "number") {
+    const percent = Math.round(change * 100);
+    return `${percent > 0 ? "↑ +" : percent < 0 ? "↓ " : "→ "}${percent} %`;
+  }
+  return last ? "new this week" : "quiet";
+}
+
+function trendDetail(trend) {
+  if (!trend || typeof trend !== "object") return "";
+  return ` (${trend.last7Days ?? 0} in the last 7 days, ${trend.previous7Days ?? 0} the 7 before)`;
 }
 
 function clusterHash(context, id) {
@@ -824,7 +832,8 @@ async function clustersCard(figure, context, run) {
   if (run !== dashboardRun) return;
   const top = [...(body.data || [])].sort((a, b) => b.size - a.size).slice(0, TOP_CLUSTERS);
   const hashes = top.map((c) => clusterHash(context, c.id));
-  fillTable(figure.table, top.map((c, i) => [[c.label, `${c.size} conversations`, `trend ${trendText(c.trend)}`], hashes[i]]));
+  fillTable(figure.table, top.map((c, i) => [
+    [c.label, `${c.size} conversations`, `${trendText(c.trend)}${trendDetail(c.trend)}`], hashes[i]]));
   if (!top.length) return figureMessage(figure, "No clusters in this range.");
   figureMessage(figure, "");
   const spec = { shape: "ranked", query: { metric: "conversations" } };
@@ -843,29 +852,26 @@ async function openCluster(id, params) {
   await moreMembers();
 }
 
-// Members as the API lists them: conversation ids, or objects naming one.
-function memberIds(body) {
-  const listed = body.members ?? body.conversations ?? body.data?.members ?? body.conversationIds ?? [];
-  return listed.map((m) => (typeof m === "string" ? m : m.conversationId ?? m.id)).filter(Boolean);
-}
-
 async function moreMembers() {
   const mine = clusterShown;
   fail("cluster-error", "");
   show("cluster-more", false);
   try {
-    const params = new URLSearchParams(mine.params);
+    // A cluster belongs to one environment already: the API takes the range, not the filter.
+    const params = new URLSearchParams({ limit: String(PAGE) });
+    for (const name of ["since", "until"]) if (mine.params.get(name)) params.set(name, mine.params.get(name));
     if (mine.cursor) params.set("cursor", mine.cursor);
-    const answer = await api(conversationsUrl(`api/v1/clusters/${encodeURIComponent(mine.id)}?${params}`));
+    const cluster = await api(conversationsUrl(`api/v1/clusters/${encodeURIComponent(mine.id)}?${params}`));
     if (mine !== clusterShown) return;
-    const cluster = answer.data && !Array.isArray(answer.data) ? { ...answer, ...answer.data } : answer;
     $("cluster-title").textContent = cluster.label || mine.id;
-    $("cluster-meta").textContent = [`${cluster.size ?? "?"} conversations`, `trend ${trendText(cluster.trend)}`,
-      mine.params.get("environment") ? `environment ${mine.params.get("environment")}` : null].filter(Boolean).join(" · ");
-    for (const member of memberIds(cluster)) {
-      $("cluster-members").append(el("li", {}, el("a", { href: conversationHash(member), text: member })));
+    $("cluster-meta").textContent = [`${cluster.size} conversations`,
+      `trend ${trendText(cluster.trend)}${trendDetail(cluster.trend)}`,
+      cluster.environment ? `environment ${cluster.environment}` : null].filter(Boolean).join(" · ");
+    for (const member of cluster.members || []) {
+      $("cluster-members").append(el("li", {},
+        el("a", { href: conversationHash(member.conversationId), text: member.conversationId })));
     }
-    mine.cursor = cluster.nextCursor ?? cluster.pagination?.nextCursor ?? null;
+    mine.cursor = cluster.pagination?.nextCursor ?? null;
     show("cluster-more", Boolean(mine.cursor));
   } catch (error) {
     if (error instanceof AuthError) return signOut("Your API key is no longer accepted: sign in again.");
