@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.client import request
 from tests.e2e.conftest import ServerProcess, new_key, start_server
-from tests.e2e.test_console import shot, sign_in
+from tests.e2e.test_console import ARTIFACTS, shot, sign_in
 
 pytestmark = pytest.mark.e2e
 WAIT_SECONDS = 60.0  # the lake writer and the insights worker, on a loaded machine
@@ -409,6 +409,9 @@ def test_legible_on_a_phone(
         slowest.locator("summary").click()
         expect(slowest.locator("table a").first).to_be_visible()
         shot(phone, "dashboard-phone")
+        # …and what the phone's screen shows at once, at its own size.
+        phone.locator("#chart-tokens-model").scroll_into_view_if_needed()
+        phone.screenshot(path=str(ARTIFACTS / "console-dashboard-phone-screen.png"))
         # A tap on a bar opens the conversations behind it.
         click_bar(phone, "tokens-model", 0, 0)
         expect(phone.locator("#drill-rows tr")).to_have_count(1)

@@ -683,7 +683,7 @@ function chartFigure(id, title) {
     el("h2", { text: title }),
     el("div", { class: "plot", hidden: true }, canvas),  // shown once drawn
     status,
-    el("details", {}, el("summary", { text: "Data table" }), table));
+    el("details", { hidden: true }, el("summary", { text: "Data table" }), table));  // once filled
   return { figure, canvas, status, table };
 }
 
