@@ -125,7 +125,9 @@ build: $(SAM_STAMP)
 INSIGHTS_DEPS := vaderSentiment yake
 LAKE_DEPS := duckdb duckdb-ext-httpfs
 SEARCH_DEPS := tantivy
-LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS) $(LAKE_DEPS) $(SEARCH_DEPS)".split()))))')
+# numpy: only the clusters' workers (ClustersLayer).
+CLUSTERS_DEPS := numpy
+LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS) $(LAKE_DEPS) $(SEARCH_DEPS) $(CLUSTERS_DEPS)".split()))))')
 # The wheels a layer may hold. Lambda's python3.13 runtime is Amazon Linux 2023 (glibc 2.34), so
 # it runs every manylinux wheel up to manylinux_2_34; pip does not expand a `--platform` to older
 # glibc tags by itself, so each is listed, newest first (the order pip prefers them in, as pip on
@@ -163,6 +165,11 @@ build-LakeLayer:
 build-SearchLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(LAYER_PIP_TARGET) $(SEARCH_DEPS)
+	$(compile_layer)
+
+build-ClustersLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(LAYER_PIP_TARGET) $(CLUSTERS_DEPS)
 	$(compile_layer)
 
 clean:

@@ -15,6 +15,8 @@ from shared.dynamo import ParallelBatchWriter, default_client
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
+    from shared.clusters.service import ClusterService
+    from shared.clusters.store import ClusterStore
     from shared.conversations.service import ConversationService
     from shared.conversations.store import ConversationStore
     from shared.idempotency import IdempotencyStore
@@ -215,6 +217,23 @@ def lake_compactor() -> Compactor:
     return Compactor(lake_store(), on_compacted=on_compacted)
 
 
+@lru_cache(maxsize=1)
+def cluster_store() -> ClusterStore:
+    from shared.clusters.store import ClusterStore
+
+    return ClusterStore(lake_store())
+
+
+@lru_cache(maxsize=1)
+def cluster_service() -> ClusterService:
+    """Re-clustering and assignment (numpy: only the clusters workers load it)."""
+    from shared.clusters.embedding import make_embedder
+    from shared.clusters.service import ClusterService
+
+    settings = get_settings()
+    return ClusterService(cluster_store(), make_embedder(settings), settings.clusters_window_days)
+
+
 def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
     for cached in (
@@ -238,6 +257,8 @@ def reset() -> None:
         lake_records_worker,
         lake_conversations_worker,
         lake_compactor,
+        cluster_store,
+        cluster_service,
         dynamo.default_client,
         dynamo.default_session,
     ):

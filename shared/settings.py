@@ -74,6 +74,12 @@ class Settings(BaseModel):
     # How often a warm search function looks for a newer index on S3 (a stale one stays
     # correct: partitions it has not indexed yet are read as the tail).
     search_index_refresh_seconds: float = Field(default=30.0, ge=0)
+    # Clusters (docs/clusters.md): the embedder (`bedrock`: Titan Text Embeddings V2), the days
+    # of conversations a re-clustering covers, and how many assignment passes one scheduled
+    # run makes, 30 s apart (2 on AWS: a 1-minute schedule then assigns within about 40 s).
+    clusters_embedder: Literal["local", "bedrock"] = "local"
+    clusters_window_days: int = Field(default=90, ge=1, le=366)
+    clusters_assign_passes: int = Field(default=1, ge=1, le=2)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -121,6 +127,9 @@ _ENV_VARS = {
     "lake_uri": "LAKE_URI",
     "search_cache_dir": "PARLEY_SEARCH_CACHE_DIR",
     "search_index_refresh_seconds": "PARLEY_SEARCH_INDEX_REFRESH_SECONDS",
+    "clusters_embedder": "PARLEY_CLUSTERS_EMBEDDER",
+    "clusters_window_days": "PARLEY_CLUSTERS_WINDOW_DAYS",
+    "clusters_assign_passes": "PARLEY_CLUSTERS_ASSIGN_PASSES",
 }
 
 

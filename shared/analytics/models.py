@@ -12,7 +12,7 @@ from shared.lake import filters
 
 METRICS = ("conversations", "messages", "tokens", "cost", "sentiment", "taskCompleted", "latencyMs")
 # Group keys that are a column (or a bucket of `ts`); `metadata.<key>` groups by a metadata value.
-GROUP_KEYS = ("day", "hour", "environment", "source", "model", "role", "conversationId")
+GROUP_KEYS = ("day", "hour", "environment", "source", "model", "role", "cluster", "conversationId")
 MAX_GROUP_KEYS = 3
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # a year of partitions at most per query: bounded work per request
@@ -20,7 +20,7 @@ MAX_ROWS = 10_000  # more groups than this is no chart: the caller narrows the q
 # `sort` orders the groups by their value (a ranking: the slowest or most expensive
 # conversations with groupBy=conversationId); `limit` keeps the first rows of that order.
 SORTS = ("value", "-value")
-_OTHER_PARAMETERS = {"metric", "groupBy", "since", "until", "sort", "limit"}
+_OTHER_PARAMETERS = {"metric", "groupBy", "since", "until", "cluster", "sort", "limit"}
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,16 @@ class AnalyticsRequest:
     metadata: tuple[tuple[str, str], ...] = ()  # (dotted key, value)
     sort: str | None = None  # `value` ascending, `-value` descending; None: by the group keys
     limit: int | None = None  # at most this many rows (the first of the order); None: all
+    cluster: str | None = None  # only conversations of this cluster (GET /api/v1/clusters)
+
+    @property
+    def uses_clusters(self) -> bool:
+        return self.cluster is not None or "cluster" in self.group_by
 
 
 def _group_by(raw: str) -> tuple[str, ...]:
     keys = tuple(k.strip() for k in raw.split(","))
     for key in keys:
-        if key == "cluster":
-            raise query.invalid("groupBy", "cannot be cluster: clusters are not available yet")
         if key.startswith(filters.METADATA_PREFIX):
             if not filters.METADATA_KEY.fullmatch(key.removeprefix(filters.METADATA_PREFIX)):
                 raise query.invalid(
@@ -85,4 +88,5 @@ def parse_request(params: Iterable[tuple[str, str]], now: datetime) -> Analytics
             if "limit" in values
             else None
         ),
+        cluster=query.text(values, "cluster", max_chars=filters.MAX_FILTER_CHARS),
     )

@@ -173,6 +173,11 @@ class LakeStore:
     def is_s3(self) -> bool:
         return self.uri.startswith("s3://")
 
+    @property
+    def s3_client(self) -> Any:
+        """The S3 client (None for a folder): clusters keep their files beside the records."""
+        return self._s3
+
     # --- writing -------------------------------------------------------------------------------
 
     def write_rows(self, rows: list[LakeRow]) -> list[str]:

@@ -128,6 +128,20 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
     "SearchFunction": {"s3:ListBucket", "s3:GetObject"},
     # shared/analytics/service.py: DuckDB reads the tenant's lake partitions (list + get).
     "AnalyticsFunction": {"s3:ListBucket", "s3:GetObject"},
+    # shared/clusters/reads.py: the tenant's clusters files (list + get).
+    "ClustersFunction": {"s3:ListBucket", "s3:GetObject"},
+    # shared/clusters/service.py: reads the lake, writes and replaces the clusters' files;
+    # Titan embeddings only with ClustersEmbedder=bedrock.
+    **{
+        function: {
+            "s3:ListBucket",
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "bedrock:InvokeModel",
+        }
+        for function in ("ClusteringFunction", "ClusterAssignFunction")
+    },
     # No AWS calls: static console, SDK config, agent matching, OTLP metrics and logs (parsed
     # and acknowledged, nothing stored).
     "ConsoleFunction": set(),

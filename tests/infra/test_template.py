@@ -282,7 +282,7 @@ SEARCH_DEPENDENCIES = ("tantivy", "duckdb")  # LakeLayer's and SearchLayer's
 
 def test_layers_are_arm64_python313() -> None:
     layers = of_type("AWS::Lambda::LayerVersion").values()
-    assert len(layers) == 4  # SharedLayer, InsightsLayer, LakeLayer, SearchLayer
+    assert len(layers) == 5  # SharedLayer, InsightsLayer, LakeLayer, SearchLayer, ClustersLayer
     for layer in layers:
         assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
@@ -347,8 +347,9 @@ def test_layer_build_passes_version_specifiers_quoted(tmp_path: Path) -> None:
         dependencies = tomllib.load(handle)["project"]["dependencies"]
     for dependency in dependencies:
         # The Lambda runtime provides boto3; the analyzers' dependencies are InsightsLayer's,
-        # DuckDB and its extension LakeLayer's, tantivy SearchLayer's.
-        if not dependency.startswith(("boto3", "vaderSentiment", "yake", *SEARCH_DEPENDENCIES)):
+        # DuckDB and its extension LakeLayer's, tantivy SearchLayer's, numpy ClustersLayer's.
+        own_layer = ("vaderSentiment", "yake", "numpy", *SEARCH_DEPENDENCIES)
+        if not dependency.startswith(("boto3", *own_layer)):
             assert shlex.quote(dependency) in result.stdout, result.stdout
         else:
             assert dependency not in result.stdout
@@ -378,7 +379,12 @@ def test_every_function_is_arm64_python313_with_the_layer() -> None:
             assert props["Layers"] == [{"Ref": shared}, {"Ref": lake}], name
             assert props["Timeout"] > 20, name
             continue
-        if name == "AnalyticsFunction":  # DuckDB over the lake, no search index
+        if name in ("ClusteringFunction", "ClusterAssignFunction"):  # DuckDB + numpy
+            (clusters,) = (k for k in layers if k.startswith("ClustersLayer"))
+            assert props["Layers"] == [{"Ref": shared}, {"Ref": lake}, {"Ref": clusters}], name
+            assert props["Timeout"] > 29, name
+            continue
+        if name in ("AnalyticsFunction", "ClustersFunction"):  # DuckDB over the lake
             assert props["Layers"] == [{"Ref": shared}, {"Ref": lake}], name
             assert props["Timeout"] <= 29, name
             continue
