@@ -2,9 +2,12 @@
 their trend, the dashboard's environment and time range passed on, a click opening the
 cluster's page with its conversations (paged), and labels holding markup shown as text.
 
-The clusters API (`GET /api/v1/clusters`, `GET /api/v1/clusters/{id}`) is answered here by the
-browser's request routing with the contract's shape (issue 17), so the card is checked on its
-own; docs/dashboard.md describes the card."""
+The last test runs on `make dev`'s own clusters API (its scheduled clustering over ingested
+conversations of three topics). The others answer the clusters API (`GET /api/v1/clusters`,
+`GET /api/v1/clusters/{id}`) by the browser's request routing, in the API's shape
+(shared/clusters/views.py), for what real clustering would not give on demand: more than 8
+clusters, every kind of trend, a label holding markup, a second page of members, a 404.
+docs/dashboard.md describes the card."""
 
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ def cluster(cluster_id: str, label: str, size: int, weeks: tuple[int, int]) -> d
         "label": label,
         "size": size,
         "trend": trend(*weeks),
-        "sampleConversationIds": ["refund-1"],
+        "sampleConversationIds": ["refund-production-0"],
         "environment": "production",
         "terms": label.split(" · "),
         "createdAt": "2026-12-01T00:00:00Z",
@@ -53,27 +56,6 @@ CLUSTERS = [
     cluster("cl_shipping", "shipping · parcel", 7, (7, 0)),
     *(cluster(f"cl_small_{n}", f"small {n}", n, (0, 0)) for n in range(1, 7)),
 ]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
-    running = start_server({"viewer": new_key()})
-    try:
-        key = running.keys["viewer"]
-        body = {"events": [{"conversation_id": "refund-1", "role": "user", "message": "refund?"}]}
-        sent = request("POST", f"{running.base_url}/v1/ingest", key=key, json_body=body)
-        assert sent.status == 200, sent.body
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            answer = request(
-                "GET", f"{running.base_url}/v1/conversations/refund-1/records", key=key
-            )
-            if answer.status == 200 and answer.body["data"]:
-                break
-            time.sleep(0.1)
-        yield running
-    finally:
-        assert running.stop(signal.SIGINT) == 0, running.output
 
 
 def with_clusters(page: Page) -> list[str]:
@@ -92,7 +74,7 @@ def with_clusters(page: Page) -> list[str]:
         found = next(c for c in CLUSTERS if f"/clusters/{c['id']}?" in route.request.url)
         member = {"firstAt": "2026-12-06T10:00:00Z", "lastAt": "2026-12-06T10:05:00Z"}
         if cursor:
-            members = [{"conversationId": "refund-1", **member}]
+            members = [{"conversationId": "refund-production-0", **member}]
             page = {"limit": 25, "nextCursor": None}
         else:
             members = [{"conversationId": f"refund-page-{n}", **member} for n in range(3)]
@@ -116,9 +98,11 @@ def page(browser: Browser) -> Iterator[Page]:
     assert errors == [], errors
 
 
-def test_top_clusters_with_their_trend_and_click_through(page: Page, server: ServerProcess) -> None:
+def test_top_clusters_with_their_trend_and_click_through(
+    page: Page, clustered: ServerProcess
+) -> None:
     asked = with_clusters(page)
-    sign_in(page, server)
+    sign_in(page, clustered)
     wait_for_charts(page)
     expect(page.locator("#chart-clusters .plot")).to_be_visible()
     shown = chart_data(page, "clusters")
@@ -154,14 +138,16 @@ def test_top_clusters_with_their_trend_and_click_through(page: Page, server: Ser
     expect(page.get_by_role("button", name="More conversations")).to_be_hidden()
     assert parse_qs(urlsplit(asked[-1]).query)["cursor"] == ["page-2"]
     members.last.click()
-    expect(page.locator("#view-title")).to_have_text("refund-1")
+    expect(page.locator("#view-title")).to_have_text("refund-production-0")
     expect(page.locator("#messages > li")).to_have_count(1)
 
 
-def test_the_environment_filter_reaches_the_clusters_api(page: Page, server: ServerProcess) -> None:
+def test_the_environment_filter_reaches_the_clusters_api(
+    page: Page, clustered: ServerProcess
+) -> None:
     asked = with_clusters(page)
-    page.goto(f"{server.base_url}/#/?environment=development")
-    page.get_by_label("API key").fill(server.keys["viewer"])
+    page.goto(f"{clustered.base_url}/#/?environment=development")
+    page.get_by_label("API key").fill(clustered.keys["viewer"])
     page.locator("#sign-in-form button").click()
     wait_for_charts(page)
     expect(page.locator("#chart-clusters .plot")).to_be_visible()
@@ -173,7 +159,7 @@ def test_the_environment_filter_reaches_the_clusters_api(page: Page, server: Ser
     assert set(parse_qs(urlsplit(asked[-1]).query)) == {"since", "until", "limit"}
 
 
-def test_no_clusters_api_is_said_not_failed(page: Page, server: ServerProcess) -> None:
+def test_no_clusters_api_is_said_not_failed(page: Page, clustered: ServerProcess) -> None:
     page.route(
         re.compile(r".*/api/v1/clusters\?.*"),
         lambda route: route.fulfill(
@@ -182,8 +168,90 @@ def test_no_clusters_api_is_said_not_failed(page: Page, server: ServerProcess) -
             body=json.dumps({"error": {"code": "NOT_FOUND", "message": "Not found"}}),
         ),
     )
-    sign_in(page, server)
+    sign_in(page, clustered)
     wait_for_charts(page)
     expect(page.locator("#chart-clusters .chart-status")).to_have_text(
         "Clusters are not available on this server yet."
     )
+
+
+# --- end to end: the real clusters API of `make dev` (its scheduled clustering) ---------------
+TOPICS = {
+    "refund": "refund charged twice invoice money back refund payment card refund",
+    "login": "login password reset locked account two factor code login password",
+    "shipping": "parcel delivery tracking courier shipping address parcel delayed",
+}
+PER_TOPIC = 6
+
+
+@pytest.fixture(scope="module")
+def clustered() -> Iterator[ServerProcess]:
+    """A server whose scheduled functions (clustering among them) run every 2 s, with three
+    topics' conversations in production and one topic's in development."""
+    running = start_server({"viewer": new_key()}, {"PARLEY_DEV_SCHEDULE_SECONDS": "2"})
+    try:
+        key = running.keys["viewer"]
+        for environment, topics in (("production", TOPICS), ("development", ["login"])):
+            events = [
+                {"conversation_id": f"{topic}-{environment}-{n}", "role": "user", "message": text}
+                for topic in topics
+                for n in range(PER_TOPIC)
+                for text in [TOPICS[topic]]
+            ]
+            body = {"environment": environment, "events": events}
+            sent = request("POST", f"{running.base_url}/v1/ingest", key=key, json_body=body)
+            assert sent.status == 200, sent.body
+        deadline = time.monotonic() + 90
+        sizes: list[int] = []
+        while time.monotonic() < deadline:
+            answer = request(
+                "GET", f"{running.base_url}/api/v1/clusters?environment=production", key=key
+            )
+            assert answer.status == 200, answer.body
+            sizes = sorted(c["size"] for c in answer.body["data"])
+            if sizes == [PER_TOPIC] * 3:
+                break
+            time.sleep(0.5)
+        assert sizes == [PER_TOPIC] * 3, running.output[-3000:]
+        yield running
+    finally:
+        assert running.stop(signal.SIGINT) == 0, running.output
+
+
+def test_the_card_end_to_end_on_the_clusters_api(page: Page, clustered: ServerProcess) -> None:
+    page.goto(f"{clustered.base_url}/#/?environment=production")
+    page.get_by_label("API key").fill(clustered.keys["viewer"])
+    page.locator("#sign-in-form button").click()
+    wait_for_charts(page)
+    expect(page.locator("#chart-clusters .plot")).to_be_visible()
+    shown = chart_data(page, "clusters")
+    assert shown["datasets"][0]["data"] == [PER_TOPIC] * 3
+    # Labeled by their members' distinctive terms, each with its trend (all new this week).
+    labels = " ".join(shown["labels"])
+    for word in ("charged", "account", "courier"):
+        assert word in labels, labels
+    assert labels.count("(new this week)") == 3
+    shot(page, "dashboard-clusters-live")
+
+    # The refund cluster's page: its six conversations, each opening.
+    index = next(i for i, label in enumerate(shown["labels"]) if "charged" in label)
+    click_bar(page, "clusters", 0, index)
+    expect(page.locator("#cluster")).to_be_visible()
+    expect(page.locator("#cluster-meta")).to_contain_text(f"{PER_TOPIC} conversations")
+    expect(page.locator("#cluster-meta")).to_contain_text("environment production")
+    members = page.locator("#cluster-members a")
+    expect(members).to_have_count(PER_TOPIC)
+    assert sorted(members.all_inner_texts()) == [f"refund-production-{n}" for n in range(PER_TOPIC)]
+    members.first.click()
+    expect(page.locator("#view-title")).to_have_text(re.compile(r"refund-production-\d"))
+    expect(page.locator("#messages")).to_contain_text("refund charged twice")
+
+    # Development's clusters apart from production's.
+    page.goto(f"{clustered.base_url}/#/?environment=development")
+    wait_for_charts(page)
+    development = chart_data(page, "clusters")
+    assert development["datasets"][0]["data"] == [PER_TOPIC]
+    click_bar(page, "clusters", 0, 0)
+    expect(page.locator("#cluster-members a")).to_have_count(PER_TOPIC)
+    for member in page.locator("#cluster-members a").all_inner_texts():
+        assert member.startswith("login-development-"), member
