@@ -56,8 +56,9 @@ $(STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
 		-c constraints.txt -e '.[dev]'
 	@touch $@ $(LOCAL_STAMP)
 
+# RESET=1 empties the data folder first (PARLEY_DATA_DIR, default .parley/; docs/local.md).
 dev: $(LOCAL_STAMP)
-	$(BIN)/python -m devtools.server
+	$(BIN)/python -m devtools.server $(if $(filter 1,$(RESET)),--reset)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
