@@ -28,6 +28,7 @@ read are dropped first (DynamoDB keeps them 24 h; here nothing reads them again)
 from __future__ import annotations
 
 import contextlib
+import copy
 import copyreg
 import fcntl
 import gc
@@ -40,6 +41,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,7 @@ DATA_DIR_VAR = "PARLEY_DATA_DIR"
 DEFAULT_DATA_DIR = ROOT / ".parley"
 DURABLE_VAR = "PARLEY_DEV_DURABLE"
 SNAPSHOT_FRAMES = 2000  # startup replays at most about this many requests after a snapshot
+CLOSE_SNAPSHOT_FRAMES = 200  # a clean stop snapshots past this many (else the next start replays)
 _SNAPSHOT = re.compile(r"^snapshot-(\d{8})\.pickle$")
 _JOURNAL = re.compile(r"^journal-(\d{8})\.log$")
 _DYNAMODB_WRITES = frozenset(
@@ -130,10 +133,24 @@ def _fresh(kind: Callable[[], Any]) -> Callable[[Any], tuple[Any, tuple[()]]]:
     return lambda _: (kind, ())
 
 
+def _sized_attributes(attributes: dict[str, Any]) -> Any:
+    """moto's LimitedSizeDict (an item's attributes) rebuilt without its size check, which
+    re-measures every attribute at each one added: it was most of a snapshot's load time."""
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    rebuilt = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.update(rebuilt, attributes)
+    return rebuilt
+
+
 def _pickler(file: io.BufferedWriter) -> pickle.Pickler:
-    """A pickler that stores moto's locks and conditions as new, unlocked ones."""
+    """A pickler that stores moto's locks and conditions as new, unlocked ones, and items'
+    attributes as plain dicts."""
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
     pickler = pickle.Pickler(file, protocol=pickle.HIGHEST_PROTOCOL)
     table = copyreg.dispatch_table.copy()
+    table[LimitedSizeDict] = lambda attributes: (_sized_attributes, (dict(attributes),))
     table[type(threading.Lock())] = _fresh(threading.Lock)
     table[type(threading.RLock())] = _fresh(threading.RLock)
     table[threading.Condition] = _fresh(threading.Condition)
@@ -148,6 +165,102 @@ def _backends() -> tuple[Any, Any, Any]:
     from moto.sqs.models import sqs_backends
 
     return dynamodb_backends, s3_backends, sqs_backends
+
+
+def _dumps(value: Any) -> bytes:
+    buffer = io.BytesIO()
+    _pickler(buffer).dump(value)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class PackedPartitions:
+    """A range-keyed table's items in a snapshot: each partition pickled on its own, so a
+    start loads one blob per partition instead of millions of small objects."""
+
+    blobs: dict[Any, tuple[int, bytes]]  # hash key → (items, the partition pickled)
+
+    @property
+    def count(self) -> int:
+        return sum(items for items, _ in self.blobs.values())
+
+
+class LazyPartitions(defaultdict[Any, Any]):
+    """A range-keyed table's items after a start: a partition is unpickled the first time it
+    is used (a query, a write); what moto does over the whole table (a scan, a rollback's
+    copy) unpickles all of them first. Used under moto_dynamodb's lock, as every item is."""
+
+    def __init__(self, blobs: dict[Any, tuple[int, bytes]]) -> None:
+        super().__init__(dict)
+        self.blobs = blobs
+        for key in blobs:
+            dict.__setitem__(self, key, None)  # the keys are there; their partitions later
+
+    def _load(self, key: Any) -> None:
+        packed = self.blobs.pop(key, None)
+        if packed is not None:
+            dict.__setitem__(self, key, _loads(packed[1]))
+
+    def _load_all(self) -> None:
+        for key in list(self.blobs):
+            self._load(key)
+
+    def __getitem__(self, key: Any) -> Any:
+        self._load(key)
+        return super().__getitem__(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._load(key)
+        return super().get(key, default)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self._load(key)
+        return super().pop(key, *default)
+
+    def values(self) -> Any:
+        self._load_all()
+        return super().values()
+
+    def items(self) -> Any:
+        self._load_all()
+        return super().items()
+
+    def __reduce__(self) -> Any:
+        self._load_all()
+        return (defaultdict, (dict,), None, None, iter(super().items()))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        self._load_all()
+        return copy.deepcopy(defaultdict(dict, super().items()), memo)
+
+    def packed(self) -> PackedPartitions:
+        """Every partition as a blob: those never unpickled are reused as they are."""
+        blobs = dict(self.blobs)
+        for key, partition in dict.items(self):
+            if key not in blobs:
+                blobs[key] = (len(partition), _dumps(partition))
+        return PackedPartitions(blobs)
+
+
+def _loads(blob: bytes) -> Any:
+    return pickle.loads(blob)  # noqa: S301 (our own file, in our own data folder)
+
+
+def _pack_tables() -> None:
+    """In the snapshot's child process only (its own copy of the store): every range-keyed
+    table's items become PackedPartitions."""
+    dynamodb, _, _ = _backends()
+    for regions in dynamodb.values():
+        for backend in regions.values():
+            for table in backend.tables.values():
+                if not table.range_key_attr:
+                    continue
+                if isinstance(table.items, LazyPartitions):
+                    table.items = table.items.packed()
+                else:
+                    table.items = PackedPartitions(
+                        {k: (len(v), _dumps(v)) for k, v in table.items.items()}
+                    )
 
 
 def _store_state() -> dict[str, Any]:
@@ -180,8 +293,13 @@ def _restore_store(state: dict[str, Any]) -> int:
     dynamodb, s3, _ = _backends()
     items = 0
     for (account, region), tables in state["dynamodb"].items():
+        for table in tables.values():
+            if isinstance(table.items, PackedPartitions):
+                items += table.items.count
+                table.items = LazyPartitions(table.items.blobs)
+            else:
+                items += len(table)
         dynamodb[account][region].tables = tables
-        items += sum(table.item_count for table in tables.values())
     for (account, partition), buckets in state["s3"].items():
         s3[account][partition].buckets = buckets
         for name in buckets:
@@ -338,7 +456,7 @@ class DurableStore:
         _set_active(self)
 
     def close(self) -> None:
-        """Stop recording; snapshot so the next start replays nothing."""
+        """Stop recording; snapshot unless the next start has little to replay."""
         if self._closed:
             return
         self._closed = True
@@ -347,7 +465,7 @@ class DurableStore:
         moto_dynamodb.observe_writes(None)
         _set_active(None)
         self._wait_snapshot()
-        if self._since_snapshot:
+        if self._since_snapshot >= CLOSE_SNAPSHOT_FRAMES:
             self.snapshot(wait=True)
         if self._journal is not None:
             self._journal.close()
@@ -448,6 +566,7 @@ class DurableStore:
                 code = 1
                 try:
                     gc.disable()
+                    _pack_tables()
                     _write_pickle(path, _store_state())
                     code = 0
                 finally:

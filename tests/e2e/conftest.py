@@ -80,6 +80,8 @@ def start_server(
         PARLEY_READ_TIMEOUT_SECONDS=str(READ_TIMEOUT),
         # Each server's analytics lake apart too (a folder, as in make dev).
         LAKE_URI=str(state_file.parent / "lake"),
+        # …and its data folder (never the checkout's .parley/, never another server's).
+        PARLEY_DATA_DIR=str(state_file.parent / "data"),
     )
     env.pop("PARLEY_DEV_KEYS", None)
     env.update(env_overrides or {})
