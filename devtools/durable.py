@@ -264,8 +264,11 @@ def _pack_tables() -> None:
 
 
 def _store_state() -> dict[str, Any]:
+    import moto
+
     dynamodb, s3, _ = _backends()
     return {
+        "moto": moto.__version__,
         "dynamodb": {
             (account, region): backend.tables
             for account, regions in dynamodb.items()
@@ -288,8 +291,20 @@ def _queue_state() -> dict[tuple[str, str], Any]:
     }
 
 
+class IncompatibleDataFolder(Exception):
+    """A snapshot written by another moto release (its objects are moto's own classes)."""
+
+
 def _restore_store(state: dict[str, Any]) -> int:
     """Put a snapshot's tables and buckets into moto: the number of items restored."""
+    import moto
+
+    if state.get("moto") != moto.__version__:
+        raise IncompatibleDataFolder(
+            f"its snapshot was written with moto {state.get('moto')}, this is moto "
+            f"{moto.__version__}: start afresh with `make dev RESET=1` (or keep it with the "
+            "moto it was written with)"
+        )
     dynamodb, s3, _ = _backends()
     items = 0
     for (account, region), tables in state["dynamodb"].items():

@@ -57,6 +57,7 @@ from devtools.durable import (
     DEFAULT_DATA_DIR,
     DataFolderBusy,
     DurableStore,
+    IncompatibleDataFolder,
     data_folder,
     durable_from_env,
     locked,
@@ -446,7 +447,10 @@ def serve(stack: contextlib.ExitStack) -> None:
         storage = "embedded moto server, in memory (PARLEY_DEV_DURABLE=0)"
         if settings.durable:
             durable_store = DurableStore(folder)
-            opened = durable_store.open()
+            try:
+                opened = durable_store.open()
+            except IncompatibleDataFolder as exc:
+                raise ConfigError(f"cannot read the data folder {folder}: {exc}") from exc
             stack.callback(durable_store.close)  # after everything started below has stopped
             storage = (
                 f"embedded moto server, kept in {folder} ({opened.items:,} items, "
