@@ -106,7 +106,7 @@ def build(folder: Path, records: int) -> None:
     if shard is not None:  # read by every stream-fed function long ago
         shard.starting_sequence_number += len(shard.items)
         shard.items.clear()
-    store.snapshot(wait=True)
+    store.snapshot()
     store.close()
     server.stop()
 

@@ -54,6 +54,7 @@ DATA_DIR_VAR = "PARLEY_DATA_DIR"
 DEFAULT_DATA_DIR = ROOT / ".parley"
 DURABLE_VAR = "PARLEY_DEV_DURABLE"
 SNAPSHOT_FRAMES = 2000  # startup replays at most about this many requests after a snapshot
+SNAPSHOT_TIMEOUT_SECONDS = 600.0  # a child stuck this long is killed; the journal stays
 CLOSE_SNAPSHOT_FRAMES = 200  # a clean stop snapshots past this many (else the next start replays)
 _SNAPSHOT = re.compile(r"^snapshot-(\d{8})\.pickle$")
 _JOURNAL = re.compile(r"^journal-(\d{8})\.log$")
@@ -75,6 +76,7 @@ _DYNAMODB_WRITES = frozenset(
         "ExecuteTransaction",
     }
 )
+_SIGNING = frozenset({"HTTP_X_AMZ_DATE", "HTTP_X_AMZ_SECURITY_TOKEN"})
 _SQS_READS = frozenset({"ReceiveMessage", "GetQueueUrl", "GetQueueAttributes", "ListQueues"})
 _REPLAY_AUTH = "AWS4-HMAC-SHA256 Credential=local/20000101/{region}/{service}/aws4_request, "
 _REPLAY_AUTH += "SignedHeaders=host, Signature=0"
@@ -379,7 +381,9 @@ class DurableStore:
         self._generation = 0
         self._journal: Journal | None = None
         self._since_snapshot = 0
-        self._snapshotting: threading.Thread | None = None
+        self._snapshot_due = threading.Event()
+        self._snapshot_lock = threading.Lock()  # one snapshot at a time
+        self._snapshotter: threading.Thread | None = None
         self._replaying = False
         self._s3_lock = threading.Lock()
         self._queues_lock = threading.Lock()
@@ -412,6 +416,10 @@ class DurableStore:
         self._since_snapshot = replayed
         self._remove_covered()
         self._install()
+        self._snapshotter = threading.Thread(
+            target=self._take_snapshots, name="snapshots", daemon=True
+        )
+        self._snapshotter.start()
         return Opened(items, replayed, time.monotonic() - started)
 
     def _numbered(self, pattern: re.Pattern[str]) -> list[int]:
@@ -479,9 +487,11 @@ class DurableStore:
 
         moto_dynamodb.observe_writes(None)
         _set_active(None)
-        self._wait_snapshot()
+        self._snapshot_due.set()
+        if self._snapshotter is not None:
+            self._snapshotter.join()
         if self._since_snapshot >= CLOSE_SNAPSHOT_FRAMES:
-            self.snapshot(wait=True)
+            self.snapshot()
         if self._journal is not None:
             self._journal.close()
 
@@ -502,8 +512,8 @@ class DurableStore:
         assert journal is not None
         seq = journal.append(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
         self._since_snapshot += 1
-        if self._since_snapshot >= self._snapshot_frames and self._snapshotting is None:
-            self.snapshot(wait=False)
+        if self._since_snapshot >= self._snapshot_frames:
+            self._snapshot_due.set()  # taken by its own thread: it needs every lock, in order
         return lambda: journal.wait(seq)
 
     def _dispatch(
@@ -520,26 +530,43 @@ class DurableStore:
             if action not in _SQS_READS:
                 with self._queues_lock:
                     answer = list(original(app, environ, start_response))
-                    _write_pickle(self.folder / "queues.pickle", _queue_state())
+                    self._save_queues()
                 return answer
         return original(app, environ, start_response)
+
+    def _save_queues(self) -> None:
+        """Rewrite the queues file. A poller's ReceiveMessage may change a queue while it is
+        pickled (it runs outside this lock: a long poll would hold it a second): pickle again."""
+        for attempt in range(5):
+            try:
+                _write_pickle(self.folder / "queues.pickle", _queue_state())
+                return
+            except RuntimeError:  # "changed size during iteration"
+                if attempt == 4:
+                    raise
 
     def _s3_write(
         self, original: Callable[..., Any], app: Any, environ: dict[str, Any], start_response: Any
     ) -> Any:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        length = environ.get("CONTENT_LENGTH")
+        stream = environ["wsgi.input"]
+        if length:
+            body = stream.read(int(length))
+        else:  # chunked (werkzeug ends the stream at the last chunk), or no body
+            body = stream.read() if environ.get("wsgi.input_terminated") else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
         status: list[str] = []
 
         def capture(code: str, headers: Any, exc_info: Any = None) -> Any:
             status.append(code)
             return start_response(code, headers, exc_info)
 
-        keep = ("CONTENT_TYPE", "HTTP_CONTENT_ENCODING", "HTTP_X_AMZ_CONTENT_SHA256")
+        # What moto reads from a write besides its body (never the signature or its date).
+        keep = [n for n in environ if n.startswith("HTTP_X_AMZ_") and n not in _SIGNING]
         headers = {
             name.removeprefix("HTTP_").replace("_", "-").title(): environ[name]
-            for name in keep
+            for name in ("CONTENT_TYPE", "HTTP_CONTENT_ENCODING", "HTTP_CONTENT_MD5", *keep)
             if environ.get(name)
         }
         region = environ.get("HTTP_AUTHORIZATION", "").split("/")[2]
@@ -559,53 +586,46 @@ class DurableStore:
 
     # snapshots
 
-    def snapshot(self, *, wait: bool) -> None:
-        """Start a snapshot of the store as it is now (in a forked child)."""
+    def _take_snapshots(self) -> None:
+        while not self._closed:
+            self._snapshot_due.wait()
+            self._snapshot_due.clear()
+            if not self._closed and self._since_snapshot >= self._snapshot_frames:
+                self.snapshot()
+
+    def snapshot(self) -> None:
+        """Snapshot the store as it is now: a forked child writes it while the server goes on;
+        returns once it is on disk (or failed, leaving the journal in place)."""
         from devtools.moto_dynamodb import store_lock
 
-        with store_lock(), self._s3_lock:
-            if self._journal is None:
-                return
-            self._trim_streams()
-            generation = self._generation + 1
-            previous = self._journal
-            self._journal = Journal(self._journal_path(generation), sync=self._sync)
-            previous.close()
-            self._generation = generation
-            self._since_snapshot = 0
-            path = self._snapshot_path(generation)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
-                pid = os.fork()
-            if pid == 0:  # the child: nothing but pickling and writing, then exit
-                code = 1
-                try:
-                    gc.disable()
-                    _pack_tables()
-                    _write_pickle(path, _store_state())
-                    code = 0
-                finally:
-                    os._exit(code)
-        thread = threading.Thread(
-            target=self._reap, args=(pid, generation), name="snapshot", daemon=True
-        )
-        self._snapshotting = thread
-        thread.start()
-        if wait:
-            self._wait_snapshot()
-
-    def _reap(self, pid: int, generation: int) -> None:
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) == 0:
-            self._remove_covered(generation)
-        else:
-            sys.stderr.write(f"data folder: snapshot {generation} failed; the journal stays\n")
-        self._snapshotting = None
-
-    def _wait_snapshot(self) -> None:
-        thread = self._snapshotting
-        if thread is not None:
-            thread.join()
+        with self._snapshot_lock:
+            with store_lock(), self._s3_lock:
+                if self._journal is None:
+                    return
+                self._trim_streams()
+                generation = self._generation + 1
+                previous = self._journal
+                self._journal = Journal(self._journal_path(generation), sync=self._sync)
+                previous.close()
+                self._generation = generation
+                self._since_snapshot = 0
+                path = self._snapshot_path(generation)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
+                    pid = os.fork()
+                if pid == 0:  # the child: nothing but pickling and writing, then exit
+                    code = 1
+                    try:
+                        gc.disable()
+                        _pack_tables()
+                        _write_pickle(path, _store_state())
+                        code = 0
+                    finally:
+                        os._exit(code)
+            if _wait_child(pid, SNAPSHOT_TIMEOUT_SECONDS) == 0:
+                self._remove_covered(generation)
+            else:
+                sys.stderr.write(f"data folder: snapshot {generation} failed; journals kept\n")
 
     def _remove_covered(self, generation: int | None = None) -> None:
         """Delete the snapshots and journals older than the newest complete snapshot."""
@@ -637,6 +657,20 @@ class DurableStore:
                     if read > 0:
                         del shard.items[:read]
                         shard.starting_sequence_number += read
+
+
+def _wait_child(pid: int, timeout: float) -> int:
+    """The child's exit code; a child still running after `timeout` is killed (-9)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return -9
+        time.sleep(0.05)
 
 
 _active_store: DurableStore | None = None

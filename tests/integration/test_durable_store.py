@@ -125,7 +125,7 @@ def test_acknowledged_writes_come_back_after_a_restart_from_journal_and_snapshot
     s3.put_object(Bucket=bucket, Key="a/1.json.gz", Body=b"\x1f\x8b archived")
     queue = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody="pending delivery", DelaySeconds=900)
-    store.snapshot(wait=True)  # the snapshot holds the first writes…
+    store.snapshot()  # the snapshot holds the first writes…
     _write(endpoint, table, 5, 8)  # …the journal after it the rest
     s3.put_object(Bucket=bucket, Key="a/2.json.gz", Body=b"second")
     stream_before = _stream(endpoint, table)
@@ -165,7 +165,7 @@ def test_read_stream_records_are_dropped_at_a_snapshot_and_numbering_goes_on(
     _write(endpoint, table, 0, 4)  # five stream records
     numbers = [int(seq) for seq, _ in _stream(endpoint, table)]
     positions[table] = numbers[3]  # every reader has read the first three
-    store.snapshot(wait=True)
+    store.snapshot()
     _write(endpoint, table, 4, 5)
     _forget_everything()
 
@@ -212,7 +212,7 @@ def test_a_range_keyed_table_loads_each_partition_when_first_used_and_snapshots_
     for pk in ("a", "b", "c"):
         for sk in ("1", "2"):
             put(pk, sk)
-    store.snapshot(wait=True)
+    store.snapshot()
     _forget_everything()
 
     second = DurableStore(tmp_path)
@@ -224,9 +224,46 @@ def test_a_range_keyed_table_loads_each_partition_when_first_used_and_snapshots_
     put("b", "3")  # a write to a packed partition
     put("d", "1")  # a new partition
     assert len(items.blobs) == 1  # only "c" never used
-    second.snapshot(wait=True)  # "c" goes into the new snapshot as it was read
+    second.snapshot()  # "c" goes into the new snapshot as it was read
     _forget_everything()
 
     assert DurableStore(tmp_path).open().items == 8
     assert [partition(pk) for pk in "abcd"] == [["1", "2"], ["1", "2", "3"], ["1", "2"], ["1"]]
     assert len(storage.scan(TableName=table)["Items"]) == 8
+
+
+def test_snapshots_are_taken_by_themselves_while_dynamodb_and_s3_writes_go_on(
+    endpoint: str, tmp_path: Path
+) -> None:
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    table, bucket = f"auto-{uuid.uuid4().hex[:8]}", f"auto-{uuid.uuid4().hex[:8]}"
+    store = DurableStore(tmp_path, snapshot_frames=5)
+    store.open()
+    storage, s3 = _client("dynamodb", endpoint), _client("s3", endpoint)
+    storage.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+    s3.create_bucket(Bucket=bucket)
+
+    def write(n: int) -> None:
+        storage.put_item(TableName=table, Item={"pk": {"S": f"k{n}"}})
+        s3.put_object(Bucket=bucket, Key=f"o/{n}", Body=str(n).encode())
+
+    with ThreadPoolExecutor(4) as pool:  # both kinds at once: no lock taken out of order
+        list(pool.map(write, range(30)))
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "store").glob("snapshot-*.pickle")):
+        assert time.monotonic() < deadline, "no snapshot was taken"
+        time.sleep(0.05)
+    store.close()
+    _forget_everything()
+
+    DurableStore(tmp_path).open()
+    assert len(storage.scan(TableName=table)["Items"]) == 30
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="o/")["Contents"]
+    assert sorted(o["Key"] for o in listed) == sorted(f"o/{n}" for n in range(30))
