@@ -20,6 +20,7 @@ PIP_VERSION := 26.3
 
 help:
 	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
+	@echo "                   keeping its data in .parley/ (RESET=1: start afresh; docs/local.md)"
 	@echo "make test          lint, type-check and run every test"
 	@echo "make lint          ruff + cfn-lint"
 	@echo "make typecheck     mypy --strict"
@@ -28,6 +29,7 @@ help:
 	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
 	@echo "make eval-insights the local insights analyzer against its labeled set"
 	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
+	@echo "                   (twice: durability off, then on; their throughputs compared)"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build into .aws-sam/build, or SAM_BUILD_DIR (pinned aws-sam-cli in .venv-sam)"
 	@echo "make clean         remove .venv, .venv-sam, .aws-sam and tool caches"
