@@ -53,7 +53,7 @@ from devtools.template import ROOT
 DATA_DIR_VAR = "PARLEY_DATA_DIR"
 DEFAULT_DATA_DIR = ROOT / ".parley"
 DURABLE_VAR = "PARLEY_DEV_DURABLE"
-SNAPSHOT_FRAMES = 2000  # startup replays at most about this many requests after a snapshot
+SNAPSHOT_FRAMES = 1000  # startup replays at most about this many requests after a snapshot
 SNAPSHOT_TIMEOUT_SECONDS = 600.0  # a child stuck this long is killed; the journal stays
 CLOSE_SNAPSHOT_FRAMES = 200  # a clean stop snapshots past this many (else the next start replays)
 _SNAPSHOT = re.compile(r"^snapshot-(\d{8})\.pickle$")
@@ -392,7 +392,12 @@ class DurableStore:
     # startup
 
     def open(self) -> Opened:
+        from devtools import moto_dynamodb
+
         started = time.monotonic()
+        # Nothing records the replay (an earlier store of this process would journal it again).
+        moto_dynamodb.observe_writes(None)
+        _set_active(None)
         self.folder.mkdir(parents=True, exist_ok=True)
         snapshots = self._numbered(_SNAPSHOT)
         items = 0
