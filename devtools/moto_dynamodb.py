@@ -50,12 +50,18 @@ def store_lock() -> threading.RLock:
 
 
 def serialize_requests() -> None:
+    """DynamoDB's requests one at a time, and its streams' with them (a snapshot drops stream
+    records already read: a GetRecords must never see the stream half trimmed)."""
     from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-    original = DynamoHandler.call_action
-    if getattr(original, "serialized", False):
-        return
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        original = handler.call_action
+        if not getattr(original, "serialized", False):
+            handler.call_action = _serialized(original)  # type: ignore[method-assign]
 
+
+def _serialized(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def call_action(self: Any) -> Any:
         with _LOCK:
             answer = original(self)
@@ -66,7 +72,7 @@ def serialize_requests() -> None:
         return answer
 
     call_action.serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    return call_action
 
 
 def fast_queries() -> None:
