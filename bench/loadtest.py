@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 ROOT = Path(__file__).resolve().parents[1]
-STARTUP_SECONDS = 60
+STARTUP_SECONDS = 180  # a loaded machine, or a large data folder to load
 MAX_SENDS = 30  # per request, 503s resent
 DURABILITY_TARGET = 0.9  # throughput with durability on, as a share of off's (issue 18)
 TENANT = "load"

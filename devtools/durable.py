@@ -235,6 +235,12 @@ class LazyPartitions(defaultdict[Any, Any]):
         self._load_all()
         return copy.deepcopy(defaultdict(dict, super().items()), memo)
 
+    def count(self) -> int:
+        """Items in the table, without unpickling a partition."""
+        packed = sum(items for items, _ in self.blobs.values())
+        loaded = sum(len(p) for k, p in dict.items(self) if k not in self.blobs)
+        return packed + loaded
+
     def packed(self) -> PackedPartitions:
         """Every partition as a blob: those never unpickled are reused as they are."""
         blobs = dict(self.blobs)
@@ -465,7 +471,21 @@ class DurableStore:
     # recording writes
 
     def _install(self) -> None:
+        from moto.dynamodb.models.table import Table
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        # DescribeTable's ItemCount (the stream runner describes every table at start) counts
+        # a lazy table's items without unpickling every partition.
+        table_length = Table.__len__
+        if not getattr(table_length, "lazy", False):
+
+            def length(table: Any) -> int:
+                if isinstance(table.items, LazyPartitions):
+                    return table.items.count()
+                return table_length(table)
+
+            length.lazy = True  # type: ignore[attr-defined]
+            Table.__len__ = length  # type: ignore[method-assign]
 
         from devtools import moto_dynamodb
 
