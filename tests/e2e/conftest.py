@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 60.0  # a start on a loaded machine (load average 15+ on 2 CPUs) takes 25 s
@@ -140,3 +141,27 @@ def browser() -> Iterator[Browser]:
         )
         yield launched
         launched.close()
+
+
+@contextmanager
+def watched_page(
+    browser: Browser, *, console_errors: bool = False, **options: object
+) -> Iterator[Page]:
+    """A page in a context of its own (1200x900 unless `options` say otherwise) that fails the
+    test on any uncaught script error, and with `console_errors` on anything the page logs as an
+    error but Chromium's own line for each 4xx answer (those are asserted on the page)."""
+    context = browser.new_context(**{"viewport": {"width": 1200, "height": 900}, **options})  # type: ignore[arg-type]
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    if console_errors:
+        opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    yield opened
+    context.close()
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == [], errors
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    with watched_page(browser) as opened:
+        yield opened

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.client import request
 from tests.e2e.conftest import ROOT, ServerProcess, new_key, start_server
@@ -101,17 +101,6 @@ def seed(base: str, key: str) -> None:
         "POST", base + "/api/v1/conversations", key=key, data=body_text("conversations_create")
     )
     assert created.status == 200, created.body
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 860})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert errors == [], errors
 
 
 def sign_in(page: Page, server: ServerProcess, tenant: str = "viewer") -> None:

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.client import request
-from tests.e2e.conftest import ServerProcess, new_key, start_server
+from tests.e2e.conftest import ServerProcess, new_key, start_server, watched_page
 from tests.e2e.test_console import ARTIFACTS, shot, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -142,16 +142,9 @@ def analytics(server: ServerProcess, query: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield opened
-    context.close()
-    # Chromium logs every 4xx answer (the bad range's 400): those
-    # are asserted on the page; anything else logged is a fault.
-    assert [e for e in errors if not e.startswith("Failed to load resource")] == [], errors
+    # Chromium logs every 4xx answer (the bad range's 400): asserted on the page instead.
+    with watched_page(browser, console_errors=True) as opened:
+        yield opened
 
 
 def chart_data(page: Page, chart: str) -> dict[str, Any]:

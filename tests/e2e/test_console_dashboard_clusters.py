@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.client import request
 from tests.e2e.conftest import ServerProcess, new_key, start_server
@@ -85,17 +85,6 @@ def with_clusters(page: Page) -> list[str]:
     page.route(re.compile(r".*/api/v1/clusters\?.*"), listing)
     page.route(re.compile(r".*/api/v1/clusters/[^/?]+(\?.*)?$"), one)
     return asked
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert errors == [], errors
 
 
 def test_top_clusters_with_their_trend_and_click_through(

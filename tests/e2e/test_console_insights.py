@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ServerProcess, new_key, start_server
+from tests.e2e.conftest import ServerProcess, new_key, start_server, watched_page
 from tests.e2e.test_console import shot, sign_in
 from tests.e2e.test_conversations_api import BASE, call
 from tests.e2e.test_insights_live import wait_for_insights
@@ -41,13 +41,8 @@ def viewer() -> Iterator[ServerProcess]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1000, "height": 860})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert errors == [], errors
+    with watched_page(browser, viewport={"width": 1000, "height": 860}) as opened:
+        yield opened
 
 
 def analyzed(server: ServerProcess, turns: list[dict[str, str]]) -> tuple[str, dict[str, Any]]:

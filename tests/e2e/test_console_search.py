@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.client import request
 from tests.e2e.conftest import ServerProcess, new_key, start_server
@@ -66,17 +66,6 @@ def seed(server: ServerProcess) -> None:
             return
         time.sleep(0.1)
     pytest.fail(f"the seeded messages were not searchable: {answer.body}")
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 860})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert errors == [], errors
 
 
 def search_for(page: Page, words: str) -> None:

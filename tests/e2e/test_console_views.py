@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from shared.conversations.models import STATUSES
 from tests.e2e.client import request
-from tests.e2e.conftest import ServerProcess, new_key, start_server
+from tests.e2e.conftest import ServerProcess, new_key, start_server, watched_page
 from tests.e2e.test_console import open_list, shot, sign_in
 from tests.e2e.test_local_api import records
 
@@ -159,15 +159,8 @@ def traced_run(server: ServerProcess) -> str:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     # A fixed zone and locale, so the zone label the test expects is known.
-    context = browser.new_context(
-        viewport={"width": 1200, "height": 900}, timezone_id="Asia/Kolkata", locale="en-US"
-    )
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert errors == [], errors
+    with watched_page(browser, timezone_id="Asia/Kolkata", locale="en-US") as opened:
+        yield opened
 
 
 def row_of(page: Page, conversation_id: str) -> Any:
