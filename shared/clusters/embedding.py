@@ -110,18 +110,9 @@ class BedrockEmbedder:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BedrockEmbedder:
-        import botocore.session
-        from botocore.config import Config
+        from shared.bedrock import runtime_client
 
-        config = Config(
-            connect_timeout=5,
-            read_timeout=settings.bedrock_timeout_seconds,
-            retries={"mode": "standard", "max_attempts": 3},
-        )
-        client = botocore.session.get_session().create_client(
-            "bedrock-runtime", region_name=settings.aws_region, config=config
-        )
-        return cls(client)
+        return cls(runtime_client(settings))
 
     def vector(self, text: str) -> np.ndarray:
         body = {"inputText": text[:MAX_CHARS] or " ", "dimensions": DIMENSIONS, "normalize": True}

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 NAME = "bedrock"
 TOOL_NAME = "record_conversation_insights"
-_RETRIES = 3  # after the first attempt (botocore standard mode, with backoff)
 _MAX_OUTPUT_TOKENS = 1024
 # Bedrock errors worth retrying later; AccessDenied/ResourceNotFound too: a model not (yet)
 # enabled is a deployment fault, and its records should wait, not be marked failed.
@@ -91,18 +90,11 @@ class BedrockAnalyzer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BedrockAnalyzer:
-        import botocore.session
-        from botocore.config import Config
+        from shared.bedrock import runtime_client
 
-        config = Config(
-            connect_timeout=5,
-            read_timeout=settings.bedrock_timeout_seconds,
-            retries={"mode": "standard", "max_attempts": _RETRIES},
+        return cls(
+            runtime_client(settings), settings.bedrock_model_id, settings.bedrock_max_input_chars
         )
-        client = botocore.session.get_session().create_client(
-            "bedrock-runtime", region_name=settings.aws_region, config=config
-        )
-        return cls(client, settings.bedrock_model_id, settings.bedrock_max_input_chars)
 
     def request(self, messages: Messages) -> tuple[dict[str, Any], bool]:
         """The Converse request for a conversation, and whether its transcript was cut."""
