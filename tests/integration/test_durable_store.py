@@ -13,7 +13,16 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from devtools.durable import DataFolderBusy, DurableStore, locked, reset
+from devtools.durable import (
+    DataFolderBusy,
+    DurableStore,
+    _queue_state,
+    _restore_queues,
+    _restore_store,
+    _store_state,
+    locked,
+    reset,
+)
 from devtools.journal import Journal, read_frames
 from devtools.moto_inprocess import dispatch_in_process
 from devtools.server import start_moto
@@ -71,7 +80,10 @@ def _forget_everything() -> None:
 
 @pytest.fixture
 def endpoint() -> Iterator[str]:
-    """The dev server's embedded moto, with nothing in it (as a new process has)."""
+    """The dev server's embedded moto, with nothing in it (as a new process has). moto's store
+    is one per process: the session's tables (tests/conftest.py) are set aside and put back
+    after, or every later test would find them gone."""
+    kept_store, kept_queues = _store_state(), _queue_state()
     _forget_everything()
     url, server = start_moto()
     stop_dispatch = dispatch_in_process(url)
@@ -81,6 +93,8 @@ def endpoint() -> Iterator[str]:
         stop_dispatch()
         server.stop()
         _forget_everything()
+        _restore_store(kept_store)
+        _restore_queues(kept_queues)
 
 
 def _write(endpoint: str, table: str, first: int, last: int) -> None:
