@@ -241,6 +241,11 @@ def test_the_card_end_to_end_on_the_clusters_api(page: Page, clustered: ServerPr
     development = chart_data(page, "clusters")
     assert development["datasets"][0]["data"] == [PER_TOPIC]
     click_bar(page, "clusters", 0, 0)
+    # The page still holds the refund cluster's members until the new ones arrive.
+    expect(page.locator("#cluster-meta")).to_contain_text("environment development")
+    expect(page.locator("#cluster-members a").first).to_have_text(
+        re.compile(r"^login-development-\d$")
+    )
     expect(page.locator("#cluster-members a")).to_have_count(PER_TOPIC)
     for member in page.locator("#cluster-members a").all_inner_texts():
         assert member.startswith("login-development-"), member
