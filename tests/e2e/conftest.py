@@ -56,7 +56,9 @@ class ServerProcess:
                 self._ready.set()
         self._ready.set()  # the process ended: stop waiting
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 10) -> int:
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 60) -> int:
+        # A server stopping writes its data folder's last snapshot first: on a loaded machine
+        # that took over 10 s.
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:
