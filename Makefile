@@ -17,7 +17,7 @@ SAM_VENV := .venv-sam
 # its venv below.
 PIP_VERSION := 26.3
 
-.PHONY: help dev test lint typecheck test-tools build sam-validate bench cost loadtest eval-insights clean
+.PHONY: help dev test lint typecheck test-tools build sam-validate bench cost loadtest eval-insights clean lock layer-platforms
 
 help:
 	@echo "make dev           both APIs and the console locally; prints the URL, keys and export lines"
@@ -28,9 +28,11 @@ help:
 	@echo "make bench         every performance target, met or missed"
 	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
 	@echo "make eval-insights the local insights analyzer on the held-out and tuning halves of its evaluation set"
+	@echo "make eval-clusters the clusterer against the set's intents (purity, NMI, ARI)"
 	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build into .aws-sam/build, or SAM_BUILD_DIR (pinned aws-sam-cli in .venv-sam)"
+	@echo "make lock          the layers' hashed lock files (locks/) from constraints.txt (needs PyPI)"
 	@echo "make clean         remove .venv, .venv-sam, .aws-sam and tool caches"
 	@echo "(make build-SharedLayer is called by sam build, not by hand)"
 
@@ -141,14 +143,13 @@ build: $(SAM_STAMP)
 # Called by `sam build` for SharedLayer (BuildMethod: makefile): the shared package plus the
 # runtime dependencies for arm64 / Python 3.13, compiled to .pyc (unchecked-hash: zip mtimes
 # cannot be trusted) so cold starts skip compiling.
-# Quoted for the shell: unquoted, `pydantic>=2.7` is `pydantic` plus a redirection to a file `=2.7`.
-# The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them),
-# DuckDB and its extension packages to LakeLayer (only the lake's and search's functions use
-# them), tantivy to SearchLayer (only the search function and the lake's compaction use it).
-INSIGHTS_DEPS := vaderSentiment yake
-LAKE_DEPS := duckdb duckdb-ext-httpfs
-SEARCH_DEPS := tantivy
-LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS) $(LAKE_DEPS) $(SEARCH_DEPS)".split()))))')
+# Each layer installs exactly its hashed lock file, locks/<Layer>.txt (--require-hashes: every
+# wheel must match a hash the lock names; --no-deps: the lock already holds the whole closure),
+# so what is deployed is what was tested. `make lock` writes the locks from constraints.txt
+# (devtools/lock.py, which also decides which dependency goes to which layer): the insights
+# analyzers' to InsightsLayer (only that worker uses them), DuckDB and its extension packages
+# to LakeLayer (only the lake's and search's functions), tantivy to SearchLayer (only the search
+# function and the lake's compaction), numpy to ClustersLayer (only the clusters' workers).
 # The wheels a layer may hold. Lambda's python3.13 runtime is Amazon Linux 2023 (glibc 2.34), so
 # it runs every manylinux wheel up to manylinux_2_34; pip does not expand a `--platform` to older
 # glibc tags by itself, so each is listed, newest first (the order pip prefers them in, as pip on
@@ -160,7 +161,7 @@ LAMBDA_GLIBC_MINOR := 34
 LAYER_PLATFORMS := $(foreach minor,$(shell seq $(LAMBDA_GLIBC_MINOR) -1 17),manylinux_2_$(minor)_$(LAYER_ARCH)) manylinux2014_$(LAYER_ARCH)
 LAYER_PIP_TARGET = $(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
 	$(addprefix --platform ,$(LAYER_PLATFORMS)) --implementation cp --python-version 3.13 \
-	--only-binary=:all: -c constraints.txt
+	--only-binary=:all: --require-hashes --no-deps -r
 # Every layer ends the same way: no stale caches, every module compiled for the runtime.
 define compile_layer
 find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
@@ -169,24 +170,37 @@ endef
 
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(LAYER_PIP_TARGET) $(LAYER_DEPS)
+	$(LAYER_PIP_TARGET) locks/SharedLayer.txt
 	cp -R shared "$(ARTIFACTS_DIR)/python/shared"
 	$(compile_layer)
 
 build-InsightsLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(LAYER_PIP_TARGET) $(INSIGHTS_DEPS)
+	$(LAYER_PIP_TARGET) locks/InsightsLayer.txt
 	$(compile_layer)
 
 build-LakeLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(LAYER_PIP_TARGET) $(LAKE_DEPS)
+	$(LAYER_PIP_TARGET) locks/LakeLayer.txt
 	$(compile_layer)
 
 build-SearchLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(LAYER_PIP_TARGET) $(SEARCH_DEPS)
+	$(LAYER_PIP_TARGET) locks/SearchLayer.txt
 	$(compile_layer)
+
+build-ClustersLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(LAYER_PIP_TARGET) locks/ClustersLayer.txt
+	$(compile_layer)
+
+# The layers' hashed lock files from constraints.txt (needs PyPI): run after changing it.
+lock: $(STAMP)
+	$(BIN)/python -m devtools.lock
+
+# For devtools/lock.py: the wheel tags of LAYER_PLATFORMS (one place for them).
+layer-platforms:
+	@echo $(LAYER_PLATFORMS)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
@@ -196,3 +210,9 @@ EVENTS ?= 1000000
 BATCH ?= 1000
 cost: $(STAMP)
 	$(BIN)/python -m bench.cost --events $(EVENTS) --batch $(BATCH)
+
+# The clusterer against the insights set's intents: tune half, then the held-out half once.
+.PHONY: eval-clusters
+eval-clusters: $(STAMP)
+	$(BIN)/python -m bench.eval_clusters --half tune
+	$(BIN)/python -m bench.eval_clusters --half heldout

@@ -181,7 +181,7 @@ def test_signature_is_hmac_sha256_of_id_timestamp_body() -> None:
     )
     moment = datetime(2024, 1, 15, 10, 30, 5, tzinfo=UTC)
 
-    body, headers = sign(item, secret, moment)
+    body, headers = sign(item, [secret], moment)
 
     key = base64.b64decode(secret.removeprefix("whsec_"))
     expected = hmac.new(key, f"msg_1.{int(moment.timestamp())}.{body}".encode(), hashlib.sha256)
