@@ -119,7 +119,8 @@ def fit(x: Vector, labels: list[str], classes: tuple[str, ...], choice: Choice) 
     """Multinomial logistic regression by full-batch gradient descent with momentum, on
     standardized features (their mean and scale are kept with the weights)."""
     mean = x.mean(axis=0)
-    scale = x.std(axis=0) + 1e-6
+    spread = x.std(axis=0)
+    scale = np.where(spread > 1e-9, spread, 1.0)  # a feature constant in training stays inert
     z = (x - mean) / scale
     index = [classes.index(label) for label in labels]
     y = np.zeros((len(labels), len(classes)))
