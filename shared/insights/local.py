@@ -1,6 +1,10 @@
 """The `local` analyzer: no network, fits a Lambda.
 
-It judges the *customer* (the user's turns), the way a support lead reading the log would:
+It judges the *customer* (the user's turns), the way a support lead reading the log would.
+Sentiment and taskCompleted are decided by a small learned model (`model.py`, weights in
+`model.npz`) from what the cue lists below read plus a few general signals, for conversations
+where the user spoke 3 times or more; shorter ones keep the cue lists' labels (`_decided`).
+The cue lists:
 
 - Sentiment: each user turn is scored from cue lists in English, French, Spanish, German (and
   common Italian/Portuguese words) — open anger, sarcasm and grudging praise ("oh wonderful",
