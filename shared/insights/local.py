@@ -46,7 +46,6 @@ _QUOTE_CHARS = 160
 # Text bounds: VADER and YAKE grow faster than linearly with text length (a 100 KB turn took
 # over a minute), so each turn is scored on its beginning and end, topics on a bounded sample.
 _TURN_CHARS = 2_000
-_MODEL_FROM_USER_TURNS = 3  # shorter conversations are decided by the cue lists (`_decided`)
 _TOPIC_CHARS = 20_000
 # Cue weights (a turn's complaint and warmth, in "cues").
 _ANGER = 1.0
@@ -392,6 +391,9 @@ def sentiment_of(cues: list[TurnCues], limits: Thresholds) -> tuple[Sentiment, f
     elif warmth >= limits.warm_at and complaint < 0.5:
         label = "positive"
     return label, _score_within(label, score)
+
+
+_MODEL_FROM_USER_TURNS = 3  # the model decides from this many user turns on
 
 
 def _decided(seen: Observed, sentiment: Sentiment, completed: bool) -> tuple[Sentiment, bool]:
