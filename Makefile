@@ -28,7 +28,7 @@ help:
 	@echo "make test-tools    install curl and chromium if missing (apt-get): e2e curl examples, console browser tests"
 	@echo "make bench         every performance target, met or missed"
 	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
-	@echo "make eval-insights the local insights analyzer on the held-out and tuning halves of its evaluation set"
+	@echo "make eval-insights the local insights analyzer on the held-out and tuning halves of its evaluation set, and leave-one-writer-out"
 	@echo "make eval-clusters the clusterer against the set's intents (purity, NMI, ARI)"
 	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
 	@echo "                   (twice: durability off, then on; their throughputs compared)"

@@ -3,23 +3,26 @@
 bench/insights_eval/ (its README) holds conversations written and labeled by people who never
 saw the analyzer, in two halves:
 
-- the **tune half** (`tune`, 240): `tune.jsonl` (writer/labeler pair A) and `tune_b.jsonl`
-  (pair B). Tune on it freely; `tune_a` and `tune_b` are also reported alone, so a rule
-  learned from one writer can be checked on the other's conversations.
+- the **tune half** (`tune`, 380): `tune.jsonl` (writer/labeler pair A), `tune_b.jsonl` (pair
+  B) and `tune_c.jsonl` (pair C), each once a held-out half. Tune and train on it freely; each
+  writer's part (`tune_a`, `tune_b`, `tune_c`) is also reported alone.
 - the **held-out half** (`heldout.jsonl`): written and labeled blind by other helpers, the
   reported figure; never read item by item, never tuned on. When the file is absent the run
   says so and reports the tune half alone.
 
 The tune half and the held-out half are printed side by side: sentiment accuracy with its
 low/high-confidence split, per-class precision/recall and the confusion matrix, taskCompleted
-accuracy, topics accuracy and the junk-topic count. `regression.jsonl` is the old set the
-analyzer's own authors wrote: `--half regression` runs it as a regression check, never
-reported as accuracy.
+accuracy, topics accuracy and the junk-topic count. The local analyzer's model is trained on
+the tune half, so its tune figures are in-sample; the default run then prints its
+**leave-one-writer-out** figures (trained on two writers, scored on the third, each rotation),
+which estimate a new writer. `regression.jsonl` is the old set the analyzer's own authors
+wrote: `--half regression` runs it as a regression check, never reported as accuracy.
 
-    python -m bench.eval_insights                         # tune (A, B, both) and held-out
+    python -m bench.eval_insights                         # tune (A, B, C, all), held-out, LOWO
     python -m bench.eval_insights --half tune_b --misses  # one writer's half, every miss
     python -m bench.eval_insights --analyzer bedrock      # the Bedrock path, stubbed transport
     python -m bench.eval_insights --cross-validate        # thresholds: one writer → the other
+    python -m bench.eval_insights --leave-one-writer-out  # the model's LOWO figures alone
 
 Topics accuracy: a conversation's topics are right when at least one of the analyzer's first
 `TOPICS_SCORED` topics matches one of its labeled `topicTerms` (after normalization: lowercase,
@@ -54,17 +57,23 @@ DATA = Path(__file__).with_name("insights_eval")
 HALVES: dict[str, tuple[str, ...]] = {
     "tune_a": ("tune.jsonl",),
     "tune_b": ("tune_b.jsonl",),
-    "tune": ("tune.jsonl", "tune_b.jsonl"),
+    "tune_c": ("tune_c.jsonl",),
+    "tune": ("tune.jsonl", "tune_b.jsonl", "tune_c.jsonl"),
     "heldout": ("heldout.jsonl",),
     "regression": ("regression.jsonl",),
 }
-REPORTED = ("tune_a", "tune_b", "tune", "heldout")  # the summary's columns
+TUNE_WRITERS = ("tune_a", "tune_b", "tune_c")  # one writer/labeler pair's conversations each
+REPORTED = (*TUNE_WRITERS, "tune", "heldout")  # the summary's columns
 SIDE_BY_SIDE = ("tune", "heldout")  # the detailed tables
 HELDOUT_ABSENT = (
     "bench/insights_eval/heldout.jsonl is absent: no held-out figures. The held-out half is "
     "written and labeled blind by people who never saw the analyzer, and added after tuning."
 )
 TOPICS_SCORED = 3
+IN_SAMPLE = (
+    "The local analyzer's model was trained on the tune writers' conversations: their figures "
+    "above are in-sample. The leave-one-writer-out figures estimate a writer it never saw."
+)
 
 _JUNK_WORDS = word_set(
     """
@@ -396,6 +405,54 @@ def cross_validate() -> str:
     return "\n".join(lines)
 
 
+def leave_one_writer_out() -> str:
+    """Leave-one-writer-out cross-validation of the local analyzer's model: for each tune
+    writer, the model is trained (`bench.train_insights`, the chosen settings) on the other
+    writers' conversations and the analyzer is scored on this one's, so every figure is on a
+    writer the model never saw. The cue lists alone are scored beside it; they were drawn by
+    reading A's and B's conversations, so only their tune_c figure is on an unseen writer."""
+    from bench.train_insights import train, writer_of
+    from shared.insights.local import LocalAnalyzer
+
+    if not all(available(writer) for writer in TUNE_WRITERS):
+        return f"Leave-one-writer-out: needs every tune writer ({', '.join(TUNE_WRITERS)})"
+    cases = {writer: load_cases(writer) for writer in TUNE_WRITERS}
+    writers = {writer: writer_of(cases[writer]) for writer in TUNE_WRITERS}
+    cue_lists = LocalAnalyzer(model=False)
+    results: dict[str, dict[str, Scores]] = {"model": {}, "cue lists": {}}
+    for held in TUNE_WRITERS:
+        model = train([writers[other] for other in TUNE_WRITERS if other != held])
+        results["model"][held] = evaluate(cases[held], LocalAnalyzer(model=model))
+        results["cue lists"][held] = evaluate(cases[held], cue_lists)
+    return lowo_table(results)
+
+
+def lowo_table(results: dict[str, dict[str, Scores]]) -> str:
+    """Per analyzer, its figures on each unseen writer and their mean."""
+    writers = list(next(iter(results.values())))
+    lines = [
+        "Leave-one-writer-out: each writer scored by a model trained on the others "
+        "(cue lists: drawn from tune_a and tune_b, so unseen only on tune_c)",
+        "analyzer   figure".ljust(27)
+        + "".join(f"{writer} unseen".rjust(16) for writer in writers)
+        + "mean".rjust(10),
+    ]
+    figures: tuple[tuple[str, Callable[[Scores], float]], ...] = (
+        ("sentiment", lambda scores: scores.sentiment_accuracy),
+        ("taskCompleted", lambda scores: scores.task_accuracy),
+        ("topics", lambda scores: scores.topics_accuracy),
+    )
+    for name, per_writer in results.items():
+        for label, figure in figures:
+            values = [figure(per_writer[writer]) for writer in writers]
+            lines.append(
+                f"{name:<11}{label}".ljust(27)
+                + "".join(f"{value:.1%}".rjust(16) for value in values)
+                + f"{sum(values) / len(values):.1%}".rjust(10)
+            )
+    return "\n".join(lines)
+
+
 def _shown(limits: Thresholds) -> str:
     return (
         f"(complained_at {limits.complained_at}, warm_at {limits.warm_at}, "
@@ -417,25 +474,36 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="choose the local analyzer's thresholds on one writer, score them on the other",
     )
+    parser.add_argument(
+        "--leave-one-writer-out",
+        action="store_true",
+        help="only the model's leave-one-writer-out figures (train on two writers, score the "
+        "third, each rotation); the default run prints them after the halves",
+    )
     args = parser.parse_args(argv)
     if args.cross_validate:
         print(cross_validate())
         return 0
+    if args.leave_one_writer_out:
+        print(leave_one_writer_out())
+        return 0
     factory = analyzer_named(args.analyzer)
     print(f"Insights analyzer `{args.analyzer}` on bench/insights_eval/\n")
     halves = args.half or REPORTED
-    parts = {"tune_a", "tune_b"} <= set(halves)
+    parts = set(TUNE_WRITERS) <= set(halves)
     results: dict[str, Scores | None] = {}
     for half in halves:
         if not available(half):
             print(HELDOUT_ABSENT if half == "heldout" else f"{half}: absent", end="\n\n")
             results[half] = None
         elif half == "tune" and parts:  # the two writers' parts, already scored
-            results[half] = combined(results["tune_a"], results["tune_b"])
+            results[half] = combined(*(results[writer] for writer in TUNE_WRITERS))
         else:
             cases = load_cases(half)
             results[half] = evaluate(cases, per_case(factory, cases))
     print(report(results, has_topics="regression" not in halves))
+    if args.analyzer == "local" and not args.half:
+        print(f"\n{IN_SAMPLE}\n\n{leave_one_writer_out()}")
     if args.misses:
         for half, scores in results.items():
             # The held-out half is reported in aggregate only: listing its misses invites tuning.

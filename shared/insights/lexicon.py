@@ -1084,6 +1084,65 @@ FAILED = _cue(
     """,
 )
 
+# --- the learned model's general cues (shared/insights/model.py) ------------------------------
+
+# The assistant apologizing or acknowledging trouble: assistants apologize when the customer
+# is unhappy, whatever words the customer used (matched per assistant turn).
+ASSISTANT_APOLOGY = _cue(
+    r"sorry",
+    r"apologi[sz]e\w*",
+    r"apologies",
+    r"frustrat\w*",
+    r"inconvenience",
+    r"desolee?s?",
+    r"excuse\w*",
+    r"navree?s?",
+    r"lo siento",
+    r"disculp\w*",
+    r"perdon\w*",
+    r"lamento",
+    r"lamentamos",
+    r"entschuldig\w*",
+    r"tut mir leid",
+    r"bedauer\w*",
+    r"mi dispiace",
+    r"ci dispiace",
+    r"scus\w*",
+    r"desculp\w*",
+    r"sinto muito",
+    ja="申し訳 すみません ご迷惑 失礼",
+)
+# Negation words, counted per word the user wrote (a complaint often says what did not work).
+NEGATION = _cue(
+    r"not",
+    r"no",
+    r"never",
+    r"nothing",
+    r"\w+n't",
+    r"(dont|doesnt|didnt|isnt|wasnt|cant|wont|cannot)",
+    r"pas",
+    r"jamais",
+    r"rien",
+    r"nicht",
+    r"kein\w*",
+    r"nie",
+    r"nichts",
+    r"nunca",
+    r"nada",
+    r"ni",
+    r"non",
+    r"mai",
+    r"niente",
+    r"nao",
+    ja="ない ません",
+)
+# A user turn that is nothing but a curt acknowledgement ("ok", "fine", "whatever").
+CURT = re.compile(
+    r"^\W*(ok|okay|fine|k|sure|whatever|d'accord|bon|vale|bueno|gut|na gut|va bene|"
+    r"ok then)\W*$"
+)
+
+
 # --- topics -----------------------------------------------------------------------------------
 
 # English topic → phrases (folded) in the supported languages; a trailing `*` is a prefix.

@@ -62,6 +62,12 @@ def test_every_runtime_dependency_but_boto3_has_a_layer() -> None:
     assert {"tantivy", "duckdb", "yake"} <= placed
 
 
+def test_the_insights_layer_holds_numpy_for_the_local_analyzers_model() -> None:
+    # shared/insights/model.py runs on numpy in the insights worker; the layer gets it as
+    # YAKE's dependency (numpy's own layer is the clusters'), so a YAKE without it must fail here.
+    assert "numpy" in locked("InsightsLayer")
+
+
 @pytest.mark.parametrize("layer", sorted(layer_requirements()))
 def test_the_makefile_installs_each_layer_from_its_lock_with_hashes(
     layer: str, tmp_path: Path

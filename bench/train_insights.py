@@ -1,0 +1,241 @@
+"""Train the local analyzer's learned part (shared/insights/model.py) on the evaluation set's
+tune half and write its weights to shared/insights/model.npz.
+
+    python -m bench.train_insights            # train on every tune writer, write the weights
+    python -m bench.train_insights --check    # the same, and fail if the file would change
+    python -m bench.train_insights --select   # leave-one-writer-out over the candidates
+
+Each regression's feature groups, L2 strength and class weighting (`CHOSEN`) were picked by
+**leave-one-writer-out** cross-validation (`--select`): for each candidate, train on two
+writers' conversations and score the third, for each of the three rotations. The candidate
+whose *worst* unseen writer scores best wins (a new writer is what the analyzer failed on);
+among candidates within `TIE` of it, the best mean over the three, then the fewest features,
+then the strongest regularization.
+
+Reproducible: the features are deterministic and the fit is full-batch gradient descent from
+zeros (no random start, no shuffling), so the same set gives the same weights. Numpy only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.eval_insights import TUNE_WRITERS, labels_of, load_cases, messages_of
+from shared.insights.analysis import SENTIMENTS
+from shared.insights.local import LocalAnalyzer, turns_of
+from shared.insights.model import (
+    HEADS,
+    TASK_CLASSES,
+    WEIGHTS,
+    WIDTHS,
+    Model,
+    Observed,
+    Softmax,
+    Vector,
+    features,
+)
+
+CLASSES = {"sentiment": tuple(SENTIMENTS), "task": TASK_CLASSES}
+STEPS = 400
+RATE, MOMENTUM = 0.5, 0.9
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One regression's settings: its feature groups, L2 strength, class weighting."""
+
+    groups: tuple[str, ...]
+    l2: float
+    balanced: bool  # weigh each class by the inverse of its share (the writers' mixes differ)
+
+    @property
+    def width(self) -> int:
+        return sum(WIDTHS[group] for group in self.groups)
+
+    def __str__(self) -> str:
+        weighting = "balanced" if self.balanced else "unweighted"
+        return f"{'+'.join(self.groups)}, l2 {self.l2}, {weighting}"
+
+
+# What `--select` chose (docs/insights.md has its table).
+CHOSEN = {
+    "sentiment": Choice(("cues", "vader", "ending", "assistant", "shape"), 0.03, False),
+    "task": Choice(("rules", "cues", "vader", "ending", "assistant"), 0.03, True),
+}
+# The candidates `--select` tries: the cue lists' verdict alone, then each general group
+# added, and the richer combinations; every one with each L2 strength and both weightings.
+CANDIDATE_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("rules",),
+    ("rules", "cues"),
+    ("rules", "vader"),
+    ("rules", "ending"),
+    ("rules", "assistant"),
+    ("rules", "shape"),
+    ("rules", "assistant", "shape"),
+    ("rules", "ending", "assistant"),
+    ("rules", "ending", "assistant", "shape"),
+    ("rules", "cues", "vader", "ending"),
+    ("rules", "cues", "vader", "ending", "assistant"),
+    ("rules", "cues", "vader", "ending", "assistant", "shape"),
+    ("cues", "vader", "ending", "assistant", "shape"),
+)
+L2S = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+TIE = 0.005  # accuracies this close are equal (one conversation is 0.7-0.8 points)
+
+
+@dataclass
+class Writer:
+    """One writer/labeler pair's conversations: what the rules read, and the labels."""
+
+    seen: list[Observed]
+    labels: dict[str, list[str]]  # per head
+
+    def matrix(self, groups: tuple[str, ...]) -> Vector:
+        return np.stack([features(s, groups) for s in self.seen])
+
+
+def observe(cases: list[dict[str, Any]]) -> list[Observed]:
+    rules = LocalAnalyzer(model=False)
+    return [rules.observe(turns_of(messages_of(case))) for case in cases]
+
+
+def writer_of(cases: list[dict[str, Any]]) -> Writer:
+    labels = [labels_of(case) for case in cases]
+    return Writer(
+        seen=observe(cases),
+        labels={
+            "sentiment": [str(label["sentiment"]) for label in labels],
+            "task": [str(label["taskCompleted"]) for label in labels],
+        },
+    )
+
+
+def fit(x: Vector, labels: list[str], classes: tuple[str, ...], choice: Choice) -> Softmax:
+    """Multinomial logistic regression by full-batch gradient descent with momentum, on
+    standardized features (their mean and scale are kept with the weights)."""
+    mean = x.mean(axis=0)
+    spread = x.std(axis=0)
+    scale = np.where(spread > 1e-9, spread, 1.0)  # a feature constant in training stays inert
+    z = (x - mean) / scale
+    index = [classes.index(label) for label in labels]
+    y = np.zeros((len(labels), len(classes)))
+    y[np.arange(len(labels)), index] = 1.0
+    weight = np.ones(len(labels))
+    if choice.balanced:
+        counts = np.maximum(y.sum(axis=0), 1.0)
+        weight = (len(labels) / (len(classes) * counts))[index]
+    weights = np.zeros((x.shape[1], len(classes)))
+    bias = np.zeros(len(classes))
+    velocity_w, velocity_b = np.zeros_like(weights), np.zeros_like(bias)
+    for _ in range(STEPS):
+        logits = z @ weights + bias
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        error = (p - y) * weight[:, None] / len(labels)
+        velocity_w = MOMENTUM * velocity_w - RATE * (z.T @ error + choice.l2 * weights)
+        velocity_b = MOMENTUM * velocity_b - RATE * error.sum(axis=0)
+        weights += velocity_w
+        bias += velocity_b
+    return Softmax(classes, choice.groups, mean, scale, weights, bias)
+
+
+def fit_head(writers: list[Writer], head: str, choice: Choice) -> Softmax:
+    x = np.concatenate([w.matrix(choice.groups) for w in writers])
+    labels = [label for w in writers for label in w.labels[head]]
+    return fit(x, labels, CLASSES[head], choice)
+
+
+def train(writers: list[Writer], chosen: dict[str, Choice] = CHOSEN) -> Model:
+    return Model(**{head: fit_head(writers, head, chosen[head]) for head in HEADS})
+
+
+def unseen_accuracy(writers: dict[str, Writer], head: str, choice: Choice) -> list[float]:
+    """Per writer: the accuracy of `head` trained on the other writers, scored on this one."""
+    accuracies = []
+    for name, held in writers.items():
+        model = fit_head([w for other, w in writers.items() if other != name], head, choice)
+        got = [model.predict(s) for s in held.seen]
+        right = sum(a == b for a, b in zip(got, held.labels[head], strict=True))
+        accuracies.append(right / len(held.seen))
+    return accuracies
+
+
+def select(writers: dict[str, Writer]) -> tuple[list[str], dict[str, Choice]]:
+    """Every candidate's leave-one-writer-out accuracies, and the choice per head."""
+    lines: list[str] = []
+    chosen: dict[str, Choice] = {}
+    for head in HEADS:
+        tried = [
+            (choice, unseen_accuracy(writers, head, choice))
+            for groups in CANDIDATE_GROUPS
+            for l2 in L2S
+            for choice in (Choice(groups, l2, False), Choice(groups, l2, True))
+        ]
+        worst = max(min(acc) for _, acc in tried)
+        robust = [(choice, acc) for choice, acc in tried if min(acc) >= worst - TIE]
+        mean = max(float(np.mean(acc)) for _, acc in robust)
+        close = [choice for choice, acc in robust if float(np.mean(acc)) >= mean - TIE]
+        chosen[head] = min(close, key=lambda c: (c.width, -c.l2, c.balanced))
+        lines.append(f"{head}: {' '.join(f'{w} unseen' for w in writers)}  mean   candidate")
+        for choice, acc in sorted(tried, key=lambda c: (-min(c[1]), -float(np.mean(c[1])))):
+            mark = "*" if choice == chosen[head] else " "
+            values = " ".join(f"{a:>{len(w) + 7}.1%}" for w, a in zip(writers, acc, strict=True))
+            lines.append(f"{mark} {values} {float(np.mean(acc)):>6.1%}   {choice}")
+        lines.append("")
+    return lines, chosen
+
+
+def tune_writers() -> dict[str, Writer]:
+    return {name: writer_of(load_cases(name)) for name in TUNE_WRITERS}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="fail if the weights would change")
+    mode.add_argument("--select", action="store_true", help="leave-one-writer-out selection")
+    args = parser.parse_args(argv)
+    writers = tune_writers()
+    if args.select:
+        lines, chosen = select(writers)
+        print("\n".join(lines))
+        for head in HEADS:
+            kept = "as in CHOSEN" if chosen[head] == CHOSEN[head] else f"CHOSEN: {CHOSEN[head]}"
+            print(f"{head}: {chosen[head]} ({kept})")
+        return 0 if chosen == CHOSEN else 1
+    model = train(list(writers.values()))
+    size = sum(len(w.seen) for w in writers.values())
+    if not args.check:
+        model.save(WEIGHTS)
+        print(f"trained on {size} conversations ({', '.join(writers)}) → {WEIGHTS}")
+        return 0
+    with tempfile.TemporaryDirectory() as scratch:  # what would be written, read back
+        fresh = Path(scratch) / WEIGHTS.name
+        model.save(fresh)
+        same = same_weights(Model.load(fresh), Model.load(WEIGHTS))
+    print("weights unchanged" if same else f"weights differ from {WEIGHTS}: retrain and commit")
+    return 0 if same else 1
+
+
+def same_weights(a: Model, b: Model) -> bool:
+    heads = [(getattr(a, head), getattr(b, head)) for head in HEADS]
+    return all(
+        x.classes == y.classes
+        and x.groups == y.groups
+        and all(
+            np.allclose(getattr(x, key), getattr(y, key), rtol=1e-3, atol=1e-5)
+            for key in ("mean", "scale", "weights", "bias")
+        )
+        for x, y in heads
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The local analyzer's learned part (shared/insights/model.py): its committed weights load
+without pickle and match its features and the training script, training is deterministic,
+and the analyzer that uses it keeps its answers' contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bench import train_insights
+from bench.eval_insights import TUNE_WRITERS, load_cases, messages_of
+from shared.insights.analysis import SENTIMENTS, AnalysisFailed
+from shared.insights.local import LocalAnalyzer, turns_of
+from shared.insights.model import (
+    GROUPS,
+    HEADS,
+    WEIGHTS,
+    WIDTHS,
+    Model,
+    Observed,
+    Softmax,
+    features,
+)
+
+
+def chat(*turns: tuple[str, str]) -> list[dict[str, Any]]:
+    return [{"role": role, "content": text} for role, text in turns]
+
+
+EDGE_CASES = [
+    chat(("user", "Hi")),  # no assistant turn
+    chat(("assistant", "Hello, how can I help?")),  # no user turn
+    chat(("user", "Refund?"), ("tool", '{"ok": false}'), ("assistant", "I can't, sorry.")),
+    chat(("user", "ありがとうございます\uff01"), ("assistant", "どういたしまして。")),
+]
+
+
+def observed(messages: list[dict[str, Any]]) -> Observed:
+    return LocalAnalyzer(model=False).observe(turns_of(messages))
+
+
+@pytest.fixture(scope="module")
+def sample() -> list[dict[str, Any]]:
+    """A few conversations of each tune writer: every language and kind."""
+    return [case for writer in TUNE_WRITERS for case in load_cases(writer)[::12]]
+
+
+def test_the_committed_weights_load_without_pickle() -> None:
+    with np.load(WEIGHTS, allow_pickle=False) as arrays:  # raises on any pickled array
+        assert all(arrays[name].dtype != object for name in arrays.files)
+    model = Model.load()
+    assert model.sentiment.classes == SENTIMENTS
+    assert model.task.classes == ("True", "False")
+    for head in HEADS:
+        part = getattr(model, head)
+        assert part.groups == train_insights.CHOSEN[head].groups
+        assert part.weights.shape == (train_insights.CHOSEN[head].width, len(part.classes))
+    assert WEIGHTS.stat().st_size < 20_000  # a few dozen features: kilobytes
+
+
+def test_weights_that_do_not_fit_the_code_are_refused(tmp_path: Path) -> None:
+    model = Model.load()
+    with np.load(WEIGHTS, allow_pickle=False) as arrays:
+        saved = {name: arrays[name] for name in arrays.files}
+    unknown = tmp_path / "unknown.npz"
+    np.savez(unknown, **(saved | {"task_groups": np.array(["rules", "word_ngrams"])}))
+    with pytest.raises(ValueError, match="unknown feature groups"):
+        Model.load(unknown)
+    narrow = tmp_path / "narrow.npz"
+    np.savez(narrow, **(saved | {"task_weights": model.task.weights[:-1]}))
+    with pytest.raises(ValueError, match="do not match"):
+        Model.load(narrow)
+
+
+def test_each_group_gives_its_width(sample: list[dict[str, Any]]) -> None:
+    assert set(GROUPS) == set(WIDTHS)
+    for messages in [*EDGE_CASES, *(messages_of(case) for case in sample)]:
+        seen = observed(messages)
+        for group, width in WIDTHS.items():
+            values = GROUPS[group](seen)
+            assert len(values) == width, group
+            assert all(np.isfinite(values)), group
+
+
+def test_features_are_deterministic(sample: list[dict[str, Any]]) -> None:
+    groups = tuple(GROUPS)
+    for case in sample:
+        messages = messages_of(case)
+        first = features(observed(messages), groups)
+        again = features(LocalAnalyzer(model=False).observe(turns_of(messages)), groups)
+        assert np.array_equal(first, again)
+
+
+def test_training_is_deterministic_and_round_trips(
+    sample: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    writers = [train_insights.writer_of(sample)]
+    first, again = train_insights.train(writers), train_insights.train(writers)
+    assert train_insights.same_weights(first, again)
+    for head in HEADS:
+        assert np.array_equal(getattr(first, head).weights, getattr(again, head).weights)
+    path = tmp_path / "model.npz"
+    first.save(path)
+    loaded = Model.load(path)
+    assert train_insights.same_weights(first, loaded)
+    seen = observed(messages_of(sample[0]))
+    assert loaded.labels(seen) == first.labels(seen)
+
+
+def test_the_committed_weights_are_what_the_training_script_gives() -> None:
+    assert train_insights.main(["--check"]) == 0
+
+
+def test_the_analyzer_keeps_its_contract(sample: list[dict[str, Any]]) -> None:
+    analyzer = LocalAnalyzer()
+    assert analyzer.model is not None
+    for messages in [*EDGE_CASES[:1], *EDGE_CASES[2:], *(messages_of(c) for c in sample)]:
+        result = analyzer.analyze(messages)
+        assert result == analyzer.analyze(messages)  # deterministic
+        assert result.sentiment in SENTIMENTS
+        assert -1.0 <= result.sentiment_score <= 1.0
+        low, high = {
+            "positive": (0.2, 1.0),
+            "negative": (-1.0, -0.2),
+            "mixed": (-0.3, 0.3),
+            "neutral": (-0.19, 0.19),
+        }[result.sentiment]
+        assert low <= result.sentiment_score <= high, result
+        assert isinstance(result.task_completed, bool)
+        assert isinstance(result.topics, list)
+        assert len(result.topics) <= 5
+        assert all(isinstance(topic, str) and topic for topic in result.topics)
+        assert isinstance(result.summary, str)
+        assert result.summary
+        assert all(isinstance(issue, str) and issue for issue in result.issues)
+    with pytest.raises(AnalysisFailed):
+        analyzer.analyze(chat(("tool", '{"status": "ok"}')))
+
+
+def test_the_model_decides_long_conversations_and_the_cue_lists_short_ones() -> None:
+    always_mixed_and_undone = _constant_model("mixed", "False")
+    analyzer = LocalAnalyzer(model=always_mixed_and_undone)
+    long = chat(
+        ("user", "Where is my parcel?"),
+        ("assistant", "It left the depot this morning."),
+        ("user", "Will it come today?"),
+        ("assistant", "Yes, before 6 pm."),
+        ("user", "Great, thank you so much!"),
+        ("assistant", "You're welcome."),
+    )
+    result = analyzer.analyze(long)
+    assert (result.sentiment, result.task_completed) == ("mixed", False)
+    assert "Not completed: the user's request was not fulfilled" in result.issues
+    short = chat(
+        ("user", "How do I export my invoices as PDF?"),
+        ("assistant", "Open Billing, then Invoices, and click Export as PDF."),
+        ("user", "Perfect, found it. Thank you so much!"),
+    )
+    result = analyzer.analyze(short)
+    assert (result.sentiment, result.task_completed) == ("positive", True)
+    # An ending on the user's question is never completed, whatever the model says.
+    always_done = LocalAnalyzer(model=_constant_model("neutral", "True"))
+    waiting = [*long[:-2], *chat(("user", "And can I change the address?"))]
+    assert always_done.analyze(waiting).task_completed is False
+
+
+def _constant_model(sentiment: str, task: str) -> Model:
+    """A model that answers the same labels whatever it reads (zero weights, one bias)."""
+    heads = {}
+    for head, label in (("sentiment", sentiment), ("task", task)):
+        classes = train_insights.CLASSES[head]
+        groups = ("rules",)
+        width = WIDTHS["rules"]
+        bias = np.array([1.0 if c == label else 0.0 for c in classes])
+        heads[head] = Softmax(
+            classes, groups, np.zeros(width), np.ones(width), np.zeros((width, len(classes))), bias
+        )
+    return Model(**heads)
