@@ -53,7 +53,11 @@ class Measured:
 
 
 def _item_size(item: Item) -> int:
-    return sum(len(name) + len(value["S"].encode()) for name, value in item.items())
+    """Attribute names plus values, as DynamoDB sizes an item (strings UTF-8, binary raw)."""
+    return sum(
+        len(name) + (len(value["B"]) if "B" in value else len(value["S"].encode()))
+        for name, value in item.items()
+    )
 
 
 def measure(event_bytes: int, batch: int, runs: int = 5) -> Measured:

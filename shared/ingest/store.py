@@ -6,7 +6,8 @@ Item layout (RecordsTable in template.yaml):
   ok  "<timestamp>#<received ns>#<seq>"  LSI `by_order` sort key: timestamp, then send order
                                      (it holds keys + env, or all: RecordsIndexProjection)
   env environment                    for `?environment=` filtering
-  rec the record as JSON             nested client JSON stays exact (no float→Decimal)
+  rec the record as JSON, compressed  nested client JSON stays exact (no float→Decimal); binary
+                                     since the cost work, a string before (shared/ingest/codec.py)
 
 Reading never fails on what is stored: an item whose `rec` does not decode to a JSON object
 (written by hand, by an older version, or cut short) is listed as its id, conversation id and
@@ -15,6 +16,7 @@ raw text under `undecodable: true` (`undecodable_record`), never a 500 for the w
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from shared.dynamo import (
     batch_get,
     call_with_retry,
 )
+from shared.ingest import codec
 from shared.ingest.records import Record
 from shared.ingest.views import undecodable_record
 
@@ -86,9 +89,9 @@ class RecordStore:
                 "sk": {"S": record["id"]},
                 "ok": {"S": f"{record['timestamp']}{order_infix}{seq:06d}"},
                 "env": {"S": record["environment"]},
-                "rec": {"S": encoded.decode()},
+                "rec": codec.encode(encoded),
             }
-            # size in bytes, as DynamoDB counts them
+            # the JSON's size: the per-record limit is on the record, however it is stored
             return PreparedRecord(item, len(encoded))
 
         return prepare
@@ -171,11 +174,11 @@ class RecordStore:
             for chunk in range(0, len(index_items), BATCH_GET_SIZE):
                 chunk_items = index_items[chunk : chunk + BATCH_GET_SIZE]
                 for item in self._with_records(chunk_items, deadline):
-                    text = stored_text(item)
+                    text, is_record_text = stored_text(item)
                     page_bytes += len(text)
                     if last_key is not None and page_bytes > MAX_PAGE_BYTES:
                         return records, cursors.seal_key(last_key, _POSITION, scope)
-                    records.append(read_record(item, text))
+                    records.append(read_record(item, text, is_record_text))
                     last_key = {k: item[k] for k in ("pk", "sk", "ok")}
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -202,18 +205,22 @@ class RecordStore:
         return complete
 
 
-def stored_text(item: Item) -> str:
-    """The item's `rec` text, or the item's attribute as JSON when it is not a string."""
+def stored_text(item: Item) -> tuple[str, bool]:
+    """The item's record JSON (either stored form) and True; or, when `rec` is neither form,
+    the attribute as JSON (binary as base64) and False, for the undecodable stand-in."""
+    text = codec.record_text(item.get("rec"))
+    if text is not None:
+        return text, True
     rec = item.get("rec")
-    if isinstance(rec, dict) and isinstance(text := rec.get("S"), str):
-        return text
-    return pydantic_core.to_json(rec, fallback=repr).decode()
+    if isinstance(rec, dict) and isinstance(packed := rec.get("B"), bytes):
+        rec = {"B": base64.b64encode(packed).decode()}  # as DynamoDB's JSON shows binary
+    return pydantic_core.to_json(rec, fallback=repr).decode(), False
 
 
-def read_record(item: Item, text: str) -> Record:
+def read_record(item: Item, text: str, is_record_text: bool) -> Record:
     """The stored record; an undecodable one as `undecodable_record`."""
     value = None
-    if "S" in (item.get("rec") or {}):  # anything else was never a record's text
+    if is_record_text:  # anything else was never a record's text
         # ValueError: not JSON, cut short, or nested past the parser's limit
         with contextlib.suppress(ValueError):
             value = pydantic_core.from_json(text)

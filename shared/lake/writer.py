@@ -31,6 +31,7 @@ from typing import Any
 from shared.conversations.models import Conversation
 from shared.dynamo import Deadline
 from shared.errors import StorageUnavailable
+from shared.ingest import codec
 from shared.lake.models import LakeRow, flatten, integer, json_text, parse_timestamp
 from shared.lake.store import LakeStore
 from shared.logs import get_logger
@@ -132,7 +133,10 @@ def _image_row(image: dict[str, Any] | None, version: int) -> LakeRow | None:
     if not image or "rec" not in image or "ok" not in image:
         return None
     tenant, conversation_id = image["pk"]["S"].split("#", 1)  # tenants never hold '#'
-    rec = json.loads(image["rec"]["S"])
+    text = codec.record_text(image["rec"])
+    if text is None:
+        return None  # not a record's JSON in either stored form: nothing to analyse
+    rec = json.loads(text)
     created = datetime.fromtimestamp(version / MICROS, UTC)
     metadata = rec.get("metadata")
     return LakeRow(

@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.bodies import ingest_events, vogent_calls
 from shared.errors import ApiError
+from shared.ingest.codec import record_text
 from shared.ingest.policies import DIRECT, MULTI
 from shared.ingest.service import IngestPolicy, RequestInfo
 from shared.ingest.store import PreparedRecord
@@ -183,7 +184,9 @@ Pipeline = Callable[[IngestPolicy, Any, RequestInfo, bool], Any]
 
 def source_of(prepared: PreparedRecord) -> str:
     """The record's message source, as the digests recorded it (stored in its `rec` JSON)."""
-    source: str = json.loads(prepared.item["rec"]["S"]).get("message_source") or "unknown"
+    source: str = (
+        json.loads(record_text(prepared.item["rec"]) or "").get("message_source") or "unknown"
+    )
     return source
 
 
