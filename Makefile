@@ -12,48 +12,73 @@ STAMP := $(VENV)/.installed-stamp
 LOCAL_STAMP := $(VENV)/.local-stamp
 VENV_STAMP := $(VENV)/.created-stamp
 SAM_VENV := .venv-sam
-# pip for both venvs, pinned like every other tool (a security review asked that what is deployed
-# is what was tested). aws-sam-cli's own pin is beside its venv below.
+# pip for the SAM venv, pinned like every other tool (a security review asked that what is deployed
+# is what was tested); .venv is installed by uv (UV_VERSION, below). aws-sam-cli's pin is beside
+# its venv below.
 PIP_VERSION := 26.3
 
-.PHONY: help dev test lint typecheck test-tools build sam-validate bench cost loadtest eval-insights clean
+.PHONY: help dev test lint typecheck test-tools build sam-validate bench cost loadtest eval-insights clean lock layer-platforms
 
 help:
-	@echo "make dev           run the whole API on http://127.0.0.1:$${PARLEY_PORT:-3000}"
+	@echo "make dev           both APIs and the console locally; prints the URL, keys and export lines"
 	@echo "make test          lint, type-check and run every test"
 	@echo "make lint          ruff + cfn-lint"
 	@echo "make typecheck     mypy --strict"
 	@echo "make test-tools    install curl and chromium if missing (apt-get): e2e curl examples, console browser tests"
 	@echo "make bench         every performance target, met or missed"
 	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
-	@echo "make eval-insights the local insights analyzer against its labeled set"
+	@echo "make eval-insights the local insights analyzer on the held-out and tuning halves of its evaluation set"
+	@echo "make eval-clusters the clusterer against the set's intents (purity, NMI, ARI)"
 	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build into .aws-sam/build, or SAM_BUILD_DIR (pinned aws-sam-cli in .venv-sam)"
+	@echo "make lock          the layers' hashed lock files (locks/) from constraints.txt (needs PyPI)"
 	@echo "make clean         remove .venv, .venv-sam, .aws-sam and tool caches"
 	@echo "(make build-SharedLayer is called by sam build, not by hand)"
 
 # Two installs into one .venv: `make dev` needs only the runtime and the local server's packages
-# (the `local` extra, seconds); `make test`/`make bench` add the test, lint, browser and benchmark
-# tools (the `dev` extra, which includes `local`) to the same .venv, never recreating it.
-# pip prints each package as it collects and installs it (no --quiet: a first run shows progress).
+# (the `local` extra); `make test`/`make bench` add the test, lint, browser and benchmark tools
+# (the `dev` extra, which includes `local`) to the same .venv, never recreating it.
+# uv installs them (parallel downloads, a shared cache, no Python process per package: a first
+# `make dev` in seconds, where pip took minutes), with the same constraints.txt pins. uv itself is
+# pinned and bootstrapped from PyPI into .venv/uv with the Python's own pip (or a throwaway venv's
+# when that Python has none), unless a `uv` of exactly that version is on PATH; a .venv made
+# before uv gets it the same way. uv shows a progress bar while downloading and lists each
+# package it installs.
+UV_VERSION := 0.13.9
+UV_HOME := $(VENV)/uv
+UV_ON_PATH := $(shell [ "$$(uv --version 2>/dev/null)" = "uv $(UV_VERSION)" ] && command -v uv)
+UV := $(or $(UV_ON_PATH),$(UV_HOME)/bin/uv)
+UV_INSTALL = $(UV) pip install --python $(BIN)/python -c constraints.txt
+
 $(VENV_STAMP):
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ not found (3.13 preferred)"; exit 1; }
 	@echo "Creating $(VENV) with $(PYTHON)"
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
+	$(PYTHON) -m venv --without-pip $(VENV)
 	@touch $@
 
-$(LOCAL_STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
-	@echo "Installing what the local server needs (the full test tools come with make test)"
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on \
-		-c constraints.txt -e '.[local]'
+$(UV_HOME)/bin/uv: | $(VENV_STAMP)
+	@echo "Installing uv $(UV_VERSION) into $(UV_HOME)"
+	@if $(PYTHON) -m pip --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip"; \
+	else $(PYTHON) -m venv $(VENV)/pip-bootstrap && pip="$(VENV)/pip-bootstrap/bin/python -m pip"; fi; \
+	PIP_ROOT_USER_ACTION=ignore $$pip install --quiet --disable-pip-version-check \
+		--target $(UV_HOME) uv==$(UV_VERSION)
+
+$(LOCAL_STAMP): pyproject.toml constraints.txt $(VENV_STAMP) | $(UV)
+	@echo "Installing what the local server needs (the test tools come with make test)"
+	$(UV_INSTALL) -e '.[local]'
 	@touch $@
 
-$(STAMP): pyproject.toml constraints.txt $(VENV_STAMP)
+# The test tools' install then compiles every installed module to bytecode, as pip always did:
+# `make test` starts dozens of dev servers, and where nothing may write __pycache__ (read-only or
+# PYTHONDONTWRITEBYTECODE) each would compile its imports again. `make dev` skips it: compiling
+# ~4,000 files costs more than its first start saves.
+$(STAMP): pyproject.toml constraints.txt $(VENV_STAMP) | $(UV)
 	@echo "Installing the test, lint, browser and benchmark tools"
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on \
-		-c constraints.txt -e '.[dev]'
+	$(UV_INSTALL) -e '.[dev]'
+	@echo "Compiling the installed packages to bytecode"
+	@# -q -q: errors only; a file that cannot compile (a package's test data) is not an error here.
+	-@$(BIN)/python -m compileall -q -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	@touch $@ $(LOCAL_STAMP)
 
 dev: $(LOCAL_STAMP)
@@ -67,8 +92,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# System packages the tests need: curl (the e2e suite runs the README's curl examples) and
-# Chromium (the console's browser tests; Playwright drives Debian's build, never its own).
+# System packages the tests need: curl (the e2e suite runs the curl examples of the README and
+# docs/) and Chromium (the console's browser tests; Playwright drives Debian's build, never its own).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-tools:
 	@missing=""; command -v curl >/dev/null || missing="curl"; \
@@ -118,14 +143,13 @@ build: $(SAM_STAMP)
 # Called by `sam build` for SharedLayer (BuildMethod: makefile): the shared package plus the
 # runtime dependencies for arm64 / Python 3.13, compiled to .pyc (unchecked-hash: zip mtimes
 # cannot be trusted) so cold starts skip compiling.
-# Quoted for the shell: unquoted, `pydantic>=2.7` is `pydantic` plus a redirection to a file `=2.7`.
-# The insights analyzers' dependencies go to InsightsLayer instead (only that worker uses them),
-# DuckDB and its extension packages to LakeLayer (only the lake's and search's functions use
-# them), tantivy to SearchLayer (only the search function and the lake's compaction use it).
-INSIGHTS_DEPS := vaderSentiment yake
-LAKE_DEPS := duckdb duckdb-ext-httpfs
-SEARCH_DEPS := tantivy
-LAYER_DEPS = $(shell $(PYTHON) -c 'import shlex, tomllib; print(" ".join(shlex.quote(d) for d in tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"] if not d.startswith(("boto3", *"$(INSIGHTS_DEPS) $(LAKE_DEPS) $(SEARCH_DEPS)".split()))))')
+# Each layer installs exactly its hashed lock file, locks/<Layer>.txt (--require-hashes: every
+# wheel must match a hash the lock names; --no-deps: the lock already holds the whole closure),
+# so what is deployed is what was tested. `make lock` writes the locks from constraints.txt
+# (devtools/lock.py, which also decides which dependency goes to which layer): the insights
+# analyzers' to InsightsLayer (only that worker uses them), DuckDB and its extension packages
+# to LakeLayer (only the lake's and search's functions), tantivy to SearchLayer (only the search
+# function and the lake's compaction), numpy to ClustersLayer (only the clusters' workers).
 # The wheels a layer may hold. Lambda's python3.13 runtime is Amazon Linux 2023 (glibc 2.34), so
 # it runs every manylinux wheel up to manylinux_2_34; pip does not expand a `--platform` to older
 # glibc tags by itself, so each is listed, newest first (the order pip prefers them in, as pip on
@@ -137,7 +161,7 @@ LAMBDA_GLIBC_MINOR := 34
 LAYER_PLATFORMS := $(foreach minor,$(shell seq $(LAMBDA_GLIBC_MINOR) -1 17),manylinux_2_$(minor)_$(LAYER_ARCH)) manylinux2014_$(LAYER_ARCH)
 LAYER_PIP_TARGET = $(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
 	$(addprefix --platform ,$(LAYER_PLATFORMS)) --implementation cp --python-version 3.13 \
-	--only-binary=:all: -c constraints.txt
+	--only-binary=:all: --require-hashes --no-deps -r
 # Every layer ends the same way: no stale caches, every module compiled for the runtime.
 define compile_layer
 find "$(ARTIFACTS_DIR)/python" -name '__pycache__' -prune -exec rm -rf {} +
@@ -146,24 +170,37 @@ endef
 
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(LAYER_PIP_TARGET) $(LAYER_DEPS)
+	$(LAYER_PIP_TARGET) locks/SharedLayer.txt
 	cp -R shared "$(ARTIFACTS_DIR)/python/shared"
 	$(compile_layer)
 
 build-InsightsLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(LAYER_PIP_TARGET) $(INSIGHTS_DEPS)
+	$(LAYER_PIP_TARGET) locks/InsightsLayer.txt
 	$(compile_layer)
 
 build-LakeLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(LAYER_PIP_TARGET) $(LAKE_DEPS)
+	$(LAYER_PIP_TARGET) locks/LakeLayer.txt
 	$(compile_layer)
 
 build-SearchLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(LAYER_PIP_TARGET) $(SEARCH_DEPS)
+	$(LAYER_PIP_TARGET) locks/SearchLayer.txt
 	$(compile_layer)
+
+build-ClustersLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(LAYER_PIP_TARGET) locks/ClustersLayer.txt
+	$(compile_layer)
+
+# The layers' hashed lock files from constraints.txt (needs PyPI): run after changing it.
+lock: $(STAMP)
+	$(BIN)/python -m devtools.lock
+
+# For devtools/lock.py: the wheel tags of LAYER_PLATFORMS (one place for them).
+layer-platforms:
+	@echo $(LAYER_PLATFORMS)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
@@ -173,3 +210,9 @@ EVENTS ?= 1000000
 BATCH ?= 1000
 cost: $(STAMP)
 	$(BIN)/python -m bench.cost --events $(EVENTS) --batch $(BATCH)
+
+# The clusterer against the insights set's intents: tune half, then the held-out half once.
+.PHONY: eval-clusters
+eval-clusters: $(STAMP)
+	$(BIN)/python -m bench.eval_clusters --half tune
+	$(BIN)/python -m bench.eval_clusters --half heldout

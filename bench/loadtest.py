@@ -6,7 +6,7 @@ conversations, then reads everything back — every record of every conversation
 from the embedded store's partitions, conversations in parallel) and every live conversation
 (through the API) — and checks that every acknowledged event, and every acknowledged append,
 is stored exactly once.
-A 503 is resent as the README says (same Idempotency-Key), as a careful client would. Stops
+A 503 is resent as docs/guarantees.md says (same Idempotency-Key), as a careful client would. Stops
 the server by itself; the last line is
 
   loadtest: <requests> requests, <events> events acknowledged, <n> lost, <n> duplicated,
@@ -124,7 +124,7 @@ class Client:
 def ingest(client: Client, tally: Tally, conversations: list[str], rng: random.Random) -> None:
     texts = [(rng.choice(conversations), secrets.token_hex(8)) for _ in range(rng.randint(1, 100))]
     events = [{"conversation_id": c, "role": "user", "message": text} for c, text in texts]
-    key = secrets.token_hex(16)  # the same key for every resend: exactly-once (README)
+    key = secrets.token_hex(16)  # the same key for every resend: exactly-once (docs/guarantees.md)
     client.send(tally, "POST", "/v1/ingest", {"events": events}, {"Idempotency-Key": key})
     with tally.lock:
         tally.acknowledged += texts

@@ -198,14 +198,14 @@ def search() -> None:
     p95 = search_bench.percentile(f.latencies_ms, 95)
     load = os.getloadavg()[0]
     print(
-        f"    {f.documents:,} messages of one tenant (bench/search_corpus.py), index "
+        f"    {f.build.documents:,} messages of one tenant (bench/search_corpus.py), index "
         f"{f.index_bytes / 1e6:.0f} MB; load average {load:.1f} on {os.cpu_count()} CPUs"
     )
     line(
-        "index build, 30 day partitions",
-        f"{f.build_seconds:.1f} s",
-        "cached: measured when the index was built (PARLEY_BENCH_SEARCH_REBUILD=1 redoes it)"
-        if f.build_cached
+        "compaction + index build, 30 days",
+        f"{f.build.seconds:.1f} s wall, {f.build.cpu_seconds:.1f} s CPU",
+        "cached: measured when the lake was built (PARLEY_BENCH_SEARCH_REBUILD=1 redoes it)"
+        if f.build.cached
         else "built in this run",
     )
     line("one/two-word queries + a filter", spread(f.latencies_ms), "warm, service + views")
@@ -213,7 +213,7 @@ def search() -> None:
     target("search p50", p50, 100, unit="ms")
     target("search p95", p95, 300, unit="ms")
     target("search cold first query", median(f.cold_seconds), 2, unit="s")
-    target("search index build (1M messages)", f.build_seconds, 60, unit="s")
+    target("search compaction + index build (1M messages)", f.build.seconds, 60, unit="s")
 
 
 def search_freshness() -> None:
@@ -238,6 +238,24 @@ def analytics() -> None:
     )
     line("dashboard queries, whole month", spread(f.latencies_ms), "warm, parse + DuckDB + views")
     target("analytics p95 (1M messages)", percentile(f.latencies_ms, 95), 500, unit="ms")
+
+
+def clusters() -> None:
+    from bench import clusters as clusters_bench
+
+    f = clusters_bench.measure()
+    load = os.getloadavg()[0]
+    print(
+        f"    {f.conversations:,} conversations of one tenant, local embedder; load average "
+        f"{load:.1f} on {os.cpu_count()} CPUs"
+    )
+    line("re-clustering", f"{f.cluster_seconds:.1f} s", f"{f.clusters} clusters, k by silhouette")
+    line("one assignment pass", f"{f.assign_seconds:.1f} s", "scan, embed, nearest centroid")
+    target("clustering 100,000 conversations", f.cluster_seconds, 300, unit="s")
+    # On AWS a conversation waits for the next pass (every 30 s), the lake's batching (~6 s)
+    # and the pass itself (docs/clusters.md "Assignment").
+    worst = clusters_bench.PASS_INTERVAL_SECONDS + clusters_bench.LAKE_DELAY_SECONDS
+    target("cluster assignment (worst case)", worst + f.assign_seconds, 60, unit="s")
 
 
 def main() -> int:
@@ -278,7 +296,7 @@ def main() -> int:
             "search p50",
             "search p95",
             "search cold first query",
-            "search index build (1M messages)",
+            "search compaction + index build (1M messages)",
         ),
         search,
     )
@@ -291,6 +309,11 @@ def main() -> int:
         "[9] Analytics over 1,000,000 messages (DuckDB over the lake, docs/analytics.md)",
         ("analytics p95 (1M messages)",),
         analytics,
+    )
+    section(
+        "[10] Clusters: 100,000 conversations (docs/clusters.md)",
+        ("clustering 100,000 conversations", "cluster assignment (worst case)"),
+        clusters,
     )
     print(
         f"\n({time.perf_counter() - started:.0f} s)"

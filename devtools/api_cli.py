@@ -228,7 +228,7 @@ def cmd_conversations_list(args: argparse.Namespace) -> int:
         "until": args.until or "",
     }
     rows: list[tuple[str, ...]] = [
-        ("CONVERSATION", "API", "LAST ACTIVITY", "RECORDS", "SOURCES", "ENV")
+        ("CONVERSATION", "API", "LAST ACTIVITY", "RECORDS", "SOURCES", "ENV", "TITLE")
     ]
     shown = 0
     for conversation in client.conversations(**filters):
@@ -246,6 +246,7 @@ def cmd_conversations_list(args: argparse.Namespace) -> int:
                     str(conversation["recordCount"]),
                     ",".join(conversation["sources"]),
                     conversation["environment"],
+                    "",
                 )
             )
     for conversation in _api_conversations(client, args):
@@ -255,9 +256,18 @@ def cmd_conversations_list(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({**conversation, "api": "conversations"}), flush=True)
         else:
-            status = str(conversation.get("status") or "")
+            # RECORDS: its message count; SOURCES: its status (this API has no record sources).
+            count = conversation.get("messageCount")
             rows.append(
-                (conversation["id"], "conversations", conversation["createdAt"], "", status, "")
+                (
+                    conversation["id"],
+                    "conversations",
+                    conversation["createdAt"],
+                    "" if count is None else str(count),
+                    str(conversation.get("status") or ""),
+                    "",
+                    str(conversation.get("title") or ""),
+                )
             )
     if not args.json:
         _table(rows, sys.stdout)

@@ -32,7 +32,10 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
         # The exact message "Unauthorized" is what makes API Gateway answer 401 (not 403/500).
         raise Exception("Unauthorized") from None
     logs.tenant_id_var.set(key.tenant_id)
-    policy = allow_policy(key.tenant_id, event["methodArn"], {"keyId": key.key_id})
+    context = {"keyId": key.key_id}
+    if key.plan is not None:  # the functions charge the plan's daily quota (shared/quotas.py)
+        context["plan"] = key.plan
+    policy = allow_policy(key.tenant_id, event["methodArn"], context)
     if key.usage_key is not None:
         # API Gateway (ApiKeySourceType AUTHORIZER) meters and throttles the call against the
         # usage plan this API Gateway key is bound to.

@@ -7,9 +7,11 @@ partition key — only the position (what the page already showed, and its order
 Cursors from before this scheme (plain base64 of an id or of DynamoDB's key) fail the check
 like any other foreign cursor: a 400 asking for the list to be read again from its start.
 
-The secret is PARLEY_CURSOR_SECRET (on AWS a generated Secrets Manager value, see
-template.yaml); without it (make dev, tests) each process makes its own, so cursors do not
-outlive the process.
+The secret: on AWS the Secrets Manager secret PARLEY_CURSOR_SECRET_ARN names (template.yaml
+CursorSecret), read on first use and kept for the process; cursors are signed with its current
+value and accepted under its current or previous one, so a rotation does not break the pages
+being read (docs/security.md "Rotating the cursor secret"). Locally PARLEY_CURSOR_SECRET, or
+else each process makes its own, so cursors do not outlive the process.
 """
 
 from __future__ import annotations
@@ -31,16 +33,33 @@ _TAG_BYTES = 16
 
 
 @lru_cache(maxsize=1)
-def _secret() -> bytes:
-    configured = get_settings().cursor_secret
-    if configured is not None:
-        return configured.get_secret_value().encode()
-    return secrets.token_bytes(32)
+def _secrets() -> tuple[bytes, ...]:
+    """The signing secret first, then the one that also verifies (the previous, during a
+    rotation)."""
+    settings = get_settings()
+    if settings.cursor_secret is not None:
+        return (settings.cursor_secret.get_secret_value().encode(),)
+    if settings.cursor_secret_arn is not None:
+        return _from_secrets_manager(settings.cursor_secret_arn, settings.aws_region)
+    return (secrets.token_bytes(32),)
 
 
-def _tag(scope: tuple[str, ...], payload: bytes) -> bytes:
+def _from_secrets_manager(arn: str, region: str) -> tuple[bytes, ...]:
+    import boto3  # only the functions that page load it, on their first cursor
+
+    client = boto3.client("secretsmanager", region_name=region)
+    current = client.get_secret_value(SecretId=arn)["SecretString"].encode()
+    try:
+        previous = client.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")
+    except client.exceptions.ResourceNotFoundException:  # never rotated
+        return (current,)
+    return (current, previous["SecretString"].encode())
+
+
+def _tag(scope: tuple[str, ...], payload: bytes, secret: bytes | None = None) -> bytes:
     message = json.dumps(scope).encode() + b"\n" + payload
-    return hmac.new(_secret(), message, hashlib.sha256).digest()[:_TAG_BYTES]
+    key = _secrets()[0] if secret is None else secret
+    return hmac.new(key, message, hashlib.sha256).digest()[:_TAG_BYTES]
 
 
 def seal(values: list[str], scope: tuple[str, ...]) -> str:
@@ -56,7 +75,9 @@ def unseal(cursor: str, scope: tuple[str, ...]) -> list[str] | None:
     except (ValueError, binascii.Error):
         return None
     tag, payload = raw[:_TAG_BYTES], raw[_TAG_BYTES:]
-    if len(tag) != _TAG_BYTES or not hmac.compare_digest(tag, _tag(scope, payload)):
+    if len(tag) != _TAG_BYTES or not any(
+        hmac.compare_digest(tag, _tag(scope, payload, secret)) for secret in _secrets()
+    ):
         return None
     values = json.loads(payload)  # ours: signed, so well-formed
     return values if isinstance(values, list) else None

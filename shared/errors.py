@@ -110,3 +110,16 @@ class InvalidEvents(ApiError):
 
 class UnsupportedMediaType(ApiError):
     status = 415
+
+
+class QuotaExceeded(ApiError):
+    """The tenant's daily quota of events or bytes is used up (shared/quotas.py): 429, retry
+    after the next UTC midnight; `quota` is shown in the error body."""
+
+    status = 429
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: int, quota: dict[str, int]) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.quota = quota

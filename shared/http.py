@@ -27,7 +27,7 @@ try:
 
     from shared import logs
     from shared.dynamo import Deadline
-    from shared.errors import ApiError, Unauthorized
+    from shared.errors import ApiError, QuotaExceeded, Unauthorized
     from shared.fields import format_timestamp
     from shared.settings import get_settings
 finally:
@@ -56,6 +56,7 @@ class RequestContext:
     # The same moment in nanoseconds: orders the records of requests received in one millisecond.
     received_ns: int
     deadline: Deadline
+    plan: str | None = None  # the key's usage plan (the authorizer's context): its daily quota
 
     @property
     def tenant(self) -> str:
@@ -80,6 +81,7 @@ def request_context(request: Request) -> RequestContext:
         received_at=format_timestamp(_EPOCH + timedelta(microseconds=now_ns // 1000)),
         received_ns=now_ns,
         deadline=Deadline(budget),
+        plan=authorizer.get("plan") or None,
     )
 
 
@@ -93,6 +95,7 @@ class ErrorAnswer:
     headers: dict[str, str]
     errors: list[dict[str, Any]]  # the ingest API's per-event list
     details: dict[str, str] | None  # the conversations API's field → problem map
+    quota: dict[str, int] | None = None  # a daily quota that was reached (shared/quotas.py)
 
 
 def error_answer(exc: Exception, request_id: str) -> ErrorAnswer:
@@ -111,7 +114,8 @@ def error_answer(exc: Exception, request_id: str) -> ErrorAnswer:
         status, retryable = 500, True
         message = "Internal error; retry, and quote the requestId if it persists"
     errors = [e.as_dict() for e in exc.errors] if isinstance(exc, ApiError) else []
-    return ErrorAnswer(status, message, retryable, headers, errors, details)
+    quota = exc.quota if isinstance(exc, QuotaExceeded) else None
+    return ErrorAnswer(status, message, retryable, headers, errors, details, quota)
 
 
 def ingest_error(request: Request | None, answer: ErrorAnswer, request_id: str) -> Response:
@@ -126,10 +130,12 @@ def ingest_error(request: Request | None, answer: ErrorAnswer, request_id: str) 
     }
     if answer.errors:
         body["errors"] = answer.errors
+    if answer.quota:
+        body["quota"] = answer.quota
     return JSONBody(body, status_code=answer.status, headers=answer.headers)
 
 
-# The conversations API's error codes (README "The conversations API"), by HTTP status.
+# The conversations API's error codes (docs/conversations-api.md), by HTTP status.
 _CONVERSATION_CODES = {
     400: "VALIDATION_ERROR",
     401: "UNAUTHORIZED",
@@ -147,11 +153,15 @@ _CONVERSATION_CODES = {
 def conversations_error(request: Request | None, answer: ErrorAnswer, request_id: str) -> Response:
     """The conversations API's envelope: {"error": {"code", "message", "details"?}}."""
     error: dict[str, Any] = {
-        "code": _CONVERSATION_CODES.get(answer.status, "INTERNAL"),
+        "code": "QUOTA_EXCEEDED"
+        if answer.quota
+        else _CONVERSATION_CODES.get(answer.status, "INTERNAL"),
         "message": answer.message,
     }
     if answer.details:
         error["details"] = answer.details
+    if answer.quota:
+        error["quota"] = answer.quota
     return JSONBody({"error": error}, status_code=answer.status, headers=answer.headers)
 
 

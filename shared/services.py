@@ -15,6 +15,8 @@ from shared.dynamo import ParallelBatchWriter, default_client
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
+    from shared.clusters.service import ClusterService
+    from shared.clusters.store import ClusterStore
     from shared.conversations.service import ConversationService
     from shared.conversations.store import ConversationStore
     from shared.idempotency import IdempotencyStore
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from shared.lake.store import LakeStore
     from shared.lake.writer import ConversationsLakeWorker, RecordsLakeWorker
     from shared.otel.service import OtelService
+    from shared.quotas import UsageCounter
+    from shared.webhooks.crypto import SecretBox
     from shared.webhooks.delivery import Deliverer
     from shared.webhooks.fanout import FanOut
     from shared.webhooks.queue import WebhookQueue
@@ -89,7 +93,7 @@ def ingest_service() -> IngestService:
     if settings.archive_bucket:
         objects = ArchiveObjects(settings, settings.archive_bucket, dynamo.default_session())
         archive = ArchiveStore(objects)
-    return IngestService(record_store(), idempotency_store(), archive)
+    return IngestService(record_store(), idempotency_store(), archive, usage_counter())
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +146,21 @@ def otel_service() -> OtelService:
 def webhook_store() -> WebhookStore:
     from shared.webhooks.store import WebhookStore
 
-    return WebhookStore(default_client(), get_settings().webhooks_table)
+    return WebhookStore(default_client(), get_settings().webhooks_table, webhook_secret_box())
+
+
+@lru_cache(maxsize=1)
+def webhook_secret_box() -> SecretBox:
+    """Seals webhook secrets: under the KMS key on AWS, a local key file elsewhere."""
+    from pathlib import Path
+
+    from shared.webhooks.crypto import FileWrapper, KmsWrapper, SecretBox
+
+    settings = get_settings()
+    if settings.webhook_kms_key_id is None:
+        return SecretBox(FileWrapper(Path(settings.webhook_key_file)))
+    kms = dynamo.default_session().create_client("kms", region_name=settings.aws_region)
+    return SecretBox(KmsWrapper(kms, settings.webhook_kms_key_id))
 
 
 @lru_cache(maxsize=1)
@@ -163,6 +181,7 @@ def webhook_service() -> WebhookService:
         webhook_queue(),
         local_mode=settings.local_mode,
         max_per_tenant=settings.max_webhooks_per_tenant,
+        rotation_overlap_seconds=settings.webhook_secret_overlap_seconds,
     )
 
 
@@ -215,6 +234,31 @@ def lake_compactor() -> Compactor:
     return Compactor(lake_store(), on_compacted=on_compacted)
 
 
+@lru_cache(maxsize=1)
+def usage_counter() -> UsageCounter:
+    """Every write that stores events is charged to its tenant's daily quota."""
+    from shared.quotas import UsageCounter
+
+    return UsageCounter(default_client(), get_settings())
+
+
+@lru_cache(maxsize=1)
+def cluster_store() -> ClusterStore:
+    from shared.clusters.store import ClusterStore
+
+    return ClusterStore(lake_store())
+
+
+@lru_cache(maxsize=1)
+def cluster_service() -> ClusterService:
+    """Re-clustering and assignment (numpy: only the clusters workers load it)."""
+    from shared.clusters.embedding import make_embedder
+    from shared.clusters.service import ClusterService
+
+    settings = get_settings()
+    return ClusterService(cluster_store(), make_embedder(settings), settings.clusters_window_days)
+
+
 def reset() -> None:
     """Forget cached settings, client and stores (tests that change the environment)."""
     for cached in (
@@ -238,6 +282,10 @@ def reset() -> None:
         lake_records_worker,
         lake_conversations_worker,
         lake_compactor,
+        usage_counter,
+        webhook_secret_box,
+        cluster_store,
+        cluster_service,
         dynamo.default_client,
         dynamo.default_session,
     ):

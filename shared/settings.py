@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+class Quota(BaseModel):
+    """A tenant's daily allowance (shared/quotas.py): events and body bytes per UTC day."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    events_per_day: int = Field(alias="eventsPerDay", ge=0)
+    bytes_per_day: int = Field(alias="bytesPerDay", ge=0)
 
 
 class Settings(BaseModel):
@@ -74,6 +84,35 @@ class Settings(BaseModel):
     # How often a warm search function looks for a newer index on S3 (a stale one stays
     # correct: partitions it has not indexed yet are read as the tail).
     search_index_refresh_seconds: float = Field(default=30.0, ge=0)
+    # Daily quotas (shared/quotas.py): by usage plan (a key's `plan`; keys without one get
+    # "default" if it is set, else none), and per tenant, which wins over its plan. JSON in
+    # the environment: {"free": {"eventsPerDay": 100000, "bytesPerDay": 524288000}, ...}.
+    plan_quotas: dict[str, Quota] = Field(default_factory=dict)
+    tenant_quotas: dict[str, Quota] = Field(default_factory=dict)
+    usage_table: str = "parley-usage"
+    # How often a process writes its tenants' counts and reads every process's totals back.
+    usage_flush_seconds: float = Field(default=10.0, ge=0)
+    # On AWS the cursor-signing secret lives in Secrets Manager (shared/cursors.py); locally
+    # cursor_secret, or none.
+    cursor_secret_arn: str | None = None
+    # Webhook signing secrets are sealed under this KMS key (shared/webhooks/crypto.py); without
+    # one (make dev, tests) under a local key file.
+    webhook_kms_key_id: str | None = None
+    webhook_key_file: str = ".parley-webhook.key"
+    # How long a rotated-out webhook secret keeps signing deliveries beside the new one.
+    webhook_secret_overlap_seconds: int = Field(default=24 * 3600, ge=0)
+
+    @field_validator("plan_quotas", "tenant_quotas", mode="before")
+    @classmethod
+    def _quotas_from_json(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+    # Clusters (docs/clusters.md): the embedder (`bedrock`: Titan Text Embeddings V2), the days
+    # of conversations a re-clustering covers, and how many assignment passes one scheduled
+    # run makes, 30 s apart (2 on AWS: a 1-minute schedule then assigns within about 40 s).
+    clusters_embedder: Literal["local", "bedrock"] = "local"
+    clusters_window_days: int = Field(default=90, ge=1, le=366)
+    clusters_assign_passes: int = Field(default=1, ge=1, le=2)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -121,6 +160,17 @@ _ENV_VARS = {
     "lake_uri": "LAKE_URI",
     "search_cache_dir": "PARLEY_SEARCH_CACHE_DIR",
     "search_index_refresh_seconds": "PARLEY_SEARCH_INDEX_REFRESH_SECONDS",
+    "plan_quotas": "PARLEY_PLAN_QUOTAS",
+    "tenant_quotas": "PARLEY_TENANT_QUOTAS",
+    "usage_table": "USAGE_TABLE",
+    "usage_flush_seconds": "PARLEY_USAGE_FLUSH_SECONDS",
+    "cursor_secret_arn": "PARLEY_CURSOR_SECRET_ARN",
+    "webhook_kms_key_id": "PARLEY_WEBHOOK_KMS_KEY_ID",
+    "webhook_key_file": "PARLEY_WEBHOOK_KEY_FILE",
+    "webhook_secret_overlap_seconds": "PARLEY_WEBHOOK_SECRET_OVERLAP_SECONDS",
+    "clusters_embedder": "PARLEY_CLUSTERS_EMBEDDER",
+    "clusters_window_days": "PARLEY_CLUSTERS_WINDOW_DAYS",
+    "clusters_assign_passes": "PARLEY_CLUSTERS_ASSIGN_PASSES",
 }
 
 

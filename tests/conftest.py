@@ -9,6 +9,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -25,6 +26,8 @@ os.environ.update(
     ARCHIVE_BUCKET="test-archive",
     # The analytics lake: a folder of this run's own (shared/lake/).
     LAKE_URI=tempfile.mkdtemp(prefix="parley-test-lake-"),
+    # The local key that seals webhook secrets (shared/webhooks/crypto.py): this run's own.
+    PARLEY_WEBHOOK_KEY_FILE=str(Path(tempfile.mkdtemp(prefix="parley-test-key-")) / "webhook.key"),
 )
 os.environ.pop("PARLEY_S3_ENDPOINT", None)
 os.environ.pop("PARLEY_DYNAMODB_ENDPOINT", None)

@@ -63,6 +63,11 @@ def row(tenant: str, record_id: str, text: str, **fields: Any) -> dict[str, Any]
     return values
 
 
+def by_day(paths: list[Path]) -> dict[str, str]:
+    """Compacted files as the lake's compaction hands them to `on_compacted`: day → URI."""
+    return {p.parent.name.removeprefix("date="): str(p) for p in paths}
+
+
 def write(
     lake: Path, rows: list[dict[str, Any]], kind: str = "batch", name: str = ""
 ) -> list[Path]:

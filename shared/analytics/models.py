@@ -12,12 +12,12 @@ from shared.lake import filters
 
 METRICS = ("conversations", "messages", "tokens", "cost", "sentiment", "taskCompleted", "latencyMs")
 # Group keys that are a column (or a bucket of `ts`); `metadata.<key>` groups by a metadata value.
-GROUP_KEYS = ("day", "hour", "environment", "source", "model", "role")
+GROUP_KEYS = ("day", "hour", "environment", "source", "model", "role", "cluster")
 MAX_GROUP_KEYS = 3
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # a year of partitions at most per query: bounded work per request
 MAX_ROWS = 10_000  # more groups than this is no chart: the caller narrows the query
-_OTHER_PARAMETERS = {"metric", "groupBy", "since", "until"}
+_OTHER_PARAMETERS = {"metric", "groupBy", "since", "until", "cluster"}
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,16 @@ class AnalyticsRequest:
     until: datetime  # exclusive, UTC
     exact: tuple[tuple[str, str], ...] = ()  # (lake column, value)
     metadata: tuple[tuple[str, str], ...] = ()  # (dotted key, value)
+    cluster: str | None = None  # only conversations of this cluster (GET /api/v1/clusters)
+
+    @property
+    def uses_clusters(self) -> bool:
+        return self.cluster is not None or "cluster" in self.group_by
 
 
 def _group_by(raw: str) -> tuple[str, ...]:
     keys = tuple(k.strip() for k in raw.split(","))
     for key in keys:
-        if key == "cluster":
-            raise query.invalid("groupBy", "cannot be cluster: clusters are not available yet")
         if key.startswith(filters.METADATA_PREFIX):
             if not filters.METADATA_KEY.fullmatch(key.removeprefix(filters.METADATA_PREFIX)):
                 raise query.invalid(
@@ -74,4 +77,5 @@ def parse_request(params: Iterable[tuple[str, str]], now: datetime) -> Analytics
         until=until,
         exact=chosen.exact,
         metadata=chosen.metadata,
+        cluster=query.text(values, "cluster", max_chars=filters.MAX_FILTER_CHARS),
     )

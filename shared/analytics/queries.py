@@ -45,6 +45,8 @@ def _metadata_value(path_param: str) -> str:
 
 
 def _group_expression(key: str, params: _Params) -> str:
+    if key == "cluster":
+        return "cluster_id"
     if key in _BUCKETS:
         return _BUCKETS[key]
     if key in _COLUMNS:
@@ -60,6 +62,8 @@ def _where(request: AnalyticsRequest, params: _Params) -> str:
     clauses += [f"{column} = {params.add(value)}" for column, value in request.exact]
     for key, value in request.metadata:
         clauses.append(f"{_metadata_value(params.add(json_path(key)))} = {params.add(value)}")
+    if request.cluster is not None:
+        clauses.append(f"cluster_id = {params.add(request.cluster)}")
     return " AND ".join(clauses)
 
 
@@ -123,8 +127,14 @@ _READ = (
 
 
 def build(
-    request: AnalyticsRequest, store: LakeStore, files: Sequence[LakeFile], max_rows: int
+    request: AnalyticsRequest,
+    store: LakeStore,
+    files: Sequence[LakeFile],
+    max_rows: int,
+    members_sql: str | None = None,
 ) -> Query:
+    """`members_sql`: the tenant's conversation → cluster_id rows, joined when the request
+    groups or filters by cluster (a conversation in no cluster groups as null)."""
     params = _Params()
     prices = ""
     if request.metric == "cost":
@@ -141,6 +151,11 @@ def build(
     extra = _PER_ROW[request.metric][0] if request.metric in _PER_ROW else ""
     where = _where(request, params) + extra
     source = live_rows_sql(store, files, _READ)
+    if members_sql is not None:
+        source = (
+            f"SELECT rows.*, members.cluster_id FROM ({source}) rows "
+            f"LEFT JOIN ({members_sql}) members USING (conversation_id)"
+        )
     filtered = f"SELECT {', '.join([*selected, '*'])} FROM ({source}) WHERE {where}"
     keys = ", ".join(groups)
     group_clause = f" GROUP BY {keys}" if groups else ""

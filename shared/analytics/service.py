@@ -17,7 +17,13 @@ def run(store: LakeStore, tenant: str, request: AnalyticsRequest) -> list[dict[s
     """The answer's rows: one per group, sorted by the group keys."""
     last_day = request.until.isoformat()[:10]  # `until` is exclusive: its day may hold rows
     files = files_in_range(store, tenant, request.since.isoformat()[:10], last_day)
-    built = queries.build(request, store, files, MAX_ROWS)
+    members_sql = None
+    if request.uses_clusters:
+        from shared.clusters.reads import members_sql_for
+        from shared.clusters.store import ClusterStore
+
+        members_sql = members_sql_for(ClusterStore(store), tenant)
+    built = queries.build(request, store, files, MAX_ROWS, members_sql)
     con = connect()
     try:
         con.execute("SET TimeZone = 'UTC'")

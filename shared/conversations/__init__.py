@@ -1,4 +1,4 @@
-"""The conversations API (`/api/v1/conversations…`; README "The conversations API"), in the
+"""The conversations API (`/api/v1/conversations…`; docs/conversations-api.md), in the
 project's layers: `endpoints` (HTTP → domain objects), `service` (create, append, get, list,
 insights), `store` (ConversationsTable, one module per job), `models` (domain objects and
 request models), `views` (answers); plus `content` (the `content` field's two formats),

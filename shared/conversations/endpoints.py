@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,12 @@ async def keyed_write(request: Request, ctx: RequestContext, path: str) -> Keyed
     scope = None if key is None else key_scope(ctx.tenant, path, key)
     body = await read_body(request.stream(), request.headers.get("content-encoding"))
     return KeyedWrite(body, scope, hashlib.sha256(body).hexdigest())
+
+
+def charged(ctx: RequestContext, write: KeyedWrite, messages: int) -> AbstractContextManager[None]:
+    """Charges a write's messages and body bytes to the tenant's daily quota (429 when it is
+    used up); a write that fails is not charged (shared/quotas.py)."""
+    return services.usage_counter().charge(ctx.tenant, ctx.plan, messages, len(write.body))
 
 
 def answer_once(write: KeyedWrite, ctx: RequestContext, work: Callable[[], Answer]) -> JSONBody:
@@ -140,9 +147,9 @@ async def create(request: Request, ctx: RequestContext) -> Response:
         key = write.create_key()
         if body.idempotencyKey is not None:
             key = CreateKey(body.idempotencyKey, request_hash(raw))
-        created = services.conversation_service().create(
-            ctx.tenant, new_conversation(body), ctx.deadline, key=key
-        )
+        new = new_conversation(body)
+        with charged(ctx, write, len(new.messages)):
+            created = services.conversation_service().create(ctx.tenant, new, ctx.deadline, key=key)
         return Answer(200, created_view(created.conversation))
 
     return answer_once(write, ctx, work)
@@ -157,15 +164,16 @@ async def append(request: Request, ctx: RequestContext) -> Response:
 
     def work() -> Answer:
         body = validate_body(AppendRequest, parse_json(write.body))
-        conversation = services.conversation_service().append(
-            ctx.tenant,
-            conversation_id,
-            body.messages,
-            ctx.deadline,
-            status=body.status,
-            metadata=body.metadata,
-            request_key=write.request_key,
-        )
+        with charged(ctx, write, len(body.messages)):
+            conversation = services.conversation_service().append(
+                ctx.tenant,
+                conversation_id,
+                body.messages,
+                ctx.deadline,
+                status=body.status,
+                metadata=body.metadata,
+                request_key=write.request_key,
+            )
         return Answer(200, conversation_view(conversation))
 
     return answer_once(write, ctx, work)

@@ -1,6 +1,6 @@
-"""Size limits of a conversation (README "Limits (conversations)"), checked on create and on
-the stored conversation as a whole after an append (an append that would pass one is refused
-whole)."""
+"""Size limits of a conversation (docs/conversations-api.md, "Limits (conversations)"), checked
+on create and on the stored conversation as a whole after an append (an append that would pass
+one is refused whole)."""
 
 from __future__ import annotations
 

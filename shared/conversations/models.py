@@ -185,13 +185,33 @@ class ListFilters:
 
 @dataclass(frozen=True)
 class ConversationSummary:
-    """A conversation as listed (what the tenant index holds)."""
+    """A conversation as listed: what the tenant index holds, and from its META item what a
+    list shows of it (title, counts, what produced it)."""
 
     id: str
     prompt_id: str | None
     status: str
     has_insights: bool
     created_at: str
+    title: str | None = None
+    message_count: int | None = None
+    updated_at: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+_TITLE_CHARS = 80
+
+
+def title_of(attributes: dict[str, Any], messages: list[dict[str, Any]] | None) -> str | None:
+    """The title sent on create, else the first line of the first user message (80 chars)."""
+    title = attributes.get("title")
+    if isinstance(title, str):
+        return title
+    for message in messages or ():
+        if message["role"] == "user" and message.get("content", "").strip():
+            line: str = message["content"].strip().split("\n", 1)[0]
+            return line if len(line) <= _TITLE_CHARS else line[: _TITLE_CHARS - 1] + "…"
+    return None
 
 
 @dataclass(frozen=True)

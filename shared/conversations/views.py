@@ -1,13 +1,15 @@
-"""The response shapes of `/api/v1/conversations…` (README "The conversations API")."""
+"""The response shapes of `/api/v1/conversations…` (docs/conversations-api.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from shared.conversations import models
 from shared.conversations.models import Conversation, ConversationPage
 
 BASE_PATH = "/api/v1/conversations"
-_TITLE_CHARS = 80
+# The descriptive fields sent on create that a list row shows (null when not sent).
+_LISTED_ATTRIBUTES = ("promptName", "agentId", "agentName", "llmModel")
 _APPEND_HINT = (
     "Append turns to this conversation. Send status: 'completed' on the final call to trigger "
     "analysis."
@@ -34,15 +36,8 @@ def created_view(conversation: Conversation) -> dict[str, Any]:
 
 
 def title_of(conversation: Conversation) -> str | None:
-    """The title sent on create, else the first line of the first user message (80 chars)."""
-    title = conversation.attributes.get("title")
-    if isinstance(title, str):
-        return title
-    for message in conversation.messages or ():
-        if message["role"] == "user" and message.get("content", "").strip():
-            line: str = message["content"].strip().split("\n", 1)[0]
-            return line if len(line) <= _TITLE_CHARS else line[: _TITLE_CHARS - 1] + "…"
-    return None
+    """See models.title_of."""
+    return models.title_of(conversation.attributes, conversation.messages)
 
 
 def user_id_of(conversation: Conversation) -> str | None:
@@ -90,6 +85,11 @@ def list_view(page: ConversationPage, *, limit: int, offset: int, cursor: str | 
                 "status": c.status,
                 "hasInsights": c.has_insights,
                 "createdAt": c.created_at,
+                # What a list shows of it (read from its META item with the page).
+                "title": c.title,
+                "messageCount": c.message_count,
+                "updatedAt": c.updated_at,
+                **{name: c.attributes.get(name) for name in _LISTED_ATTRIBUTES},
             }
             for c in page.conversations
         ],

@@ -5,6 +5,11 @@ Object key: `<tenant>/<yyyy>/<mm>/<dd>/<request id>.json.gz` (the UTC day the re
 received). The object is one JSON document (`ArchivedRequest`) holding the body exactly as
 received (decompressed) and what re-running it needs to rebuild the same records: route,
 request id, receive time, Idempotency-Key and the partial-success preference.
+
+A request that was archived but not acknowledged (its records failed: the client resends it)
+is marked, not deleted: an empty object under `discarded/<its key>`, which `parley replay`
+skips. So the ingest functions only ever PutObject on the archive (docs/security.md): no role
+that takes traffic can delete an archived body.
 """
 
 from __future__ import annotations
@@ -107,15 +112,23 @@ def day_prefix(tenant_id: str, day: date) -> str:
     return f"{tenant_id}/{day:%Y/%m/%d}/"
 
 
+DISCARDED = "discarded/"
+
+
+def discarded_key(key: str) -> str:
+    """Where the mark of an unacknowledged request lives (beside no tenant's prefix)."""
+    return DISCARDED + key
+
+
 _ERROR_CODE = re.compile(rb"<Code>([^<]*)</Code>")
 _ERROR_MESSAGE = re.compile(rb"<Message>([^<]*)</Message>")
 
 
 class ArchiveObjects:
-    """PutObject and DeleteObject in one bucket, as SigV4-signed HTTP requests: botocore's
+    """PutObject in one bucket, as a SigV4-signed HTTP request: botocore's
     credentials (refreshed as botocore refreshes them), S3 signer and HTTP session, without an
     S3 client. Creating an S3 client costs an ingest function's cold start 60-90 ms (botocore
-    loads S3's service model and endpoint rules); these two calls need neither. Reading the
+    loads S3's service model and endpoint rules); this one call needs neither. Reading the
     archive (`parley replay`) uses a full client: `ArchiveReader`.
 
     Each request goes through the session's `before-send` hook first, where moto and stubs
@@ -145,9 +158,6 @@ class ArchiveObjects:
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self._send("PUT", "PutObject", key, body, {"Content-Type": content_type})
-
-    def delete(self, key: str) -> None:
-        self._send("DELETE", "DeleteObject", key, b"", {})
 
     def _send(
         self, method: str, operation: str, key: str, body: bytes, headers: dict[str, str]
@@ -220,15 +230,19 @@ class ArchiveStore:
             raise StorageUnavailable("The request archive is unavailable; retry later") from exc
 
     def discard_after(self, put: Future[None], request: ArchivedRequest) -> None:
-        """Remove the request once its write is done: it was not acknowledged. Best effort (a
-        deadline of its own, as the request's is spent); logged if it stays."""
+        """Mark the request discarded once its write is done: it was not acknowledged, so
+        `parley replay` must skip it. Best effort (a deadline of its own, as the request's is
+        spent); logged if the mark could not be written."""
         put.add_done_callback(lambda done: self._discard(done, request))
 
     def _discard(self, put: Future[None], request: ArchivedRequest) -> None:
         if put.exception() is not None:
             return  # never written
         try:
-            call_with_retry(lambda: self._objects.delete(request.key()), Deadline(_DISCARD_SECONDS))
+            call_with_retry(
+                lambda: self._objects.put(discarded_key(request.key()), b"", "text/plain"),
+                Deadline(_DISCARD_SECONDS),
+            )
         except Exception as exc:
             log.error(
                 "unacknowledged request left in the archive",
@@ -245,14 +259,19 @@ class ArchiveReader:
 
     def keys(self, tenant_id: str, since: date, until: date) -> Iterator[str]:
         """Every archived request of the tenant received from `since` to `until` (UTC days,
-        both included), day by day."""
-        paginator = self._client.get_paginator("list_objects_v2")
+        both included), day by day; not those marked discarded (never acknowledged)."""
         day = since
         while day <= until:
-            for page in paginator.paginate(Bucket=self._bucket, Prefix=day_prefix(tenant_id, day)):
-                for item in page.get("Contents", []):
-                    yield item["Key"]
+            prefix = day_prefix(tenant_id, day)
+            discarded = {k.removeprefix(DISCARDED) for k in self._list(discarded_key(prefix))}
+            yield from (key for key in self._list(prefix) if key not in discarded)
             day += timedelta(days=1)
+
+    def _list(self, prefix: str) -> Iterator[str]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"]
 
     def get(self, key: str) -> ArchivedRequest:
         data = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()

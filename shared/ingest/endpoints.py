@@ -25,6 +25,7 @@ def ingest_route(policy: IngestPolicy) -> Route:
             ctx.received_at,
             ctx.received_ns,
             idempotency_key=request.headers.get("idempotency-key"),
+            plan=ctx.plan,
         )
         body = await read_body(request.stream(), request.headers.get("content-encoding"))
         partial = prefers_partial_success(request)

@@ -1,5 +1,5 @@
 """Event models of `/v1/ingest` and `/v1/ingest/multi` (the replaced APIs' event
-shapes, README "The API").
+shapes, docs/ingest-api.md).
 
 `/multi` differs from `/v1/ingest` only where the replaced API does: a tool call must carry its
 request and response, and an email threads by `inReplyTo`. Those two are subclasses here; the
@@ -153,7 +153,7 @@ class StandardEvent(IngestEvent):
         return self.content_blocks is None if isinstance(content, list) else self.message is None
 
     def to_records(self, ctx: RecordContext) -> list[Record]:
-        # The id rule (README "Guarantees"): the client's id, else its timestamp and content,
+        # The id rule (docs/guarantees.md): the client's id, else its timestamp and content,
         # else the send this event came in.
         fields = self.__dict__
         if (key := fields["id"]) is not None:

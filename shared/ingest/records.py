@@ -1,6 +1,6 @@
 """The normalized record every ingest endpoint stores, and the pieces all event models share.
 
-A record is a plain dict with the keys the README's Records section lists, absent when
+A record is a plain dict with the keys docs/ingest-api.md's Records section lists, absent when
 unknown. Event models build records through `IngestEvent.new_record`, so ids, timestamps,
 environment, metadata and `extra` are filled the same way for every endpoint.
 """

@@ -40,6 +40,7 @@ from shared.ingest.records import (
 from shared.ingest.store import MAX_RECORD_BYTES, PreparedRecord, RecordStore
 from shared.ingest.views import Outcome, answer
 from shared.logs import get_logger
+from shared.quotas import UsageCounter
 
 MAX_EVENTS = 1000
 MAX_RECORDS = 50_000
@@ -106,6 +107,7 @@ class RequestInfo:
     received_at: str
     received_ns: int  # the same moment in nanoseconds: orders requests within a millisecond
     idempotency_key: str | None = None
+    plan: str | None = None  # the key's usage plan: which daily quota applies (shared/quotas.py)
 
     def send_scope(self, route: str) -> str:
         """What identifies this send: a retry under the same Idempotency-Key is the same send;
@@ -282,10 +284,12 @@ class IngestService:
         records: RecordStore,
         idempotency: IdempotencyStore,
         archive: ArchiveStore | None = None,
+        usage: UsageCounter | None = None,
     ) -> None:
         self._records = records
         self._idempotency = idempotency
         self._archive = archive
+        self._usage = usage
 
     def ingest(
         self,
@@ -336,6 +340,24 @@ class IngestService:
         partial: bool,
     ) -> Outcome:
         batch = accepted_batch(policy, body, info, partial)
+        if self._usage is None:
+            self._store(policy, batch, body, info, deadline, partial)
+        else:
+            # The records stored (the answer's `count`) and the body's bytes count against the
+            # tenant's daily quota (an idempotent replay never gets here: not charged again).
+            with self._usage.charge(info.tenant_id, info.plan, len(batch.prepared), len(body)):
+                self._store(policy, batch, body, info, deadline, partial)
+        return answer(policy, batch, info)
+
+    def _store(
+        self,
+        policy: IngestPolicy,
+        batch: Batch,
+        body: bytes,
+        info: RequestInfo,
+        deadline: Deadline,
+        partial: bool,
+    ) -> None:
         if self._archive is None:
             self._records.put(batch.prepared, deadline)
         else:
@@ -357,7 +379,6 @@ class IngestService:
                 self._archive.discard_after(archived, request)
                 raise
             archived.result()  # not archived: not acknowledged (a retryable 503)
-        return answer(policy, batch, info)
 
 
 def replay(

@@ -10,7 +10,7 @@ failed for good). Both forms parse with the `converra` package's own parsers (0.
 `ConversationInsights`, `ConversationInsightsUnavailable.from_dict`; tests/unit/
 test_runs_sdk_wire.py and tests/e2e/test_converra_sdk.py run them).
 
-Metrics (0…100, one decimal; README "Insights"):
+Metrics (0…100, one decimal; docs/insights.md):
   sentimentPart       = (sentimentScore + 1) / 2                  0…1
   qualityScore        = 100 * clamp(0.6 * taskCompleted + 0.4 * sentimentPart
                                      - 0.1 * min(len(issues), 3), 0, 1)

@@ -60,16 +60,17 @@ class LakeFile:
         return self.name.startswith(BATCH_PREFIX)
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that never downloads anything (Parquet and JSON are built in;
-    httpfs comes from its PyPI package: `load_httpfs`)."""
+    httpfs comes from its PyPI package: `load_httpfs`). `threads`: its worker threads (one
+    per core, up to 4, by default; 1 where several run side by side)."""
     import duckdb
 
     return duckdb.connect(
         config={
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
-            "threads": max(1, min(4, os.cpu_count() or 1)),
+            "threads": threads or max(1, min(4, os.cpu_count() or 1)),
         }
     )
 
@@ -165,13 +166,24 @@ class LakeStore:
         if self.is_s3:
             bucket, _, prefix = self.uri.removeprefix("s3://").partition("/")
             self.bucket = bucket
-            self._prefix = f"{prefix}/{RECORDS}/" if prefix else f"{RECORDS}/"
+            self._base = f"{prefix}/" if prefix else ""
+            self._prefix = f"{self._base}{RECORDS}/"
         else:
-            self.root = Path(self.uri) / RECORDS
+            self.base = Path(self.uri)
+            self.root = self.base / RECORDS
 
     @property
     def is_s3(self) -> bool:
         return self.uri.startswith("s3://")
+
+    @property
+    def s3(self) -> Any:
+        """The S3 client (a lake on S3 only)."""
+        return self._s3
+
+    def key(self, relative: str) -> str:
+        """The S3 key of a path relative to the lake's root (e.g. search's `index/…`)."""
+        return f"{self._base}{relative}"
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -245,6 +257,17 @@ class LakeStore:
             return f"s3://{self.bucket}/{self._prefix}{file.partition.path}/{file.name}"
         return str(self.root / file.partition.path / file.name)
 
+    def file_at(self, uri: str) -> LakeFile:
+        """The lake file at a URI that `uri_of` gave (the one `on_compacted` receives)."""
+        if self.is_s3:
+            relative = uri.removeprefix(f"s3://{self.bucket}/{self._prefix}")
+        else:
+            relative = Path(uri).resolve().relative_to(self.root.resolve()).as_posix()
+        found = _parse(relative, 0)
+        if found is None:
+            raise ValueError(f"not a file of the lake at {self.uri}: {uri}")
+        return found
+
     def local_copy(self, file: LakeFile, folder: Path) -> Path:
         """A path DuckDB can read without httpfs: the file itself locally, a download on S3."""
         if not self.is_s3:
@@ -255,6 +278,25 @@ class LakeStore:
             self._s3.download_file(self.bucket, key, str(target))
         except (BotoCoreError, ClientError) as exc:
             raise StorageUnavailable(f"lake: reading s3://{self.bucket}/{key}: {exc}") from exc
+        return target
+
+    def cached_copy(self, file: LakeFile, cache: Path) -> Path:
+        """A local path holding `file`: the file itself locally; on S3 a copy under `cache`,
+        downloaded once (a lake file's name is unique and its content never changes)."""
+        if not self.is_s3:
+            return self.root / file.partition.path / file.name
+        target = cache / RECORDS / file.partition.path / file.name
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{file.name}.{uuid.uuid4().hex[:8]}.partial")
+        key = f"{self._prefix}{file.partition.path}/{file.name}"
+        try:
+            self._s3.download_file(self.bucket, key, str(partial))
+        except (BotoCoreError, ClientError) as exc:
+            partial.unlink(missing_ok=True)
+            raise StorageUnavailable(f"lake: reading s3://{self.bucket}/{key}: {exc}") from exc
+        os.replace(partial, target)
         return target
 
     def download_url(self, file: LakeFile, expires_seconds: int) -> str:

@@ -26,22 +26,31 @@ from shared.otel.views import answer, traces_answer
 log = get_logger("otel")
 
 
-async def _decoded(request: Request, signal: Signal) -> tuple[Any, Encoding]:
+async def _decoded(request: Request, signal: Signal) -> tuple[Any, Encoding, int]:
+    """The decoded message, its encoding, and the body's size in bytes."""
     encoding = encoding_of(request.headers.get("content-type"))  # 415 before reading the body
     body = await read_body(request.stream(), request.headers.get("content-encoding"))
-    return decode(signal, body, encoding), encoding
+    return decode(signal, body, encoding), encoding, len(body)
 
 
 async def export_traces(request: Request, ctx: RequestContext) -> Response:
     facts = RequestFacts(ctx.tenant, ctx.request_id, ctx.received_at)
-    message, encoding = await _decoded(request, TRACES)
-    outcome = services.otel_service().export_traces(message, facts, ctx.deadline)
+    message, encoding, size = await _decoded(request, TRACES)
+    service = services.otel_service()
+    # Imported here like the service: the metrics and logs functions never load the mapping.
+    from shared.otel.service import check_span_count
+
+    # Each span sent and the body's bytes count against the tenant's daily quota (after the
+    # request's own size limit: a 413 is not charged).
+    spans = check_span_count(message)
+    with services.usage_counter().charge(ctx.tenant, ctx.plan, spans, size):
+        outcome = service.export_traces(message, facts, ctx.deadline)
     return traces_answer(outcome, encoding)
 
 
 async def export_metrics(request: Request, ctx: RequestContext) -> Response:
     ctx.tenant  # noqa: B018 - fail closed when the authorizer did not run
-    message, encoding = await _decoded(request, METRICS)
+    message, encoding, _ = await _decoded(request, METRICS)
     count = sum(
         len(scope.metrics)
         for resource in message.resource_metrics
@@ -53,7 +62,7 @@ async def export_metrics(request: Request, ctx: RequestContext) -> Response:
 
 async def export_logs(request: Request, ctx: RequestContext) -> Response:
     ctx.tenant  # noqa: B018 - fail closed when the authorizer did not run
-    message, encoding = await _decoded(request, LOGS)
+    message, encoding, _ = await _decoded(request, LOGS)
     count = sum(
         len(scope.log_records)
         for resource in message.resource_logs

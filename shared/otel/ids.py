@@ -1,5 +1,5 @@
 """Record ids of OTLP records: derived from what they are, so a resent span rewrites its records
-instead of duplicating them (README "Send OpenTelemetry", Exactly once)."""
+instead of duplicating them (docs/otlp.md, Exactly once)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Limits of the OTLP endpoints (README "Send OpenTelemetry"), beside those every ingest endpoint
+"""Limits of the OTLP endpoints (docs/otlp.md), beside those every ingest endpoint
 shares: the 5 MB decompressed body (shared.body), 100 KB per message and 350,000 bytes per stored
 record (shared.ingest), 50,000 records per request (shared.ingest.service)."""
 

@@ -1,4 +1,4 @@
-"""From OTLP spans to Parley records (the table in README "Send OpenTelemetry").
+"""From OTLP spans to Parley records (the table in docs/otlp.md).
 
 A span becomes records in three shapes:
 - messages (`message_source: chat`): Moda/OpenLLMetry flat attributes (`gen_ai.prompt.N.*`,
@@ -94,10 +94,18 @@ class RecordBuilder:
             metadata["service.name"] = span.resource.service_name[:MAX_ID_CHARS]
         if raw_environment is not None:
             metadata["deployment.environment"] = raw_environment
-        self.common = common
-        self.metadata = metadata
         self.start = _timestamp(span.start_ns, facts.received_at)
         self.end = _timestamp(span.end_ns, facts.received_at) if span.end_ns else self.start
+        # The span's place in its trace, kept on every record it wrote: the console draws the
+        # trace's span tree on a timeline from these (docs/console.md).
+        if span.parent_span_id.strip("0"):
+            metadata["otel.parent_span_id"] = span.parent_span_id
+        if span.start_ns > 0:
+            metadata["otel.start_time"] = self.start
+            if span.end_ns >= span.start_ns:
+                metadata["otel.duration_ms"] = round((span.end_ns - span.start_ns) / 1e6, 3)
+        self.common = common
+        self.metadata = metadata
 
     def record(self, rid: str, source: str, timestamp: str) -> Record:
         record: Record = {"id": rid, "message_source": source, "timestamp": timestamp}

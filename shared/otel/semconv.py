@@ -1,4 +1,4 @@
-"""The attributes the mapping reads (README "Send OpenTelemetry", Mapping), first match wins."""
+"""The attributes the mapping reads (docs/otlp.md, Mapping), first match wins."""
 
 from __future__ import annotations
 

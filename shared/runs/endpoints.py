@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from shared import services
 from shared.body import parse_json
-from shared.conversations.endpoints import answer_once, keyed_write
+from shared.conversations.endpoints import answer_once, charged, keyed_write
 from shared.conversations.models import validate_body
 from shared.conversations.service import check_id
 from shared.conversations.views import conversation_view, created_view
@@ -27,9 +27,11 @@ async def create_run(request: Request, ctx: RequestContext) -> Response:
 
     def work() -> Answer:
         run = validate_body(RunCreate, parse_json(write.body))
-        created = services.conversation_service().create(
-            ctx.tenant, run.to_new_conversation(), ctx.deadline, key=write.create_key()
-        )
+        new = run.to_new_conversation()
+        with charged(ctx, write, len(new.messages)):
+            created = services.conversation_service().create(
+                ctx.tenant, new, ctx.deadline, key=write.create_key()
+            )
         return Answer(200, data(created_view(created.conversation)))
 
     return answer_once(write, ctx, work)
@@ -41,16 +43,17 @@ async def append_run(request: Request, ctx: RequestContext) -> Response:
 
     def work() -> Answer:
         append = validate_body(RunAppend, parse_json(write.body))
-        conversation = services.conversation_service().append(
-            ctx.tenant,
-            conversation_id,
-            list(append.messages),
-            ctx.deadline,
-            status=append.status,
-            metadata=append.metadata,
-            attributes=append.attributes(),
-            request_key=write.request_key,
-        )
+        with charged(ctx, write, len(append.messages)):
+            conversation = services.conversation_service().append(
+                ctx.tenant,
+                conversation_id,
+                list(append.messages),
+                ctx.deadline,
+                status=append.status,
+                metadata=append.metadata,
+                attributes=append.attributes(),
+                request_key=write.request_key,
+            )
         return Answer(200, data(conversation_view(conversation)))
 
     return answer_once(write, ctx, work)

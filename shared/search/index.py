@@ -1,7 +1,9 @@
 """The search index: one tantivy index per tenant over its compacted lake partitions, kept in
 {LAKE_URI}/index/tenant={tenant}/ with `partitions.json` (which compacted file of each day it
-holds). Compaction calls `build_index` after each partition it writes; the same query runs on
-it and on an in-memory index of the tail (shared.search.service).
+holds). After each compaction run the lake calls `on_compacted` with the tenant's compacted
+files; the days whose file the index does not hold yet are (re)built in one writer session and
+one commit. The same query runs on it and on an in-memory index of the tail
+(shared.search.service).
 
 On S3 a builder works on a local copy and uploads the new segment files first, then tantivy's
 `meta.json`, then `partitions.json`, then deletes the segments no longer referenced; a reader
@@ -29,21 +31,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import StorageUnavailable
 from shared.lake.models import tenant_folder
+from shared.lake.store import LakeStore
 from shared.search import analysis, store
 from shared.search.models import Hit, SearchRequest
-from shared.search.store import (
-    Lake,
-    LakeFile,
-    index_folder,
-    latest_rows,
-)
+from shared.search.store import IndexFolder
 from shared.settings import get_settings
 
 MANIFEST = "partitions.json"
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,18})")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _TEXT_FIELDS = ("record_id", "conversation_id", "source", "role", "environment", "model")
-_WRITER_HEAP_BYTES = 256_000_000
+# tantivy's indexing memory, split between its threads; a thread writes a segment when its
+# share is full. 512 MB keeps a bulk build of 1,000,000 messages in a few segments (fewer
+# merges) and fits the compaction function's 2 GB.
+_WRITER_HEAP_BYTES = 512_000_000
+_WRITER_THREADS = 2
 _TAIL_WRITER_HEAP_BYTES = 15_000_000  # tantivy's minimum per thread
 
 
@@ -67,15 +69,6 @@ def _prepared(index: tantivy.Index) -> tantivy.Index:
     return index
 
 
-def add_rows(writer: tantivy.IndexWriter, rows: Iterator[dict[str, Any]]) -> int:
-    added = 0
-    for row in rows:
-        if not row["deleted"]:
-            writer.add_json(row["doc"])
-            added += 1
-    return added
-
-
 @contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     """One builder per tenant index on this machine (tantivy's own lock fails, not waits)."""
@@ -85,45 +78,70 @@ def _locked(folder: Path) -> Iterator[None]:
         yield
 
 
-def build_index(lake: Lake, tenant: str, day: str, compacted: LakeFile) -> int:
-    """Replaces the day's documents in the tenant's index by the compacted file's rows; the
-    number of documents it now holds for that day. Wired to the lake's `on_compacted` hook."""
-    folder = index_folder(tenant)
-    local = (lake.cache / "build" / folder) if lake.on_s3 else (lake.root / folder)
-    with _locked(local):
-        before: dict[str, str] = {}
-        if lake.on_s3:
-            before = _sync(lake, folder, local)
-        index = _prepared(
-            tantivy.Index.open(str(local))
-            if (local / "meta.json").exists()
-            else tantivy.Index(schema(), path=str(local))
-        )
-        writer = index.writer(heap_size=_WRITER_HEAP_BYTES, num_threads=2)
+def on_compacted(tenant: str, compacted: dict[str, str]) -> int:
+    """The lake's compaction hook: `compacted` is every compacted file of the tenant (day →
+    URI). Builds, in one writer session and one commit, the days whose file the index does not
+    hold: just compacted, or a build that failed before. The documents added."""
+    lake = store.lake_store()
+    folder = IndexFolder(lake, tenant)
+    if not _missing(_parse_manifest(folder.read(MANIFEST)), compacted):
+        return 0  # a run that compacted nothing of this tenant: one read
+    with _locked(folder.local("build")):
+        return _build(lake, folder, compacted)
+
+
+def _missing(manifest: dict[str, str], compacted: dict[str, str]) -> dict[str, str]:
+    return {d: u for d, u in compacted.items() if manifest.get(d) != u.rsplit("/", 1)[-1]}
+
+
+def _build(lake: LakeStore, folder: IndexFolder, compacted: dict[str, str]) -> int:
+    local = folder.local("build")
+    before: dict[str, str] = {}
+    if folder.on_s3:
+        before = _sync(folder, local)
+    manifest = _read_manifest(local)
+    todo = _missing(manifest, compacted)
+    if not todo:
+        return 0
+    index = _prepared(
+        tantivy.Index.open(str(local))
+        if (local / "meta.json").exists()
+        else tantivy.Index(schema(), path=str(local))
+    )
+    writer = index.writer(heap_size=_WRITER_HEAP_BYTES, num_threads=_WRITER_THREADS)
+    added = 0
+    for day, uri in sorted(todo.items()):
         writer.delete_documents_by_term("date", day)
-        added = add_rows(writer, latest_rows([lake.local(compacted)], day))
-        writer.commit()
-        writer.wait_merging_threads()
-        manifest = _read_manifest(local)
-        manifest[day] = compacted.name
-        _write_atomic(local / MANIFEST, json.dumps(manifest, sort_keys=True))
-        if lake.on_s3:
-            _publish(lake, folder, local, before)
+        for doc in store.documents(_records_path(lake, uri), day):
+            writer.add_json(doc)
+            added += 1
+        manifest[day] = uri.rsplit("/", 1)[-1]
+    writer.commit()
+    writer.wait_merging_threads()
+    _write_atomic(local / MANIFEST, json.dumps(manifest, sort_keys=True))
+    if folder.on_s3:
+        _publish(folder, local, before)
     return added
 
 
-def on_compacted(tenant: str, day: str, compacted_uri: str) -> int:
-    """The lake's compaction hook (the lake contract): index the partition just compacted."""
-    lake = store.lake()
-    return build_index(lake, tenant, day, lake.file_at(compacted_uri))
+def _records_path(lake: LakeStore, uri: str) -> Path:
+    """A local path of the records file at `uri` (on S3, downloaded to the cache)."""
+    return lake.cached_copy(lake.file_at(uri), store.cache_dir())
+
+
+def _parse_manifest(content: bytes | None) -> dict[str, str]:
+    try:
+        value = json.loads(content) if content is not None else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _read_manifest(folder: Path) -> dict[str, str]:
     try:
-        value = json.loads((folder / MANIFEST).read_text())
-    except (OSError, ValueError):
+        return _parse_manifest((folder / MANIFEST).read_bytes())
+    except OSError:
         return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -132,43 +150,43 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def _sync(lake: Lake, folder: str, local: Path) -> dict[str, str]:
-    """Makes `local` a copy of the S3 folder (by ETag); returns key → ETag as listed."""
-    listed = {f.name: f for f in lake.files(folder)}
+def _sync(folder: IndexFolder, local: Path) -> dict[str, str]:
+    """Makes `local` a copy of the S3 folder (by ETag); returns name → ETag as listed."""
+    listed = {f.name: f for f in folder.files()}
     local.mkdir(parents=True, exist_ok=True)
     # meta.json and the manifest last, so they never name a segment not yet copied.
     order = sorted(listed.values(), key=lambda f: f.name in ("meta.json", MANIFEST))
     for file in order:
-        lake.copy(file, local / file.name)
+        folder.copy(file, local / file.name)
     for path in local.iterdir():
         if path.is_file() and not path.name.startswith(".") and path.name not in listed:
             path.unlink()
     return {name: f.etag for name, f in listed.items()}
 
 
-def _sync_for_reading(lake: Lake, folder: str, local: Path) -> None:
+def _sync_for_reading(folder: IndexFolder, local: Path) -> None:
     """_sync, once more if a segment vanished between the listing and its download (a builder
     published meanwhile); S3 still failing is a retryable 503."""
     for attempt in range(2):
         try:
-            _sync(lake, folder, local)
+            _sync(folder, local)
             return
         except (ClientError, BotoCoreError) as exc:
             if attempt:
                 raise StorageUnavailable("The search index could not be read; retry") from exc
 
 
-def _publish(lake: Lake, folder: str, local: Path, before: dict[str, str]) -> None:
+def _publish(folder: IndexFolder, local: Path, before: dict[str, str]) -> None:
     """Uploads new files, then meta.json, then the manifest, then deletes what is gone."""
     names = {p.name for p in local.iterdir() if p.is_file() and not p.name.startswith(".")}
     last = ("meta.json", MANIFEST)
     for name in sorted(names - set(before) - set(last)):
-        lake.upload(local / name, f"{folder}/{name}")
+        folder.upload(local / name, name)
     for name in last:
-        lake.upload(local / name, f"{folder}/{name}")
-    gone = [f"{folder}/{name}" for name in set(before) - names]
+        folder.upload(local / name, name)
+    gone = sorted(set(before) - names)
     if gone:
-        lake.delete(gone)
+        folder.delete(gone)
 
 
 @dataclass
@@ -182,23 +200,23 @@ _open: dict[str, OpenIndex] = {}
 _open_lock = threading.Lock()
 
 
-def open_index(lake: Lake, tenant: str) -> OpenIndex | None:
+def open_index(lake: LakeStore, tenant: str) -> OpenIndex | None:
     """The tenant's index (None before its first compaction), reopened when it changed."""
-    folder = index_folder(tenant)
+    folder = IndexFolder(lake, tenant)
     key = f"{lake.uri}|{tenant_folder(tenant)}"
     with _open_lock:
         current = _open.get(key)
         # A local index is looked at on every search (a file read); S3 costs a LIST.
-        interval = get_settings().search_index_refresh_seconds if lake.on_s3 else 0.0
+        interval = get_settings().search_index_refresh_seconds if folder.on_s3 else 0.0
         if current is not None and time.monotonic() - current.checked < interval:
             return current
-        local = (lake.cache / "read" / folder) if lake.on_s3 else (lake.root / folder)
-        if lake.on_s3:
-            _sync_for_reading(lake, folder, local)
+        local = folder.local("read")
+        if folder.on_s3:
+            _sync_for_reading(folder, local)
         if not (local / "meta.json").exists():
             return None
         manifest = _read_manifest(local)
-        if current is not None and current.manifest == manifest and not lake.on_s3:
+        if current is not None and current.manifest == manifest and not folder.on_s3:
             current.index.reload()
             current.checked = time.monotonic()
             return current
@@ -211,7 +229,9 @@ def in_memory(rows: list[dict[str, Any]]) -> tantivy.Index:
     """An index of the tail's rows, so the tail is matched and scored by the same query."""
     index = _prepared(tantivy.Index(schema()))
     writer = index.writer(heap_size=_TAIL_WRITER_HEAP_BYTES, num_threads=1)
-    add_rows(writer, iter(rows))
+    for row in rows:
+        if not row["deleted"]:
+            writer.add_json(row["doc"])
     writer.commit()
     writer.wait_merging_threads()
     index.reload()

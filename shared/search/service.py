@@ -8,7 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from shared import cursors
-from shared.errors import BadRequest
+from shared.errors import BadRequest, StorageUnavailable
+from shared.lake.query import files_in_range
+from shared.lake.store import LakeStore
 from shared.search import index as search_index
 from shared.search import store
 from shared.search.models import MAX_RESULTS, Hit, SearchRequest
@@ -40,27 +42,31 @@ def next_cursor(tenant: str, request: SearchRequest, page: Page) -> str | None:
 
 
 def _tail(
-    lake: store.Lake, tenant: str, request: SearchRequest, indexed: dict[str, str]
+    lake: LakeStore, tenant: str, request: SearchRequest, indexed: dict[str, str]
 ) -> list[dict[str, Any]]:
     """The newest row of each record in the tenant's files the index does not cover: stream
-    batches, and a compacted file not indexed yet."""
-    first = request.since.date() if request.since else None
-    last = (request.until - timedelta(microseconds=1)).date() if request.until else None
-    paths = []
-    for file in lake.files(store.records_folder(tenant)):
-        day = store.partition_date(file)
-        if not file.name.endswith(".parquet") or not store.within(day, first, last):
-            continue
-        if day is not None and indexed.get(day) == file.name:
-            continue
-        paths.append(lake.local(file))
+    batches, and a compacted file not indexed yet. A file compacted away between the listing
+    and its download (S3) means a new listing."""
+    first = request.since.date().isoformat() if request.since else None
+    last = (request.until - timedelta(microseconds=1)).date().isoformat() if request.until else None
+    for attempt in range(2):
+        try:
+            paths = [
+                lake.cached_copy(file, store.cache_dir())
+                for file in files_in_range(lake, tenant, first, last)
+                if indexed.get(file.partition.date) != file.name
+            ]
+            break
+        except StorageUnavailable:
+            if attempt:
+                raise
     return list(store.latest_rows(paths))
 
 
 def search(tenant: str, request: SearchRequest) -> Page:
     offset = _offset(tenant, request)
     count = min(offset + request.limit + 1, MAX_RESULTS + 1)
-    lake = store.lake()
+    lake = store.lake_store()
     opened = search_index.open_index(lake, tenant)
     tail = _tail(lake, tenant, request, opened.manifest if opened else {})
     if opened is not None:  # a tail row older than the indexed one is a stale batch file

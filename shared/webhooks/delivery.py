@@ -49,14 +49,16 @@ def retry_delay(
     return max(1, min(MAX_VISIBILITY_SECONDS, jittered))
 
 
-def sign(delivery: Delivery, secret: str, moment: datetime) -> tuple[str, dict[str, str]]:
+def sign(delivery: Delivery, secrets: list[str], moment: datetime) -> tuple[str, dict[str, str]]:
     """The body and the Standard Webhooks headers of one attempt (a fresh timestamp each time,
-    as receivers refuse signatures older than a few minutes)."""
+    as receivers refuse signatures older than a few minutes): one signature per secret,
+    space-separated, so during a rotation a receiver holding either secret verifies it."""
     body = delivery.payload()
+    signatures = [Signer(secret).sign(delivery.eventId, moment, body) for secret in secrets]
     return body, {
         "webhook-id": delivery.eventId,
         "webhook-timestamp": str(int(moment.timestamp())),
-        "webhook-signature": Signer(secret).sign(delivery.eventId, moment, body),
+        "webhook-signature": " ".join(signatures),
         "content-type": "application/json",
         "user-agent": USER_AGENT,
     }
@@ -167,7 +169,7 @@ class Deliverer:
             self._queue.park(body, "not a delivery message", attempt, deadline)
             log.error("malformed delivery message parked", extra=_ids(record))
             return True
-        webhook = self._store.get(delivery.tenant, delivery.webhookId, deadline)
+        webhook = self._store.get(delivery.tenant, delivery.webhookId, deadline, with_secrets=True)
         if webhook is None:
             log.info("endpoint was deleted; event dropped", extra=_ids(record, delivery))
             return True
@@ -189,7 +191,8 @@ class Deliverer:
         return False
 
     def _post(self, webhook: Webhook, delivery: Delivery) -> Outcome:
-        body, headers = sign(delivery, webhook.secret, self._clock())
+        moment = self._clock()
+        body, headers = sign(delivery, webhook.signing_secrets(moment), moment)
         return self._sender.post(webhook.url, body, headers)
 
 

@@ -38,7 +38,15 @@ async def send_test(request: Request, ctx: RequestContext) -> Response:
     return JSONBody(body, status_code=202)
 
 
+async def rotate_secret(request: Request, ctx: RequestContext) -> Response:
+    rotated = services.webhook_service().rotate_secret(
+        ctx.tenant, request.path_params["id"], ctx.deadline
+    )
+    return JSONBody(rotated.view())
+
+
 CREATE_ROUTE = conversations_route(BASE_PATH, create, "POST")
 LIST_ROUTE = conversations_route(BASE_PATH, list_webhooks, "GET")
 DELETE_ROUTE = conversations_route(BASE_PATH + "/{id}", delete, "DELETE")
 TEST_ROUTE = conversations_route(BASE_PATH + "/{id}/test", send_test, "POST")
+ROTATE_SECRET_ROUTE = conversations_route(BASE_PATH + "/{id}/rotate-secret", rotate_secret, "POST")

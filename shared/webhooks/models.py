@@ -73,7 +73,27 @@ class Webhook:
     events: list[str]
     description: str | None
     created_at: str
-    secret: str  # never listed; shown once, when created
+    # Never listed; shown once, when created or rotated. None when read without its secrets
+    # (lists, the test event): only delivery opens them (shared/webhooks/crypto.py).
+    secret: str | None
+    # After a rotation the replaced secret also signs every delivery until this moment (24 h).
+    previous_secret: str | None = None
+    previous_secret_until: str | None = None
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets a delivery at `now` is signed with: the current one, and the replaced
+        one while its rotation window is open (Standard Webhooks allows several signatures)."""
+        if self.secret is None:
+            raise ValueError(f"webhook {self.id} was read without its secrets")
+        signing = [self.secret]
+        until = self.previous_secret_until
+        if (
+            self.previous_secret is not None
+            and until is not None
+            and now < datetime.fromisoformat(until)
+        ):
+            signing.append(self.previous_secret)
+        return signing
 
     def view(self, *, with_secret: bool = False) -> dict[str, Any]:
         shown: dict[str, Any] = {"id": self.id, "url": self.url, "events": self.events}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from shared.dynamo import Deadline
 from shared.errors import BadRequest, Conflict, NotFound
@@ -37,6 +38,20 @@ def check_webhook_id(webhook_id: str) -> str:
     return webhook_id
 
 
+@dataclass(frozen=True)
+class Rotated:
+    webhook_id: str
+    secret: str  # shown once, in the answer
+    previous_secret_until: str
+
+    def view(self) -> dict[str, str]:
+        return {
+            "id": self.webhook_id,
+            "secret": self.secret,
+            "previousSecretExpiresAt": self.previous_secret_until,
+        }
+
+
 class WebhookService:
     def __init__(
         self,
@@ -45,12 +60,14 @@ class WebhookService:
         *,
         local_mode: bool,
         max_per_tenant: int,
+        rotation_overlap_seconds: int = 24 * 3600,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._queue = queue
         self._local_mode = local_mode
         self._max = max_per_tenant
+        self._overlap = timedelta(seconds=rotation_overlap_seconds)
         self._clock = clock
 
     def create(self, tenant: str, request: CreateWebhook, deadline: Deadline) -> Webhook:
@@ -83,6 +100,16 @@ class WebhookService:
         check_webhook_id(webhook_id)
         if not self._store.delete(tenant, webhook_id, deadline):
             raise not_found()
+
+    def rotate_secret(self, tenant: str, webhook_id: str, deadline: Deadline) -> Rotated:
+        """A new signing secret; the replaced one keeps signing deliveries (beside the new
+        one) for the overlap window, so receivers can switch without missing an event."""
+        check_webhook_id(webhook_id)
+        secret = new_secret()
+        until = format_timestamp(self._clock() + self._overlap)
+        if not self._store.rotate(tenant, webhook_id, secret, until, deadline):
+            raise not_found()
+        return Rotated(webhook_id, secret, until)
 
     def send_test(self, tenant: str, webhook_id: str, deadline: Deadline) -> Event:
         """Queue a `webhook.test` event for this endpoint: it takes the path every event takes

@@ -71,8 +71,7 @@ def test_ingested_messages_are_charted_by_environment_and_model(
     assert analytics(server, key, "metric=conversations&environment=staging") == [{"value": 1}]
     other = server.keys[f"{tenant}-other"]
     assert analytics(server, other, "metric=messages") == [{"value": 0}]
-    refused = request(
-        "GET", f"{server.base_url}/api/v1/analytics?metric=messages&groupBy=cluster", key=key
-    )
-    assert refused.status == 400
-    assert "clusters are not available yet" in refused.body["error"]["message"]
+    # By cluster: clustered or not yet (null), every message counts once (docs/clusters.md).
+    by_cluster = analytics(server, key, "metric=messages&groupBy=cluster")
+    assert sum(row["value"] for row in by_cluster) == 5
+    assert all(set(row) == {"cluster", "value"} for row in by_cluster)

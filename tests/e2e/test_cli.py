@@ -177,7 +177,7 @@ def test_the_console_script(server: ServerProcess) -> None:
     script = Path(sys.executable).with_name("parley")
     if not script.exists():
         pytest.skip("the parley console script is not installed (pip install -e .)")
-    # As the README writes it: no endpoint, no table; the CLI finds the running server.
+    # As docs/operations.md writes it: no endpoint, no table; the CLI finds the running server.
     env = {
         k: v
         for k, v in os.environ.items()

@@ -4,19 +4,24 @@ finding it (URL and key) through its state file as a user's shell would."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import os
+import pty
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from devtools import api_cli
 from devtools.cli import main
 from tests.e2e.client import request
 from tests.e2e.conftest import ROOT, ServerProcess, new_key, start_server
@@ -24,7 +29,7 @@ from tests.e2e.summaries import wait_for_summaries
 
 pytestmark = pytest.mark.e2e
 
-EVENTS = 10_000  # the 100,000-event run is in the README (too slow for every `make test`)
+EVENTS = 10_000  # the 100,000-event run is in docs/cli.md (too slow for every `make test`)
 CONVERSATIONS = 50
 
 
@@ -235,13 +240,105 @@ def test_unknown_ids_are_named_and_exit_1(dev: ServerProcess) -> None:
     assert "no conversation 'no-such-conversation'" in err
 
 
-def test_a_server_that_is_not_running_is_named_at_once() -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["conversations", "list"],
+        ["conversations", "get", "c-1"],
+        ["records", "c-1"],
+        ["export", "--since", "2026-01-01"],
+        ["search", "refund"],
+        ["ingest", "-"],
+    ],
+)
+def test_a_server_that_is_not_running_is_named_at_once(command: list[str]) -> None:
     with socket.socket() as probe:  # a port nothing listens on once closed
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    code, _, err = parley("conversations", "list", state=None, PARLEY_URL=url, PARLEY_KEY="k")
-    assert code == 2
-    assert f"cannot reach Parley at {url}: is `make dev` running?" in err
+    code, out, err = parley(*command, state=None, PARLEY_URL=url, PARLEY_KEY="k")
+    assert (code, out) == (2, "")
+    # One line, before any retry loop (a retry loop would end "gave up after N attempts").
+    assert err == f"parley: cannot reach Parley at {url}: is `make dev` running?\n"
+
+
+def test_the_list_table_gives_conversations_api_rows_their_title_and_count(
+    dev: ServerProcess,
+) -> None:
+    env = {"PARLEY_URL": dev.base_url, "PARLEY_KEY": dev.keys["other"]}
+    created = request(
+        "POST",
+        f"{dev.base_url}/api/v1/conversations",
+        key=dev.keys["other"],
+        json_body={"promptId": "p-t", "content": "User: Where is my parcel?\nAssistant: Here."},
+    )
+    assert created.status == 200, created.body
+    code, out, err = parley("conversations", "list", state=None, **env)
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header.split()[-1] == "TITLE"
+    (row,) = [r for r in rows if created.body["id"] in r]
+    assert row.split()[3:] == ["2", "completed", "Where", "is", "my", "parcel?"]
+
+
+def ingest_through(stderr: int, dev: ServerProcess, source: Path) -> str:
+    """`parley ingest` in its own process, its standard error on `stderr`."""
+    env = {**os.environ, "PARLEY_URL": dev.base_url, "PARLEY_KEY": dev.keys["other"]}
+    finished = subprocess.run(
+        [sys.executable, "-m", "devtools.cli", "ingest", str(source)],
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0
+    return finished.stderr.decode() if finished.stderr else ""
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_in_a_log(
+    dev: ServerProcess, tmp_path: Path
+) -> None:
+    source = tmp_path / "progress.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"conversation_id": "progress", "role": "user", "message": f"m{i}"}) + "\n"
+            for i in range(3)
+        )
+    )
+    # A pipe (a log, CI): no carriage-return frames, only whole lines.
+    logged = ingest_through(subprocess.PIPE, dev, source)
+    assert "\r" not in logged
+    assert "Stored 3 events" in logged
+    # A terminal: the bar, redrawn in place.
+    leader, follower = pty.openpty()
+    # A terminal 100 columns wide (a new pseudo-terminal has none: the bar would be empty).
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    try:
+        ingest_through(follower, dev, source)
+        os.close(follower)
+        drawn = b""
+        with contextlib.suppress(OSError):  # EIO once the writer is gone and all is read
+            while chunk := os.read(leader, 65536):
+                drawn += chunk
+    finally:
+        os.close(leader)
+    frames = drawn.replace(b"\r\n", b"\n")  # the terminal's own line ends aside
+    assert b"\r" in frames  # redrawn in place
+    assert b"100%" in frames  # the bar, on the terminal only
+    assert b"already sent (replayed)" in drawn  # the second run of the same file
+
+
+def test_plain_progress_lines_come_every_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr(api_cli.time, "monotonic", lambda: now[0])
+    out = io.StringIO()
+    lines = api_cli.ProgressLines(1000, "event", out)
+    lines.update(10)
+    assert out.getvalue() == ""  # nothing before the first interval
+    now[0] += api_cli.PROGRESS_EVERY
+    lines.update(10)
+    assert out.getvalue() == f"20 of 1,000 events ({20 / api_cli.PROGRESS_EVERY:,.0f}/s)\n"
 
 
 @pytest.mark.parametrize("flags", [["--json"], []])

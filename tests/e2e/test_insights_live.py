@@ -13,7 +13,7 @@ from tests.e2e.test_conversations_api import BASE, call
 
 pytestmark = pytest.mark.e2e
 
-WAIT_SECONDS = 15.0  # bounded wait; measured latency is in the README
+WAIT_SECONDS = 15.0  # bounded wait; measured latency is in docs/insights.md
 
 TURNS = [
     {"role": "user", "content": "My order 5531 has not arrived, can you check the delivery?"},

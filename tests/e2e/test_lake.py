@@ -220,7 +220,7 @@ def test_compaction_timer_leaves_one_file_per_partition(lake_server: Any) -> Non
 
 def test_cli_exports_the_tenants_parquet_partitions(lake_server: Any, tmp_path: Path) -> None:
     """`parley export --format parquet` through GET /v1/lake/files: the caller's partitions
-    only, readable with DuckDB as the README shows."""
+    only, readable with DuckDB as docs/lake-quickstart.md shows."""
     from tests.e2e.test_cli_data import parley
 
     server, tenant = lake_server

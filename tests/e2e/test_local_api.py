@@ -147,7 +147,7 @@ def test_keyed_resends_are_stored_once_and_repeated_turns_twice(server: ServerPr
     again = request("POST", url, key=key, data=body, headers=idempotency)
     assert (again.status, again.body) == (200, first.body)
     assert again.headers["x-request-id"] == first.body["requestId"]  # the answer replayed
-    # Without a key, id or timestamp the same words sent again are new turns (README Guarantees).
+    # Without a key, id or timestamp the same words sent again are new turns (docs/guarantees.md).
     assert_success(post(server, "/v1/ingest", body), 2)
     messages = [r["message"] for r in records(server, conversation)]
     assert messages == 2 * [json.loads(body)["events"][0]["message"], messages[1]]

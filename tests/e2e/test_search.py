@@ -44,8 +44,9 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         )
         for i in range(HITS - 1)
     ]
-    for path in lake_support.write(lake, compacted, kind="compacted"):
-        index.on_compacted("finder", path.parent.name.removeprefix("date="), str(path))
+    index.on_compacted(
+        "finder", lake_support.by_day(lake_support.write(lake, compacted, kind="compacted"))
+    )
     lake_support.write(
         lake,
         [

@@ -405,7 +405,8 @@ def test_conversations_reads(faulty: Faulty, fault: Fault, route: str) -> None:
 @pytest.mark.parametrize("fault", FAULTS)
 def test_runs_create(faulty: Faulty, fault: Fault, keyed: bool) -> None:
     """Every acknowledged run is there, whole. Without a key a resend after a lost answer may
-    make a second run (README); with an `Idempotency-Key`, each send makes exactly one."""
+    make a second run (docs/guarantees.md); with an `Idempotency-Key`, each send makes exactly
+    one."""
     created: list[str] = []
     agent = unique("agent")
     before = faulty.read(f"{BASE}?limit=1")["pagination"]["total"]

@@ -35,6 +35,7 @@ CONSOLE_READS = {
     "ConversationsGetFunction",
     "ConversationsInsightsFunction",
     "AnalyticsFunction",  # the dashboard's charts (issue 17)
+    "ClustersFunction",  # the dashboard's top clusters (issue 17)
 }
 
 

@@ -42,11 +42,28 @@ LAKE_FUNCTIONS = {
         ("s3:GetObject", "${LakeBucket.Arn}/records/*"),
         ("s3:GetObject", "${LakeBucket.Arn}/index/*"),
     ],
-    # Lists the caller's folder and reads its records with DuckDB (docs/analytics.md).
+    # Lists the caller's folder and reads its records with DuckDB (docs/analytics.md), and
+    # the clusters' files for cluster (docs/clusters.md).
     "AnalyticsFunction": [
         ("s3:ListBucket", "LakeBucket.Arn"),
         ("s3:GetObject", "${LakeBucket.Arn}/records/*"),
+        ("s3:GetObject", "${LakeBucket.Arn}/clusters/*"),
     ],
+    # Reads the clusters' files only.
+    "ClustersFunction": [
+        ("s3:ListBucket", "LakeBucket.Arn"),
+        ("s3:GetObject", "${LakeBucket.Arn}/clusters/*"),
+    ],
+    # Read the records; write and replace the clusters' files.
+    **{
+        function: [
+            ("s3:ListBucket", "LakeBucket.Arn"),
+            ("s3:GetObject", "${LakeBucket.Arn}/records/*"),
+            *((a, "${LakeBucket.Arn}/clusters/*") for a in ("s3:GetObject", "s3:PutObject")),
+            ("s3:DeleteObject", "${LakeBucket.Arn}/clusters/*"),
+        ]
+        for function in ("ClusteringFunction", "ClusterAssignFunction")
+    },
     # Lists the caller's folder and presigns GETs (the URLs carry its permissions).
     "LakeFilesFunction": [
         ("s3:ListBucket", "LakeBucket.Arn"),

@@ -59,16 +59,16 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
             "RunsAppendFunction",
         )
     },
-    # shared/conversations/store/listing.py list_page and count: Query on the tenant index.
-    "ConversationsListFunction": {"dynamodb:Query"},
+    # shared/conversations/store/listing.py list_page and count: Query on the tenant index,
+    # and BatchGetItem of the page's META items.
+    "ConversationsListFunction": {"dynamodb:Query", "dynamodb:BatchGetItem"},
     # shared/conversations/store/reads.py load: one Query of the conversation's items.
     "ConversationsGetFunction": {"dynamodb:Query"},
     # shared/conversations/store/reads.py load_summary: GetItem of the META item.
     "ConversationsInsightsFunction": {"dynamodb:GetItem"},
     "RunsInsightsFunction": {"dynamodb:GetItem"},
     # shared/ingest/store.py put (BatchWriteItem); shared/idempotency.py (Get/Put/DeleteItem);
-    # shared/ingest/archive.py PutObject, and DeleteObject for a body it did not acknowledge
-    # (the archive is versioned: that only hides it).
+    # shared/ingest/archive.py PutObject (a body it did not acknowledge is marked, not deleted).
     **{
         function: {
             "dynamodb:BatchWriteItem",
@@ -76,7 +76,6 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
             "dynamodb:PutItem",
             "dynamodb:DeleteItem",
             "s3:PutObject",
-            "s3:DeleteObject",
         }
         for function in ("IngestFunction", "IngestMultiFunction", "IngestVogentRawFunction")
     },
@@ -128,6 +127,20 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
     "SearchFunction": {"s3:ListBucket", "s3:GetObject"},
     # shared/analytics/service.py: DuckDB reads the tenant's lake partitions (list + get).
     "AnalyticsFunction": {"s3:ListBucket", "s3:GetObject"},
+    # shared/clusters/reads.py: the tenant's clusters files (list + get).
+    "ClustersFunction": {"s3:ListBucket", "s3:GetObject"},
+    # shared/clusters/service.py: reads the lake, writes and replaces the clusters' files;
+    # Titan embeddings only with ClustersEmbedder=bedrock.
+    **{
+        function: {
+            "s3:ListBucket",
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "bedrock:InvokeModel",
+        }
+        for function in ("ClusteringFunction", "ClusterAssignFunction")
+    },
     # No AWS calls: static console, SDK config, agent matching, OTLP metrics and logs (parsed
     # and acknowledged, nothing stored).
     "ConsoleFunction": set(),
@@ -136,6 +149,34 @@ ALLOWED_ACTIONS: dict[str, set[str]] = {
     "OtelMetricsFunction": set(),
     "OtelLogsFunction": set(),
 }
+
+# shared/quotas.py: every function that stores events charges its tenant's daily usage (one
+# UpdateItem on the usage table that adds and returns the day's totals).
+QUOTA_CHARGED = (
+    "IngestFunction",
+    "IngestMultiFunction",
+    "IngestVogentRawFunction",
+    "OtelTracesFunction",
+    "ConversationsCreateFunction",
+    "ConversationsAppendFunction",
+    "RunsCreateFunction",
+    "RunsAppendFunction",
+)
+for _function in QUOTA_CHARGED:
+    ALLOWED_ACTIONS[_function] = ALLOWED_ACTIONS[_function] | {"dynamodb:UpdateItem"}
+
+# shared/cursors.py: the functions that hand out page cursors read the signing secret from
+# Secrets Manager (current and previous value) on their first cursor.
+CURSOR_SIGNERS = (
+    "ListRecordsFunction",
+    "SearchFunction",
+    "IngestConversationsFunction",
+    "ConversationsListFunction",
+    "LakeFilesFunction",
+    "ClustersFunction",
+)
+for _function in CURSOR_SIGNERS:
+    ALLOWED_ACTIONS[_function] = ALLOWED_ACTIONS[_function] | {"secretsmanager:GetSecretValue"}
 
 
 def function_roles() -> dict[str, dict[str, Any]]:
@@ -213,3 +254,15 @@ def test_event_source_permissions_name_only_the_functions_own_source(
         if actions_of(s) & reading
     ]
     assert scoped == [source]
+
+
+# shared/webhooks/crypto.py: webhook signing secrets are sealed under the KMS key: a data key
+# per secret when one is made (create, rotate), opened only to sign deliveries.
+ALLOWED_ACTIONS["WebhooksCreateFunction"] |= {"kms:GenerateDataKey"}
+ALLOWED_ACTIONS["WebhookDeliveryFunction"] |= {"kms:Decrypt"}
+# shared/webhooks/store.py rotate: read the row, swap its secrets (GetItem, UpdateItem).
+ALLOWED_ACTIONS["WebhooksRotateSecretFunction"] = {
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "kms:GenerateDataKey",
+}

@@ -30,6 +30,7 @@ PYC_UNCHECKED_HASH = 0b01  # hash-based and never checked against the source (`m
 INSIGHTS_ONLY = ("vaderSentiment", "yake")  # the Makefile's INSIGHTS_DEPS
 # In their own layers, not SharedLayer: the Makefile's LAKE_DEPS and SEARCH_DEPS.
 LAKE_AND_SEARCH_ONLY = ("duckdb", "duckdb-ext-httpfs", "tantivy")
+CLUSTERS_ONLY = ("numpy",)  # the Makefile's CLUSTERS_DEPS
 
 
 @cache
@@ -132,12 +133,15 @@ def test_layer_holds_pinned_wheels_for_lambdas_platform(sam_build_dir: Path, lay
     installed = distributions(site)
     insights_only = {canonicalize_name(name) for name in INSIGHTS_ONLY}
     wanted = set(runtime_dependencies()) - {"boto3"}  # the Lambda runtime has boto3
-    other_layers = {canonicalize_name(name) for name in LAKE_AND_SEARCH_ONLY}
+    clusters_only = {canonicalize_name(name) for name in CLUSTERS_ONLY}
+    other_layers = {canonicalize_name(name) for name in LAKE_AND_SEARCH_ONLY} | clusters_only
     wanted -= other_layers
     wanted = wanted & insights_only if layer == "InsightsLayer" else wanted - insights_only
     assert wanted <= set(installed), f"{layer} lacks {wanted - set(installed)}"
     assert not insights_only & set(installed) or layer == "InsightsLayer"  # API layer stays lean
-    assert not other_layers & set(installed), layer
+    # numpy is also YAKE's dependency, so InsightsLayer holds its own copy.
+    elsewhere = other_layers - clusters_only if layer == "InsightsLayer" else other_layers
+    assert not elsewhere & set(installed), layer
     for name, (version, tags) in installed.items():
         # Every distribution, transitive ones too, is the version the tests ran.
         assert pins().get(name) == version, f"{layer}: {name} {version} is not pinned"
@@ -145,16 +149,22 @@ def test_layer_holds_pinned_wheels_for_lambdas_platform(sam_build_dir: Path, lay
     assert (site / "shared" / "__init__.py").is_file() == (layer == "SharedLayer")
 
 
-def test_numpy_is_the_arm64_manylinux_2_28_wheel(sam_build_dir: Path) -> None:
+def test_clusters_layer_holds_only_numpy(sam_build_dir: Path) -> None:
+    installed = distributions(layer_site(sam_build_dir, "ClustersLayer"))
+    assert set(installed) == {canonicalize_name(name) for name in CLUSTERS_ONLY}
+
+
+@pytest.mark.parametrize("layer", ["InsightsLayer", "ClustersLayer"])
+def test_numpy_is_the_arm64_manylinux_2_28_wheel(sam_build_dir: Path, layer: str) -> None:
     """numpy 2.5 ships no manylinux2014 wheel for arm64: the layer must hold its manylinux_2_28
     one (what a manylinux2014-only platform list could not resolve)."""
-    version, tags = distributions(layer_site(sam_build_dir, "InsightsLayer"))["numpy"]
+    version, tags = distributions(layer_site(sam_build_dir, layer))["numpy"]
     assert version == pins()["numpy"]
     assert {tag.platform for tag in tags} >= {"manylinux_2_28_aarch64"}
     assert all(tag.platform.endswith("_aarch64") and tag.abi == "cp313" for tag in tags), tags
 
 
-@pytest.mark.parametrize("layer", ["SharedLayer", "InsightsLayer"])
+@pytest.mark.parametrize("layer", ["SharedLayer", "InsightsLayer", "ClustersLayer"])
 def test_layer_shared_objects_are_arm64(sam_build_dir: Path, layer: str) -> None:
     site = layer_site(sam_build_dir, layer)
     shared_objects = [p for p in site.rglob("*.so*") if p.is_file()]
@@ -167,7 +177,7 @@ def test_layer_shared_objects_are_arm64(sam_build_dir: Path, layer: str) -> None
             assert path.name.endswith(".cpython-313-aarch64-linux-gnu.so"), path
 
 
-@pytest.mark.parametrize("layer", ["SharedLayer", "InsightsLayer"])
+@pytest.mark.parametrize("layer", ["SharedLayer", "InsightsLayer", "ClustersLayer"])
 def test_layer_modules_are_precompiled_for_python313(sam_build_dir: Path, layer: str) -> None:
     """Lambda's runtime cannot write into the layer: a module without its .pyc is compiled
     again on every cold start."""

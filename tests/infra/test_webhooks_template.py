@@ -33,6 +33,14 @@ WEBHOOK_FUNCTIONS = {
     }
     | QUEUE_RECEIVE,
 }
+# Sealed signing secrets (shared/webhooks/crypto.py): who makes data keys and who opens them.
+WEBHOOK_FUNCTIONS["WebhooksCreateFunction"] |= {"kms:GenerateDataKey"}
+WEBHOOK_FUNCTIONS["WebhookDeliveryFunction"] |= {"kms:Decrypt"}
+WEBHOOK_FUNCTIONS["WebhooksRotateSecretFunction"] = {
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "kms:GenerateDataKey",
+}
 
 
 def mapping(function: str) -> dict[str, Any]:

@@ -32,6 +32,8 @@ def insights(score: float, done: bool) -> str:
 def forget_lake() -> None:
     get_settings.cache_clear()
     services.lake_store.cache_clear()
+    services.cluster_store.cache_clear()
+    services.cluster_service.cache_clear()
 
 
 @pytest.fixture
@@ -208,7 +210,7 @@ def test_a_value_that_looks_like_sql_is_only_a_value(tenant: str) -> None:
     [
         ({}, "metric"),
         ({"metric": "vibes"}, "metric"),
-        ({"metric": "messages", "groupBy": "cluster"}, "groupBy"),
+        ({"metric": "messages", "cluster": ""}, "cluster"),
         ({"metric": "messages", "groupBy": "day,colour"}, "groupBy"),
         ({"metric": "messages", "groupBy": "day,day"}, "groupBy"),
         ({"metric": "messages", "groupBy": "day,hour,role,model"}, "groupBy"),
@@ -233,10 +235,16 @@ def test_bad_parameters_are_a_400_naming_them(
     assert list(answer.body["error"]["details"]) == [named]
 
 
-def test_cluster_is_refused_as_not_available_yet(tenant: str) -> None:
-    answer = ask(tenant, metric="messages", groupBy="day,cluster")
-    assert answer.status == 400
-    assert "clusters are not available yet" in json.dumps(answer.body)
+def test_cluster_groups_and_filters_once_clustered(tenant: str) -> None:
+    before = data(tenant, metric="conversations", groupBy="cluster")
+    assert before == [{"cluster": None, "value": 3}]  # no clusters yet: one null group
+    services.cluster_service().recluster(tenant, now=DAY2)
+    grouped = data(tenant, metric="conversations", groupBy="cluster")
+    assert sum(r["value"] for r in grouped) == 3
+    assert all(r["cluster"] is not None for r in grouped)
+    one = grouped[0]["cluster"]
+    assert data(tenant, metric="conversations", cluster=one) == [{"value": grouped[0]["value"]}]
+    assert data(tenant, metric="conversations", cluster="cl_unknown") == [{"value": 0}]
 
 
 def test_a_compacted_partition_and_its_newer_batch_files_count_each_record_once(

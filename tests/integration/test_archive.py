@@ -19,7 +19,13 @@ from functions.ingest_vogent_raw.app import handler as ingest_vogent_raw
 from shared import services
 from shared.dynamo import Deadline
 from shared.errors import StorageUnavailable
-from shared.ingest.archive import ArchivedRequest, ArchiveObjects, ArchiveStore
+from shared.ingest.archive import (
+    ArchivedRequest,
+    ArchiveObjects,
+    ArchiveReader,
+    ArchiveStore,
+    discarded_key,
+)
 from shared.ingest.policies import DIRECT
 from shared.ingest.service import IngestService, replay
 from shared.settings import get_settings
@@ -152,10 +158,12 @@ def test_a_request_whose_records_failed_leaves_nothing_to_replay(
     answer = post({"events": [chat(fresh_id(), "not acknowledged")]})
     assert answer.status == 503
     key = f"acme/{datetime.now(UTC):%Y/%m/%d}/{answer.body['requestId']}.json.gz"
-    # The archive write and its removal finish beside the answer: wait for them (bounded).
+    # The archive write and its discard mark finish beside the answer: wait for them (bounded).
     for _ in range(200):
-        listing = s3().list_objects_v2(Bucket=BUCKET, Prefix=key)
-        if not listing.get("Contents"):
+        listing = s3().list_objects_v2(Bucket=BUCKET, Prefix=discarded_key(key))
+        if listing.get("Contents"):
             break
         time.sleep(0.05)
-    assert not listing.get("Contents"), "an unacknowledged request stayed in the archive"
+    assert listing.get("Contents"), "an unacknowledged request was not marked discarded"
+    today = datetime.now(UTC).date()
+    assert key not in set(ArchiveReader(s3(), BUCKET).keys("acme", today, today))

@@ -134,3 +134,11 @@ def test_keys_are_checked_by_hash_lookup_and_constant_time_compare(
     key = api_keys["acme"]
     assert authorize({"Authorization": f"Bearer {key}"})["principalId"] == "acme"
     assert compared == [(hash_key(key), hash_key(key))]
+
+
+def test_the_keys_plan_reaches_the_functions_for_its_quota(dynamodb: Any) -> None:
+    key, _ = services.key_store().create("planned", Deadline(5), plan="pro")
+    context = authorize({"Authorization": f"Bearer {key}"})["context"]
+    assert context["plan"] == "pro"  # shared/quotas.py picks the plan's daily quota
+    unplanned, _ = services.key_store().create("unplanned", Deadline(5))
+    assert "plan" not in authorize({"Authorization": f"Bearer {unplanned}"})["context"]

@@ -429,3 +429,34 @@ def test_numbers_in_range_are_stored_and_echoed_exactly(dynamodb: Any) -> None:
     assert answer.status == 200, answer.body
     assert answer.body["messages"] == [message]
     assert get(conversation_id).body["messages"] == [message]
+
+
+def test_list_rows_carry_title_counts_and_what_produced_them(dynamodb: Any) -> None:
+    tenant = fresh_tenant()
+    # Opened empty by an agent: no title until its first user message is appended.
+    live = open_live(tenant, agentName="Support bot", llmModel="gpt-4o")
+    assert list_(tenant).body["data"][0]["title"] is None
+    append(live, {"messages": [{"role": "assistant", "content": "Hi, how can I help?"}]}, tenant)
+    assert list_(tenant).body["data"][0]["title"] is None
+    turns = [{"role": "user", "content": "Where is my parcel?\nIt was due Monday."}]
+    assert append(live, {"messages": turns}, tenant).status == 200
+    named = created_id({"promptName": "Refunds", "content": "User: Refund please"}, tenant)
+    titled = created_id({**SEED_CREATE, "title": "Chosen title"}, tenant)
+
+    rows = {row["id"]: row for row in list_(tenant).body["data"]}
+
+    assert rows[live]["title"] == "Where is my parcel?"  # the first line of the first user turn
+    assert rows[live]["messageCount"] == 2
+    assert rows[live]["agentName"] == "Support bot"
+    assert rows[live]["agentId"]  # the agent the name was linked to
+    assert rows[live]["llmModel"] == "gpt-4o"
+    assert rows[live]["updatedAt"] >= rows[live]["createdAt"]
+    assert rows[named]["title"] == "Refund please"
+    assert rows[named]["promptName"] == "Refunds"
+    assert rows[named]["messageCount"] == 1
+    assert rows[titled]["title"] == "Chosen title"
+    assert rows[titled]["promptId"] == "prompt_123"
+    assert rows[titled]["agentName"] is None
+    for row in rows.values():  # the same fields as the conversation itself
+        whole = get(row["id"], tenant).body
+        assert (row["title"], row["messageCount"]) == (whole["title"], whole["messageCount"])

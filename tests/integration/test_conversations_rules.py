@@ -317,7 +317,11 @@ def test_list_is_newest_first_with_an_exact_total(listed: tuple[str, list[str]])
     answer = list_(tenant)
     assert ids_of(answer) == ids[::-1]
     assert answer.body["pagination"] == {"total": 7, "limit": 20, "offset": 0, "nextCursor": None}
-    assert set(answer.body["data"][0]) == {"id", "promptId", "status", "hasInsights", "createdAt"}
+    assert set(answer.body["data"][0]) == {
+        *("id", "promptId", "status", "hasInsights", "createdAt"),
+        # What a list row shows (docs/console.md).
+        *("title", "messageCount", "updatedAt", "promptName", "agentId", "agentName", "llmModel"),
+    }
 
 
 def test_list_filters(listed: tuple[str, list[str]]) -> None:

@@ -17,6 +17,7 @@ import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -498,15 +499,34 @@ def test_analytics_events_file_charts_what_the_lake_holds(
     ]
 
 
-def test_analytics_events_file_refuses_clusters_for_now() -> None:
-    event = load_event(ANALYTICS_FILE)
-    event["queryStringParameters"]["groupBy"] = "cluster"
-    event["multiValueQueryStringParameters"]["groupBy"] = ["cluster"]
+def test_clusters_events_files_answer_the_list_and_a_404_for_an_unknown_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import services
 
-    answer = invoke(handler_of(ANALYTICS_FILE), event)
-
-    assert answer.status == 400
-    assert "clusters are not available yet" in answer.body["error"]["message"]
+    tenant = f"ev-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("LAKE_URI", str(tmp_path / "lake"))
+    services.reset()
+    try:
+        lake_support.write(
+            tmp_path / "lake",
+            [
+                lake_row(tenant, f"rec_{n}", "refund for a double charge", conversation_id=f"c{n}")
+                for n in range(3)
+            ],
+        )
+        services.cluster_service().recluster(tenant, now=datetime(2026, 1, 20, tzinfo=UTC))
+        listed = invoke(
+            handler_of("clusters_list.json"), with_tenant(load_event("clusters_list.json"), tenant)
+        )
+        missing = invoke(
+            handler_of("clusters_get.json"), with_tenant(load_event("clusters_get.json"), tenant)
+        )
+    finally:
+        services.reset()
+    assert listed.status == 200, listed.body
+    assert [c["size"] for c in listed.body["data"]] == [3]
+    assert missing.status == 404
 
 
 # --- conversations -----------------------------------------------------------------------------
@@ -607,6 +627,13 @@ def test_conversation_list_file_lists_the_created_ones(dynamodb: Any) -> None:
         "status": "completed",
         "hasInsights": False,
         "createdAt": second["createdAt"],
+        "title": "Hello",  # its first user message
+        "messageCount": 2,
+        "updatedAt": second["createdAt"],
+        "promptName": None,
+        "agentId": None,
+        "agentName": None,
+        "llmModel": None,
     }
     assert answer.body["pagination"]["total"] == 2
 
@@ -839,7 +866,7 @@ def test_webhook_files_create_list_and_refuse_the_placeholder_id(
     )
     assert [w["id"] for w in listed.body["data"]] == [created.body["id"]]
 
-    for name in ("webhooks_delete.json", "webhooks_test.json"):
+    for name in ("webhooks_delete.json", "webhooks_test.json", "webhooks_rotate_secret.json"):
         answer = invoke(handler_of(name), with_tenant(load_event(name), tenant))
         assert answer.status == 404, (name, answer.body)
         assert answer.body["error"]["code"] == "NOT_FOUND"

@@ -334,7 +334,7 @@ def test_remove_becomes_a_tombstone_and_compaction_drops_it(
     deliver(records, RECORDS, records_lake_handler)
     assert victim["record_id"] not in {r["record_id"] for r in rows(tenant)}
     assert len(rows(tenant)) == 2
-    hooked: list[tuple[str, str, str]] = []
+    hooked: list[tuple[str, dict[str, str]]] = []
     compactor = services.lake_compactor()
     compactor.on_compacted = lambda *args: hooked.append(args)
     try:
@@ -346,7 +346,7 @@ def test_remove_becomes_a_tombstone_and_compaction_drops_it(
     assert report["failed"] == []
     (only,) = tenant_files(tenant)
     assert only.name.startswith("compacted-")
-    assert [h[:2] for h in hooked if h[0] == tenant] == [(tenant, only.parent.name[5:])]
+    assert [h for h in hooked if h[0] == tenant] == [(tenant, {only.parent.name[5:]: str(only)})]
     # The young tombstone stays in the compacted file (a late redelivery must meet it) …
     con = duckdb.connect()
     (count, deleted) = con.execute(

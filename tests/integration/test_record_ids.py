@@ -1,4 +1,4 @@
-"""The id rule end to end (README "Guarantees"): separate sends are never merged; retries the
+"""The id rule end to end (docs/guarantees.md): separate sends are never merged; retries the
 rule can recognise are stored once. Real handlers under moto."""
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ operations = st.lists(
 
 @dataclass
 class Model:
-    """What the README's rule says the conversation holds: identity -> (order, message)."""
+    """What docs/guarantees.md's rule says the conversation holds: identity -> (order, message)."""
 
     records: dict[Any, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
 

@@ -57,8 +57,8 @@ def found(tenant: str, q: str) -> list[str]:
 
 
 def compact(staging: Path, tenant: str, rows: list[dict[str, Any]], generation: str) -> None:
-    for uri in upload(staging, lake_support.write(staging, rows, "compacted", generation)):
-        index.on_compacted(tenant, uri.split("/date=")[1].split("/")[0], uri)
+    uris = upload(staging, lake_support.write(staging, rows, "compacted", generation))
+    index.on_compacted(tenant, {uri.split("/date=")[1].split("/")[0]: uri for uri in uris})
 
 
 def test_index_and_tail_on_s3(lake: Path) -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from shared.analytics import queries
 from shared.analytics.models import DEFAULT_DAYS, METRICS, AnalyticsRequest, parse_request
-from shared.errors import BadRequest
 from shared.lake.store import LakeStore
 
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
@@ -44,9 +43,21 @@ def test_group_keys_keep_their_order() -> None:
     assert parse(metric="messages", groupBy="model, day").group_by == ("model", "day")
 
 
-def test_cluster_is_not_available_yet() -> None:
-    with pytest.raises(BadRequest, match="clusters are not available yet"):
-        parse(metric="messages", groupBy="cluster")
+def test_cluster_is_a_group_key_and_a_filter() -> None:
+    request = parse(metric="messages", groupBy="cluster", cluster="cl_1")
+    assert request.group_by == ("cluster",)
+    assert request.cluster == "cl_1"
+    assert request.uses_clusters
+    assert not parse(metric="messages").uses_clusters
+
+
+def test_the_cluster_filter_is_a_parameter_never_sql_text() -> None:
+    request = parse(metric="messages", groupBy="cluster", cluster="x' OR 1=1 --")
+    members = "SELECT 'c' AS conversation_id, 'cl_1' AS cluster_id"
+    built = queries.build(request, STORE, [], 10, members)
+    assert "OR 1=1" not in built.sql
+    with duckdb.connect() as con:
+        assert con.execute(built.sql, built.params).fetchall() == []
 
 
 def test_json_path_quotes_each_key() -> None:

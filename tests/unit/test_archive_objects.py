@@ -1,4 +1,4 @@
-"""ArchiveObjects: the archive's PutObject and DeleteObject without an S3 client are signed,
+"""ArchiveObjects: the archive's PutObject without an S3 client is signed,
 addressed and failed as botocore's S3 client does them. The wire is replaced at the session's
 `before-send` hook, where moto answers in the integration tests."""
 
@@ -70,9 +70,9 @@ def test_put_is_a_signed_virtual_hosted_put() -> None:
 
 def test_a_custom_endpoint_is_addressed_path_style() -> None:
     wire = Wire()
-    objects(wire, "http://127.0.0.1:9/").delete("acme/k.json.gz")
+    objects(wire, "http://127.0.0.1:9/").put("acme/k.json.gz", b"gz", "application/gzip")
     (request,) = wire.sent
-    assert request.method == "DELETE"
+    assert request.method == "PUT"
     assert request.url == "http://127.0.0.1:9/parley-archive/acme/k.json.gz"
 
 

@@ -113,6 +113,26 @@ def test_moda_tool_calls_and_tool_results() -> None:
     ]
 
 
+def test_every_record_keeps_its_spans_place_start_and_duration() -> None:
+    trace = new_trace_id()
+    parent_id = b"\x00" * 7 + b"\x09"
+    child = moda_chat("conv-t", [("user", "hi")], "hello", start_ms=250)
+    child.trace_id, child.parent_span_id = trace, parent_id
+    child.end_time_unix_nano = child.start_time_unix_nano + 1_234_567  # 1.234567 ms
+    root = moda_chat("conv-t", [("user", "again")], "ok")
+    root.trace_id = trace
+
+    by_span = {r["metadata"]["otel.span_id"]: r["metadata"] for r in records(mapped([child, root]))}
+
+    child_meta = by_span[child.span_id.hex()]
+    assert child_meta["otel.parent_span_id"] == parent_id.hex()
+    assert child_meta["otel.duration_ms"] == 1.235  # to the microsecond
+    assert child_meta["otel.start_time"] == "2023-11-14T22:13:20.250Z"
+    root_meta = by_span[root.span_id.hex()]
+    assert "otel.parent_span_id" not in root_meta  # a root span has none
+    assert root_meta["otel.duration_ms"] == 100.0
+
+
 # -- Vapi flow ----------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Request-level rules shared by every ingest endpoint (README: Limits)."""
+"""Request-level rules shared by every ingest endpoint (docs/ingest-api.md: Limits)."""
 
 from __future__ import annotations
 

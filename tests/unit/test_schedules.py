@@ -30,9 +30,13 @@ def test_cron_expressions_are_refused_not_guessed() -> None:
         rate_seconds("cron(0 12 * * ? *)")
 
 
-def test_the_templates_schedules_include_the_lake_compaction() -> None:
+def test_the_templates_schedules_include_the_lake_compaction_and_the_clusters() -> None:
     found = {s.function.logical_id: s.seconds for s in schedules(load_template())}
-    assert found == {"LakeCompactionFunction": 600}
+    assert found == {
+        "LakeCompactionFunction": 600,
+        "ClusteringFunction": 3600,
+        "ClusterAssignFunction": 60,
+    }
 
 
 def test_runner_invokes_each_handler_with_a_scheduled_event_and_survives_a_failure() -> None:
@@ -48,9 +52,14 @@ def test_runner_invokes_each_handler_with_a_scheduled_event_and_survives_a_failu
         return LoadedFunction(function, handler, 900.0, 2048)
 
     runner = ScheduleRunner(load_template(), period=60, loader=loader)
-    assert runner.functions == ["LakeCompactionFunction"]
-    assert runner.run_once() == [None]  # the failure is reported, the runner goes on
-    assert runner.run_once() == ["ok"]
+    assert runner.functions == [
+        "LakeCompactionFunction",
+        "ClusteringFunction",
+        "ClusterAssignFunction",
+    ]
+    # The first failure is reported, the runner goes on with the others and the next tick.
+    assert runner.run_once() == [None, "ok", "ok"]
+    assert runner.run_once() == ["ok", "ok", "ok"]
     assert seen[0]["detail-type"] == "Scheduled Event"
     assert seen[0]["source"] == "aws.events"
     assert scheduled_event("F", "eu-west-1")["region"] == "eu-west-1"

@@ -12,6 +12,7 @@ import pytest
 
 from shared.errors import BadRequest
 from shared.search import index, service
+from shared.search import store as search_store
 from shared.search.models import parse_request
 from shared.search.views import SNIPPET_CHARS, hit_view, snippet
 from shared.settings import get_settings
@@ -41,9 +42,8 @@ def ids(hits: list[dict[str, Any]]) -> list[str]:
 
 def compact(lake: Path, rows: list[dict[str, Any]], name: str = "1") -> None:
     """What the lake's compaction does for search: a compacted file, then the hook."""
-    for path in lake_support.write(lake, rows, kind="compacted", name=name):
-        day = path.parent.name.removeprefix("date=")
-        index.on_compacted(rows[0]["tenant_id"], day, str(path))
+    paths = lake_support.write(lake, rows, kind="compacted", name=name)
+    index.on_compacted(rows[0]["tenant_id"], lake_support.by_day(paths))
 
 
 CORPUS = [
@@ -152,6 +152,38 @@ def test_a_compacted_file_not_indexed_yet_is_read_as_tail(lake: Path) -> None:
     compact(lake, [row(T, "r1", "refund")])
     lake_support.write(lake, [row(T, "r2", "refund")], kind="compacted", name="2")
     assert ids(search(q="refund")) == ["r1", "r2"]
+
+
+def test_a_day_whose_index_build_failed_is_built_at_the_next_run_without_new_data(
+    lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.lake.compaction import Compactor
+    from shared.lake.store import LakeStore
+
+    lake_support.write(lake, CORPUS)  # stream batch files
+    compactor = Compactor(LakeStore(str(lake)), on_compacted=index.on_compacted)
+
+    def broken(path: Path, day: str) -> Iterator[str]:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(search_store, "documents", broken)
+        report = compactor.run()
+    assert report.partitions == 1
+    assert [f.split(":")[0] for f in report.failed] == [f"on_compacted {T}"]
+    before = index.open_index(search_store.lake_store(), T)
+    assert before is None or before.manifest == {}  # no day claimed as indexed
+    assert ids(search(q="refund")) == ["r1", "r2", "r7"]  # the compacted file, read as tail
+
+    report = compactor.run()  # no new batch file: nothing to compact, the day still built
+    assert (report.partitions, report.failed) == (0, [])
+    opened = index.open_index(search_store.lake_store(), T)
+    assert opened is not None
+    (compacted,) = LakeStore(str(lake)).files(T)
+    assert opened.manifest == {compacted.partition.date: compacted.name}
+    assert ids(search(q="refund")) == ["r1", "r2", "r7"]
+    store = LakeStore(str(lake))
+    assert index.on_compacted(T, {compacted.partition.date: store.uri_of(compacted)}) == 0
 
 
 def test_paging_walks_every_hit_once(lake: Path) -> None:

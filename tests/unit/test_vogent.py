@@ -295,7 +295,7 @@ def test_markers_formed_by_removing_markers_are_removed(text: str) -> None:
 
 
 def _remove_one_at_a_time(text: str) -> str:
-    """The rule as the README states it, slowly: remove the marker that ends first (the
+    """The rule as docs/ingest-api.md states it, slowly: remove the marker that ends first (the
     innermost of those ending there), and again, until none is left."""
     while True:
         for end in range(4, len(text) + 1):

@@ -156,7 +156,7 @@ def attempts_within_the_window(jitter: float) -> int:
 
 
 def test_the_window_holds_about_fifteen_attempts() -> None:
-    # Documented in the README: 14 to 17 attempts, depending on jitter.
+    # Documented in docs/webhooks.md: 14 to 17 attempts, depending on jitter.
     assert attempts_within_the_window(1.25) == 14
     assert attempts_within_the_window(1.0) == 15
     assert attempts_within_the_window(0.75) == 17
@@ -181,7 +181,7 @@ def test_signature_is_hmac_sha256_of_id_timestamp_body() -> None:
     )
     moment = datetime(2024, 1, 15, 10, 30, 5, tzinfo=UTC)
 
-    body, headers = sign(item, secret, moment)
+    body, headers = sign(item, [secret], moment)
 
     key = base64.b64decode(secret.removeprefix("whsec_"))
     expected = hmac.new(key, f"msg_1.{int(moment.timestamp())}.{body}".encode(), hashlib.sha256)

@@ -44,11 +44,14 @@ function el(tag, attrs = {}, ...children) {
 }
 function show(id, visible) { $(id).hidden = !visible; }
 function fail(id, message) { $(id).textContent = message; show(id, Boolean(message)); }
+// Every time shown carries its zone (the browser's own), and the exact stored value on hover.
+const TIME_FORMAT = { dateStyle: "medium", timeStyle: "long" };
 function when(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, TIME_FORMAT);
 }
+function timeEl(iso) { return el("time", { datetime: iso, title: iso, text: when(iso) }); }
 function pretty(value) { return typeof value === "string" ? value : JSON.stringify(value, null, 2); }
 
 // --- sign in ----------------------------------------------------------------------------------
@@ -96,8 +99,9 @@ function ingestSource(filters) {
       if (this.cursor) params.set("cursor", this.cursor);
       const page = await api(ingestUrl(`v1/conversations?${params}`));
       this.buffer.push(...page.data.map((c) => ({
-        kind: "ingest", id: c.conversationId, activity: c.lastActivityAt, count: c.recordCount,
-        sources: c.sources, environment: c.environment, status: null, insights: false,
+        kind: "ingest", id: c.conversationId, title: null, activity: c.lastActivityAt,
+        count: c.recordCount, by: null, sources: c.sources, environment: c.environment,
+        status: null, insights: false,
       })));
       this.cursor = page.nextCursor;
       this.done = !page.nextCursor;
@@ -118,7 +122,8 @@ function conversationsSource(filters) {
       if (this.cursor) params.set("cursor", this.cursor);
       const page = await api(conversationsUrl(`api/v1/conversations?${params}`));
       const items = page.data.map((c) => ({
-        kind: "api", id: c.id, activity: c.createdAt, count: null, sources: ["conversations API"],
+        kind: "api", id: c.id, title: c.title || c.promptName || null, activity: c.createdAt,
+        count: c.messageCount, by: producer(c), sources: ["conversations API"],
         environment: null, status: c.status, insights: c.hasInsights,
       }));
       this.buffer.push(...items.filter((c) => c.activity >= since && c.activity <= until));
@@ -167,16 +172,27 @@ async function morePage() {
   show("more", mine.sources.some((s) => s.buffer.length || !s.done));
 }
 
+// The prompt or agent a conversations API conversation belongs to: names before ids.
+function producer(c) {
+  if (c.agentName || c.agentId) return `agent ${c.agentName || c.agentId}`;
+  if (c.promptName || c.promptId) return `prompt ${c.promptName || c.promptId}`;
+  return null;
+}
+
+// Each cell names its column (data-label): on a phone the rows are shown as cards.
 function row(c) {
-  const link = el("a", { href: `#/c/${c.kind}/${encodeURIComponent(c.id)}`, text: c.id });
+  const link = el("a", { href: `#/c/${c.kind}/${encodeURIComponent(c.id)}`, text: c.title || c.id });
   const status = c.status ? el("span", { class: `tag ${c.status}`, text: c.status }) : "—";
   return el("tr", {},
-    el("td", {}, link, c.insights ? el("span", { class: "tag insights", text: "insights" }) : null),
-    el("td", {}, el("time", { datetime: c.activity, text: when(c.activity) })),
-    el("td", { text: c.count ?? "—" }),
-    el("td", {}, c.sources.map((s) => el("span", { class: "tag", text: s }))),
-    el("td", { text: c.environment || "—" }),
-    el("td", {}, status));
+    el("td", { "data-label": "Conversation" }, link,
+      c.insights ? el("span", { class: "tag insights", text: "insights" }) : null,
+      c.title ? el("div", { class: "muted conv-id", text: c.id }) : null),
+    el("td", { "data-label": "Last activity" }, timeEl(c.activity)),
+    el("td", { "data-label": "Messages", text: c.count ?? "—" }),
+    el("td", { "data-label": "Prompt or agent", text: c.by || "—" }),
+    el("td", { "data-label": "Sources" }, c.sources.map((s) => el("span", { class: "tag", text: s }))),
+    el("td", { "data-label": "Environment", text: c.environment || "—" }),
+    el("td", { "data-label": "Status" }, status));
 }
 
 // --- search: GET /v1/search, snippets highlighted from their offsets ---------------------------
@@ -270,7 +286,7 @@ function hitItem(hit) {
       hit.role ? el("span", { class: "role", text: hit.role }) : null,
       hit.environment ? el("span", { text: hit.environment }) : null,
       hit.model ? el("span", { text: hit.model }) : null,
-      el("time", { datetime: hit.timestamp, text: when(hit.timestamp) })),
+      timeEl(hit.timestamp)),
     el("p", { class: "snippet" }, highlighted(hit.snippet || "", hit.highlights || [])));
 }
 
@@ -289,6 +305,7 @@ async function openConversation(kind, id, recordId) {
   $("view-title").textContent = id;
   $("messages").replaceChildren();
   show("insights", false);
+  show("trace", false);
   fail("view-error", "");
   $("view-meta").textContent = "Loading…";
   try {
@@ -323,6 +340,7 @@ async function showIngestConversation(id) {
   }
   const subjects = new Set();
   for (const record of ordered(records)) $("messages").append(ingestRecord(record, results, subjects));
+  showTrace(id, records);
 }
 
 // Vogent utterances in time order within their call; everything else as stored.
@@ -349,12 +367,13 @@ function ingestRecord(r, results, subjects) {
   }
   const meta = el("div", { class: "meta" },
     el("span", { class: "role", text: r.role || r.message_source }),
-    el("time", { datetime: r.timestamp, text: when(r.timestamp) }),
+    timeEl(r.timestamp),
     el("span", { class: "tag", text: r.message_source }),
     r.model ? el("span", { text: [r.provider, r.model].filter(Boolean).join(" / ") }) : null,
     tokens(r),
     r.start_time_ms !== undefined ? el("span", { text: span(r.start_time_ms, r.end_time_ms) }) : null,
     r.duration !== undefined && r.start_time_ms === undefined ? el("span", { text: `${r.duration} s call` }) : null,
+    spanOf(r),
     rawToggle(r));
   const body = [];
   if (r.message_source === "email") {
@@ -455,26 +474,155 @@ function rawToggle(record) {
 
 async function showApiConversation(id) {
   const c = await api(conversationsUrl(`api/v1/conversations/${encodeURIComponent(id)}`));
-  $("view-meta").textContent = [`${c.messageCount} messages`, c.status, c.llmModel,
-    `created ${when(c.createdAt)}`, "conversations API"].filter(Boolean).join(" · ");
+  $("view-meta").textContent = [`${c.messageCount} messages`, c.status, producer(c), c.llmModel,
+    `created ${when(c.createdAt)}`, c.updatedAt !== c.createdAt ? `updated ${when(c.updatedAt)}` : null,
+    "conversations API"].filter(Boolean).join(" · ");
   if (c.title) $("view-title").textContent = `${c.title} (${id})`;
   let insights = c.insights;
   if (!insights && c.hasInsights) {
     insights = await api(conversationsUrl(`api/v1/conversations/${encodeURIComponent(id)}/insights`));
   }
   if (insights) showInsights(insights);
-  (c.messages || []).forEach((m, i) => {
+  const messages = c.messages || [];
+  const results = toolResults(messages);
+  const shown = new Set();  // ids of tool calls already shown with their result
+  messages.forEach((m, i) => {
     const record = { role: m.role, message_source: "conversation", ...m };
     const content = Array.isArray(m.content) ? m.content : null;
     const meta = el("div", { class: "meta" }, el("span", { class: "role", text: m.role }),
-      el("span", { class: "muted", text: `#${i + 1}` }), m.timestamp ? el("time", { text: when(m.timestamp) }) : null,
+      el("span", { class: "muted", text: `#${i + 1}` }),
+      m.timestamp ? timeEl(m.timestamp) : el("span", { class: "muted", text: "no time sent" }),
+      m.model ? el("span", { text: m.model }) : null,
+      usageOf(m), m.latencyMs !== undefined ? el("span", { text: `latency ${duration(m.latencyMs)}` }) : null,
       rawToggle(record));
-    const results = new Map((content || []).filter((b) => b.type === "tool_result").map((b) => [b.tool_use_id, b]));
-    const body = content ? content.map((b) => contentBlock(b, results)) : [text(m.content)];
+    const blockResults = new Map((content || []).filter((b) => b.type === "tool_result").map((b) => [b.tool_use_id, b]));
+    const body = content ? content.map((b) => contentBlock(b, blockResults)) : [];
+    if (!content && (m.content || !m.toolCalls?.length)) body.push(text(m.content));
+    for (const call of Array.isArray(m.toolCalls) ? m.toolCalls : []) body.push(apiToolCall(call, m, results, shown));
     // The lake (and so search) numbers a conversation's messages `{id}:{index}`.
     const recordId = `${id}:${i}`;
     $("messages").append(el("li", { class: `msg ${roleClass(record)}`, "data-record-id": recordId }, meta, ...body));
   });
+}
+
+// toolCalls entries are free-form: the names the common SDKs use are read (Converra/seed:
+// name, arguments, result; OpenAI: function.name, function.arguments as a JSON string).
+function callName(call) { return call.name ?? call.function?.name ?? call.toolName ?? call.tool_name ?? "tool call"; }
+function callArguments(call) {
+  const value = call.arguments ?? call.function?.arguments ?? call.input ?? call.args ?? call.parameters;
+  if (typeof value !== "string") return value;
+  try { return JSON.parse(value); } catch { return value; }
+}
+function callResult(call) { return call.result ?? call.output ?? call.response; }
+
+// Results a later `tool` message carries for an earlier call, by the call's id: its
+// toolCalls entries with a result, or its content when it names the call (toolCallId).
+function toolResults(messages) {
+  const results = new Map();
+  for (const m of messages) {
+    if (m.role !== "tool") continue;
+    for (const call of Array.isArray(m.toolCalls) ? m.toolCalls : []) {
+      if (call.id !== undefined && callResult(call) !== undefined) results.set(call.id, callResult(call));
+    }
+    const named = m.toolCallId ?? m.tool_call_id;
+    if (named !== undefined && m.content) results.set(named, m.content);
+  }
+  return results;
+}
+
+function apiToolCall(call, message, results, shown) {
+  const own = callResult(call);
+  if (message.role === "tool" && call.id !== undefined && shown.has(call.id)) {
+    return el("div", { class: "muted", text: `↳ result of ${call.id} shown with its call` });
+  }
+  const result = own !== undefined ? own : results.get(call.id);
+  if (call.id !== undefined && result !== undefined) shown.add(call.id);
+  const box = toolCall(callName(call), callArguments(call), result, Boolean(call.isError ?? call.is_error));
+  if (call.id !== undefined) box.firstChild.append(" ", el("span", { class: "muted", text: call.id }));
+  return box;
+}
+
+function usageOf(m) {
+  const u = m.usage || {};
+  const parts = [];
+  if (u.promptTokens !== undefined) parts.push(`${u.promptTokens} in`);
+  if (u.completionTokens !== undefined) parts.push(`${u.completionTokens} out`);
+  if (u.totalTokens !== undefined) parts.push(`${u.totalTokens} total`);
+  if (!parts.length && m.tokens !== undefined) parts.push(`${m.tokens}`);
+  return parts.length ? el("span", { text: `tokens ${parts.join(" · ")}` }) : null;
+}
+
+function duration(ms) {
+  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${ms >= 10 ? Math.round(ms * 10) / 10 : Math.round(ms * 1000) / 1000} ms`;
+}
+
+// --- a traced (OTLP) run: its spans as a tree on a timeline -----------------------------------
+// Each record an OTLP span wrote carries the span's id, parent, name, start and duration in its
+// metadata (otel.*). Spans without GenAI data write no record: a parent that is not stored is
+// drawn as "span not stored", covering its children.
+function spanOf(r) {
+  const m = r.metadata || {};
+  if (m["otel.duration_ms"] === undefined) return null;
+  return el("span", { class: "span-note", text: `span ${m["otel.span_name"] || m["otel.span_id"]} · ${duration(m["otel.duration_ms"])}` });
+}
+
+function traceSpans(records) {
+  const spans = new Map();
+  for (const r of records) {
+    const m = r.metadata || {};
+    const id = m["otel.span_id"];
+    if (!id) continue;
+    let span = spans.get(id);
+    if (!span) {
+      const start = Date.parse(m["otel.start_time"] ?? r.timestamp);
+      span = { id, parent: m["otel.parent_span_id"] || null, trace: r.trace_id || "", name: m["otel.span_name"] || id,
+        start, end: start + (m["otel.duration_ms"] ?? 0), duration: m["otel.duration_ms"], record: r.id, children: [] };
+      spans.set(id, span);
+    }
+  }
+  for (const span of [...spans.values()]) {
+    if (span.parent && !spans.has(span.parent)) {
+      spans.set(span.parent, { id: span.parent, parent: null, trace: span.trace, name: "span not stored",
+        missing: true, start: span.start, end: span.end, children: [] });
+    }
+    const parent = span.parent && spans.get(span.parent);
+    if (parent) {
+      parent.children.push(span);
+      if (parent.missing) { parent.start = Math.min(parent.start, span.start); parent.end = Math.max(parent.end, span.end); }
+    }
+  }
+  return [...spans.values()];
+}
+
+function showTrace(conversationId, records) {
+  const spans = traceSpans(records);
+  if (!spans.length) return;
+  const t0 = Math.min(...spans.map((s) => s.start));
+  const total = Math.max(Math.max(...spans.map((s) => s.end)) - t0, 1);
+  const rows = [];
+  const visit = (span, depth) => {
+    const label = span.missing
+      ? el("span", { class: "muted", text: `${span.name} (${span.id})` })
+      : el("a", { href: conversationLink("ingest", conversationId, span.record), text: span.name });
+    const bar = el("div", { class: `bar-fill${span.missing ? " missing" : ""}` });
+    bar.style.left = `${((span.start - t0) / total) * 100}%`;
+    bar.style.width = `${Math.max(((span.end - span.start) / total) * 100, 0.5)}%`;
+    const name = el("div", { class: "span-name" }, label);
+    name.style.paddingLeft = `${depth * 16}px`;
+    rows.push(el("li", { class: "span-row", "data-span-id": span.id, "data-depth": String(depth) }, name,
+      el("div", { class: "span-time", text: span.missing ? "—" : duration(span.duration ?? 0) }),
+      el("div", { class: "track", "aria-hidden": "true" }, bar)));
+    for (const child of [...span.children].sort((a, b) => a.start - b.start)) visit(child, depth + 1);
+  };
+  const roots = spans.filter((s) => !s.parent).sort((a, b) => a.start - b.start);
+  for (const root of roots) visit(root, 0);
+  const traces = new Set(spans.map((s) => s.trace));
+  $("trace").replaceChildren(
+    el("h2", { id: "trace-title", text: `Trace: ${spans.filter((s) => !s.missing).length} spans over ${duration(total)}` }),
+    el("p", { class: "muted", text: `${traces.size === 1 ? "trace" : "traces"} ${[...traces].join(", ")} · starts ${when(new Date(t0).toISOString())}` }),
+    el("ol", { class: "spans", "aria-label": "Spans, as a tree, on a timeline" }, rows));
+  show("trace", true);
 }
 
 // Every field the insights API returns, in reading order; a field the console does not know

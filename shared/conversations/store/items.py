@@ -3,7 +3,9 @@
 Items, all under pk "<tenant>#<conversation id>" so a tenant only ever reads its own:
   sk "META"         one per conversation: status, counts and sizes, version, metadata, the
                     descriptive fields (`doc`), the `insights` slot; gpk/gsk (tenant, id) put it
-                    in the sparse GSI `by_tenant` that lists a tenant's conversations by id
+                    in the sparse GSI `by_tenant` that lists a tenant's conversations by id;
+                    `heading`, the title a list shows (models.title_of: fixed once a user
+                    message is stored, as messages are only ever appended)
   sk "MSG#<nnnn>"   the messages of one append (split when large), nnnn = index of its first
                     message: `msgs` (JSON array), `text` (their rendering) and, for an append,
                     `write_token` (the token marking that append's write)
@@ -30,6 +32,7 @@ from shared.conversations.models import (
     Conversation,
     ConversationSummary,
     is_analyzable,
+    title_of,
 )
 from shared.dynamo import Item
 from shared.logs import get_logger
@@ -109,9 +112,20 @@ def meta_item(tenant: str, conversation: Conversation) -> Item:
     }
     if conversation.prompt_id is not None:
         item["prompt_id"] = s(conversation.prompt_id)
+    if (heading := heading_of(conversation)) is not None:
+        item["heading"] = s(heading)
     if is_analyzable(conversation.prompt_id, conversation.attributes):
         item["analyzable"] = {"BOOL": True}
     return item
+
+
+def heading_of(conversation: Conversation) -> str | None:
+    """META's `heading`: what a list shows as the conversation's title."""
+    return title_of(conversation.attributes, conversation.messages)
+
+
+# What a listed conversation reads of its META item, besides what the index projects.
+LISTED_META_ATTRIBUTES = ("pk", "heading", "message_count", "updated_at", "doc")
 
 
 def _stored_object(item: Item, name: str, conversation_id: str) -> dict[str, Any]:
@@ -155,14 +169,25 @@ def from_meta(item: Item) -> Conversation:
     )
 
 
-def summary_of(item: Item) -> ConversationSummary:
-    """A listed conversation: only what the index projects."""
+def summary_of(item: Item, meta: Item | None) -> ConversationSummary:
+    """A listed conversation: what the index projects, and what `meta` (its META item's
+    LISTED_META_ATTRIBUTES; None if it went away between the two reads) adds."""
+    conversation_id = item["gsk"]["S"]
+    extra: dict[str, Any] = {}
+    if meta is not None:
+        extra = {
+            "title": meta["heading"]["S"] if "heading" in meta else None,
+            "message_count": int(meta["message_count"]["N"]),
+            "updated_at": meta["updated_at"]["S"],
+            "attributes": _stored_object(meta, "doc", conversation_id),
+        }
     return ConversationSummary(
-        id=item["gsk"]["S"],
+        id=conversation_id,
         prompt_id=item["prompt_id"]["S"] if "prompt_id" in item else None,
         status=item["status"]["S"],
         has_insights=item["has_insights"]["BOOL"],
         created_at=item["created_at"]["S"],
+        **extra,
     )
 
 

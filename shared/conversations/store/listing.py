@@ -6,8 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from shared.conversations.models import ConversationSummary, ListFilters
-from shared.conversations.store.items import s, summary_of
-from shared.dynamo import Deadline, DynamoDBClient, Item, call_with_retry
+from shared.conversations.store.items import (
+    LISTED_META_ATTRIBUTES,
+    META,
+    s,
+    summary_of,
+)
+from shared.dynamo import Deadline, DynamoDBClient, Item, batch_get, call_with_retry
 
 TENANT_INDEX = "by_tenant"
 _LIST_ATTRIBUTES = "pk, sk, gpk, gsk, prompt_id, #status, has_insights, created_at"
@@ -39,7 +44,14 @@ def list_page(
             break
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     selected = found[offset : offset + limit]
-    return [summary_of(item) for item in selected], len(found) > offset + limit
+    # The index projects only what filters need; a row's title and counts are on META: one
+    # BatchGetItem for the page (at most 100, the list's largest limit).
+    keys = [(item["pk"]["S"], META) for item in selected]
+    metas = {
+        m["pk"]["S"]: m for m in batch_get(client, table, keys, LISTED_META_ATTRIBUTES, deadline)
+    }
+    summaries = [summary_of(item, metas.get(item["pk"]["S"])) for item in selected]
+    return summaries, len(found) > offset + limit
 
 
 def count(

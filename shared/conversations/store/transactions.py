@@ -15,6 +15,7 @@ from shared.conversations.store.items import (
     META,
     Chunk,
     conversation_key,
+    heading_of,
     json_attr,
     message_key,
     meta_item,
@@ -56,6 +57,8 @@ def append_actions(
     """META moved to `conversation` (only from `expected_version`, only if `token` is not
     fenced) and the new message items, marked with `token`."""
     pk = conversation_key(tenant, conversation.id)
+    heading = heading_of(conversation)
+    values = {":heading": s(heading)} if heading is not None else {}
     update = {
         "Update": {
             "TableName": table,
@@ -63,7 +66,9 @@ def append_actions(
             "UpdateExpression": (
                 "SET version = :version, #status = :status, updated_at = :updated, "
                 "message_count = :count, content_bytes = :content, stored_bytes = :stored, "
-                "metadata = :metadata, doc = :doc REMOVE fences"
+                "metadata = :metadata, doc = :doc"
+                + (", heading = :heading" if heading is not None else "")
+                + " REMOVE fences"
             ),
             "ConditionExpression": (
                 "version = :expected "
@@ -81,6 +86,7 @@ def append_actions(
                 ":doc": json_attr(conversation.attributes),
                 ":token": s(token),
                 ":expected": n(expected_version),
+                **values,
             },
         }
     }

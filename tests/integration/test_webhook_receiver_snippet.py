@@ -1,5 +1,5 @@
-"""The README's receiver snippet, run against a real delivery: it accepts what Parley sent,
-refuses a tampered body, and sees a duplicate by its webhook-id."""
+"""The receiver snippet of docs/webhooks.md, run against a real delivery: it accepts what Parley
+sent, refuses a tampered body, and sees a duplicate by its webhook-id."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ from tests.webhook_support import Receiver
 MARKER = "<!-- webhook-verify-snippet -->"
 
 
-def readme_snippet() -> str:
-    text = (ROOT / "README.md").read_text()
+def receiver_snippet() -> str:
+    text = (ROOT / "docs" / "webhooks.md").read_text()
     match = re.search(re.escape(MARKER) + r"\s*```python\n(.*?)```", text, re.DOTALL)
-    assert match, f"README.md has no python block after {MARKER}"
+    assert match, f"docs/webhooks.md has no python block after {MARKER}"
     return match.group(1)
 
 
@@ -83,7 +83,7 @@ def test_readme_snippet_verifies_a_real_delivery(local_mode: None, receiver: Rec
         "already_processed": already_processed,
         "handle": lambda kind, payload: handled.append((kind, payload)),
     }
-    exec(compile(readme_snippet(), "README.md", "exec"), namespace)
+    exec(compile(receiver_snippet(), "docs/webhooks.md", "exec"), namespace)
     receive = namespace["receive"]
 
     assert receive(delivered.body, delivered.headers) == 200

@@ -1,0 +1,2 @@
+"""Conversation clusters: embeddings, clustering, assignment and `GET /api/v1/clusters`
+(docs/clusters.md)."""

@@ -1,0 +1,139 @@
+"""The clusters' building blocks without storage: embeddings (local, and Titan with a stubbed
+client), k-means and the choice of k, labels, and stable ids across re-clusterings."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+
+from shared.clusters import clustering
+from shared.clusters.embedding import DIMENSIONS, BedrockEmbedder, LocalEmbedder, words
+from shared.errors import StorageUnavailable
+
+TOPICS = [
+    "refund charge invoice payment card money duplicate",
+    "login password reset account locked verification code",
+    "parcel delivery tracking courier shipping address delayed",
+]
+
+
+def test_local_vectors_are_unit_length_stable_and_topic_driven() -> None:
+    embedder = LocalEmbedder()
+    a, b, c = embedder.embed(
+        ["Please refund the duplicate charge", "Refunded a duplicate charge", "Password reset"]
+    )
+    assert a.shape == (DIMENSIONS,)
+    assert np.isclose(np.linalg.norm(a), 1.0)
+    assert np.array_equal(LocalEmbedder().embed(["Please refund the duplicate charge"])[0], a)
+    assert a @ b > a @ c
+
+
+def test_words_leave_out_stop_time_and_politeness_words_in_four_languages() -> None:
+    text = "Thanks! Today the refund, merci beaucoup aujourd'hui, gracias hoy, danke heute"
+    assert words(text) == ["refund", "beaucoup"]
+
+
+def test_an_empty_conversation_is_a_zero_vector_not_an_error() -> None:
+    assert not LocalEmbedder().embed([""]).any()
+
+
+def blobs(per_topic: int = 20) -> tuple[np.ndarray, list[int]]:
+    rng = np.random.default_rng(1)
+    texts, truth = [], []
+    for t, topic in enumerate(TOPICS):
+        vocabulary = topic.split()
+        for _ in range(per_topic):
+            texts.append(" ".join(rng.choice(vocabulary, size=6)))
+            truth.append(t)
+    return LocalEmbedder().embed(texts), truth
+
+
+def test_k_is_chosen_from_the_data_and_clusters_follow_the_topics() -> None:
+    points, truth = blobs()
+    assignment, centroids = clustering.cluster(points)
+    assert len(centroids) == 3
+    for t in range(3):
+        found = {int(a) for a, want in zip(assignment, truth, strict=True) if want == t}
+        assert len(found) == 1
+    again, _ = clustering.cluster(points)
+    assert np.array_equal(again, assignment)  # seeded: one input, one answer
+
+
+def test_a_handful_of_conversations_is_one_cluster() -> None:
+    points, _ = blobs(per_topic=1)
+    assignment, centroids = clustering.cluster(points)
+    assert len(centroids) == 1
+    assert set(assignment.tolist()) == {0}
+
+
+def test_labels_are_each_clusters_distinctive_words() -> None:
+    shared = Counter({"order": 10})
+    counts = [
+        shared + Counter({"refund": 9, "invoice": 5, "card": 1}),
+        shared + Counter({"password": 9, "login": 6}),
+    ]
+    first, second = clustering.labels(counts)
+    assert first[:2] == ["refund", "invoice"]
+    assert second[:2] == ["password", "login"]
+
+
+def previous(cluster_id: str, members: set[str], centroid: np.ndarray) -> clustering.Previous:
+    return clustering.Previous(cluster_id, frozenset(members), centroid)
+
+
+def test_ids_stay_when_membership_barely_changes_and_are_new_otherwise() -> None:
+    east, north = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    old = [previous("cl_a", {"1", "2", "3", "4"}, east), previous("cl_b", {"5", "6"}, north)]
+    new_members = [frozenset({"5", "6", "7"}), frozenset({"1", "2", "3", "4", "8"})]
+    ids = clustering.stable_ids(new_members, np.array([north, east]), old)
+    assert ids == ["cl_b", "cl_a"]  # order of the new clusters does not matter
+    moved = clustering.stable_ids([frozenset({"9"})], np.array([[0.6, 0.8]]), old)
+    assert moved[0] not in ("cl_a", "cl_b")
+    assert moved[0].startswith("cl_")
+
+
+def test_a_split_cluster_keeps_its_id_on_one_half_only() -> None:
+    east = np.array([1.0, 0.0])
+    old = [previous("cl_a", {"1", "2", "3", "4"}, east)]
+    halves = [frozenset({"1", "2", "3"}), frozenset({"4", "9"})]
+    ids = clustering.stable_ids(halves, np.array([east, east]), old)
+    assert ids[0] == "cl_a"
+    assert ids[1] != "cl_a"
+
+
+class StubBedrock:
+    def __init__(self, answer: Any = None, error: Exception | None = None) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.answer = answer
+        self.error = error
+
+    def invoke_model(self, **request: Any) -> dict[str, Any]:
+        self.calls.append(request)
+        if self.error is not None:
+            raise self.error
+        return {"body": io.BytesIO(json.dumps(self.answer).encode())}
+
+
+def test_titan_request_and_answer() -> None:
+    client = StubBedrock({"embedding": [3.0, 4.0] + [0.0] * (DIMENSIONS - 2)})
+    (vector,) = BedrockEmbedder(client).embed(["refund please"])
+    assert np.isclose(vector[0], 0.6)
+    (call,) = client.calls
+    assert call["modelId"] == "amazon.titan-embed-text-v2:0"
+    assert json.loads(call["body"]) == {
+        "inputText": "refund please",
+        "dimensions": 256,
+        "normalize": True,
+    }
+
+
+def test_titan_throttling_is_retryable() -> None:
+    error = ClientError({"Error": {"Code": "ThrottlingException"}}, "InvokeModel")
+    with pytest.raises(StorageUnavailable):
+        BedrockEmbedder(StubBedrock(error=error)).embed(["x"])
