@@ -8,6 +8,8 @@ Item layout (RecordsTable in template.yaml):
   env environment                    for `?environment=` filtering
   rec the record as JSON, compressed  nested client JSON stays exact (no float→Decimal); binary
                                      since the cost work, a string before (shared/ingest/codec.py)
+  exp when it expires (epoch s)      only with a retention (RecordsRetentionDays): DynamoDB's TTL
+                                     deletes it that many days after the record's last write
 
 Reading never fails on what is stored: an item whose `rec` does not decode to a JSON object
 (written by hand, by an older version, or cut short) is listed as its id, conversation id and
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +46,10 @@ MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attribut
 MAX_PAGE_BYTES = 4_500_000
 ORDER_INDEX = "by_order"
 # DynamoDB bills a write unit per started KB of an item (names + values): a KB less the
-# attribute names is what the values of a one-unit item can take.
-_ONE_UNIT_BYTES = 1024 - sum(map(len, ("pk", "sk", "ok", "env", "rec")))
+# attribute names and an `exp` is what the other values of a one-unit item can take.
+_EXPIRY_BYTES = len("exp") + 10  # epoch seconds: 10 digits until 2286
+_ONE_UNIT_BYTES = 1024 - sum(map(len, ("pk", "sk", "ok", "env", "rec"))) - _EXPIRY_BYTES
+_DAY_SECONDS = 86_400
 Items = list[Item]  # spelled here: inside RecordStore, `list` is its method
 
 
@@ -64,10 +69,15 @@ class RecordStore:
         client: DynamoDBClient,
         table: str,
         writer: ParallelBatchWriter,
+        retention_days: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`retention_days`: how long a record stays after its last write; 0, for ever."""
         self._client = client
         self._table = table
         self._writer = writer
+        self._retention_seconds = retention_days * _DAY_SECONDS
+        self._clock = clock
 
     @staticmethod
     def prepare(tenant_id: str, record: Record, received_ns: int, seq: int) -> PreparedRecord:
@@ -109,6 +119,9 @@ class RecordStore:
         # Two events with the same id in one request: the later one wins, as if sent in turn
         # (BatchWriteItem refuses duplicate keys in one call).
         unique = {(p.item["pk"]["S"], p.item["sk"]["S"]): p.item for p in prepared}
+        if self._retention_seconds:
+            expiry = {"exp": {"N": str(int(self._clock()) + self._retention_seconds)}}
+            unique = {key: item | expiry for key, item in unique.items()}
         # Conversation summaries follow from the table's stream (shared/ingest/summaries.py):
         # the request path makes no summary calls.
         self._writer.put_items(self._table, list(unique.values()), deadline)

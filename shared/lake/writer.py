@@ -102,8 +102,8 @@ def record_source(rec: dict[str, Any]) -> str:
 def record_rows(record: dict[str, Any]) -> list[LakeRow]:
     """A records-table stream record as rows: the record's row for an INSERT or MODIFY, a
     tombstone for a REMOVE (dated by the old image, so it lands in the removed row's
-    partition), and both for a MODIFY that moved the record to another date; nothing for
-    items that are not records (OTel trace maps)."""
+    partition) unless DynamoDB's TTL made it, and both for a MODIFY that moved the record to
+    another date; nothing for items that are not records (OTel trace maps)."""
     stream = record["dynamodb"]
     keys = stream.get("Keys") or {}
     pk = keys.get("pk", {}).get("S", "")
@@ -112,6 +112,8 @@ def record_rows(record: dict[str, Any]) -> list[LakeRow]:
     version = _created_micros(stream)
     old = _image_row(stream.get("OldImage"), version - 1)  # below the write that replaced it
     if record["eventName"] == "REMOVE":
+        if _expired(record):
+            return []  # the retention ends its time in the table, not in the lake
         if old is None:
             raise ValueError("REMOVE without the old image (the stream must be NEW_AND_OLD_IMAGES)")
         old.version = version
@@ -122,6 +124,15 @@ def record_rows(record: dict[str, Any]) -> list[LakeRow]:
     if old is not None and old.date != new.date:
         return [new, _tombstone(old)]
     return [new]
+
+
+def _expired(record: dict[str, Any]) -> bool:
+    """A REMOVE made by DynamoDB's TTL (RecordsRetentionDays), not by Parley."""
+    identity = record.get("userIdentity") or {}
+    return bool(
+        identity.get("type") == "Service"
+        and identity.get("principalId") == "dynamodb.amazonaws.com"
+    )
 
 
 def _tombstone(row: LakeRow) -> LakeRow:
