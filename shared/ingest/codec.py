@@ -3,7 +3,7 @@
 Written since the cost work (docs/performance.md "Stored records"): a binary value, one
 format byte and then the JSON as a zstd frame compressed with a preset dictionary of what
 every record repeats (its key names and usual values). A 1 KB chat event's item drops from
-about 1.4 KB (2 write units) to about 0.8 KB (1 write unit). Written before it: the JSON as a
+about 1.4 KB (2 write units) to about 0.7 KB (1 write unit). Written before it: the JSON as a
 string. Every reader takes both (`record_text`), so nothing needs migrating.
 
 zstd rather than zlib: on 1 KB records it stores about 10% more than zlib at level 6 with the
@@ -18,16 +18,16 @@ import base64
 import binascii
 import sys
 import threading
-from typing import Any, Final
+from typing import Any
 
 if sys.version_info >= (3, 14):
     from compression import zstd
 else:
     from backports import zstd
 
-# Format 1: a zstd frame (no checksum: DynamoDB keeps the bytes intact) with _DICTIONARY_1 as
-# raw content, at any level (the reader does not need it). The most frequent strings go last:
-# matches near the input are the cheapest to code.
+# Format 1: a zstd frame (any level, no checksum: DynamoDB keeps the bytes intact) with
+# _DICTIONARY_1 as raw content. The most frequent strings go last: matches near the input
+# are the cheapest to code.
 FORMAT_ZSTD_1 = 1
 _DICTIONARY_1 = (
     b'"metadata":{"extra":{"tool_calls":[{"type":"function","function":{"name":"arguments":'
@@ -40,43 +40,27 @@ _DICTIONARY_1 = (
     b'"trace_id":"{"id":"rec_","conversation_id":"conv_","message_source":"chat",'
     b'"environment":"production","timestamp":"20'
 )
-# Two levels. DynamoDB bills whole 1 KB write units, so for a record that fits its item's first
-# unit either way only the CPU differs: the fast level (-1) takes under half the time of the
-# default (3) on a 1 KB chat record, for ~25% more bytes. Past that unit every byte counts
-# toward the next one, so larger records take the default level.
-FAST_LEVEL = -1
-STRONG_LEVEL = 3
-# The fast form is tried when it can fit: on chat records it keeps well under half the input.
-_FAST_TRY_RATIO = 2
+# Level 1: on the bench's 1 KB records it stores within 2% of the default level (3) for 84% of
+# its CPU; the fast levels (below 1) halve the CPU but store 20% more, and storage is billed
+# per byte every month while the CPU is paid once (docs/performance.md "Stored records").
+_LEVEL = 1
 _DICTIONARY = zstd.ZstdDict(_DICTIONARY_1, is_raw=True)
 _PREFIX = bytes((FORMAT_ZSTD_1,))
-_FLUSH_FRAME: Final = zstd.ZstdCompressor.FLUSH_FRAME
+_FLUSH_FRAME = zstd.ZstdCompressor.FLUSH_FRAME
 # A compressor keeps its loaded dictionary between records (loading it is half the cost of a
-# 1 KB record); one per thread and level, since a compressor is not shared safely.
+# 1 KB record); one per thread, since a compressor is not shared safely.
 _local = threading.local()
 
 
-def _compressor(level: int) -> zstd.ZstdCompressor:
+def encode(json_bytes: bytes) -> dict[str, bytes]:
+    """The `rec` attribute value of a record's JSON."""
     try:
-        compressors: dict[int, zstd.ZstdCompressor] = _local.compressors
+        compressor = _local.compressor
     except AttributeError:
-        compressors = _local.compressors = {}
-    compressor = compressors.get(level)
-    if compressor is None:
-        compressor = compressors[level] = zstd.ZstdCompressor(
-            level, zstd_dict=_DICTIONARY.as_digested_dict
+        compressor = _local.compressor = zstd.ZstdCompressor(
+            _LEVEL, zstd_dict=_DICTIONARY.as_digested_dict
         )
-    return compressor
-
-
-def encode(json_bytes: bytes, room: int = 0) -> dict[str, bytes]:
-    """The `rec` attribute value of a record's JSON. `room`: the bytes `rec` can take before
-    its item needs another write unit; within it the fast level's form is kept."""
-    if len(json_bytes) <= room * _FAST_TRY_RATIO:
-        packed = _compressor(FAST_LEVEL).compress(json_bytes, _FLUSH_FRAME)
-        if len(packed) < room:  # the format byte takes the last one
-            return {"B": _PREFIX + packed}
-    return {"B": _PREFIX + _compressor(STRONG_LEVEL).compress(json_bytes, _FLUSH_FRAME)}
+    return {"B": _PREFIX + compressor.compress(json_bytes, _FLUSH_FRAME)}
 
 
 def record_text(value: Any) -> str | None:

@@ -45,10 +45,6 @@ MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attribut
 # A page of records stops here even below `limit`: Lambda answers at most 6 MB.
 MAX_PAGE_BYTES = 4_500_000
 ORDER_INDEX = "by_order"
-# DynamoDB bills a write unit per started KB of an item (names + values): a KB less the
-# attribute names and an `exp` is what the other values of a one-unit item can take.
-_EXPIRY_BYTES = len("exp") + 10  # epoch seconds: 10 digits until 2286
-_ONE_UNIT_BYTES = 1024 - sum(map(len, ("pk", "sk", "ok", "env", "rec"))) - _EXPIRY_BYTES
 _DAY_SECONDS = 86_400
 Items = list[Item]  # spelled here: inside RecordStore, `list` is its method
 
@@ -97,18 +93,12 @@ class RecordStore:
 
         def prepare(record: Record, seq: int) -> PreparedRecord:
             encoded = to_json(record)
-            pk = pk_prefix + record["conversation_id"]
-            sk = record["id"]
-            ok = f"{record['timestamp']}{order_infix}{seq:06d}"
-            env = record["environment"]
-            keys_bytes = len(pk.encode()) + len(sk.encode()) + len(ok.encode()) + len(env.encode())
             item = {
-                "pk": {"S": pk},
-                "sk": {"S": sk},
-                "ok": {"S": ok},
-                "env": {"S": env},
-                # what `rec` can take and keep the item in one write unit
-                "rec": codec.encode(encoded, _ONE_UNIT_BYTES - keys_bytes),
+                "pk": {"S": pk_prefix + record["conversation_id"]},
+                "sk": {"S": record["id"]},
+                "ok": {"S": f"{record['timestamp']}{order_infix}{seq:06d}"},
+                "env": {"S": record["environment"]},
+                "rec": codec.encode(encoded),
             }
             # the JSON's size: the per-record limit is on the record, however it is stored
             return PreparedRecord(item, len(encoded))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 from pathlib import Path
 from typing import Any
 
@@ -54,25 +53,6 @@ def test_a_chat_record_of_about_a_kilobyte_fits_one_write_unit() -> None:
         len(name) + (len(v["B"]) if "B" in v else len(v["S"].encode())) for name, v in item.items()
     )
     assert size <= 1024
-
-
-def test_a_record_that_fits_its_first_write_unit_anyway_takes_the_fast_level() -> None:
-    """The fast level stores more bytes: it is kept only within the item's first write unit;
-    a record past it is stored as small as the default level makes it."""
-    words = ("the", "customer", "asked", "whether", "refund", "order", "4411", "sent", "card")
-    rng = random.Random(3)
-    text = " ".join(rng.choice(words) + str(rng.randrange(100)) for _ in range(2000))
-    small = json.dumps({**SEED_RECORDS[1], "message": text[:1000], "metadata": {}}).encode()
-    large = json.dumps({**SEED_RECORDS[1], "message": text[:10_000]}).encode()
-    room = 880
-    fast = codec.encode(small, room)["B"]
-    assert len(fast) <= room
-    assert len(fast) > len(codec.encode(small)["B"])  # the default level, no room given
-    assert codec.record_text({"B": fast}) == small.decode()
-    assert codec.encode(large, room) == codec.encode(large)
-    assert codec.record_text(codec.encode(large, room)) == large.decode()
-    # Too little room for the fast form: the default level's, however small the record.
-    assert codec.encode(small, 10) == codec.encode(small)
 
 
 def test_the_old_string_form_reads_as_before() -> None:

@@ -51,7 +51,7 @@ def test_no_retention_writes_no_expiry() -> None:
 def test_a_retention_expires_records_that_many_days_after_their_write() -> None:
     (item,) = stored(30)
     assert item["exp"] == {"N": str(int(NOW) + 30 * DAY)}
-    # The store leaves room for `exp`: a 1 KB record stays within one write unit.
+    # With `exp`, a 1 KB record stays within one write unit.
     size = sum(
         len(k) + (len(v["B"]) if "B" in v else len(v.get("S", v.get("N", "")).encode()))
         for k, v in item.items()
