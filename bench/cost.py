@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
+from typing import Any
 
 from bench import env
 from shared.dynamo import Deadline, DynamoDBClient, Item, ParallelBatchWriter
@@ -57,11 +58,15 @@ class Measured:
 
 
 def _item_size(item: Item) -> int:
-    """Attribute names plus values, as DynamoDB sizes an item (strings UTF-8, binary raw)."""
-    return sum(
-        len(name) + (len(value["B"]) if "B" in value else len(value["S"].encode()))
-        for name, value in item.items()
-    )
+    """Attribute names plus values, as DynamoDB sizes an item (strings UTF-8, binary raw; a
+    number, `exp` under a retention, at most its digits)."""
+    return sum(len(name) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    if "B" in value:
+        return len(value["B"])
+    return len(value["S"].encode()) if "S" in value else len(value["N"])
 
 
 def measure(event_bytes: int, batch: int, runs: int = 5) -> Measured:
