@@ -21,6 +21,7 @@ PIP_VERSION := 26.3
 
 help:
 	@echo "make dev           both APIs and the console locally; prints the URL, keys and export lines"
+	@echo "                   keeping its data in .parley/ (RESET=1: start afresh; docs/local.md)"
 	@echo "make test          lint, type-check and run every test"
 	@echo "make lint          ruff + cfn-lint"
 	@echo "make typecheck     mypy --strict"
@@ -30,6 +31,7 @@ help:
 	@echo "make eval-insights the local insights analyzer on the held-out and tuning halves of its evaluation set"
 	@echo "make eval-clusters the clusterer against the set's intents (purity, NMI, ARI)"
 	@echo "make loadtest      5,000 ingest requests + 1,000 appends on make dev; 0 lost, 0 duplicated"
+	@echo "                   (twice: durability off, then on; their throughputs compared)"
 	@echo "make sam-validate  sam validate --lint (installs aws-sam-cli into .venv-sam)"
 	@echo "make build         sam build into .aws-sam/build, or SAM_BUILD_DIR (pinned aws-sam-cli in .venv-sam)"
 	@echo "make lock          the layers' hashed lock files (locks/) from constraints.txt (needs PyPI)"
@@ -81,8 +83,9 @@ $(STAMP): pyproject.toml constraints.txt $(VENV_STAMP) | $(UV)
 	-@$(BIN)/python -m compileall -q -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	@touch $@ $(LOCAL_STAMP)
 
+# RESET=1 empties the data folder first (PARLEY_DATA_DIR, default .parley/; docs/local.md).
 dev: $(LOCAL_STAMP)
-	$(BIN)/python -m devtools.server
+	$(BIN)/python -m devtools.server $(if $(filter 1,$(RESET)),--reset)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,6 +22,9 @@ QUERIES = [
     {"metric": "cost", "groupBy": "day,model"},
     {"metric": "latencyMs", "groupBy": "day", "environment": "production"},
     {"metric": "messages", "groupBy": "metadata.plan", "metadata.customer.tier": "gold"},
+    # The dashboard's rankings (docs/dashboard.md): one group per conversation, the top 10 kept.
+    {"metric": "latencyMs", "groupBy": "conversationId", "sort": "-value", "limit": "10"},
+    {"metric": "cost", "groupBy": "conversationId", "sort": "-value", "limit": "10"},
 ]
 ROUNDS = 5
 NOW = datetime(2026, 1, 31, 23, tzinfo=UTC)

@@ -7,12 +7,20 @@ from the embedded store's partitions, conversations in parallel) and every live 
 (through the API) — and checks that every acknowledged event, and every acknowledged append,
 is stored exactly once.
 A 503 is resent as docs/guarantees.md says (same Idempotency-Key), as a careful client would. Stops
-the server by itself; the last line is
+the server by itself.
 
-  loadtest: <requests> requests, <events> events acknowledged, <n> lost, <n> duplicated,
-  <x> req/s, p50 <ms> ms, p99 <ms> ms
+The plan runs twice, each time on a new server with a new data folder: with the data folder's
+durability off (PARLEY_DEV_DURABLE=0, the store in memory), then on (every acknowledged write
+on disk first, as `make dev` runs); `--durability on|off` runs one. Each run ends with
 
-and the exit status is 1 if anything was lost or duplicated (2 if the run itself failed).
+  loadtest: durability <on|off>: <requests> requests, <events> events acknowledged, <n> lost,
+  <n> duplicated, <x> req/s, p50 <ms> ms, p99 <ms> ms
+
+and with both, a last line compares their throughputs (target: on within 10 % of off).
+`--kill-after N` (durability on) kills the server with SIGKILL once N requests are
+acknowledged, restarts it on the same data folder and reads everything back from there: what
+a crash may cost is only what was never acknowledged. The exit status is 1 if anything
+acknowledged was lost or duplicated (2 if the run itself failed).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +50,9 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 ROOT = Path(__file__).resolve().parents[1]
-STARTUP_SECONDS = 60
+STARTUP_SECONDS = 180  # a loaded machine, or a large data folder to load
 MAX_SENDS = 30  # per request, 503s resent
+DURABILITY_TARGET = 0.9  # throughput with durability on, as a share of off's (issue 18)
 TENANT = "load"
 _LISTENING = re.compile(r"^Listening on (http://\S+)")
 _ENDPOINT = re.compile(r"DynamoDB endpoint: (http://\S+)")
@@ -64,6 +74,7 @@ class Tally:
     acknowledged: list[tuple[str, str]] = field(default_factory=list)  # (conversation, text)
     appended: dict[str, list[list[str]]] = field(default_factory=dict)  # conv → calls' texts
     resends: int = 0
+    ingested: int = 0  # acknowledged ingest requests
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -128,6 +139,7 @@ def ingest(client: Client, tally: Tally, conversations: list[str], rng: random.R
     client.send(tally, "POST", "/v1/ingest", {"events": events}, {"Idempotency-Key": key})
     with tally.lock:
         tally.acknowledged += texts
+        tally.ingested += 1
 
 
 def append(client: Client, tally: Tally, conversation: str, rng: random.Random) -> None:
@@ -138,8 +150,12 @@ def append(client: Client, tally: Tally, conversation: str, rng: random.Random) 
         tally.appended.setdefault(conversation, []).append(texts)
 
 
-def drive(client: Client, plan: Plan, tally: Tally) -> float:
-    """Every request of the plan at `concurrency`; returns the wall time in seconds."""
+def drive(
+    client: Client, plan: Plan, tally: Tally, on_acknowledged: Callable[[int], None] | None = None
+) -> float:
+    """Every request of the plan at `concurrency`; returns the wall time in seconds. With
+    `on_acknowledged` (told the count after each acknowledged request), a request the server
+    never answers (it was killed) is left unacknowledged instead of failing the run."""
     rng = random.Random(plan.seed)
     conversations = [f"load-{plan.seed}-{i}" for i in range(plan.conversations)]
     live = [
@@ -154,13 +170,25 @@ def drive(client: Client, plan: Plan, tally: Tally) -> float:
     seeds = [rng.randrange(2**32) for _ in jobs]
     tally.latencies_ms.clear()  # the live conversations' creation is set-up, not load
 
+    answered = [0]
+
     def run(index: int) -> None:
         kind, number = jobs[index]
         job_rng = random.Random(seeds[index])
-        if kind == "ingest":
-            ingest(client, tally, conversations, job_rng)
-        else:
-            append(client, tally, live[number % len(live)], job_rng)
+        try:
+            if kind == "ingest":
+                ingest(client, tally, conversations, job_rng)
+            else:
+                append(client, tally, live[number % len(live)], job_rng)
+        except (OSError, http.client.HTTPException):
+            if on_acknowledged is None:
+                raise
+            return  # the server is gone: never acknowledged
+        if on_acknowledged is not None:
+            with tally.lock:
+                answered[0] += 1
+                count = answered[0]
+            on_acknowledged(count)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(plan.concurrency) as pool:
@@ -232,14 +260,19 @@ def verify(client: Client, tally: Tally, endpoint: str, workers: int) -> tuple[i
     return lost, duplicated
 
 
-def start_server(key: str) -> tuple[subprocess.Popen[str], str, str]:
-    """The server process, its URL and its embedded DynamoDB endpoint."""
+def start_server(
+    key: str, data: Path | None = None, durable: bool = True
+) -> tuple[subprocess.Popen[str], str, str]:
+    """The server process, its URL and its embedded DynamoDB endpoint; its data folder is
+    `data` (a new one when None)."""
     state = Path(tempfile.mkdtemp(prefix="parley-loadtest-")) / "dev.json"
     env = {k: v for k, v in os.environ.items() if k != "PARLEY_DYNAMODB_ENDPOINT"}
     env.update(
         PARLEY_PORT="0",
         PARLEY_DEV_KEYS=f"{TENANT}={key}",
         PARLEY_DEV_STATE=str(state),
+        PARLEY_DATA_DIR=str(data or state.parent / "data"),
+        PARLEY_DEV_DURABLE="1" if durable else "0",
         PYTHONUNBUFFERED="1",
         LOG_LEVEL="WARNING",
     )
@@ -253,11 +286,14 @@ def start_server(key: str) -> tuple[subprocess.Popen[str], str, str]:
     )
     found: list[str] = []
     endpoints: list[str] = []
+    lines: list[str] = []
     ready = threading.Event()
 
     def pump() -> None:  # keep reading, so the server never blocks on a full pipe
         assert process.stdout is not None
         for line in process.stdout:
+            if not found:
+                lines.append(line)
             if match := _ENDPOINT.search(line):
                 endpoints.append(match.group(1))
             if match := _LISTENING.match(line):
@@ -268,7 +304,7 @@ def start_server(key: str) -> tuple[subprocess.Popen[str], str, str]:
     threading.Thread(target=pump, daemon=True).start()
     if not ready.wait(STARTUP_SECONDS) or not found or not endpoints:
         process.kill()
-        raise RuntimeError("the dev server did not start")
+        raise RuntimeError("the dev server did not start:\n" + "".join(lines[-30:]))
     return process, found[0], endpoints[0]
 
 
@@ -282,7 +318,72 @@ def stop_server(process: subprocess.Popen[str]) -> None:
         process.wait()
 
 
-def parse_plan(argv: list[str] | None) -> Plan:
+@dataclass(frozen=True)
+class Outcome:
+    requests: int
+    events: int
+    lost: int
+    duplicated: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+
+    def line(self, durability: str) -> str:
+        return (
+            f"loadtest: durability {durability}: {self.requests} requests, {self.events} events "
+            f"acknowledged, {self.lost} lost, {self.duplicated} duplicated, "
+            f"{self.per_second:.1f} req/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms"
+        )
+
+
+def run(plan: Plan, durable: bool, kill_after: int | None = None) -> Outcome:
+    """The plan on a new server (and data folder); with `kill_after`, SIGKILL it once that
+    many requests are acknowledged, restart it on the same folder and read back from there."""
+    key = "prl_" + secrets.token_urlsafe(32)
+    data = Path(tempfile.mkdtemp(prefix="parley-loadtest-data-"))
+    tally = Tally()
+    process, base_url, endpoint = start_server(key, data, durable)
+    killed = threading.Event()
+
+    def kill_when(count: int) -> None:
+        if kill_after is not None and count >= kill_after and not killed.is_set():
+            killed.set()
+            process.kill()  # SIGKILL: no shutdown, no final snapshot
+            print(f"loadtest: killed the server (SIGKILL) after {count} answers", flush=True)
+
+    try:
+        client = Client(base_url, key)
+        durability = "on" if durable else "off"
+        print(f"loadtest: {plan} against {base_url}, durability {durability}", flush=True)
+        seconds = drive(client, plan, tally, kill_when if kill_after is not None else None)
+        latencies = sorted(tally.latencies_ms)
+        events = len(tally.acknowledged) + sum(len(t) for c in tally.appended.values() for t in c)
+        print(f"loadtest: driven in {seconds:.1f} s, {tally.resends} 503s resent; reading back")
+        if kill_after is not None:
+            if not killed.is_set():
+                raise RuntimeError(f"fewer than {kill_after} requests were acknowledged")
+            process.wait()
+            process, base_url, endpoint = start_server(key, data, durable)
+            client = Client(base_url, key)
+            print(f"loadtest: restarted on the same data folder at {base_url}", flush=True)
+        started = time.perf_counter()
+        lost, duplicated = verify(client, tally, endpoint, plan.concurrency)
+        print(f"loadtest: read back in {time.perf_counter() - started:.1f} s", flush=True)
+    finally:
+        stop_server(process)
+    requests = sum(len(calls) for calls in tally.appended.values()) + tally.ingested
+    return Outcome(
+        requests,
+        events,
+        lost,
+        duplicated,
+        requests / seconds,
+        statistics.median(latencies),
+        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    )
+
+
+def parse_args(argv: list[str] | None) -> tuple[Plan, str, int | None]:
     parser = argparse.ArgumentParser(prog="make loadtest", description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=5000, help="ingest requests (5000)")
     parser.add_argument("--concurrency", type=int, default=16, help="clients at once (16)")
@@ -290,46 +391,43 @@ def parse_plan(argv: list[str] | None) -> Plan:
     parser.add_argument("--live", type=int, default=50, help="live conversations appended to")
     parser.add_argument("--appends", type=int, default=1000, help="append calls (1000)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--durability", choices=("both", "on", "off"), default="both", help="(both: off, then on)"
+    )
+    parser.add_argument(
+        "--kill-after", type=int, help="SIGKILL the server after N answers, restart, read back"
+    )
     args = parser.parse_args(argv)
-    return Plan(
+    if args.kill_after is not None and args.durability != "on":
+        parser.error("--kill-after needs --durability on")
+    plan = Plan(
         args.requests, args.concurrency, args.conversations, args.live, args.appends, args.seed
     )
+    return plan, args.durability, args.kill_after
 
 
 def main(argv: list[str] | None = None) -> int:
-    plan = parse_plan(argv)
-    key = "prl_" + secrets.token_urlsafe(32)
-    tally = Tally()
+    plan, durability, kill_after = parse_args(argv)
+    modes = {"both": [False, True], "on": [True], "off": [False]}[durability]
+    outcomes: dict[bool, Outcome] = {}
     try:
-        process, base_url, endpoint = start_server(key)
-    except RuntimeError as exc:
-        print(f"loadtest: {exc}", file=sys.stderr)
-        return 2
-    try:
-        client = Client(base_url, key)
-        print(f"loadtest: {plan} against {base_url}", flush=True)
-        seconds = drive(client, plan, tally)
-        requests = plan.requests + plan.appends
-        latencies = sorted(tally.latencies_ms)
-        p50 = statistics.median(latencies)
-        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-        events = len(tally.acknowledged) + sum(len(t) for c in tally.appended.values() for t in c)
-        print(f"loadtest: driven in {seconds:.1f} s, {tally.resends} 503s resent; reading back")
-        started = time.perf_counter()
-        lost, duplicated = verify(client, tally, endpoint, plan.concurrency)
-        print(f"loadtest: read back in {time.perf_counter() - started:.1f} s", flush=True)
+        for durable in modes:
+            outcomes[durable] = run(plan, durable, kill_after if durable else None)
+            print(outcomes[durable].line("on" if durable else "off"), flush=True)
     except (RuntimeError, OSError, BotoCoreError, ClientError) as exc:
         print(f"loadtest: the run failed: {exc}", file=sys.stderr)
         return 2
-    finally:
-        stop_server(process)
-    print(
-        f"loadtest: {requests} requests, {events} events acknowledged, {lost} lost, "
-        f"{duplicated} duplicated, {requests / seconds:.1f} req/s, p50 {p50:.1f} ms, "
-        f"p99 {p99:.1f} ms",
-        flush=True,
-    )
-    return 1 if lost or duplicated else 0
+    if len(outcomes) == 2:
+        on, off = outcomes[True].per_second, outcomes[False].per_second
+        ratio = on / off
+        verdict = "met" if ratio >= DURABILITY_TARGET else "MISSED"
+        print(
+            f"loadtest: durability on runs at {ratio:.0%} of off's throughput ({on:.1f} vs "
+            f"{off:.1f} req/s; target >= {DURABILITY_TARGET:.0%}: {verdict})",
+            flush=True,
+        )
+    bad = any(o.lost or o.duplicated for o in outcomes.values())
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

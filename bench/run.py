@@ -258,6 +258,20 @@ def clusters() -> None:
     target("cluster assignment (worst case)", worst + f.assign_seconds, 60, unit="s")
 
 
+def data_folder_startup() -> None:
+    from bench import datafolder
+
+    r = datafolder.measure()
+    print(
+        f"    make dev on a data folder of {r.records:,} records (snapshot {r.snapshot_mb:,.0f} "
+        f"MB, docs/local.md); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    line("spawn → Listening on", spread(r.seconds, "s"), "the whole start-up")
+    line("of which: snapshot + journal", spread(r.load_seconds, "s"), "the server's own figure")
+    line("server RSS once listening", f"{r.rss_mb:,.0f} MB")
+    target("make dev start, 1M-record folder", median(r.seconds), 10, unit="s")
+
+
 def main() -> int:
     env.apply()
     started = time.perf_counter()
@@ -314,6 +328,11 @@ def main() -> int:
         "[10] Clusters: 100,000 conversations (docs/clusters.md)",
         ("clustering 100,000 conversations", "cluster assignment (worst case)"),
         clusters,
+    )
+    section(
+        "[11] make dev's start-up with a 1,000,000-record data folder (docs/local.md)",
+        ("make dev start, 1M-record folder",),
+        data_folder_startup,
     )
     print(
         f"\n({time.perf_counter() - started:.0f} s)"

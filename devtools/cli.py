@@ -7,6 +7,7 @@ replay the raw archive.
     parley keys list [--tenant acme] [--json]
     parley keys revoke key_0123456789abcdef   (or the key itself)
     parley replay --tenant acme --since 2026-01-31 [--until 2026-02-01]
+    parley dev reset                  (empty make dev's data folder; docs/local.md)
 
 Where the keys live:
   PARLEY_DYNAMODB_ENDPOINT set: that endpoint; the table is API_KEYS_TABLE, by default the
@@ -306,8 +307,26 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--bucket", help="archive bucket (default: $ARCHIVE_BUCKET or make dev's)")
     replay.add_argument("--records-table", help="records table (default: $RECORDS_TABLE)")
     replay.set_defaults(run=cmd_replay)
+    dev = commands.add_parser("dev", help="make dev's data folder")
+    dev_actions = dev.add_subparsers(dest="action", required=True, metavar="ACTION")
+    dev_reset = dev_actions.add_parser(
+        "reset", help="delete everything make dev stored ($PARLEY_DATA_DIR, default .parley/)"
+    )
+    dev_reset.set_defaults(run=cmd_dev_reset)
     api_cli.add_commands(commands)
     return parser
+
+
+def cmd_dev_reset(args: argparse.Namespace, _: Target | None) -> int:
+    from devtools.durable import DataFolderBusy, data_folder, reset
+
+    folder = data_folder()
+    try:
+        wiped = reset(folder)
+    except DataFolderBusy as exc:
+        raise CliError(f"{exc}: stop it (Ctrl-C) first", code=2) from exc
+    print(f"emptied {folder}" if wiped else f"{folder} does not exist: nothing to reset")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

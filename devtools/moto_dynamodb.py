@@ -33,21 +33,46 @@ MOTO_VERSION = "5.2.5"
 
 _LOCK = threading.RLock()
 _QUERY_PATCHED = "_parley_fast_query"
+# Called under the lock after every DynamoDB request with (handler, status): the data folder's
+# journal (devtools/durable.py) records writes in the order they were applied, and returns
+# what to wait for (the journal's flush) before the answer leaves, outside the lock.
+_observer: Callable[[Any, Any], Callable[[], None] | None] | None = None
+
+
+def observe_writes(observer: Callable[[Any, Any], Callable[[], None] | None] | None) -> None:
+    global _observer
+    _observer = observer
+
+
+def store_lock() -> threading.RLock:
+    """The lock every DynamoDB request runs under (a snapshot holds it to see no half write)."""
+    return _LOCK
 
 
 def serialize_requests() -> None:
+    """DynamoDB's requests one at a time, and its streams' with them (a snapshot drops stream
+    records already read: a GetRecords must never see the stream half trimmed)."""
     from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-    original = DynamoHandler.call_action
-    if getattr(original, "serialized", False):
-        return
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        original = handler.call_action
+        if not getattr(original, "serialized", False):
+            handler.call_action = _serialized(original)  # type: ignore[method-assign]
 
+
+def _serialized(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def call_action(self: Any) -> Any:
         with _LOCK:
-            return original(self)
+            answer = original(self)
+            observer = _observer
+            durable = observer(self, answer[0]) if observer is not None else None
+        if durable is not None:
+            durable()
+        return answer
 
     call_action.serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    return call_action
 
 
 def fast_queries() -> None:

@@ -18,7 +18,11 @@ Environment:
                             .parley-dev.json in the checkout; removed on a clean exit)
   PARLEY_DEV_STORAGE_FAULTS fraction (0-1) of DynamoDB calls that fail with a throttling
                             error, to watch retries work end to end (default 0)
-  LAKE_URI                  the analytics lake's folder (default .parley-lake in the checkout);
+  PARLEY_DATA_DIR           the data folder (default .parley in the checkout): tables, keys,
+                            queues, stream positions, the raw archive, the lake (docs/local.md)
+  PARLEY_DEV_DURABLE        1 (default): the embedded store is kept in the data folder, every
+                            acknowledged write on disk first; 0: in memory, gone on exit
+  LAKE_URI                  the analytics lake's folder (default lake/ in the data folder);
                             the lake writers and compaction write Parquet there
   PARLEY_DEV_SCHEDULE_SECONDS  period of the scheduled functions (the lake's compaction), in
                             seconds (default 30)
@@ -49,6 +53,16 @@ import uvicorn
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devtools.asgi import MAX_HEAD_READ, GatewayApp, protocol_class
+from devtools.durable import (
+    DEFAULT_DATA_DIR,
+    DataFolderBusy,
+    DurableStore,
+    IncompatibleDataFolder,
+    data_folder,
+    durable_from_env,
+    locked,
+    reset,
+)
 from devtools.gateway import Gateways
 from devtools.local import (
     ARCHIVE_BUCKET,
@@ -65,7 +79,6 @@ from devtools.local import (
 from devtools.queues import start_local_queues, start_pollers
 from devtools.schedules import ScheduleRunner
 from devtools.template import (
-    ROOT,
     ApiRoute,
     api_routes,
     apis,
@@ -82,7 +95,7 @@ KEEP_ALIVE_SECONDS = 5
 SHUTDOWN_SECONDS = 5  # requests still running after a stop signal get this long to finish
 STAGE = "local"
 DEFAULT_TENANT = "dev"
-DEFAULT_LAKE_FOLDER = ".parley-lake"
+DEV_KEY_FILE = "dev-key"  # in the data folder: the dev key stays the same across restarts
 
 
 class ConfigError(Exception):
@@ -106,9 +119,15 @@ class ServerSettings:
     state_file: Path
     storage_faults: float = 0.0
     split_origins: bool = False
+    data_folder: Path = DEFAULT_DATA_DIR
+    durable: bool = True
 
     @classmethod
     def from_env(cls) -> ServerSettings:
+        try:
+            durable = durable_from_env()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         return cls(
             port=port_from_env(),
             read_timeout=read_timeout_from_env(),
@@ -116,6 +135,8 @@ class ServerSettings:
             state_file=state_file(),
             storage_faults=storage_faults_from_env(),
             split_origins=split_origins_from_env(),
+            data_folder=data_folder(),
+            durable=durable,
         )
 
 
@@ -256,14 +277,23 @@ class SeededKey:
     note: str = ""
 
 
-def seed_keys(client: Any, pairs: list[tuple[str, str]]) -> list[SeededKey]:
-    """Store the given keys (an existing one is left as it is), or create one for `dev`."""
+def seed_keys(
+    client: Any, pairs: list[tuple[str, str]], dev_key_file: Path | None = None
+) -> list[SeededKey]:
+    """Store the given keys (an existing one is left as it is), or the dev key kept in
+    `dev_key_file`, or create one for `dev` (and keep it there)."""
     from shared import services
     from shared.dynamo import Deadline
 
     store = services.key_store()
-    if not pairs:
+    kept = dev_key_file.read_text().strip() if dev_key_file and dev_key_file.exists() else ""
+    if not pairs and kept:
+        pairs = [(DEFAULT_TENANT, kept)]
+    elif not pairs:
         key, info = store.create(DEFAULT_TENANT, Deadline(10))
+        if dev_key_file is not None:
+            dev_key_file.touch(mode=0o600)
+            dev_key_file.write_text(key + "\n")
         return [SeededKey(DEFAULT_TENANT, key, info.key_id, " (new)")]
     seeded = []
     for tenant, key in pairs:
@@ -276,18 +306,24 @@ def seed_keys(client: Any, pairs: list[tuple[str, str]]) -> list[SeededKey]:
 
 
 def start_stream_runner(
-    template: dict[str, Any], client: Any, endpoint: str, stack: contextlib.ExitStack
+    template: dict[str, Any],
+    client: Any,
+    endpoint: str,
+    stack: contextlib.ExitStack,
+    positions_file: Path | None = None,
 ) -> Any:
-    """Feed the template's stream-triggered functions from the tables' streams (background)."""
+    """Feed the template's stream-triggered functions from the tables' streams (background);
+    with `positions_file`, each goes on where it stopped before a restart."""
     import botocore.session
 
-    from devtools.streams import StreamRunner, keep_moto_streams_across_rollbacks
+    from devtools.streams import StreamPositions, StreamRunner, keep_moto_streams_across_rollbacks
 
     keep_moto_streams_across_rollbacks()
     streams = botocore.session.get_session().create_client(
         "dynamodbstreams", region_name=os.environ["AWS_REGION"], endpoint_url=endpoint
     )
-    runner = StreamRunner(template, client, streams, TABLE_PREFIX)
+    positions = StreamPositions(positions_file) if positions_file else None
+    runner = StreamRunner(template, client, streams, TABLE_PREFIX, positions=positions)
     runner.start()
     stack.callback(runner.stop)
     return runner
@@ -396,13 +432,30 @@ def serve(stack: contextlib.ExitStack) -> None:
     endpoint = os.environ.get(ENDPOINT_VAR, "").strip()
     s3_endpoint = os.environ.get(S3_ENDPOINT_VAR, "").strip() or None
     storage = f"external ({ENDPOINT_VAR})"
+    folder = settings.data_folder
+    try:
+        stack.enter_context(locked(folder))
+    except DataFolderBusy as exc:
+        raise ConfigError(f"{exc}; stop it, or set PARLEY_DATA_DIR") from exc
+    durable_store: DurableStore | None = None
     if not endpoint:
         from devtools.moto_inprocess import dispatch_in_process
 
         endpoint, moto = start_moto()
         stack.callback(moto.stop)
         stack.callback(dispatch_in_process(endpoint))  # no loopback HTTP for our own calls
-        storage = "embedded moto server"
+        storage = "embedded moto server, in memory (PARLEY_DEV_DURABLE=0)"
+        if settings.durable:
+            durable_store = DurableStore(folder)
+            try:
+                opened = durable_store.open()
+            except IncompatibleDataFolder as exc:
+                raise ConfigError(f"cannot read the data folder {folder}: {exc}") from exc
+            stack.callback(durable_store.close)  # after everything started below has stopped
+            storage = (
+                f"embedded moto server, kept in {folder} ({opened.items:,} items, "
+                f"{opened.replayed:,} journaled writes replayed, loaded in {opened.seconds:.1f} s)"
+            )
         s3_endpoint = endpoint  # moto's server speaks every service's protocol
     # Handlers read their settings from the environment, as on Lambda.
     for name, value in global_environment(template, TABLE_PREFIX).items():
@@ -411,7 +464,7 @@ def serve(stack: contextlib.ExitStack) -> None:
     os.environ[ENDPOINT_VAR] = endpoint
     os.environ.setdefault("PARLEY_LOCAL_MODE", "1")  # webhooks may go to 127.0.0.1/localhost
     # The lake is a folder here (an S3 URI on AWS), written by the same workers.
-    lake = os.environ.get("LAKE_URI", "").strip() or str(ROOT / DEFAULT_LAKE_FOLDER)
+    lake = os.environ.get("LAKE_URI", "").strip() or str(folder / "lake")
     os.environ["LAKE_URI"] = lake
     embedded_moto = endpoint if storage.startswith("embedded") else None
     sqs_endpoint, sqs = start_local_queues(stack, template, embedded_moto, TABLE_PREFIX)
@@ -430,7 +483,7 @@ def serve(stack: contextlib.ExitStack) -> None:
     created, existing = ensure_tables(client, template)
     if s3_endpoint:
         ensure_archive_bucket()
-    keys = seed_keys(client, settings.dev_keys)
+    keys = seed_keys(client, settings.dev_keys, folder / DEV_KEY_FILE)
     if settings.storage_faults:
         inject_storage_faults(client, settings.storage_faults)
     # One gateway per socket (per API when split); imports the handlers.
@@ -440,7 +493,10 @@ def serve(stack: contextlib.ExitStack) -> None:
     }
     routes = [route for gateways in served.values() for route in gateways.routes]
     queue_triggers = start_pollers(stack, template, sqs, TABLE_PREFIX)
-    streams = start_stream_runner(template, client, endpoint, stack)
+    positions = folder / "streams.json" if durable_store else None
+    streams = start_stream_runner(template, client, endpoint, stack, positions)
+    if durable_store is not None:
+        durable_store.stream_positions = streams.unread_from
     schedules = ScheduleRunner(template)
     schedules.start()
     stack.callback(schedules.stop)
@@ -530,7 +586,19 @@ def _stop_http(server: uvicorn.Server, thread: threading.Thread) -> None:
     thread.join(SHUTDOWN_SECONDS + 5)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args != ["--reset"]:
+        print("usage: python -m devtools.server [--reset]", file=sys.stderr)
+        return 2
+    if args:  # make dev RESET=1
+        folder = data_folder()
+        try:
+            wiped = reset(folder)
+        except DataFolderBusy as exc:
+            print(f"parley dev server: {exc}; stop it first", file=sys.stderr)
+            return 2
+        print(f"Data folder {folder} {'emptied' if wiped else 'is new'}", flush=True)
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     try:

@@ -17,12 +17,14 @@ template change cannot silently pass everything.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from devtools.gateway import LoadedFunction, load_function
@@ -187,6 +189,42 @@ def wanted(mapping: StreamMapping, record: dict[str, Any]) -> bool:
     return not mapping.patterns or any(matches(p, record) for p in mapping.patterns)
 
 
+# --- stream positions ------------------------------------------------------------------------
+
+
+class StreamPositions:
+    """How far each stream-fed function has read each shard, kept in a file (the data folder's
+    streams.json): after a restart every function goes on after the last page it was handed,
+    so nothing is skipped, and nothing it finished is handed to it again. The file is
+    rewritten (and flushed to disk) after each page; a crash between a page's handler and
+    that write hands the page over once more, as Lambda's event source mappings may."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._read: dict[str, int] = {}
+        if path.exists():
+            self._read = {k: int(v) for k, v in json.loads(path.read_text()).items()}
+
+    @staticmethod
+    def _key(function: str, stream_arn: str, shard: str) -> str:
+        return f"{function} {stream_arn} {shard}"
+
+    def last_read(self, function: str, stream_arn: str, shard: str) -> int | None:
+        with self._lock:
+            return self._read.get(self._key(function, stream_arn, shard))
+
+    def save(self, function: str, stream_arn: str, shard: str, sequence: int) -> None:
+        with self._lock:
+            self._read[self._key(function, stream_arn, shard)] = sequence
+            partial = self._path.with_name(self._path.name + ".partial")
+            with partial.open("w") as file:
+                json.dump(self._read, file, indent=0, sort_keys=True)
+                file.flush()
+                os.fsync(file.fileno())
+            partial.replace(self._path)
+
+
 # --- the runner --------------------------------------------------------------------------------
 
 
@@ -212,8 +250,11 @@ class StreamRunner:
         table_prefix: str,
         mappings: list[StreamMapping] | None = None,
         loader: Callable[[dict[str, Any], Function], LoadedFunction] = load_function,
+        positions: StreamPositions | None = None,
     ) -> None:
         self._streams = streams
+        self._positions = positions
+        self._tables: dict[str, str] = {}  # stream ARN → table name
         names = table_names(template, table_prefix)
         self._feeds = []
         for mapping in stream_mappings(template) if mappings is None else mappings:
@@ -221,6 +262,7 @@ class StreamRunner:
             arn = table.get("LatestStreamArn")
             if not arn:
                 raise FilterError(f"table {names[mapping.table]} has no stream")
+            self._tables[arn] = names[mapping.table]
             self._feeds.append(_Feed(mapping, loader(template, mapping.function), arn))
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -256,6 +298,26 @@ class StreamRunner:
                 sys.stderr.write(f"stream runner: {type(exc).__name__}: {exc}\n")
                 self._stop.wait(_RETRY_SLEEP)
 
+    def unread_from(self) -> dict[str, int]:
+        """Table name → the lowest sequence number some function has not read yet, for the
+        tables whose every stream-fed function has a saved position (the data folder drops
+        the records before it)."""
+        lowest: dict[str, int] = {}
+        incomplete: set[str] = set()
+        for feed in self._feeds:
+            table = self._tables[feed.stream_arn]
+            shards: list[str | None] = [*feed.iterators] or [None]
+            for shard in shards:
+                read = None
+                if self._positions is not None and shard is not None:
+                    name = feed.mapping.function.logical_id
+                    read = self._positions.last_read(name, feed.stream_arn, shard)
+                if read is None:
+                    incomplete.add(table)
+                else:
+                    lowest[table] = min(lowest.get(table, read + 1), read + 1)
+        return {table: seq for table, seq in lowest.items() if table not in incomplete}
+
     def poll_once(self) -> int:
         """Read every shard once and deliver what passes the filters: records read."""
         return sum(self._poll(feed) for feed in self._feeds)
@@ -271,6 +333,10 @@ class StreamRunner:
             records = [lambda_record(r, feed.stream_arn) for r in page.get("Records", [])]
             read += len(records)
             self._deliver(feed, [r for r in records if wanted(feed.mapping, r)])
+            if records and self._positions is not None:
+                last = int(records[-1]["dynamodb"]["SequenceNumber"])
+                name = feed.mapping.function.logical_id
+                self._positions.save(name, feed.stream_arn, shard, last)
         return read
 
     def _refresh_shards(self, feed: _Feed) -> None:
@@ -282,10 +348,17 @@ class StreamRunner:
         for shard in description["StreamDescription"].get("Shards", []):
             shard_id = shard["ShardId"]
             if shard_id not in feed.iterators:
+                where: dict[str, Any] = {"ShardIteratorType": feed.mapping.starting_position}
+                if self._positions is not None:
+                    name = feed.mapping.function.logical_id
+                    read = self._positions.last_read(name, feed.stream_arn, shard_id)
+                    if read is not None:  # go on after the last page handed over
+                        where = {
+                            "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                            "SequenceNumber": str(read),
+                        }
                 feed.iterators[shard_id] = self._streams.get_shard_iterator(
-                    StreamArn=feed.stream_arn,
-                    ShardId=shard_id,
-                    ShardIteratorType=feed.mapping.starting_position,
+                    StreamArn=feed.stream_arn, ShardId=shard_id, **where
                 )["ShardIterator"]
 
     def _deliver(self, feed: _Feed, records: list[dict[str, Any]]) -> None:

@@ -12,12 +12,15 @@ from shared.lake import filters
 
 METRICS = ("conversations", "messages", "tokens", "cost", "sentiment", "taskCompleted", "latencyMs")
 # Group keys that are a column (or a bucket of `ts`); `metadata.<key>` groups by a metadata value.
-GROUP_KEYS = ("day", "hour", "environment", "source", "model", "role", "cluster")
+GROUP_KEYS = ("day", "hour", "environment", "source", "model", "role", "cluster", "conversationId")
 MAX_GROUP_KEYS = 3
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # a year of partitions at most per query: bounded work per request
 MAX_ROWS = 10_000  # more groups than this is no chart: the caller narrows the query
-_OTHER_PARAMETERS = {"metric", "groupBy", "since", "until", "cluster"}
+# `sort` orders the groups by their value (a ranking: the slowest or most expensive
+# conversations with groupBy=conversationId); `limit` keeps the first rows of that order.
+SORTS = ("value", "-value")
+_OTHER_PARAMETERS = {"metric", "groupBy", "since", "until", "cluster", "sort", "limit"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class AnalyticsRequest:
     until: datetime  # exclusive, UTC
     exact: tuple[tuple[str, str], ...] = ()  # (lake column, value)
     metadata: tuple[tuple[str, str], ...] = ()  # (dotted key, value)
+    sort: str | None = None  # `value` ascending, `-value` descending; None: by the group keys
+    limit: int | None = None  # at most this many rows (the first of the order); None: all
     cluster: str | None = None  # only conversations of this cluster (GET /api/v1/clusters)
 
     @property
@@ -77,5 +82,11 @@ def parse_request(params: Iterable[tuple[str, str]], now: datetime) -> Analytics
         until=until,
         exact=chosen.exact,
         metadata=chosen.metadata,
+        sort=query.choice(values, "sort", SORTS),
+        limit=(
+            query.integer(values, "limit", default=MAX_ROWS, low=1, high=MAX_ROWS)
+            if "limit" in values
+            else None
+        ),
         cluster=query.text(values, "cluster", max_chars=filters.MAX_FILTER_CHARS),
     )

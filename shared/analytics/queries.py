@@ -18,7 +18,13 @@ _BUCKETS = {
     "day": "strftime(ts, '%Y-%m-%d')",
     "hour": "strftime(ts, '%Y-%m-%dT%H:00:00Z')",
 }
-_COLUMNS = ("environment", "source", "model", "role")
+_COLUMNS = {
+    "environment": "environment",
+    "source": "source",
+    "model": "model",
+    "role": "role",
+    "conversationId": "conversation_id",
+}
 _TOKENS = "coalesce(input_tokens, 0) + coalesce(output_tokens, 0)"
 
 
@@ -50,7 +56,7 @@ def _group_expression(key: str, params: _Params) -> str:
     if key in _BUCKETS:
         return _BUCKETS[key]
     if key in _COLUMNS:
-        return key
+        return _COLUMNS[key]
     return _metadata_value(params.add(json_path(key.removeprefix(METADATA_PREFIX))))
 
 
@@ -185,6 +191,13 @@ def build(
         listed = ", ".join(f'{sql} AS "{name}"' for name, sql in aggregates.items())
         body = f"SELECT {lead}{listed} FROM filtered{group_clause}"
         values = tuple(aggregates)
-    order = f" ORDER BY {', '.join(f'{g} NULLS LAST' for g in groups)}" if groups else ""
-    sql = f"WITH {prices}filtered AS ({filtered}) {body}{order} LIMIT {max_rows + 1}"
+    # A ranking first by value (ties, and rows without a value, in group-key order). Without
+    # `limit`, one row more than the bound tells the service the groups were too many.
+    ordering = [f"{g} NULLS LAST" for g in groups]
+    if request.sort is not None:
+        direction = "DESC" if request.sort.startswith("-") else "ASC"
+        ordering.insert(0, f"value {direction} NULLS LAST")
+    order = f" ORDER BY {', '.join(ordering)}" if groups else ""
+    limit = params.add(max_rows + 1 if request.limit is None else request.limit)
+    sql = f"WITH {prices}filtered AS ({filtered}) {body}{order} LIMIT {limit}"
     return Query(sql, params.values, groups, values)

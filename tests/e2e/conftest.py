@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT = 20.0
+STARTUP_TIMEOUT = 60.0  # a start on a loaded machine (load average 15+ on 2 CPUs) takes 25 s
 # Short, so the tests of stalled requests are quick; long enough for a loaded machine.
 READ_TIMEOUT = 2.0
 _LISTENING = re.compile(r"^Listening on (http://\S+)")
@@ -80,6 +80,8 @@ def start_server(
         PARLEY_READ_TIMEOUT_SECONDS=str(READ_TIMEOUT),
         # Each server's analytics lake apart too (a folder, as in make dev).
         LAKE_URI=str(state_file.parent / "lake"),
+        # …and its data folder (never the checkout's .parley/, never another server's).
+        PARLEY_DATA_DIR=str(state_file.parent / "data"),
     )
     env.pop("PARLEY_DEV_KEYS", None)
     env.update(env_overrides or {})

@@ -118,6 +118,11 @@ def sign_in(page: Page, server: ServerProcess, tenant: str = "viewer") -> None:
     page.goto(server.base_url + "/")
     page.get_by_label("API key").fill(server.keys[tenant])
     page.locator("#sign-in-form button").click()
+    expect(page.locator("#dashboard")).to_be_visible()  # the first page after signing in
+
+
+def open_list(page: Page) -> None:
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Conversations").click()
     expect(page.locator("#list")).to_be_visible()
 
 
@@ -140,6 +145,7 @@ def test_wrong_key_shows_a_clear_message(page: Page, console: ServerProcess) -> 
 
 def test_sign_in_lists_both_apis_newest_first(page: Page, console: ServerProcess) -> None:
     sign_in(page, console)
+    open_list(page)
     rows = page.locator("#rows tr")
     expect(rows).to_have_count(PAGE_SIZE)
     # The conversations API's conversation was created after every ingest: it comes first.
@@ -156,6 +162,7 @@ def test_sign_in_lists_both_apis_newest_first(page: Page, console: ServerProcess
 
 def test_paging_and_filters(page: Page, console: ServerProcess) -> None:
     sign_in(page, console)
+    open_list(page)
     page.locator("#filters").get_by_label("Environment").select_option("development")
     page.get_by_role("button", name="Apply").click()
     rows = page.locator("#rows tr")
@@ -188,6 +195,7 @@ def open_conversation(page: Page, name: str) -> None:
 
 def test_open_each_kind_of_conversation(page: Page, console: ServerProcess) -> None:
     sign_in(page, console)
+    open_list(page)
     page.locator("#filters").get_by_label("Environment").select_option("production")
     page.get_by_role("button", name="Apply").click()
     messages = page.locator("#messages > li")
@@ -227,7 +235,7 @@ def test_open_each_kind_of_conversation(page: Page, console: ServerProcess) -> N
     expect(page.locator(".tool-pair")).to_have_count(1)
     shot(page, "vogent")
 
-    page.goto(console.base_url + "/#/")
+    page.goto(console.base_url + "/#/conversations")
     page.locator("#filters").get_by_label("Environment").select_option("")
     page.get_by_role("button", name="Apply").click()
     page.locator("#rows tr").first.get_by_role("link").click()  # the conversations API's
@@ -241,6 +249,7 @@ def test_open_each_kind_of_conversation(page: Page, console: ServerProcess) -> N
 
 def test_another_tenant_sees_nothing(page: Page, console: ServerProcess) -> None:
     sign_in(page, console, tenant="intruder")
+    open_list(page)
     expect(page.locator("#list-empty")).to_be_visible()
     expect(page.locator("#rows tr")).to_have_count(0)
     page.goto(console.base_url + "/#/c/ingest/conv-abc123")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import signal
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -69,7 +70,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def sign_in(page: Page, server: ServerProcess, key: str) -> None:
-    page.goto(server.base_url + "/")
+    page.goto(server.base_url + "/#/conversations")  # the list (the dashboard is "/")
     page.get_by_label("API key").fill(key)
     page.locator("#sign-in-form button").click()
 
@@ -135,3 +136,44 @@ def test_only_the_console_origin_may_read_the_conversations_api(
     page = request("GET", server.base_url + "/")
     assert f"connect-src 'self' {origin};" in page.headers["content-security-policy"]
     assert f'content="{origin}"' in page.body
+
+
+def test_the_dashboard_reads_analytics_across_origins(
+    browser: Browser, split: tuple[ServerProcess, str]
+) -> None:
+    server, origin = split
+    # Charted once the lake has both conversations and the insights of the completed one.
+    charted = f"{origin}/api/v1/analytics?metric=sentiment&groupBy=source"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = request("GET", charted, key=server.keys["viewer"])
+        if answer.status == 200 and [r["conversations"] for r in answer.body["data"]] == [1]:
+            break
+        time.sleep(0.2)
+    context = browser.new_context(viewport={"width": 1200, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    across: list[str] = []
+    page.on("requestfinished", lambda r: across.append(r.url) if r.url.startswith(origin) else None)
+    try:
+        page.goto(server.base_url + "/")  # the dashboard: the first page after signing in
+        page.get_by_label("API key").fill(server.keys["viewer"])
+        page.locator("#sign-in-form button").click()
+        expect(page.locator("#dashboard")).to_be_visible()
+        loading = page.locator("#charts .chart-status", has_text="Loading…")
+        expect(loading).to_have_count(0, timeout=30_000)
+        # Drawn from the conversations API's origin, its answers read through CORS.
+        expect(page.locator("#chart-volume-source .plot")).to_be_visible()
+        for chart in ("volume-environment", "sentiment", "task-completion"):
+            expect(page.locator(f"#chart-{chart} .plot")).to_be_visible()
+        analytics = [url for url in across if "/api/v1/analytics?" in url]
+        assert len(analytics) == 7, across
+        # The clusters card read its API across origins too (two conversations: no cluster).
+        expect(page.locator("#chart-clusters .chart-status")).to_have_text(
+            "No clusters in this range."
+        )
+        assert any("/api/v1/clusters?" in url for url in across), across
+        assert [e for e in errors if "CORS" in e] == [], errors
+    finally:
+        context.close()

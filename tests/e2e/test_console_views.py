@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, Page, expect
 from shared.conversations.models import STATUSES
 from tests.e2e.client import request
 from tests.e2e.conftest import ServerProcess, new_key, start_server
-from tests.e2e.test_console import shot, sign_in
+from tests.e2e.test_console import open_list, shot, sign_in
 from tests.e2e.test_local_api import records
 
 pytestmark = pytest.mark.e2e
@@ -178,6 +178,7 @@ def test_the_status_filter_offers_exactly_the_api_statuses(
     page: Page, viewer: ServerProcess, seeded: dict[str, str]
 ) -> None:
     sign_in(page, viewer, "viewer")
+    open_list(page)
     status = page.locator("#filters").get_by_label("Status")
     values = status.locator("option").evaluate_all("nodes => nodes.map(n => n.value)")
     assert values == ["", *STATUSES]
@@ -196,6 +197,7 @@ def test_conversations_api_rows_have_title_count_and_producer(
     page: Page, viewer: ServerProcess, seeded: dict[str, str]
 ) -> None:
     sign_in(page, viewer, "viewer")
+    open_list(page)
     order = row_of(page, seeded["order"])
     expect(order.get_by_role("link")).to_have_text("Where is order 456?")  # first user message
     expect(order.locator('td[data-label="Messages"]')).to_have_text("4")
@@ -291,6 +293,7 @@ def test_a_375_px_phone_never_scrolls_sideways(
             page.goto(f"{viewer.base_url}/#/c/ingest/{seeded['trace']}")
             expect(page.locator("#trace")).to_be_visible()
         else:
+            open_list(page)
             expect(page.locator("#rows tr").first).to_be_visible()
             # Each row is a card whose cells name their column.
             label = page.locator("#rows td").first.evaluate(
@@ -320,6 +323,7 @@ def test_markup_in_the_data_is_shown_as_text(page: Page, viewer: ServerProcess) 
     }
     created = api(viewer, "POST", BASE, {"promptName": HOSTILE, "content": json.dumps(turns)})
     sign_in(page, viewer, "viewer")
+    open_list(page)
     expect(row_of(page, created["id"]).get_by_role("link")).to_have_text(HOSTILE)
     expect(row_of(page, created["id"])).to_contain_text(f"prompt {HOSTILE}")
     page.goto(f"{viewer.base_url}/#/c/api/{created['id']}")

@@ -172,6 +172,27 @@ def test_sentiment_and_task_completion_over_conversations_with_insights(tenant: 
     ]
 
 
+def test_rankings_of_conversations_slowest_and_most_expensive_first(tenant: str) -> None:
+    slowest = data(tenant, metric="latencyMs", groupBy="conversationId", sort="-value")
+    assert [(r["conversationId"], r["value"]) for r in slowest] == [
+        ("conv-c", 600.0),  # the newest version of c1 only
+        ("conv-b", 400.0),
+        ("conv-a", 200.0),
+    ]
+    top = data(tenant, metric="cost", groupBy="conversationId", sort="-value", limit="2")
+    assert top == [
+        {"conversationId": "conv-a", "value": 0.01025, "unpricedTokens": 0},
+        {"conversationId": "conv-b", "value": 0.0, "unpricedTokens": 15},  # ties: by id
+    ]
+    # Ascending: the least satisfied first; conversations without insights have no value.
+    gloomiest = data(tenant, metric="sentiment", groupBy="conversationId", sort="value")
+    assert [r["conversationId"] for r in gloomiest] == ["conv-b", "conv-a"]
+    # `limit` without `sort` keeps the first groups in key order.
+    assert data(tenant, metric="messages", groupBy="conversationId", limit="1") == [
+        {"conversationId": "conv-a", "value": 2}
+    ]
+
+
 def test_latency_average_and_p95_of_the_newest_versions(tenant: str) -> None:
     [answer] = data(tenant, metric="latencyMs")
     assert answer["value"] == 400.0
@@ -221,6 +242,8 @@ def test_a_value_that_looks_like_sql_is_only_a_value(tenant: str) -> None:
         ({"metric": "messages", "until": "yesterday"}, "until"),
         ({"metric": "messages", "source": "fax"}, "source"),
         ({"metric": "messages", "colour": "red"}, "colour"),
+        ({"metric": "messages", "sort": "size"}, "sort"),
+        ({"metric": "messages", "limit": "0"}, "limit"),
         ({"metric": "messages", "metadata.": "x"}, "metadata."),
         ({"metric": "messages", "model": ""}, "model"),
     ],

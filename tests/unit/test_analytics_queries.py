@@ -10,6 +10,7 @@ import pytest
 
 from shared.analytics import queries
 from shared.analytics.models import DEFAULT_DAYS, METRICS, AnalyticsRequest, parse_request
+from shared.errors import BadRequest
 from shared.lake.store import LakeStore
 
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
@@ -95,7 +96,32 @@ def test_every_metric_runs_on_an_empty_lake(metric: str) -> None:
 
 def test_the_sql_asks_one_row_more_than_the_bound() -> None:
     built = queries.build(parse(metric="messages", groupBy="hour"), STORE, [], max_rows=10)
-    assert built.sql.endswith("LIMIT 11")
+    limit = built.sql.rpartition("LIMIT ")[2].removeprefix("$")
+    assert built.params[limit] == 11
+
+
+def test_a_limit_asks_exactly_that_many_rows_as_a_parameter() -> None:
+    request = parse(metric="cost", groupBy="conversationId", sort="-value", limit="7")
+    assert (request.sort, request.limit) == ("-value", 7)
+    built = queries.build(request, STORE, [], max_rows=10)
+    limit = built.sql.rpartition("LIMIT ")[2].removeprefix("$")
+    assert built.params[limit] == 7
+    assert "ORDER BY value DESC NULLS LAST, g0 NULLS LAST" in built.sql
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"sort": "cost"}, "sort"),
+        ({"sort": "value", "limit": "0"}, "limit"),
+        ({"limit": "10001"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+    ],
+)
+def test_bad_sort_or_limit_is_a_400_naming_it(params: dict[str, str], named: str) -> None:
+    with pytest.raises(BadRequest) as raised:
+        parse(metric="messages", groupBy="conversationId", **params)
+    assert list(raised.value.details or {}) == [named]
 
 
 def test_cost_passes_the_price_table_as_parameters() -> None:

@@ -1,4 +1,5 @@
-// Parley console: sign in with an API key, list conversations from both APIs, read one.
+// Parley console: sign in with an API key, see the dashboard, list conversations from both
+// APIs, read one.
 // The key lives in sessionStorage only and travels only as the Authorization header.
 const KEY = "parley.apiKey";
 const PAGE = 25;
@@ -21,7 +22,9 @@ async function api(url) {
   if (!response.ok) {
     const message = body.message || (body.error && body.error.message) || response.statusText;
     const retry = response.headers.get("Retry-After");
-    throw new Error(`${message}${retry ? ` (try again in ${retry} s)` : ""}`);
+    const error = new Error(`${message}${retry ? ` (try again in ${retry} s)` : ""}`);
+    error.status = response.status;
+    throw error;
   }
   return body;
 }
@@ -310,7 +313,8 @@ async function openConversation(kind, id, recordId) {
   $("view-meta").textContent = "Loading…";
   try {
     if (kind === "api") await showApiConversation(id);
-    else await showIngestConversation(id);
+    else if (kind === "ingest") await showIngestConversation(id);
+    else await showAnyConversation(id);
     markMessage(recordId);
   } catch (error) {
     if (error instanceof AuthError) return signOut("Your API key is no longer accepted: sign in again.");
@@ -318,6 +322,18 @@ async function openConversation(kind, id, recordId) {
     fail("view-error", `Could not load this conversation: ${error.message}`);
   }
   if (!recordId) $("view-title").focus?.();
+}
+
+// A conversation id from the lake (the dashboard): the conversations API's when it has one by
+// that id, else the ingest API's.
+async function showAnyConversation(id) {
+  try {
+    await showApiConversation(id);
+  } catch (error) {
+    if (error instanceof AuthError || (error.status !== 404 && error.status !== 400)) throw error;
+    $("messages").replaceChildren();
+    await showIngestConversation(id);
+  }
 }
 
 async function showIngestConversation(id) {
@@ -655,6 +671,409 @@ function showInsights(insights) {
   show("insights", true);
 }
 
+// --- dashboard: GET /api/v1/analytics drawn with Chart.js (vendored, docs/dashboard.md) ---------
+// Every chart reads the dashboard's environment and time range; every bar and point opens the
+// conversations behind it (the drill page) or the conversation itself. Labels and tooltips are
+// drawn on the canvas and every table cell is text: nothing from the data is parsed as HTML.
+const DAY_MS = 86_400_000;
+const DEFAULT_DAYS = 30;
+const DRILL_LIMIT = 100;
+const NOT_SET = "(not set)";
+const PALETTE = ["#0b57d0", "#e8710a", "#188038", "#a142f4", "#d93025", "#12b5cb", "#b06000", "#5f6368"];
+const DASH_FILTERS = ["environment", "since", "until"];
+
+const METRIC_LABELS = {
+  conversations: "Conversations", messages: "Messages", tokens: "Tokens", cost: "Cost (US$)",
+  sentiment: "Sentiment", taskCompleted: "Task completed", latencyMs: "Average latency",
+};
+
+function formatValue(metric, value, perConversation = false) {
+  if (value === null || value === undefined) return "—";
+  switch (metric) {
+    case "cost": return `$${value.toFixed(value >= 1 ? 2 : 4)}`;
+    case "sentiment": return `${value > 0 ? "+" : ""}${value.toFixed(2)}`;
+    case "taskCompleted":
+      return perConversation ? (value >= 1 ? "yes" : "no") : `${Math.round(value * 100)} %`;
+    case "latencyMs": return `${Math.round(value).toLocaleString("en-US")} ms`;
+    default: return Math.round(value).toLocaleString("en-US");
+  }
+}
+
+const isoDay = (time) => new Date(time).toISOString().slice(0, 10);
+
+// A day from the address, or null when it is not one (an edited link): the default applies.
+function dayParam(params, name) {
+  const value = params.get(name) || "";
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value)) ? value : null;
+}
+
+function dashboardContext(params) {
+  const until = dayParam(params, "until") || isoDay(Date.now());
+  const since = dayParam(params, "since") || isoDay(Date.parse(until) - (DEFAULT_DAYS - 1) * DAY_MS);
+  return { environment: params.get("environment") || "", since, until };
+}
+
+function everyDay(since, until) {
+  const days = [];
+  for (let t = Date.parse(since); t <= Date.parse(until) && days.length <= 366; t += DAY_MS) days.push(isoDay(t));
+  return days;
+}
+
+function analyticsUrl(query) {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value) params.set(name, value);
+  return conversationsUrl(`api/v1/analytics?${params}`);
+}
+
+// The drill page's hash: the dashboard's filters, then the clicked bar's (a null group value
+// — e.g. no environment — adds no filter).
+function drillHash(context, metric, filters, sort) {
+  const params = new URLSearchParams({ metric });
+  for (const name of DASH_FILTERS) if (context[name]) params.set(name, context[name]);
+  for (const [name, value] of Object.entries(filters)) if (value !== null && value !== undefined) params.set(name, value);
+  if (sort) params.set("sort", sort);
+  return `#/drill?${params}`;
+}
+const conversationHash = (id) => `#/c/any/${encodeURIComponent(id)}`;
+
+// The cards in page order: day charts (one dataset per value of `series`, stacked, or one
+// line), ranked bars, and the clusters card.
+const DASH_CHARTS = [
+  {
+    id: "volume-environment", title: "Conversations per day by environment", shape: "stacked",
+    query: { metric: "conversations", groupBy: "day,environment" }, series: "environment",
+    target: (ctx, row) => drillHash(ctx, "messages", { since: row.day, until: row.day, environment: row.environment }),
+  },
+  {
+    id: "volume-source", title: "Conversations per day by source", shape: "stacked",
+    query: { metric: "conversations", groupBy: "day,source" }, series: "source",
+    target: (ctx, row) => drillHash(ctx, "messages", { since: row.day, until: row.day, source: row.source }),
+  },
+  {
+    id: "tokens-model", title: "Tokens by model", shape: "ranked",
+    query: { metric: "tokens", groupBy: "model" }, label: "model",
+    target: (ctx, row) => drillHash(ctx, "tokens", { model: row.model }),
+  },
+  { id: "clusters", title: "Top clusters", clusters: true },  // GET /api/v1/clusters
+  {
+    id: "sentiment", title: "Average sentiment per day (−1 … +1)", shape: "line", min: -1, max: 1,
+    query: { metric: "sentiment", groupBy: "day" },
+    // The day's conversations, least satisfied first.
+    target: (ctx, row) => drillHash(ctx, "sentiment", { since: row.day, until: row.day }, "value"),
+  },
+  {
+    id: "task-completion", title: "Task completion per day", shape: "line", min: 0, max: 1,
+    query: { metric: "taskCompleted", groupBy: "day" },
+    target: (ctx, row) => drillHash(ctx, "taskCompleted", { since: row.day, until: row.day }, "value"),
+  },
+  {
+    id: "slowest", title: "Slowest conversations (average latency)", shape: "ranked",
+    query: { metric: "latencyMs", groupBy: "conversationId", sort: "-value", limit: "10" }, label: "conversationId",
+    target: (ctx, row) => conversationHash(row.conversationId),
+  },
+  {
+    id: "expensive", title: "Most expensive conversations", shape: "ranked",
+    query: { metric: "cost", groupBy: "conversationId", sort: "-value", limit: "10" }, label: "conversationId",
+    target: (ctx, row) => conversationHash(row.conversationId),
+  },
+];
+
+let drawn = [];  // the Chart instances on screen: destroyed before the next drawing
+let dashboardRun = null;  // the drawing in progress (a newer one makes older answers stale)
+
+function submitDashboard(event) {
+  event.preventDefault();
+  const params = new URLSearchParams();
+  for (const name of DASH_FILTERS) {
+    const value = $(`d-${name}`).value.trim();
+    if (value) params.set(name, value);
+  }
+  const next = `#/?${params}`;
+  if (location.hash === next) route();
+  else location.hash = next;
+}
+
+async function drawDashboard(params) {
+  const context = dashboardContext(params);
+  const run = {};
+  dashboardRun = run;
+  for (const name of DASH_FILTERS) $(`d-${name}`).value = context[name];
+  $("dash-range").textContent = `${context.since} to ${context.until} (UTC)` +
+    (context.environment ? ` · environment ${context.environment}` : " · every environment");
+  for (const chart of drawn) chart.destroy();
+  drawn = [];
+  const figures = DASH_CHARTS.map((spec) => chartFigure(spec.id, spec.title));
+  $("charts").replaceChildren(...figures.map((f) => f.figure));
+  const jobs = DASH_CHARTS.map(async (spec, i) => {
+    const figure = figures[i];
+    if (spec.clusters) return clustersCard(figure, context, run);
+    try {
+      const query = { ...spec.query, environment: context.environment, since: context.since, until: context.until };
+      const { data } = await api(analyticsUrl(query));
+      if (run === dashboardRun) plot(spec, figure, data, context);
+    } catch (error) {
+      if (error instanceof AuthError) throw error;
+      if (run === dashboardRun) figureMessage(figure, `Could not load this chart: ${error.message}`, true);
+    }
+  });
+  try {
+    await Promise.all(jobs);
+  } catch (error) {
+    if (error instanceof AuthError) signOut("Your API key is no longer accepted: sign in again.");
+  }
+}
+
+function chartFigure(id, title) {
+  const canvas = el("canvas", { role: "img", "aria-label": title });
+  const status = el("p", { class: "muted chart-status", role: "status", text: "Loading…" });
+  const table = el("table", { class: "chart-data" });
+  const figure = el("figure", { class: "card chart", id: `chart-${id}`, "data-chart": id },
+    el("h2", { text: title }),
+    el("div", { class: "plot", hidden: true }, canvas),  // shown once drawn
+    status,
+    el("details", { hidden: true }, el("summary", { text: "Data table" }), table));  // once filled
+  return { figure, canvas, status, table };
+}
+
+function figureMessage(figure, message, isError = false) {
+  figure.status.textContent = message;
+  figure.status.className = isError ? "error chart-status" : "muted chart-status";
+  figure.status.hidden = !message;
+  figure.figure.querySelector(".plot").hidden = Boolean(message);
+}
+
+function plot(spec, figure, rows, context) {
+  const metric = spec.query.metric;
+  const labels = [];
+  const datasets = [];
+  const targets = [];  // [dataset][index] → hash
+  const tableRows = [];  // [[cells…], hash]
+  if (spec.shape === "ranked") {
+    // Nothing to rank in a zero (no tokens, unpriced): the bars are what there is to see.
+    const ranked = rows.filter((r) => r.value > 0).sort((a, b) => b.value - a.value);
+    labels.push(...ranked.map((r) => r[spec.label] ?? NOT_SET));
+    datasets.push({ label: METRIC_LABELS[metric], data: ranked.map((r) => r.value), backgroundColor: PALETTE[0] });
+    targets.push(ranked.map((r) => spec.target(context, r)));
+    for (const r of ranked) tableRows.push([[r[spec.label] ?? NOT_SET, formatValue(metric, r.value)], spec.target(context, r)]);
+  } else {
+    const days = everyDay(context.since, context.until);
+    labels.push(...days);
+    if (spec.shape === "stacked") {
+      const totals = new Map();
+      for (const r of rows) totals.set(r[spec.series], (totals.get(r[spec.series]) || 0) + r.value);
+      const names = [...totals.keys()].sort((a, b) => totals.get(b) - totals.get(a));
+      names.forEach((name, n) => {
+        const byDay = new Map(rows.filter((r) => r[spec.series] === name).map((r) => [r.day, r]));
+        datasets.push({
+          label: name ?? NOT_SET, data: days.map((d) => byDay.get(d)?.value ?? 0),
+          backgroundColor: PALETTE[n % PALETTE.length], stack: "volume",
+        });
+        targets.push(days.map((d) => spec.target(context, { day: d, [spec.series]: name })));
+      });
+      for (const r of rows) tableRows.push([[r.day, r[spec.series] ?? NOT_SET, formatValue(metric, r.value)], spec.target(context, r)]);
+    } else {
+      const byDay = new Map(rows.map((r) => [r.day, r]));
+      datasets.push({
+        label: METRIC_LABELS[metric], data: days.map((d) => byDay.get(d)?.value ?? null),
+        borderColor: PALETTE[0], backgroundColor: PALETTE[0], spanGaps: true,
+        pointRadius: 4, pointHitRadius: 14,
+      });
+      targets.push(days.map((d) => spec.target(context, { day: d })));
+      for (const r of rows) {
+        if (r.value === null) continue;
+        tableRows.push([[r.day, formatValue(metric, r.value), `${r.conversations} conversations`], spec.target(context, r)]);
+      }
+    }
+  }
+  fillTable(figure.table, tableRows);
+  if (!tableRows.length) return figureMessage(figure, "No data in this range.");
+  figureMessage(figure, "");
+  drawn.push(chartOf(figure.canvas, spec, labels, datasets, targets));
+}
+
+function fillTable(table, rows) {
+  table.closest("details").hidden = !rows.length;
+  table.replaceChildren(...rows.map(([cells, hash]) => el("tr", {},
+    cells.map((cell, i) => el("td", {}, i === 0 ? el("a", { href: hash, text: cell }) : cell)))));
+}
+
+// A long label (a conversation id) is cut on the axis; the tooltip and the table show it whole.
+const shortLabel = (text, room) => (text.length > room ? `${text.slice(0, room - 1)}…` : text);
+
+function chartOf(canvas, spec, labels, datasets, targets) {
+  const metric = spec.query.metric;
+  const horizontal = spec.shape === "ranked";
+  const narrow = window.matchMedia("(max-width: 600px)").matches;
+  const valueAxis = {
+    beginAtZero: true, min: spec.min, max: spec.max, stacked: spec.shape === "stacked",
+    // Counts have whole-number ticks only.
+    ticks: { precision: metric === "cost" || spec.min !== undefined ? undefined : 0,
+      callback: (value) => formatValue(metric, value) },
+  };
+  const labelAxis = {
+    stacked: spec.shape === "stacked",
+    ticks: {
+      autoSkip: true, maxRotation: 0,
+      callback(value) { return shortLabel(String(this.getLabelForValue(value)), narrow ? 12 : 22); },
+    },
+  };
+  return new window.Chart(canvas, {
+    type: spec.shape === "line" ? "line" : "bar",
+    data: { labels, datasets },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      indexAxis: horizontal ? "y" : "x",
+      interaction: { mode: "nearest", intersect: true },
+      scales: horizontal ? { x: valueAxis, y: labelAxis } : { x: labelAxis, y: valueAxis },
+      plugins: {
+        legend: { display: spec.shape === "stacked", position: "bottom", labels: { boxWidth: 12 } },
+        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatValue(metric, item.raw)}` } },
+      },
+      onHover: (event, elements) => { canvas.style.cursor = elements.length ? "pointer" : "default"; },
+      onClick: (event, elements) => {
+        const [hit] = elements;
+        if (hit) location.hash = targets[hit.datasetIndex][hit.index];
+      },
+    },
+  });
+}
+
+// --- clusters (GET /api/v1/clusters) ---------------------------------------------------------
+const TOP_CLUSTERS = 8;
+
+// A cluster's trend as short text. The clusters API gives {last7Days, previous7Days, change}:
+// `change` is the relative change between the two weeks, null when the earlier one had none.
+function trendText(trend) {
+  if (!trend || typeof trend !== "object") return "—";
+  const { change, last7Days: last } = trend;
+  if (typeof change === "number") {
+    const percent = Math.round(change * 100);
+    return `${percent > 0 ? "↑ +" : percent < 0 ? "↓ " : "→ "}${percent} %`;
+  }
+  return last ? "new this week" : "quiet";
+}
+
+function trendDetail(trend) {
+  if (!trend || typeof trend !== "object") return "";
+  return ` (${trend.last7Days ?? 0} in the last 7 days, ${trend.previous7Days ?? 0} the 7 before)`;
+}
+
+function clusterHash(context, id) {
+  const params = new URLSearchParams();
+  for (const name of DASH_FILTERS) if (context[name]) params.set(name, context[name]);
+  return `#/clusters/${encodeURIComponent(id)}?${params}`;
+}
+
+async function clustersCard(figure, context, run) {
+  let body;
+  try {
+    body = await api(conversationsUrl(`api/v1/clusters?${new URLSearchParams(
+      Object.entries(context).filter(([, v]) => v))}`));
+  } catch (error) {
+    if (error instanceof AuthError) throw error;
+    if (run !== dashboardRun) return;
+    if (error.status === 404) return figureMessage(figure, "Clusters are not available on this server yet.");
+    return figureMessage(figure, `Could not load clusters: ${error.message}`, true);
+  }
+  if (run !== dashboardRun) return;
+  const top = [...(body.data || [])].sort((a, b) => b.size - a.size).slice(0, TOP_CLUSTERS);
+  const hashes = top.map((c) => clusterHash(context, c.id));
+  fillTable(figure.table, top.map((c, i) => [
+    [c.label, `${c.size} conversations`, `${trendText(c.trend)}${trendDetail(c.trend)}`], hashes[i]]));
+  if (!top.length) return figureMessage(figure, "No clusters in this range.");
+  figureMessage(figure, "");
+  const spec = { shape: "ranked", query: { metric: "conversations" } };
+  const labels = top.map((c) => `${c.label} (${trendText(c.trend)})`);
+  const datasets = [{ label: "Conversations", data: top.map((c) => c.size), backgroundColor: PALETTE[3] }];
+  drawn.push(chartOf(figure.canvas, spec, labels, datasets, [hashes]));
+}
+
+let clusterShown = null;  // the cluster page on screen: its id, filters and next cursor
+
+async function openCluster(id, params) {
+  $("cluster-title").textContent = "Cluster";
+  $("cluster-meta").textContent = "Loading…";
+  $("cluster-members").replaceChildren();
+  clusterShown = { id, params, cursor: null };
+  await moreMembers();
+}
+
+async function moreMembers() {
+  const mine = clusterShown;
+  fail("cluster-error", "");
+  show("cluster-more", false);
+  try {
+    // A cluster belongs to one environment already: the API takes the range, not the filter.
+    const params = new URLSearchParams({ limit: String(PAGE) });
+    for (const name of ["since", "until"]) if (mine.params.get(name)) params.set(name, mine.params.get(name));
+    if (mine.cursor) params.set("cursor", mine.cursor);
+    const cluster = await api(conversationsUrl(`api/v1/clusters/${encodeURIComponent(mine.id)}?${params}`));
+    if (mine !== clusterShown) return;
+    $("cluster-title").textContent = cluster.label || mine.id;
+    $("cluster-meta").textContent = [`${cluster.size} conversations`,
+      `trend ${trendText(cluster.trend)}${trendDetail(cluster.trend)}`,
+      cluster.environment ? `environment ${cluster.environment}` : null].filter(Boolean).join(" · ");
+    for (const member of cluster.members || []) {
+      $("cluster-members").append(el("li", {},
+        el("a", { href: conversationHash(member.conversationId), text: member.conversationId })));
+    }
+    mine.cursor = cluster.pagination?.nextCursor ?? null;
+    show("cluster-more", Boolean(mine.cursor));
+  } catch (error) {
+    if (error instanceof AuthError) return signOut("Your API key is no longer accepted: sign in again.");
+    $("cluster-meta").textContent = "";
+    fail("cluster-error", `Could not load this cluster: ${error.message}`);
+  }
+}
+
+// --- the drill page: the conversations behind a bar, from the same analytics ------------------
+const DRILL_FILTERS = ["environment", "source", "model", "since", "until"];
+let drilling = null;
+
+async function openDrill(params) {
+  const metric = params.get("metric") || "messages";
+  const sort = params.get("sort") === "value" ? "value" : "-value";
+  const query = { metric, groupBy: "conversationId", sort, limit: String(DRILL_LIMIT) };
+  const described = [];
+  for (const name of DRILL_FILTERS) {
+    const value = params.get(name);
+    if (!value) continue;
+    query[name] = value;
+    if (name !== "since" && name !== "until") described.push(`${name} ${value}`);
+  }
+  const since = params.get("since");
+  const until = params.get("until");
+  if (since || until) described.unshift(since === until ? since : `${since || "…"} to ${until || "now"}`);
+  const order = sort === "value" ? "lowest first" : "highest first";
+  $("drill-title").textContent = `Conversations by ${METRIC_LABELS[metric]?.toLowerCase() || metric}`;
+  $("drill-filters").textContent = `${described.join(" · ") || "every conversation"} — ${order}`;
+  $("drill-metric").textContent = METRIC_LABELS[metric] || metric;
+  $("drill-back").href = params.get("environment") ? `#/?environment=${encodeURIComponent(params.get("environment"))}` : "#/";
+  $("drill-rows").replaceChildren();
+  fail("drill-error", "");
+  show("drill-empty", false);
+  show("drill-more", false);
+  const mine = {};
+  drilling = mine;
+  try {
+    const { data } = await api(analyticsUrl(query));
+    if (mine !== drilling) return;
+    for (const r of data) {
+      $("drill-rows").append(el("tr", {},
+        el("td", {}, el("a", { href: conversationHash(r.conversationId), text: r.conversationId })),
+        el("td", { text: formatValue(metric, r.value, true) })));
+    }
+    show("drill-empty", !data.length);
+    $("drill-more").textContent = `The first ${DRILL_LIMIT}: narrow the range to see the others.`;
+    show("drill-more", data.length === DRILL_LIMIT);
+  } catch (error) {
+    if (error instanceof AuthError) return signOut("Your API key is no longer accepted: sign in again.");
+    fail("drill-error", `Could not load these conversations: ${error.message}`);
+  }
+}
+
 // --- routing ----------------------------------------------------------------------------------
 function route() {
   const signedIn = Boolean(key());
@@ -662,25 +1081,42 @@ function route() {
   show("sign-out", signedIn);
   show("who", signedIn);
   show("search-form", signedIn);
+  show("nav", signedIn);
   $("who").textContent = "Signed in";
-  const match = location.hash.match(/^#\/c\/(ingest|api)\/([^?]+)(?:\?m=(.+))?$/);
-  const query = location.hash.match(/^#\/search(?:\?(.*))?$/);
-  show("list", signedIn && !match && !query);
+  const hash = location.hash;
+  const match = hash.match(/^#\/c\/(ingest|api|any)\/([^?]+)(?:\?m=(.+))?$/);
+  const query = hash.match(/^#\/search(?:\?(.*))?$/);
+  const drill = hash.match(/^#\/drill(?:\?(.*))?$/);
+  const cluster = hash.match(/^#\/clusters\/([^?]+)(?:\?(.*))?$/);
+  const list = /^#\/conversations(?:\?.*)?$/.test(hash);
+  const dashboard = !match && !query && !drill && !cluster && !list;
+  show("dashboard", signedIn && dashboard);
+  show("list", signedIn && list);
   show("view", signedIn && Boolean(match));
   show("search", signedIn && Boolean(query));
+  show("drill", signedIn && Boolean(drill));
+  show("cluster", signedIn && Boolean(cluster));
+  $("nav-dashboard").toggleAttribute("aria-current", dashboard);
+  $("nav-conversations").toggleAttribute("aria-current", list);
   if (!signedIn) return $("api-key").focus();
   if (match) {
     const recordId = match[3] ? decodeURIComponent(match[3]) : null;
     return openConversation(match[1], decodeURIComponent(match[2]), recordId);
   }
   if (query) return startSearch(new URLSearchParams(query[1] || ""));
-  if (!listing) startList();
+  if (drill) return openDrill(new URLSearchParams(drill[1] || ""));
+  if (cluster) return openCluster(decodeURIComponent(cluster[1]), new URLSearchParams(cluster[2] || ""));
+  if (list) { if (!listing) startList(); return undefined; }
+  const params = hash.match(/^#\/?\?(.*)$/);
+  return drawDashboard(new URLSearchParams(params ? params[1] : ""));
 }
 
 $("sign-in-form").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", () => { listing = null; signOut(); });
 $("filters").addEventListener("submit", (event) => { event.preventDefault(); startList(); });
 $("more").addEventListener("click", morePage);
+$("dash-filters").addEventListener("submit", submitDashboard);
+$("cluster-more").addEventListener("click", moreMembers);
 $("search-form").addEventListener("submit", submitSearch);
 $("search-filters").addEventListener("submit", submitSearch);
 $("search-more").addEventListener("click", moreHits);
