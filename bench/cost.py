@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
+from typing import Any
 
 from bench import env
 from shared.dynamo import Deadline, DynamoDBClient, Item, ParallelBatchWriter
@@ -29,6 +30,9 @@ LAMBDA_REQUEST = 0.20 / 1e6
 API_GATEWAY_REQUEST = 3.50 / 1e6  # REST API, first 333 million a month
 WRITE_REQUEST_UNIT = 0.625 / 1e6  # on-demand
 STORAGE_GB_MONTH = 0.25
+STORAGE_IA_GB_MONTH = 0.10  # the Standard-IA table class (RecordsTableClass)
+WRITE_REQUEST_UNIT_IA = 0.78125 / 1e6  # its writes cost 25% more
+S3_IA_GB_MONTH = 0.0125  # the lake's files after 90 days (docs/lake.md)
 S3_PUT = 0.005 / 1000  # PUT, COPY, POST, LIST
 S3_GET = 0.0004 / 1000
 S3_GB_MONTH = 0.023  # Standard, first 50 TB
@@ -37,6 +41,7 @@ ITEM_OVERHEAD_BYTES = 100  # DynamoDB's per-item storage overhead, in the table 
 # machine's core is taken as one full vCPU, so durations stretch by 1769 / memory below that.
 FULL_VCPU_MB = 1769
 MAX_BODY_BYTES = 5 * 1024 * 1024
+DEFAULT_EVENT_BYTES = 1000  # the size the last line (the issue's figure) is quoted for
 
 
 @dataclass
@@ -53,7 +58,15 @@ class Measured:
 
 
 def _item_size(item: Item) -> int:
-    return sum(len(name) + len(value["S"].encode()) for name, value in item.items())
+    """Attribute names plus values, as DynamoDB sizes an item (strings UTF-8, binary raw; a
+    number, `exp` under a retention, at most its digits)."""
+    return sum(len(name) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    if "B" in value:
+        return len(value["B"])
+    return len(value["S"].encode()) if "S" in value else len(value["N"])
 
 
 def measure(event_bytes: int, batch: int, runs: int = 5) -> Measured:
@@ -324,7 +337,9 @@ def cost(m: Measured, events: int, memory_mb: int, index: str) -> Cost:
     )
 
 
-def report(events: int, batch: int, event_bytes: int, memory_mb: int) -> None:
+def report(events: int, batch: int, event_bytes: int, memory_mb: int) -> float:
+    """Print the table for one event size; return the deployed default's first-month USD
+    (the KEYS index, the summaries worker and the lake) for `events` events."""
     # Generated events land within ~10% of their target size.
     fitting = max(1, min(batch, int(MAX_BODY_BYTES / (event_bytes * 1.1))))
     m = measure(event_bytes, fitting)
@@ -371,6 +386,56 @@ def report(events: int, batch: int, event_bytes: int, memory_mb: int) -> None:
         f"target: lake cost +{share:.1f}% over today's {base:.3f} USD per {events:,} events "
         f"(bar <= 15%) {'met' if share <= 15 else 'missed'}"
     )
+    if event_bytes == DEFAULT_EVENT_BYTES:
+        storage_report(m)
+    return base + lake.total_first_month
+
+
+# --- keeping a month of traffic (RecordsRetentionDays, RecordsTableClass, the lake) -----------
+
+MONTH_EVENTS = 1_000_000_000
+LAKE_STANDARD_MONTHS = 3  # the lake bucket moves files to Standard-IA after 90 days
+
+
+def storage_report(m: Measured) -> None:
+    """The monthly bill of keeping 1 billion events a month, after 1, 12 and 24 months of
+    that traffic: the records table (KEYS index) forever or with a TTL, as Standard or
+    Standard-IA, and the lake beside it (which keeps everything)."""
+    table_gb = MONTH_EVENTS * m.records / m.batch
+    table_gb *= m.item_bytes + m.key_bytes + 2 * ITEM_OVERHEAD_BYTES
+    table_gb /= 1e9
+    wru = m.base_wru + math.ceil(m.key_bytes / 1024)
+    ia_premium = MONTH_EVENTS * wru * (WRITE_REQUEST_UNIT_IA - WRITE_REQUEST_UNIT)
+    lake_gb = MONTH_EVENTS * m.lake.batch_file_bytes / m.lake.records / 1e9
+    months = (1, 12, 24)
+    print(
+        f"\nKeeping {MONTH_EVENTS:,} {m.event_bytes:,}-byte events a month: the records table "
+        f"grows {table_gb:,.0f} GB a month (KEYS), the lake {lake_gb:,.0f} GB; USD per month "
+        "after 1 / 12 / 24 months of that traffic (storage; Standard-IA: plus its 25% dearer "
+        "writes)"
+    )
+
+    def table(days: int | None, ia: bool) -> list[float]:
+        held = [table_gb * (k if days is None else min(k, days / 30)) for k in months]
+        price = STORAGE_IA_GB_MONTH if ia else STORAGE_GB_MONTH
+        return [gb * price + (ia_premium if ia else 0) for gb in held]
+
+    rows = {
+        "table, kept forever": table(None, False),
+        "table, Standard-IA, forever": table(None, True),
+        "table, RecordsRetentionDays=90": table(90, False),
+        "table, RecordsRetentionDays=30": table(30, False),
+        "lake (kept forever)": [
+            lake_gb
+            * (
+                min(k, LAKE_STANDARD_MONTHS) * S3_GB_MONTH
+                + max(k - LAKE_STANDARD_MONTHS, 0) * S3_IA_GB_MONTH
+            )
+            for k in months
+        ],
+    }
+    for label, usd in rows.items():
+        print(f"    {label:<32}" + "".join(f"{x:>12,.0f}" for x in usd))
 
 
 def main() -> None:
@@ -386,8 +451,13 @@ def main() -> None:
         f"Cost of {args.events:,} events in USD (us-east-1 list prices; DynamoDB on-demand; "
         "Lambda arm64). Stream reads are free for a Lambda trigger."
     )
-    for size in args.event_bytes or (1000, 10_000):
-        report(args.events, min(args.batch, 1000), size, memory)
+    totals = {
+        size: report(args.events, min(args.batch, 1000), size, memory)
+        for size in args.event_bytes or (1000, 10_000)
+    }
+    if DEFAULT_EVENT_BYTES in totals:
+        per_million = totals[DEFAULT_EVENT_BYTES] / args.events * 1e6
+        print(f"cost: ${per_million:.2f} per million 1 KB events (default configuration)")
 
 
 if __name__ == "__main__":

@@ -208,7 +208,7 @@ def stored_records(
     from botocore.config import Config
 
     from devtools.local import local_table
-    from shared.ingest.store import partition_key
+    from shared.ingest.store import partition_key, stored_text
 
     client = boto3.client(
         "dynamodb",
@@ -229,7 +229,7 @@ def stored_records(
             ProjectionExpression="rec",
         ):
             for item in page["Items"]:
-                record = json.loads(item["rec"]["S"])
+                record = json.loads(stored_text(item)[0])
                 found[(conversation, record.get("message", ""))] += 1
         return found
 

@@ -177,7 +177,17 @@ def otel_mapping() -> None:
         spread(r.walk_ms),
         f"{median(r.walk_ms) / parse:.1f}x parse: the floor of any mapping in Python",
     )
-    target("otel decode+map", median(r.map_ms) / parse, 3.0)
+    line("decode + map, per MB", spread(r.map_ms_per_mb), f"{median(r.map_ms) / parse:.1f}x parse")
+    line(
+        "/v1/ingest handler, per MB",
+        spread(r.ingest_ms_per_mb),
+        f"its 1,000-event {r.ingest_bytes / 1e6:.2f} MB body, storage a no-op, interleaved",
+    )
+    target(
+        "otel decode+map per MB vs ingest",
+        median(r.map_ms_per_mb) / median(r.ingest_ms_per_mb),
+        1.2,
+    )
 
 
 def search() -> None:
@@ -291,7 +301,7 @@ def main() -> int:
     section("[5] Append to a 500-message conversation", ("append to 500 messages",), append_cost)
     section(
         "[6] POST /v1/traces: decode + map a ~1 MB OTLP protobuf",
-        ("otel decode+map",),
+        ("otel decode+map per MB vs ingest",),
         otel_mapping,
     )
     section(

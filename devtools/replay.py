@@ -109,7 +109,10 @@ def replay_archive(
     )
     client = make_client(settings)
     records = RecordStore(
-        client, target.records_table, ParallelBatchWriter(client, settings.write_concurrency)
+        client,
+        target.records_table,
+        ParallelBatchWriter(client, settings.write_concurrency),
+        settings.records_retention_days,
     )
     archive = ArchiveReader(make_s3_client(settings), target.bucket)
     keys = list(archive.keys(tenant, since, until))

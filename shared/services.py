@@ -44,7 +44,9 @@ def record_store() -> RecordStore:
 
     settings = get_settings()
     writer = ParallelBatchWriter(default_client(), settings.write_concurrency)
-    return RecordStore(default_client(), settings.records_table, writer)
+    return RecordStore(
+        default_client(), settings.records_table, writer, settings.records_retention_days
+    )
 
 
 @lru_cache(maxsize=1)

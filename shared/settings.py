@@ -43,6 +43,8 @@ class Settings(BaseModel):
     # (retried within the storage deadline).
     dynamodb_read_timeout_seconds: float = Field(default=5.0, gt=0)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # Days a record stays in the records table after its last write (TTL); 0: forever.
+    records_retention_days: int = Field(default=0, ge=0)
     # How long an Idempotency-Key stays claimed by a request in flight: longer than a Lambda
     # can run (29 s), so only a crashed request's claim ever expires.
     idempotency_claim_seconds: int = Field(default=60, ge=1)
@@ -139,6 +141,7 @@ _ENV_VARS = {
     "write_concurrency": "PARLEY_WRITE_CONCURRENCY",
     "dynamodb_read_timeout_seconds": "PARLEY_DYNAMODB_READ_TIMEOUT_SECONDS",
     "idempotency_ttl_hours": "PARLEY_IDEMPOTENCY_TTL_HOURS",
+    "records_retention_days": "PARLEY_RECORDS_RETENTION_DAYS",
     "idempotency_claim_seconds": "PARLEY_IDEMPOTENCY_CLAIM_SECONDS",
     "log_level": "LOG_LEVEL",
     "webhooks_table": "WEBHOOKS_TABLE",

@@ -6,7 +6,10 @@ Item layout (RecordsTable in template.yaml):
   ok  "<timestamp>#<received ns>#<seq>"  LSI `by_order` sort key: timestamp, then send order
                                      (it holds keys + env, or all: RecordsIndexProjection)
   env environment                    for `?environment=` filtering
-  rec the record as JSON             nested client JSON stays exact (no float→Decimal)
+  rec the record as JSON, compressed  nested client JSON stays exact (no float→Decimal); binary
+                                     since the cost work, a string before (shared/ingest/codec.py)
+  exp when it expires (epoch s)      only with a retention (RecordsRetentionDays): DynamoDB's TTL
+                                     deletes it that many days after the record's last write
 
 Reading never fails on what is stored: an item whose `rec` does not decode to a JSON object
 (written by hand, by an older version, or cut short) is listed as its id, conversation id and
@@ -15,7 +18,9 @@ raw text under `undecodable: true` (`undecodable_record`), never a 500 for the w
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +37,7 @@ from shared.dynamo import (
     batch_get,
     call_with_retry,
 )
+from shared.ingest import codec
 from shared.ingest.records import Record
 from shared.ingest.views import undecodable_record
 
@@ -39,6 +45,7 @@ MAX_RECORD_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and attribut
 # A page of records stops here even below `limit`: Lambda answers at most 6 MB.
 MAX_PAGE_BYTES = 4_500_000
 ORDER_INDEX = "by_order"
+_DAY_SECONDS = 86_400
 Items = list[Item]  # spelled here: inside RecordStore, `list` is its method
 
 
@@ -58,10 +65,15 @@ class RecordStore:
         client: DynamoDBClient,
         table: str,
         writer: ParallelBatchWriter,
+        retention_days: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`retention_days`: how long a record stays after its last write; 0, for ever."""
         self._client = client
         self._table = table
         self._writer = writer
+        self._retention_seconds = retention_days * _DAY_SECONDS
+        self._clock = clock
 
     @staticmethod
     def prepare(tenant_id: str, record: Record, received_ns: int, seq: int) -> PreparedRecord:
@@ -86,9 +98,9 @@ class RecordStore:
                 "sk": {"S": record["id"]},
                 "ok": {"S": f"{record['timestamp']}{order_infix}{seq:06d}"},
                 "env": {"S": record["environment"]},
-                "rec": {"S": encoded.decode()},
+                "rec": codec.encode(encoded),
             }
-            # size in bytes, as DynamoDB counts them
+            # the JSON's size: the per-record limit is on the record, however it is stored
             return PreparedRecord(item, len(encoded))
 
         return prepare
@@ -97,6 +109,9 @@ class RecordStore:
         # Two events with the same id in one request: the later one wins, as if sent in turn
         # (BatchWriteItem refuses duplicate keys in one call).
         unique = {(p.item["pk"]["S"], p.item["sk"]["S"]): p.item for p in prepared}
+        if self._retention_seconds:
+            expiry = {"exp": {"N": str(int(self._clock()) + self._retention_seconds)}}
+            unique = {key: item | expiry for key, item in unique.items()}
         # Conversation summaries follow from the table's stream (shared/ingest/summaries.py):
         # the request path makes no summary calls.
         self._writer.put_items(self._table, list(unique.values()), deadline)
@@ -171,11 +186,11 @@ class RecordStore:
             for chunk in range(0, len(index_items), BATCH_GET_SIZE):
                 chunk_items = index_items[chunk : chunk + BATCH_GET_SIZE]
                 for item in self._with_records(chunk_items, deadline):
-                    text = stored_text(item)
+                    text, is_record_text = stored_text(item)
                     page_bytes += len(text)
                     if last_key is not None and page_bytes > MAX_PAGE_BYTES:
                         return records, cursors.seal_key(last_key, _POSITION, scope)
-                    records.append(read_record(item, text))
+                    records.append(read_record(item, text, is_record_text))
                     last_key = {k: item[k] for k in ("pk", "sk", "ok")}
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -202,18 +217,22 @@ class RecordStore:
         return complete
 
 
-def stored_text(item: Item) -> str:
-    """The item's `rec` text, or the item's attribute as JSON when it is not a string."""
+def stored_text(item: Item) -> tuple[str, bool]:
+    """The item's record JSON (either stored form) and True; or, when `rec` is neither form,
+    the attribute as JSON (binary as base64) and False, for the undecodable stand-in."""
+    text = codec.record_text(item.get("rec"))
+    if text is not None:
+        return text, True
     rec = item.get("rec")
-    if isinstance(rec, dict) and isinstance(text := rec.get("S"), str):
-        return text
-    return pydantic_core.to_json(rec, fallback=repr).decode()
+    if isinstance(rec, dict) and isinstance(packed := rec.get("B"), bytes):
+        rec = {"B": base64.b64encode(packed).decode()}  # as DynamoDB's JSON shows binary
+    return pydantic_core.to_json(rec, fallback=repr).decode(), False
 
 
-def read_record(item: Item, text: str) -> Record:
+def read_record(item: Item, text: str, is_record_text: bool) -> Record:
     """The stored record; an undecodable one as `undecodable_record`."""
     value = None
-    if "S" in (item.get("rec") or {}):  # anything else was never a record's text
+    if is_record_text:  # anything else was never a record's text
         # ValueError: not JSON, cut short, or nested past the parser's limit
         with contextlib.suppress(ValueError):
             value = pydantic_core.from_json(text)

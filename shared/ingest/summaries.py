@@ -37,6 +37,7 @@ from shared import cursors
 from shared.dynamo import Deadline, DynamoDBClient, Item, call_with_retry
 from shared.errors import StorageUnavailable
 from shared.fields import format_timestamp
+from shared.ingest import codec
 from shared.ingest.records import MESSAGE_SOURCES
 from shared.logs import get_logger
 
@@ -106,7 +107,7 @@ def record_change(record: dict[str, Any]) -> RecordChange | None:
         sequence,
         kind,
         environment=image["env"]["S"],
-        source=_source(image.get("rec", {}).get("S")),
+        source=_source(codec.record_text(image.get("rec"))),
         activity=_activity(stream.get("ApproximateCreationDateTime"), image["ok"]["S"]),
     )
 

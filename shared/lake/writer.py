@@ -31,6 +31,7 @@ from typing import Any
 from shared.conversations.models import Conversation
 from shared.dynamo import Deadline
 from shared.errors import StorageUnavailable
+from shared.ingest import codec
 from shared.lake.models import LakeRow, flatten, integer, json_text, parse_timestamp
 from shared.lake.store import LakeStore
 from shared.logs import get_logger
@@ -101,8 +102,8 @@ def record_source(rec: dict[str, Any]) -> str:
 def record_rows(record: dict[str, Any]) -> list[LakeRow]:
     """A records-table stream record as rows: the record's row for an INSERT or MODIFY, a
     tombstone for a REMOVE (dated by the old image, so it lands in the removed row's
-    partition), and both for a MODIFY that moved the record to another date; nothing for
-    items that are not records (OTel trace maps)."""
+    partition) unless DynamoDB's TTL made it, and both for a MODIFY that moved the record to
+    another date; nothing for items that are not records (OTel trace maps)."""
     stream = record["dynamodb"]
     keys = stream.get("Keys") or {}
     pk = keys.get("pk", {}).get("S", "")
@@ -111,6 +112,8 @@ def record_rows(record: dict[str, Any]) -> list[LakeRow]:
     version = _created_micros(stream)
     old = _image_row(stream.get("OldImage"), version - 1)  # below the write that replaced it
     if record["eventName"] == "REMOVE":
+        if _expired(record):
+            return []  # the retention ends its time in the table, not in the lake
         if old is None:
             raise ValueError("REMOVE without the old image (the stream must be NEW_AND_OLD_IMAGES)")
         old.version = version
@@ -123,6 +126,15 @@ def record_rows(record: dict[str, Any]) -> list[LakeRow]:
     return [new]
 
 
+def _expired(record: dict[str, Any]) -> bool:
+    """A REMOVE made by DynamoDB's TTL (RecordsRetentionDays), not by Parley."""
+    identity = record.get("userIdentity") or {}
+    return bool(
+        identity.get("type") == "Service"
+        and identity.get("principalId") == "dynamodb.amazonaws.com"
+    )
+
+
 def _tombstone(row: LakeRow) -> LakeRow:
     row.deleted = True
     return row
@@ -132,7 +144,10 @@ def _image_row(image: dict[str, Any] | None, version: int) -> LakeRow | None:
     if not image or "rec" not in image or "ok" not in image:
         return None
     tenant, conversation_id = image["pk"]["S"].split("#", 1)  # tenants never hold '#'
-    rec = json.loads(image["rec"]["S"])
+    text = codec.record_text(image["rec"])
+    if text is None:
+        return None  # not a record's JSON in either stored form: nothing to analyse
+    rec = json.loads(text)
     created = datetime.fromtimestamp(version / MICROS, UTC)
     metadata = rec.get("metadata")
     return LakeRow(

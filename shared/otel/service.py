@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.dynamo import Deadline
 from shared.errors import PayloadTooLarge
-from shared.ingest.store import PreparedRecord, RecordStore, partition_key
+from shared.ingest.store import PreparedRecord, RecordStore, partition_key, stored_text
 from shared.logs import get_logger
 from shared.otel.conversations import explicit_conversation
 from shared.otel.ids import rehomed
@@ -205,7 +205,7 @@ class OtelService:
         items = self._records.partition(tenant_id, trace, deadline)
         moved: dict[tuple[str, str], PreparedRecord] = {}
         for item in items:
-            record = rehomed(tenant_id, json.loads(item["rec"]["S"]), conversation)
+            record = rehomed(tenant_id, json.loads(stored_text(item)[0]), conversation)
             _, stored_ns, stored_seq = item["ok"]["S"].split("#")  # keeps its place in the order
             prepared = RecordStore.prepare(tenant_id, record, int(stored_ns), int(stored_seq))
             moved[(prepared.item["pk"]["S"], record["id"])] = prepared

@@ -4,6 +4,7 @@ instead of failing the whole page."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from typing import Any
@@ -15,6 +16,7 @@ from functions.ingest_multi.app import handler as ingest_multi
 from functions.ingest_vogent_raw.app import handler as ingest_vogent_raw
 from functions.records.app import handler as list_records
 from shared.body import MAX_JSON_DEPTH
+from shared.ingest import codec
 from tests.integration.conversations import create, error, get
 from tests.support import Answer, api_event, invoke, nesting_depth, records_event
 
@@ -127,7 +129,19 @@ BAD_RECORDS = {
     "too-deep": {"S": "[" * 300 + "]" * 300},  # past the decoder's recursion limit
     "an-array": {"S": "[1, 2]"},
     "a-number": {"N": "5"},
+    # The compressed form (shared/ingest/codec.py) gone wrong: an unknown format byte, cut
+    # short, and not JSON inside.
+    "unknown-format": {"B": b"\x09" + b"\x28\xb5\x2f\xfd"},
+    "packed-cut-short": {
+        "B": codec.encode(b'{"id": "x", "message": "' + b"m" * 400 + b'"}')["B"][:-2]
+    },
+    "packed-not-json": {"B": codec.encode(b"{not json")["B"]},
 }
+
+
+def as_json(rec: dict[str, Any]) -> dict[str, Any]:
+    """A stored attribute value as the stand-in shows it: binary as base64."""
+    return {k: base64.b64encode(v).decode() if isinstance(v, bytes) else v for k, v in rec.items()}
 
 
 def test_an_undecodable_item_is_listed_raw_with_a_flag(dynamodb: Any) -> None:
@@ -166,7 +180,12 @@ def test_an_undecodable_item_is_listed_raw_with_a_flag(dynamodb: Any) -> None:
         record = flagged[f"bad-{name}"]
         assert record["undecodable"] is True
         assert record["conversation_id"] == conversation
-        assert record["raw_record"] == rec.get("S", json.dumps(rec, separators=(",", ":")))
+        if name == "packed-not-json":
+            assert record["raw_record"] == "{not json"
+        else:
+            assert record["raw_record"] == rec.get(
+                "S", json.dumps(as_json(rec), separators=(",", ":"))
+            )
     # Paging over them works too, one at a time.
     seen, cursor = [], None
     while True:

@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.bodies import ingest_events, vogent_calls
 from shared.errors import ApiError
+from shared.ingest.codec import record_text
 from shared.ingest.policies import DIRECT, MULTI
 from shared.ingest.service import IngestPolicy, RequestInfo
 from shared.ingest.store import PreparedRecord
@@ -181,9 +182,17 @@ def cases() -> list[Case]:
 Pipeline = Callable[[IngestPolicy, Any, RequestInfo, bool], Any]
 
 
+def readable_item(prepared: PreparedRecord) -> dict[str, Any]:
+    """The item with `rec` as the string it was when the digests were recorded: the stored
+    form (shared/ingest/codec.py) is tested on its own."""
+    return prepared.item | {"rec": {"S": record_text(prepared.item["rec"])}}
+
+
 def source_of(prepared: PreparedRecord) -> str:
     """The record's message source, as the digests recorded it (stored in its `rec` JSON)."""
-    source: str = json.loads(prepared.item["rec"]["S"]).get("message_source") or "unknown"
+    source: str = (
+        json.loads(record_text(prepared.item["rec"]) or "").get("message_source") or "unknown"
+    )
     return source
 
 
@@ -197,7 +206,7 @@ def outcome(pipeline: Pipeline, case: Case) -> str:
         return json.dumps({"refused": [type(exc).__name__, *refusal]})
     return json.dumps(
         {
-            "items": [p.item for p in batch.prepared],
+            "items": [readable_item(p) for p in batch.prepared],
             "sizes": [p.size for p in batch.prepared],
             "sources": [source_of(p) for p in batch.prepared],
             "errors": [[e.as_dict(), e.too_large] for e in batch.errors],

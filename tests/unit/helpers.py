@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shared.ingest.codec import record_text
 from shared.ingest.service import Batch, IngestPolicy, RequestInfo, build_batch
 
 INFO = RequestInfo(
@@ -23,7 +24,7 @@ def records(policy: IngestPolicy, *events: dict[str, Any], **request: Any) -> li
     """The records of a request whose events must all be valid."""
     result = batch(policy, {"events": list(events), **request})
     assert not result.errors, result.errors
-    return [json.loads(p.item["rec"]["S"]) for p in result.prepared]
+    return [json.loads(record_text(p.item["rec"]) or "") for p in result.prepared]
 
 
 def record(policy: IngestPolicy, event: dict[str, Any], **request: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from tests.unit.batch_cases import (
     STANDARD,
     TYPED,
     VOGENT_INVALID,
+    readable_item,
     source_of,
 )
 from tests.unit.helpers import INFO
@@ -135,7 +136,7 @@ good_typed = st.sampled_from([e for e in TYPED if "inReplyTo" not in e or "role"
 def outcome(batch: Batch) -> str:
     return json.dumps(
         [
-            [p.item for p in batch.prepared],
+            [readable_item(p) for p in batch.prepared],
             [p.size for p in batch.prepared],
             [source_of(p) for p in batch.prepared],
             [[e.as_dict(), e.too_large] for e in batch.errors],

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from shared.ingest.codec import record_text
 from shared.ingest.policies import DIRECT, MULTI
 from shared.ingest.service import IngestPolicy, RequestInfo
 from tests.unit.helpers import INFO, batch
@@ -25,7 +26,7 @@ def ids(
     *events: dict[str, Any], info: RequestInfo = INFO, policy: IngestPolicy = DIRECT
 ) -> list[str]:
     result = batch(policy, {"events": list(events)}, info)
-    return [json.loads(p.item["rec"]["S"])["id"] for p in result.prepared]
+    return [json.loads(record_text(p.item["rec"]) or "")["id"] for p in result.prepared]
 
 
 # The same request sent again: another request id, received later.

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.ingest.codec import record_text
 from shared.ingest.vogent import VOGENT_RAW, remove_markers
 from tests import seeds
 from tests.unit.helpers import batch, error, records
@@ -264,7 +265,7 @@ def test_fan_out_never_raises_and_counts_match(calls: list[dict[str, Any]]) -> N
     accepted = {e.index for e in result.errors} ^ set(range(len(calls)))
     for error_ in result.errors:
         assert error_.message == "transcript has no utterances or function calls"
-    stored = [json.loads(p.item["rec"]["S"]) for p in result.prepared]
+    stored = [json.loads(record_text(p.item["rec"]) or "") for p in result.prepared]
     details = VOGENT_RAW.details(result.counts)
     assert details is not None
     assert details["calls"] == len(accepted)
