@@ -5,7 +5,7 @@ is dropped, stream records keep their sequence numbers, and one server holds a d
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +13,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from devtools.durable import (
-    DataFolderBusy,
-    DurableStore,
-    _queue_state,
-    _restore_queues,
-    _restore_store,
-    _store_state,
-    locked,
-    reset,
-)
+from devtools.durable import DataFolderBusy, DurableStore, locked, reset
 from devtools.journal import Journal, read_frames
 from devtools.moto_inprocess import dispatch_in_process
 from devtools.server import start_moto
@@ -78,12 +69,38 @@ def _forget_everything() -> None:
     s3_backends.bucket_accounts.clear()
 
 
+def _set_aside() -> Callable[[], None]:
+    """moto's store as it is, every service's; the function returned puts it back after a
+    reset. A reset gives each backend object a new state, leaving the old state as it was, and
+    moto's own objects keep pointing at their backend object (a stream's shard iterators
+    register the next iterator with it): the same objects go back, with their old state."""
+    from moto.core.base_backend import BackendDict
+    from moto.s3.models import s3_backends
+
+    instances: list[Any] = list(getattr(BackendDict, "_instances"))  # noqa: B009 (moto's own list)
+    kept = [
+        (backends, {a: {r: (b, b.__dict__) for r, b in rs.items()} for a, rs in backends.items()})
+        for backends in instances
+    ]
+    buckets = dict(s3_backends.bucket_accounts)
+
+    def put_back() -> None:
+        for backends, accounts in kept:
+            for account, regions in accounts.items():
+                for region, (backend, state) in regions.items():
+                    backend.__dict__ = state
+                    backends[account][region] = backend
+        s3_backends.bucket_accounts.update(buckets)
+
+    return put_back
+
+
 @pytest.fixture
 def endpoint() -> Iterator[str]:
     """The dev server's embedded moto, with nothing in it (as a new process has). moto's store
-    is one per process: the session's tables (tests/conftest.py) are set aside and put back
-    after, or every later test would find them gone."""
-    kept_store, kept_queues = _store_state(), _queue_state()
+    is one per process: the session's (tests/conftest.py: tables, streams and their iterators,
+    queues, buckets) is set aside and put back after, or every later test would find it gone."""
+    put_back = _set_aside()
     _forget_everything()
     url, server = start_moto()
     stop_dispatch = dispatch_in_process(url)
@@ -93,8 +110,7 @@ def endpoint() -> Iterator[str]:
         stop_dispatch()
         server.stop()
         _forget_everything()
-        _restore_store(kept_store)
-        _restore_queues(kept_queues)
+        put_back()
 
 
 def _write(endpoint: str, table: str, first: int, last: int) -> None:
