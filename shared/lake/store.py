@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -230,6 +230,8 @@ class LakeStore:
         under = f"{tenant_folder(tenant_id)}/" if tenant_id is not None else ""
         try:
             return sorted(self._list(under), key=lambda f: (f.partition.path, f.name))
+        except FileNotFoundError as exc:  # compacted away while listed
+            raise LakeMoved(f"lake: listing {self.uri}: {exc}") from exc
         except (BotoCoreError, ClientError, OSError) as exc:
             raise StorageUnavailable(f"lake: listing {self.uri}: {exc}") from exc
 
@@ -277,7 +279,7 @@ class LakeStore:
         try:
             self._s3.download_file(self.bucket, key, str(target))
         except (BotoCoreError, ClientError) as exc:
-            raise StorageUnavailable(f"lake: reading s3://{self.bucket}/{key}: {exc}") from exc
+            raise _read_fault(f"lake: reading s3://{self.bucket}/{key}", exc) from exc
         return target
 
     def cached_copy(self, file: LakeFile, cache: Path) -> Path:
@@ -295,7 +297,7 @@ class LakeStore:
             self._s3.download_file(self.bucket, key, str(partial))
         except (BotoCoreError, ClientError) as exc:
             partial.unlink(missing_ok=True)
-            raise StorageUnavailable(f"lake: reading s3://{self.bucket}/{key}: {exc}") from exc
+            raise _read_fault(f"lake: reading s3://{self.bucket}/{key}", exc) from exc
         os.replace(partial, target)
         return target
 
@@ -357,3 +359,36 @@ def make_lake_store(settings: Settings) -> LakeStore:
         ),
     )
     return LakeStore(settings.lake_uri, client)
+
+
+class LakeMoved(StorageUnavailable):
+    """A listed file was gone when read: compaction replaced it (its rows are in the compacted
+    file a new listing finds)."""
+
+
+READ_ATTEMPTS = 3
+
+
+def read_listed[T](read: Callable[[], T]) -> T:
+    """Runs `read` (list the lake's files, then read them) again when compaction removed a
+    listed file in between; a file still missing after READ_ATTEMPTS tries is a retryable 503.
+    Every reader of listed lake files goes through here."""
+    import duckdb
+
+    for _ in range(READ_ATTEMPTS - 1):
+        try:
+            return read()
+        except (LakeMoved, duckdb.IOException):
+            continue
+    try:
+        return read()
+    except (LakeMoved, duckdb.IOException) as exc:
+        raise StorageUnavailable(f"lake: files kept moving while read: {exc}") from exc
+
+
+def _read_fault(what: str, exc: Exception) -> StorageUnavailable:
+    """A key that is gone was compacted away (read again); anything else is storage's fault."""
+    code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+    if code in ("404", "NoSuchKey"):
+        return LakeMoved(f"{what}: {exc}")
+    return StorageUnavailable(f"{what}: {exc}")

@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from shared import cursors
-from shared.errors import BadRequest, StorageUnavailable
+from shared.errors import BadRequest
 from shared.lake.query import files_in_range
-from shared.lake.store import LakeStore
+from shared.lake.store import LakeStore, read_listed
 from shared.search import index as search_index
 from shared.search import store
 from shared.search.models import MAX_RESULTS, Hit, SearchRequest
@@ -46,21 +46,19 @@ def _tail(
 ) -> list[dict[str, Any]]:
     """The newest row of each record in the tenant's files the index does not cover: stream
     batches, and a compacted file not indexed yet. A file compacted away between the listing
-    and its download (S3) means a new listing."""
+    and its reading means a new listing (`read_listed`)."""
     first = request.since.date().isoformat() if request.since else None
     last = (request.until - timedelta(microseconds=1)).date().isoformat() if request.until else None
-    for attempt in range(2):
-        try:
-            paths = [
-                lake.cached_copy(file, store.cache_dir())
-                for file in files_in_range(lake, tenant, first, last)
-                if indexed.get(file.partition.date) != file.name
-            ]
-            break
-        except StorageUnavailable:
-            if attempt:
-                raise
-    return list(store.latest_rows(paths))
+
+    def listed_then_read() -> list[dict[str, Any]]:
+        paths = [
+            lake.cached_copy(file, store.cache_dir())
+            for file in files_in_range(lake, tenant, first, last)
+            if indexed.get(file.partition.date) != file.name
+        ]
+        return list(store.latest_rows(paths))
+
+    return read_listed(listed_then_read)
 
 
 def search(tenant: str, request: SearchRequest) -> Page:

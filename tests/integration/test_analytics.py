@@ -303,3 +303,49 @@ def test_a_compacted_partition_and_its_newer_batch_files_count_each_record_once(
         ]
     finally:
         forget_lake()
+
+
+def test_a_file_compacted_away_between_listing_and_reading_is_read_from_a_new_listing(
+    tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compaction replaces batch files while a query runs (every 30 s in make dev): the rows
+    are in the file that replaced them, so the query lists again instead of failing."""
+    from shared.analytics import service
+    from shared.lake.store import LakeStore
+
+    expected = data(tenant, metric="messages")
+    listings: list[int] = []
+    real = service.files_in_range
+
+    def listed_then_moved(store: LakeStore, *args: Any) -> Any:
+        files = real(store, *args)
+        listings.append(len(files))
+        if len(listings) == 1:  # the first listing goes stale: each file gets a new name
+            for file in files:
+                path = Path(store.uri_of(file))
+                path.rename(path.with_name(path.name.replace(".parquet", "-moved.parquet")))
+        return files
+
+    monkeypatch.setattr(service, "files_in_range", listed_then_moved)
+    assert data(tenant, metric="messages") == expected
+    assert len(listings) == 2
+
+
+def test_files_that_keep_moving_are_a_retryable_503(
+    tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.analytics import service
+    from shared.lake.store import READ_ATTEMPTS, LakeFile, Partition
+
+    gone = LakeFile(Partition(tenant, "2026-01-14"), "batch-gone.parquet", 1)
+    calls: list[int] = []
+
+    def stale(*_: Any) -> list[LakeFile]:
+        calls.append(1)
+        return [gone]
+
+    monkeypatch.setattr(service, "files_in_range", stale)
+    answer = ask(tenant, metric="messages")
+    assert answer.status == 503, answer.body
+    assert answer.body["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert len(calls) == READ_ATTEMPTS
