@@ -484,8 +484,6 @@ def serve(stack: contextlib.ExitStack) -> None:
     if s3_endpoint:
         ensure_archive_bucket()
     keys = seed_keys(client, settings.dev_keys, folder / DEV_KEY_FILE)
-    if settings.storage_faults:
-        inject_storage_faults(client, settings.storage_faults)
     # One gateway per socket (per API when split); imports the handlers.
     served = {
         sock: Gateways(template, [a for a in api_ids if sockets[a] is sock], STAGE, origins=origins)
@@ -500,6 +498,10 @@ def serve(stack: contextlib.ExitStack) -> None:
     schedules = ScheduleRunner(template)
     schedules.start()
     stack.callback(schedules.stop)
+    # Faults meet what the server serves and runs from here on, never its own start-up (a
+    # stream runner's first DescribeTable failing stopped the server before it listened).
+    if settings.storage_faults:
+        inject_storage_faults(client, settings.storage_faults)
 
     threads = []
     for sock, api_gateway in served.items():
