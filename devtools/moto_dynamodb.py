@@ -15,8 +15,9 @@ walk of the table, no sort) — already in moto's order, and starting after the 
 (a bisection with moto's own ordering test), so sort order, Limit, LastEvaluatedKey,
 ScanIndexForward, key conditions, filters, projections and the 1 MB page limit stay moto's
 (tests/integration/test_moto_fast_queries.py compares pages with the unpatched Query). It also
-makes UpdateExpressions cheaper (see _cheaper_update_expressions) and caches
-moto's server's list of its own modules, which it read from disk on every request.
+makes UpdateExpressions cheaper (see _cheaper_update_expressions), writes the answers of the
+data calls as plain JSON (see _plain_answers) and caches moto's server's list of its own
+modules, which it read from disk on every request.
 
 Written against one moto release (pinned in pyproject's dev extra): installing it on another
 fails loudly, so an upgrade re-checks the patch first.
@@ -24,7 +25,11 @@ fails loudly, so an upgrade re-checks the patch first.
 
 from __future__ import annotations
 
+import base64
 import bisect
+import calendar
+import datetime
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +38,8 @@ MOTO_VERSION = "5.2.5"
 
 _LOCK = threading.RLock()
 _QUERY_PATCHED = "_parley_fast_query"
+_PLAIN_PATCHED = "_parley_plain_answers"
+_JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 # Called under the lock after every DynamoDB request with (handler, status): the data folder's
 # journal (devtools/durable.py) records writes in the order they were applied, and returns
 # what to wait for (the journal's flush) before the answer leaves, outside the lock.
@@ -93,6 +100,7 @@ def fast_queries() -> None:
     backends.list_of_moto_modules = lambda: modules
     Table.query = _patched_query(Table.query)  # type: ignore[method-assign]
     _cheaper_update_expressions()
+    _plain_answers()
 
 
 def _cheaper_update_expressions() -> None:
@@ -186,6 +194,76 @@ def _cheaper_update_expressions() -> None:
 
     validator_class.__init__ = init
     validator_class.validate = validate
+
+
+# The data calls whose answers moto 5.2.5 builds as wire-shaped dicts: their keys are already
+# the output shape's member names, so JSON of the dict is the answer moto's serializer writes.
+_PLAIN_ACTIONS = frozenset(
+    {
+        "BatchGetItem",
+        "BatchWriteItem",
+        "DeleteItem",
+        "GetItem",
+        "PutItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+        "TransactWriteItems",
+        "UpdateItem",
+        "GetRecords",
+        "GetShardIterator",
+    }
+)
+
+
+def _plain_answers() -> None:
+    """moto 5.2.5 serializes every answer by walking the operation's output shape, value by
+    value: for a stream's GetRecords of 1,000 records, most of `make dev`'s CPU under load
+    (each of the two functions fed by the records table reads every record). The data calls'
+    answers are written as plain JSON instead (blobs in base64, timestamps in epoch seconds to
+    the millisecond, no nulls, as moto's serializer writes them); an answer holding anything
+    else, and every error, goes to moto's serializer (tests/integration/test_moto_fast_queries
+    compares both)."""
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        original = handler.serialized
+        if getattr(original, _PLAIN_PATCHED, False):
+            continue
+
+        def serialized(self: Any, result: Any, _original: Any = original) -> Any:
+            plain = type(result) is ActionResult and isinstance(result.result, dict)
+            if plain and self._get_action() in _PLAIN_ACTIONS:
+                try:
+                    body = json.dumps(_wire(result.result), separators=(",", ":"))
+                except TypeError:  # a value moto's serializer must handle
+                    pass
+                else:
+                    headers = {"Content-Type": _JSON_CONTENT_TYPE, **self.response_headers}
+                    return 200, headers, body
+            return _original(self, result)
+
+        setattr(serialized, _PLAIN_PATCHED, True)
+        handler.serialized = serialized  # type: ignore[method-assign,assignment]
+
+
+def _wire(value: Any) -> Any:
+    """A moto answer's value as JSON values; TypeError for anything else."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float:
+        return value
+    if kind is dict:
+        return {k: _wire(v) for k, v in value.items() if v is not None}
+    if kind is list:
+        return [_wire(v) for v in value]
+    if kind is bytes:
+        return base64.b64encode(value).decode("ascii")
+    if kind is datetime.datetime:  # moto's: naive UTC, truncated to the millisecond
+        whole = calendar.timegm(value.timetuple())
+        return whole + (value.microsecond // 1000) / 1000.0 if value.microsecond else whole
+    raise TypeError(kind.__name__)
 
 
 class _Candidates:

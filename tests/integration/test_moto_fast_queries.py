@@ -279,3 +279,125 @@ def test_update_expressions_are_still_checked_every_time(dynamodb: Any, table: s
                 )
             assert refused.value.response["Error"]["Code"] == "ValidationException"
     dynamodb.delete_item(TableName=table, Key=key)
+
+
+def _unpatched(handler: Any) -> Any:
+    """moto's own serializer on `handler` for the duration of a with block."""
+    from moto.core.responses import BaseResponse
+
+    return mock.patch.object(handler, "serialized", BaseResponse.serialized)
+
+
+def test_data_calls_answer_as_moto_serializes_them(dynamodb: Any) -> None:
+    """_plain_answers: every data call (and a stream's GetRecords) parses to the same answer
+    as moto's own serializer writes, for every attribute type, blobs and timestamps included."""
+    import boto3
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    name = f"{TABLE}-plain"
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    streams = boto3.client(
+        "dynamodbstreams",
+        region_name="us-east-1",
+        endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com",
+    )
+    arn = dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+
+    def item(key: str) -> dict[str, Any]:
+        return {
+            "pk": {"S": key},
+            "b": {"B": b"\x00\xff zstd"},
+            "n": {"N": "1.50"},
+            "ss": {"SS": ["x", "y"]},
+            "ns": {"NS": ["1", "2"]},
+            "bs": {"BS": [b"\x01", b"\x02"]},
+            "l": {"L": [{"S": "q"}, {"B": b"\xfe"}, {"M": {"k": {"N": "2"}}}, {"NULL": True}]},
+            "m": {"M": {"bb": {"B": b"\x10"}, "t": {"BOOL": False}, "e": {"S": ""}}},
+        }
+
+    def calls(run: int) -> list[Any]:
+        k = f"run{run}-"
+        table = {"TableName": name, "ReturnConsumedCapacity": "TOTAL"}
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+        )["ShardIterator"]
+        answers = [
+            dynamodb.put_item(**table, Item=item(f"{k}a")),
+            dynamodb.put_item(**table, Item=item(f"{k}a"), ReturnValues="ALL_OLD"),
+            dynamodb.get_item(**table, Key={"pk": {"S": f"{k}a"}}, ConsistentRead=True),
+            dynamodb.get_item(**table, Key={"pk": {"S": f"{k}none"}}),
+            dynamodb.update_item(
+                **table,
+                Key={"pk": {"S": f"{k}a"}},
+                UpdateExpression="SET n = :v ADD c :one",
+                ExpressionAttributeValues={":v": {"N": "3"}, ":one": {"N": "1"}},
+                ReturnValues="ALL_NEW",
+            ),
+            dynamodb.batch_write_item(
+                RequestItems={name: [{"PutRequest": {"Item": item(f"{k}b")}}]},
+                ReturnConsumedCapacity="TOTAL",
+            ),
+            dynamodb.batch_get_item(
+                RequestItems={name: {"Keys": [{"pk": {"S": f"{k}a"}}, {"pk": {"S": f"{k}b"}}]}}
+            ),
+            dynamodb.query(
+                **table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": f"{k}a"}},
+            ),
+            dynamodb.transact_get_items(
+                TransactItems=[{"Get": {"TableName": name, "Key": {"pk": {"S": f"{k}a"}}}}]
+            ),
+            dynamodb.transact_write_items(
+                TransactItems=[{"Put": {"TableName": name, "Item": item(f"{k}c")}}]
+            ),
+            dynamodb.delete_item(**table, Key={"pk": {"S": f"{k}c"}}, ReturnValues="ALL_OLD"),
+        ]
+        records = streams.get_records(ShardIterator=iterator, Limit=1000)
+        assert len(records["Records"]) == 6, "every write above is on the stream"
+        answers.append(records)
+        return answers
+
+    def comparable(answer: Any, run: int) -> Any:
+        if isinstance(answer, dict):
+            return {
+                k: comparable(v, run)
+                for k, v in answer.items()
+                if k not in ("ResponseMetadata", "NextShardIterator", "eventID")
+            }
+        if isinstance(answer, list):
+            return [comparable(v, run) for v in answer]
+        if hasattr(answer, "timestamp"):  # the stream record's time: when it was written
+            return "a time"
+        if isinstance(answer, str) and answer.isdigit() and len(answer) > 15:
+            return "a sequence number"
+        if isinstance(answer, str):
+            return answer.replace(f"run{run}-", "")  # each run's own keys
+        return answer
+
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        assert getattr(handler.serialized, "_parley_plain_answers", False), "not installed"
+    plain = calls(1)
+    with _unpatched(DynamoHandler), _unpatched(DynamoDBStreamsHandler):
+        reference = calls(2)
+
+    assert comparable(plain, 1) == comparable(reference, 2)
+    assert plain[-1]["Records"][0]["dynamodb"]["NewImage"]["b"] == {"B": b"\x00\xff zstd"}
+
+
+def test_wire_refuses_what_it_cannot_write() -> None:
+    from decimal import Decimal
+
+    from devtools.moto_dynamodb import _wire
+
+    with pytest.raises(TypeError):
+        _wire({"a": [Decimal(1)]})
+    assert _wire({"a": None, "b": [b"\x00"]}) == {"b": ["AA=="]}
