@@ -6,7 +6,8 @@ Two embedders, chosen by `PARLEY_CLUSTERS_EMBEDDER` (docs/clusters.md "Embedding
   so the user's turns weigh most (the first 1, the next 0.5, 0.25…) and the whole text 0.3.
   Dimensions 0-63 count the concepts of a cross-language lexicon of support vocabulary
   (`lexicon.py`: rembourser, reembolso, Rückerstattung, 返金 → refund), so requests in two
-  languages meet; dimensions 64-255 hold the words themselves (folded: lowercase, accents
+  languages meet (the concepts that only name an object or setting, an order or an account,
+  at half weight); dimensions 64-255 hold the words themselves (folded: lowercase, accents
   dropped; stop, time and politeness words left out; each long word's 5-letter prefix too;
   Japanese and Chinese as character pairs), each hashed (CRC-32, stable across processes) to
   four dimensions with a sign. Each feature weighs 1 + log(count); the two parts are
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.clusters.lexicon import CONCEPTS
+from shared.clusters.lexicon import CONCEPTS, CONTEXT
 from shared.clusters.terms import NOT_TERMS
 from shared.errors import StorageUnavailable
 
@@ -48,6 +49,7 @@ _PREFIX = 5
 _TURN_DECAY = 0.5  # the user's i-th turn weighs _TURN_DECAY ** i
 _WHOLE = 0.3  # the whole conversation's weight beside the user's turns
 _WORDS_PART = 0.5  # the words' part beside the concepts' part (each normalized first)
+_CONTEXT = 0.5  # weight of a lexicon.CONTEXT concept (an order, an account) beside the others
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _TOKEN = re.compile(r"[^\W_]+")
 _MARKS = re.compile(r"[\u0300-\u036f]")
@@ -101,6 +103,7 @@ class Lexicon:
         if len(names) > CONCEPT_DIMENSIONS:
             raise ValueError(f"{len(names)} concepts, {CONCEPT_DIMENSIONS} dimensions")
         self.names = names
+        self.weights = [_CONTEXT if name in CONTEXT else 1.0 for name in names]
         self.exact: dict[str, set[int]] = {}
         self.stems: dict[str, set[int]] = {}
         self.phrases: dict[str, list[tuple[tuple[str, ...], bool, int]]] = {}
@@ -198,7 +201,8 @@ class LocalEmbedder:
         for text, weight in parts:
             folded = fold(text)
             for index, count in LEXICON.concepts(folded).items():
-                concepts[index] = concepts.get(index, 0.0) + weight * (1.0 + math.log(count))
+                value = weight * LEXICON.weights[index] * (1.0 + math.log(count))
+                concepts[index] = concepts.get(index, 0.0) + value
             counts: Counter[str] = Counter()
             for word in words(text):
                 counts[word] += 1

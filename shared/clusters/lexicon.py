@@ -11,8 +11,8 @@ Entry forms (docs/clusters.md "Embeddings"):
 - `two words`: those words in a row (exact, the last may end in `*`);
 - text in Japanese script (kana, kanji): found anywhere in the text, as Japanese has no spaces.
 
-Concepts whose words come up in most support conversations whatever they are about (order,
-account, problem) are listed in `WEAK` and weigh less."""
+Concepts that name the object or setting of a request (order, account, page) rather than what
+is asked are listed in `CONTEXT` and weigh less."""
 
 from __future__ import annotations
 
@@ -337,17 +337,27 @@ CONCEPTS: dict[str, str] = {
         how long, combien de temps, cuanto tiempo, wie lange, quanto tempo, どのくらい""",
 }
 
-# Concepts that come up in most support conversations whatever they are about: kept as a
-# feature, at a lower weight, so that they do not pull unrelated requests together.
-WEAK = frozenset(
+# Concepts that name what a request is about or where (an order, an account, a card, a
+# page, a date, a person) rather than what the user wants done (a refund, a cancellation, a
+# fix, a change): they come up in requests of every kind, so they weigh half as much.
+CONTEXT = frozenset(
     {
         "account",
         "order",
-        "change_edit",
         "app_ui",
+        "travel_stay",
+        "payment",
+        "email_address",
+        "postal_address",
+        "name_profile",
+        "phone_number",
+        "event_date",
+        "files_upload",
+        "stock_product",
+        "team_users",
         "status_pending",
+        "problem",
         "complaint",
         "contact_human",
-        "problem",
     }
 )
