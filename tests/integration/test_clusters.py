@@ -100,6 +100,33 @@ def test_conversations_are_clustered_by_topic_listed_and_paged(lake: Path) -> No
     assert sorted(seen) == sorted(f"refund-production-{n}" for n in range(8))
 
 
+def members_by_cluster(tenant: str) -> dict[str, set[str]]:
+    found = {}
+    for c in ask(tenant).body["data"]:
+        detail = ask(tenant, f"/api/v1/clusters/{c['id']}", limit="200")
+        found[c["id"]] = {m["conversationId"] for m in detail.body["members"]}
+    return found
+
+
+def test_the_users_turns_decide_a_conversations_cluster(lake: Path) -> None:
+    """The service reads the user's turns apart (role `user`): a refund request answered at
+    length about the parcel's delivery joins the refunds, not the deliveries."""
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    seed(lake, tenant)
+    common = {"conversation_id": "mixed-1", "ts": NOW - timedelta(hours=1)}
+    answer = " ".join([TOPICS["shipping"]] * 3)
+    lake_support.write(
+        lake,
+        [
+            row(tenant, "mixed-1-u", "refund charged twice money back please", seq="1", **common),
+            row(tenant, "mixed-1-a", answer, role="assistant", seq="2", **common),
+        ],
+    )
+    services.cluster_service().recluster(tenant)
+    (home,) = [m for m in members_by_cluster(tenant).values() if "mixed-1" in m]
+    assert {m.split("-")[0] for m in home - {"mixed-1"}} == {"refund"}
+
+
 def test_a_new_conversation_is_assigned_to_the_nearest_cluster_and_ids_stay(lake: Path) -> None:
     tenant = f"t-{uuid.uuid4().hex[:6]}"
     seed(lake, tenant)
