@@ -149,6 +149,7 @@ class ClusterService:
         for n, c in enumerate(conversations):
             by_env.setdefault(c.environment, []).append(n)
         created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        same_space = old_model is not None and old_model.embedder == self.embedder.name
         for environment, indexes in sorted(by_env.items()):
             points = vectors[indexes]
             assignment, centroids = clustering.cluster(points, self.seed)
@@ -158,7 +159,8 @@ class ClusterService:
                 clustering.Previous(
                     c.id,
                     frozenset(m for m, p in previous.items() if p.cluster_id == c.id),
-                    np.asarray(c.centroid, dtype=np.float32),
+                    # Another embedder's centroid is in another space: members alone match.
+                    np.asarray(c.centroid if same_space else [0.0] * DIMENSIONS, np.float32),
                 )
                 for c in (old_model.in_environment(environment) if old_model else [])
             ]
@@ -234,11 +236,14 @@ class ClusterService:
 
     def assign(self, tenant: str, now: datetime | None = None) -> Outcome:
         """The tenant's new or changed conversations, each put in the nearest cluster of its
-        environment (cosine to the centroid). A tenant without clusters yet, or a conversation
-        in an environment that has none, is re-clustered instead."""
+        environment (cosine to the centroid). A tenant without clusters yet, or whose clusters
+        another embedder made, or a conversation in an environment that has none, is
+        re-clustered instead."""
         now = now or datetime.now(UTC)
         model = self.store.load_model(tenant)
-        if model is None:
+        if model is None or model.embedder != self.embedder.name:
+            # No clusters yet, or centroids in another embedder's space (a new embedder or a
+            # new version of one): nearest centroids would mean nothing, so cluster afresh.
             return self.recluster(tenant, now)
         known = {c.id for c in model.clusters}
         con = _connection(self.lake)
