@@ -1,5 +1,5 @@
 """The clusters' building blocks without storage: embeddings (local, and Titan with a stubbed
-client), k-means and the choice of k, labels, and stable ids across re-clusterings."""
+client), spectral clustering and the choice of k, labels, and stable ids across re-clusterings."""
 
 from __future__ import annotations
 
