@@ -3,8 +3,14 @@ conversation tagged with an `intent` by helpers who never saw this code), compar
 intents: purity, normalized mutual information and adjusted Rand index, for k chosen from the
 data (as in production) and for k = the number of intents.
 
-    python -m bench.eval_clusters            # tune half
+    python -m bench.eval_clusters                  # every tuning half, each and their mean
+    python -m bench.eval_clusters --half tune_b    # one half
     python -m bench.eval_clusters --half heldout   # report once, never tune on it
+
+Tuning halves: `tune` (pair A), `tune_b`, `tune_c`, `tune_d` (pair D). Until pair D's file is
+renamed `tune_d.jsonl`, a `heldout.jsonl` whose ids are all `D…` is pair D, so tuning data,
+and `--half heldout` declines it. A conversation is read as the service reads it from the lake
+(shared/clusters/service.py): its messages' text in order, and the user's turns apart.
 """
 
 from __future__ import annotations
@@ -12,14 +18,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from shared.clusters import clustering
-from shared.clusters.embedding import LocalEmbedder
+from shared.clusters.embedding import TURN, Document, LocalEmbedder
 
 SET = Path(__file__).parent / "insights_eval"
+TUNING = ("tune", "tune_b", "tune_c", "tune_d")
 
 
 def purity(found: Sequence[int], truth: Sequence[str]) -> float:
@@ -50,42 +59,106 @@ def nmi(found: Sequence[int], truth: Sequence[str]) -> float:
     return mutual / mean if mean else 1.0
 
 
-def text_of(row: dict[str, object]) -> str:
+def document_of(row: dict[str, Any]) -> Document:
+    """The conversation as the service builds it from its lake rows."""
     messages = row["messages"]
     assert isinstance(messages, list)
-    return "\n".join(str(m.get("content") or "") for m in messages)
+    texts = [(str(m.get("role") or ""), str(m.get("content") or "")) for m in messages]
+    return Document(
+        "\n".join(text for _, text in texts),
+        TURN.join(text for role, text in texts if role == "user"),
+    )
 
 
-def evaluate(half: str) -> dict[str, float]:
-    rows = [json.loads(line) for line in (SET / f"{half}.jsonl").read_text().splitlines() if line]
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _is_pair_d(path: Path) -> bool:
+    rows = _rows(path)
+    return bool(rows) and all(str(r["id"]).startswith("D") for r in rows)
+
+
+def half_path(half: str) -> Path | None:
+    """The file of a half; pair D is `tune_d.jsonl` or, before its rename, `heldout.jsonl`."""
+    path = SET / f"{half}.jsonl"
+    if path.exists():
+        if half == "heldout" and _is_pair_d(path) and not (SET / "tune_d.jsonl").exists():
+            return None  # pair D under its old name: tuning data, reported as tune_d
+        return path
+    if half == "tune_d" and (old := SET / "heldout.jsonl").exists() and _is_pair_d(old):
+        return old
+    return None
+
+
+def evaluate(half: str) -> dict[str, float | int]:
+    path = half_path(half)
+    if path is None:
+        raise FileNotFoundError(half)
+    rows = _rows(path)
     truth = [str(r["intent"]) for r in rows]
-    points = LocalEmbedder().embed([text_of(r) for r in rows])
+    points = LocalEmbedder().embed([document_of(r) for r in rows])
     chosen, _ = clustering.cluster(points)
-    fixed, _ = clustering.kmeans(points, len(set(truth)))
-    found_k = len(set(chosen.tolist()))
+    fixed, _ = clustering.cluster(points, k=len(set(truth)))
+    found, at_k = chosen.tolist(), fixed.tolist()
     return {
         "conversations": len(rows),
         "intents": len(set(truth)),
-        "k_chosen": found_k,
-        "purity": purity(chosen.tolist(), truth),
-        "nmi": nmi(chosen.tolist(), truth),
-        "ari": adjusted_rand(chosen.tolist(), truth),
-        "purity_k_intents": purity(fixed.tolist(), truth),
-        "nmi_k_intents": nmi(fixed.tolist(), truth),
-        "ari_k_intents": adjusted_rand(fixed.tolist(), truth),
+        "k_chosen": len(set(found)),
+        "purity": purity(found, truth),
+        "nmi": nmi(found, truth),
+        "ari": adjusted_rand(found, truth),
+        "purity_k_intents": purity(at_k, truth),
+        "nmi_k_intents": nmi(at_k, truth),
+        "ari_k_intents": adjusted_rand(at_k, truth),
     }
+
+
+_COLUMNS = (
+    "k_chosen",
+    "purity",
+    "nmi",
+    "ari",
+    "purity_k_intents",
+    "nmi_k_intents",
+    "ari_k_intents",
+)
+
+
+def _line(name: str, figures: dict[str, float | int]) -> str:
+    shown = [
+        f"{figures[c]:.3f}" if isinstance(figures[c], float) else str(figures[c]) for c in _COLUMNS
+    ]
+    return f"{name:<10} {figures['conversations']:>5} " + " ".join(f"{v:>8}" for v in shown)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--half", choices=["tune", "heldout"], default="tune")
+    parser.add_argument("--half", choices=[*TUNING, "heldout"], default=None)
     args = parser.parse_args()
-    figures = evaluate(args.half)
-    print(f"cluster evaluation ({args.half}, local embedder):")
-    for name, value in figures.items():
-        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
-        print(f"  {name}: {shown}")
-    print(f"target: purity >= 0.80 locally: {figures['purity']:.3f}")
+    halves = [args.half] if args.half else [h for h in TUNING if half_path(h) is not None]
+    if args.half == "heldout" and half_path("heldout") is None:
+        print("cluster evaluation (heldout): no held-out half (heldout.jsonl is pair D, tuning)")
+        return
+    if not halves:
+        sys.exit("no half to evaluate")
+    print("cluster evaluation, local embedder (k = 10: the number of intents):")
+    print(
+        f"{'half':<10} {'n':>5} "
+        + " ".join(f"{c.replace('_k_intents', '@10'):>8}" for c in _COLUMNS)
+    )
+    results = {h: evaluate(h) for h in halves}
+    for half, figures in results.items():
+        print(_line(half, figures))
+    if len(results) > 1:
+        mean: dict[str, float | int] = {
+            "conversations": sum(int(f["conversations"]) for f in results.values())
+        }
+        for c in _COLUMNS:
+            mean[c] = sum(float(f[c]) for f in results.values()) / len(results)
+        print(_line("mean", mean))
+    purities = [float(f["purity"]) for f in results.values()]
+    print(f"target: purity >= 0.80 locally: {sum(purities) / len(purities):.3f}")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,21 @@
 """A conversation's embedding: 256 floats, L2-normalized, so a dot product is a cosine.
 
 Two embedders, chosen by `PARLEY_CLUSTERS_EMBEDDER` (docs/clusters.md "Embeddings"):
-- `local` (default; make dev, tests, AWS unless set): hashed bag of words. Each word (folded:
-  lowercase, accents dropped; stop, time and politeness words left out) and each long word's
-  5-letter prefix (a cheap stemmer: refund/refunded/refunds) is a feature weighted 1 + log(tf);
-  every feature is hashed (CRC-32, stable across processes) to four of the 256 dimensions with
-  a sign each: a sparse random projection, numpy only, no model and nothing downloaded. A
-  conversation's vector depends on its own text only, so it is stored and never recomputed.
+- `local` (default; make dev, tests, AWS unless set): concepts and hashed words, numpy only,
+  no model and nothing downloaded. What a conversation is about is mostly the user's request,
+  so the user's turns weigh most (the first 1, the next 0.5, 0.25…) and the whole text 0.3.
+  Dimensions 0-63 count the concepts of a cross-language lexicon of support vocabulary
+  (`lexicon.py`: rembourser, reembolso, Rückerstattung, 返金 → refund), so requests in two
+  languages meet (the concepts that only name an object or setting, an order or an account,
+  at half weight); dimensions 64-255 hold the words themselves (folded: lowercase, accents
+  dropped; stop, time and politeness words left out; each long word's 5-letter prefix too;
+  Japanese and Chinese as character pairs), each hashed (CRC-32, stable across processes) to
+  four dimensions with a sign. Each feature weighs 1 + log(count); the two parts are
+  normalized apart and added 1 : 0.5. A conversation's vector depends on its own text only,
+  so it is stored and never recomputed.
 - `bedrock`: Amazon Titan Text Embeddings V2 (`amazon.titan-embed-text-v2:0`, 256 dimensions,
-  normalized) through `bedrock-runtime` InvokeModel; multilingual and semantic.
+  normalized) through `bedrock-runtime` InvokeModel; multilingual and semantic; it reads the
+  whole text.
 """
 
 from __future__ import annotations
@@ -20,11 +27,13 @@ import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.clusters.lexicon import CONCEPTS, CONTEXT
 from shared.clusters.terms import NOT_TERMS
 from shared.errors import StorageUnavailable
 
@@ -33,30 +42,138 @@ if TYPE_CHECKING:
 
 DIMENSIONS = 256
 MAX_CHARS = 20_000  # of a conversation's text: its start says what it is about
-_HASHES = 4  # dimensions per feature
+TURN = "\x1e"  # between the user's turns in Document.request
+CONCEPT_DIMENSIONS = 64  # the lexicon's concepts, one dimension each; the words hash to the rest
+_HASHES = 4  # dimensions per word feature
 _PREFIX = 5
+_TURN_DECAY = 0.5  # the user's i-th turn weighs _TURN_DECAY ** i
+_WHOLE = 0.3  # the whole conversation's weight beside the user's turns
+_WORDS_PART = 0.5  # the words' part beside the concepts' part (each normalized first)
+_CONTEXT = 0.5  # weight of a lexicon.CONTEXT concept (an order, an account) beside the others
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_TOKEN = re.compile(r"[^\W_]+")
 _MARKS = re.compile(r"[\u0300-\u036f]")
+_CJK_CHARS = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f"
+_CJK = re.compile(f"[{_CJK_CHARS}]")
+_CJK_RUN = re.compile(f"[{_CJK_CHARS}]+")
 
 
 def fold(text: str) -> str:
-    """Lowercase, accents dropped (NFKD, combining marks removed by one C-level regex)."""
-    return _MARKS.sub("", unicodedata.normalize("NFKD", text.lower()))
+    """Lowercase, accents dropped (NFKD, combining marks removed by one C-level regex; then
+    recomposed, so Japanese kana keep their voicing marks)."""
+    return unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFKD", text.lower())))
 
 
 def words(text: str) -> list[str]:
-    """The words a cluster is about: folded, letters only, no stop/time/politeness words."""
-    return [w for w in _WORD.findall(fold(text[:MAX_CHARS])) if w not in NOT_TERMS]
+    """The words a cluster is about: folded, letters only, no stop/time/politeness words;
+    Japanese and Chinese (no spaces) as overlapping character pairs."""
+    folded = fold(text[:MAX_CHARS])
+    found = [w for w in _WORD.findall(folded) if w not in NOT_TERMS and not _CJK.search(w)]
+    for run in _CJK_RUN.findall(folded):
+        found.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return found
+
+
+@dataclass(frozen=True)
+class Document:
+    """What an embedder reads of a conversation: its messages' text in order, and the user's
+    turns alone, in order, joined by TURN ("" when no message has the user's role)."""
+
+    text: str
+    request: str = ""
+
+
+def document(item: Document | str) -> Document:
+    """A plain string is a conversation whose roles are unknown: all of it is the request."""
+    return item if isinstance(item, Document) else Document(item, item)
 
 
 class Embedder(Protocol):
     name: str
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed(self, documents: Sequence[Document | str]) -> np.ndarray: ...
+
+
+class Lexicon:
+    """`lexicon.CONCEPTS` compiled: exact words, stems (`stem*`), phrases of several words
+    (matched first, longest first) and Japanese-script entries (found anywhere)."""
+
+    def __init__(self, concepts: dict[str, str]) -> None:
+        names = sorted(concepts)
+        if len(names) > CONCEPT_DIMENSIONS:
+            raise ValueError(f"{len(names)} concepts, {CONCEPT_DIMENSIONS} dimensions")
+        self.names = names
+        self.weights = [_CONTEXT if name in CONTEXT else 1.0 for name in names]
+        self.exact: dict[str, set[int]] = {}
+        self.stems: dict[str, set[int]] = {}
+        self.phrases: dict[str, list[tuple[tuple[str, ...], bool, int]]] = {}
+        self.anywhere: dict[str, set[int]] = {}
+        for index, name in enumerate(names):
+            for raw in concepts[name].split(","):
+                entry = fold(" ".join(raw.split()))
+                if not entry:
+                    continue
+                if _CJK.search(entry):
+                    self.anywhere.setdefault(entry, set()).add(index)
+                    continue
+                stem = entry.endswith("*")
+                parts = tuple(_TOKEN.findall(entry.rstrip("*")))
+                if len(parts) == 1:
+                    (self.stems if stem else self.exact).setdefault(parts[0], set()).add(index)
+                elif parts:
+                    self.phrases.setdefault(parts[0], []).append((parts, stem, index))
+        for found in self.phrases.values():
+            found.sort(key=lambda p: -len(p[0]))
+        self._words: dict[str, tuple[int, ...]] = {}
+
+    def _word(self, token: str) -> tuple[int, ...]:
+        found = self._words.get(token)
+        if found is None:
+            hits = set(self.exact.get(token, ()))
+            for end in range(len(token), 2, -1):
+                hits |= self.stems.get(token[:end], set())
+            found = self._words[token] = tuple(sorted(hits))
+            if len(self._words) > 500_000:  # bounded memory on a long-lived worker
+                self._words.clear()
+        return found
+
+    def concepts(self, folded: str) -> Counter[int]:
+        """How often each concept is named in a folded text."""
+        tokens = _TOKEN.findall(folded)
+        counts: Counter[int] = Counter()
+        at = 0
+        while at < len(tokens):
+            token = tokens[at]
+            matched = 0
+            for parts, stem, index in self.phrases.get(token, ()):
+                n = len(parts)
+                got = tokens[at : at + n]
+                if (
+                    len(got) == n
+                    and got[1:-1] == list(parts[1:-1])
+                    and (got[-1] == parts[-1] or (stem and got[-1].startswith(parts[-1])))
+                ):
+                    counts[index] += 1
+                    matched = n
+                    break
+            if matched:
+                at += matched
+                continue
+            counts.update(self._word(token))
+            at += 1
+        if self.anywhere and _CJK.search(folded):
+            for entry, indexes in self.anywhere.items():
+                if n := folded.count(entry):
+                    for index in indexes:
+                        counts[index] += n
+        return counts
+
+
+LEXICON = Lexicon(CONCEPTS)
 
 
 class LocalEmbedder:
-    name = "local-hashed-v1"
+    name = "local-concepts-v2"
 
     def __init__(self) -> None:
         self._slots: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -66,36 +183,52 @@ class LocalEmbedder:
         if found is None:
             raw = feature.encode()
             hashes = [zlib.crc32(raw, seed) for seed in range(_HASHES)]
-            dims = np.array([h % DIMENSIONS for h in hashes], dtype=np.intp)
+            span = DIMENSIONS - CONCEPT_DIMENSIONS
+            dims = np.array([CONCEPT_DIMENSIONS + h % span for h in hashes], dtype=np.intp)
             signs = np.array([1.0 if (h >> 16) & 1 else -1.0 for h in hashes], dtype=np.float32)
             found = self._slots[feature] = (dims, signs)
             if len(self._slots) > 500_000:  # bounded memory on a long-lived worker
                 self._slots.clear()
         return found
 
-    def vector(self, text: str) -> np.ndarray:
-        counts: Counter[str] = Counter()
-        for word in words(text):
-            counts[word] += 1
-            if len(word) > _PREFIX:
-                counts["~" + word[:_PREFIX]] += 1
+    def vector(self, item: Document | str) -> np.ndarray:
+        doc = document(item)
+        turns = [t for t in doc.request[:MAX_CHARS].split(TURN) if t.strip()]
+        parts = [(turn, _TURN_DECAY**i) for i, turn in enumerate(turns)]
+        parts.append((doc.text[:MAX_CHARS], _WHOLE if turns else 1.0))
+        concepts: dict[int, float] = {}
+        features: dict[str, float] = {}
+        for text, weight in parts:
+            folded = fold(text)
+            for index, count in LEXICON.concepts(folded).items():
+                value = weight * LEXICON.weights[index] * (1.0 + math.log(count))
+                concepts[index] = concepts.get(index, 0.0) + value
+            counts: Counter[str] = Counter()
+            for word in words(text):
+                counts[word] += 1
+                if len(word) > _PREFIX and not _CJK.search(word):
+                    counts["~" + word[:_PREFIX]] += 1
+            for feature, count in counts.items():
+                features[feature] = features.get(feature, 0.0) + weight * (1.0 + math.log(count))
         out = np.zeros(DIMENSIONS, dtype=np.float32)
-        if not counts:
-            return out
-        dims = np.empty(len(counts) * _HASHES, dtype=np.intp)
-        values = np.empty(len(counts) * _HASHES, dtype=np.float32)
-        for n, (feature, count) in enumerate(counts.items()):
-            slot_dims, signs = self._slot(feature)
-            at = n * _HASHES
-            dims[at : at + _HASHES] = slot_dims
-            values[at : at + _HASHES] = signs * (1.0 + math.log(count))
-        out += np.bincount(dims, weights=values, minlength=DIMENSIONS).astype(np.float32)
-        return normalized(out)
+        for index, value in concepts.items():
+            out[index] = value
+        hashed = np.zeros(DIMENSIONS, dtype=np.float32)
+        if features:
+            dims = np.empty(len(features) * _HASHES, dtype=np.intp)
+            values = np.empty(len(features) * _HASHES, dtype=np.float32)
+            for n, (feature, value) in enumerate(features.items()):
+                slot_dims, signs = self._slot(feature)
+                at = n * _HASHES
+                dims[at : at + _HASHES] = slot_dims
+                values[at : at + _HASHES] = signs * value
+            hashed += np.bincount(dims, weights=values, minlength=DIMENSIONS).astype(np.float32)
+        return normalized(normalized(out) + _WORDS_PART * normalized(hashed))
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
+    def embed(self, documents: Sequence[Document | str]) -> np.ndarray:
+        if not documents:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.vstack([self.vector(t) for t in texts])
+        return np.vstack([self.vector(d) for d in documents])
 
 
 class BedrockEmbedder:
@@ -114,7 +247,8 @@ class BedrockEmbedder:
 
         return cls(runtime_client(settings))
 
-    def vector(self, text: str) -> np.ndarray:
+    def vector(self, item: Document | str) -> np.ndarray:
+        text = document(item).text
         body = {"inputText": text[:MAX_CHARS] or " ", "dimensions": DIMENSIONS, "normalize": True}
         try:
             answer = self._client.invoke_model(
@@ -130,10 +264,10 @@ class BedrockEmbedder:
             raise StorageUnavailable(f"bedrock embeddings: {len(embedding)} dimensions")
         return normalized(np.asarray(embedding, dtype=np.float32))
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
+    def embed(self, documents: Sequence[Document | str]) -> np.ndarray:
+        if not documents:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.vstack([self.vector(t) for t in texts])
+        return np.vstack([self.vector(d) for d in documents])
 
 
 def normalized(vector: np.ndarray) -> np.ndarray:

@@ -4,7 +4,8 @@ reads of `GET /api/v1/clusters` (docs/clusters.md).
 A conversation is every lake row with its conversation id (every source: ingest, OTLP, the
 conversations API and its Converra runs); its text is its messages' text in order, its
 environment the latest one its messages name ('' for none), its version the highest row
-version, so any new message or status change makes it pending again."""
+version, so any new message or status change makes it pending again. The user's turns are also
+read apart (role `user`): the local embedder weighs them most."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from shared.clusters import clustering
-from shared.clusters.embedding import DIMENSIONS, MAX_CHARS, Embedder, words
+from shared.clusters.embedding import DIMENSIONS, MAX_CHARS, TURN, Document, Embedder, words
 from shared.clusters.store import Cluster, ClusterStore, Member, Model, member_files_sql
 from shared.lake.query import files_in_range, latest_rows_sql
 from shared.lake.store import LakeStore, connect, load_httpfs
@@ -46,6 +47,11 @@ class Conversation:
     first_ts: str
     last_ts: str
     text: str = ""
+    request: str = ""  # the user's turns, in order, joined by embedding.TURN
+
+    @property
+    def document(self) -> Document:
+        return Document(self.text, self.request)
 
 
 def _rows_sql(lake: LakeStore, tenant: str, since: datetime) -> str:
@@ -57,9 +63,11 @@ def _conversations(
     con: Any, rows_sql: str, with_text: bool, only: list[str] | None = None
 ) -> list[Conversation]:
     text = (
-        f", left(string_agg(text, chr(10) ORDER BY seq), {MAX_CHARS}) AS text"
+        f", left(string_agg(text, chr(10) ORDER BY seq), {MAX_CHARS}) AS text, "
+        f"coalesce(left(string_agg(text, chr({ord(TURN)}) ORDER BY seq) "
+        f"FILTER (WHERE role = 'user'), {MAX_CHARS}), '') AS request"
         if with_text
-        else ", '' AS text"
+        else ", '' AS text, '' AS request"
     )
     where = "WHERE conversation_id IN (SELECT unnest($ids))" if only is not None else ""
     sql = (
@@ -141,6 +149,7 @@ class ClusterService:
         for n, c in enumerate(conversations):
             by_env.setdefault(c.environment, []).append(n)
         created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        same_space = old_model is not None and old_model.embedder == self.embedder.name
         for environment, indexes in sorted(by_env.items()):
             points = vectors[indexes]
             assignment, centroids = clustering.cluster(points, self.seed)
@@ -150,7 +159,8 @@ class ClusterService:
                 clustering.Previous(
                     c.id,
                     frozenset(m for m, p in previous.items() if p.cluster_id == c.id),
-                    np.asarray(c.centroid, dtype=np.float32),
+                    # Another embedder's centroid is in another space: members alone match.
+                    np.asarray(c.centroid if same_space else [0.0] * DIMENSIONS, np.float32),
                 )
                 for c in (old_model.in_environment(environment) if old_model else [])
             ]
@@ -219,18 +229,21 @@ class ClusterService:
             else:
                 todo.append(n)
         if todo:
-            out[todo] = self.embedder.embed([conversations[n].text for n in todo])
+            out[todo] = self.embedder.embed([conversations[n].document for n in todo])
         return out
 
     # --- assignment ------------------------------------------------------------------------------
 
     def assign(self, tenant: str, now: datetime | None = None) -> Outcome:
         """The tenant's new or changed conversations, each put in the nearest cluster of its
-        environment (cosine to the centroid). A tenant without clusters yet, or a conversation
-        in an environment that has none, is re-clustered instead."""
+        environment (cosine to the centroid). A tenant without clusters yet, or whose clusters
+        another embedder made, or a conversation in an environment that has none, is
+        re-clustered instead."""
         now = now or datetime.now(UTC)
         model = self.store.load_model(tenant)
-        if model is None:
+        if model is None or model.embedder != self.embedder.name:
+            # No clusters yet, or centroids in another embedder's space (a new embedder or a
+            # new version of one): nearest centroids would mean nothing, so cluster afresh.
             return self.recluster(tenant, now)
         known = {c.id for c in model.clusters}
         con = _connection(self.lake)
@@ -253,7 +266,7 @@ class ClusterService:
         environments = {c.environment for c in model.clusters}
         if any(c.environment not in environments for c in changed):
             return self.recluster(tenant, now)
-        vectors = self.embedder.embed([c.text for c in changed])
+        vectors = self.embedder.embed([c.document for c in changed])
         assigned = []
         for conversation, vector in zip(changed, vectors, strict=True):
             candidates = model.in_environment(conversation.environment)

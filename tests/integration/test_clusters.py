@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,33 @@ def test_conversations_are_clustered_by_topic_listed_and_paged(lake: Path) -> No
     assert sorted(seen) == sorted(f"refund-production-{n}" for n in range(8))
 
 
+def members_by_cluster(tenant: str) -> dict[str, set[str]]:
+    found = {}
+    for c in ask(tenant).body["data"]:
+        detail = ask(tenant, f"/api/v1/clusters/{c['id']}", limit="200")
+        found[c["id"]] = {m["conversationId"] for m in detail.body["members"]}
+    return found
+
+
+def test_the_users_turns_decide_a_conversations_cluster(lake: Path) -> None:
+    """The service reads the user's turns apart (role `user`): a refund request answered at
+    length about the parcel's delivery joins the refunds, not the deliveries."""
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    seed(lake, tenant)
+    common = {"conversation_id": "mixed-1", "ts": NOW - timedelta(hours=1)}
+    answer = " ".join([TOPICS["shipping"]] * 3)
+    lake_support.write(
+        lake,
+        [
+            row(tenant, "mixed-1-u", "refund charged twice money back please", seq="1", **common),
+            row(tenant, "mixed-1-a", answer, role="assistant", seq="2", **common),
+        ],
+    )
+    services.cluster_service().recluster(tenant)
+    (home,) = [m for m in members_by_cluster(tenant).values() if "mixed-1" in m]
+    assert {m.split("-")[0] for m in home - {"mixed-1"}} == {"refund"}
+
+
 def test_a_new_conversation_is_assigned_to_the_nearest_cluster_and_ids_stay(lake: Path) -> None:
     tenant = f"t-{uuid.uuid4().hex[:6]}"
     seed(lake, tenant)
@@ -116,6 +144,28 @@ def test_a_new_conversation_is_assigned_to_the_nearest_cluster_and_ids_stay(lake
     # Re-clustering with one more member keeps every id.
     service.recluster(tenant)
     assert set(c["id"] for c in ask(tenant).body["data"]) == set(before)
+
+
+def test_clusters_of_another_embedder_are_remade_not_assigned_to(lake: Path) -> None:
+    """Centroids made by another embedder (or an older version of this one) are in another
+    space: the assigner re-clusters instead, and ids follow the members."""
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    seed(lake, tenant)
+    service = services.cluster_service()
+    service.recluster(tenant)
+    model = service.store.load_model(tenant)
+    assert model is not None
+    assert model.embedder == service.embedder.name
+    ids = {c.id for c in model.clusters}
+    service.store.save_model(tenant, replace(model, embedder="local-hashed-v1"))
+    lake_support.write(lake, conversation(tenant, "login-new-2", "login", days_ago=0))
+    outcome = service.assign(tenant)
+    assert outcome.reclustered
+    assert outcome.conversations == 25
+    remade = service.store.load_model(tenant)
+    assert remade is not None
+    assert remade.embedder == service.embedder.name
+    assert {c.id for c in remade.clusters} == ids
 
 
 def test_tenants_and_environments_are_separate(lake: Path) -> None:

@@ -1,5 +1,5 @@
 """The clusters' building blocks without storage: embeddings (local, and Titan with a stubbed
-client), k-means and the choice of k, labels, and stable ids across re-clusterings."""
+client), spectral clustering and the choice of k, labels, and stable ids across re-clusterings."""
 
 from __future__ import annotations
 
@@ -13,7 +13,17 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shared.clusters import clustering
-from shared.clusters.embedding import DIMENSIONS, BedrockEmbedder, LocalEmbedder, words
+from shared.clusters.embedding import (
+    CONCEPT_DIMENSIONS,
+    DIMENSIONS,
+    LEXICON,
+    TURN,
+    BedrockEmbedder,
+    Document,
+    LocalEmbedder,
+    fold,
+    words,
+)
 from shared.errors import StorageUnavailable
 
 TOPICS = [
@@ -41,6 +51,58 @@ def test_words_leave_out_stop_time_and_politeness_words_in_four_languages() -> N
 
 def test_an_empty_conversation_is_a_zero_vector_not_an_error() -> None:
     assert not LocalEmbedder().embed([""]).any()
+    assert not LocalEmbedder().embed([Document("", "")]).any()
+
+
+def concepts_of(text: str) -> set[str]:
+    return {LEXICON.names[i] for i in LEXICON.concepts(fold(text))}
+
+
+def test_the_lexicon_maps_seven_languages_to_shared_concepts() -> None:
+    assert "refund" in concepts_of("I would like a refund")
+    assert "refund" in concepts_of("je voudrais être remboursé")  # stems: rembours*
+    assert "refund" in concepts_of("quiero un reembolso")
+    assert "refund" in concepts_of("Rückerstattung bitte")  # folded: ruckerstatt*
+    assert "refund" in concepts_of("vorrei un rimborso")
+    assert "refund" in concepts_of("注文の返金をお願いします")  # Japanese: anywhere in the text
+    assert "password" in concepts_of("j'ai oublié mon mot de passe")  # a phrase
+    assert "password" in concepts_of("olvidé mi contraseña")
+    assert concepts_of("the bug crashes") >= {"bug_error"}
+    assert not concepts_of("the weather is lovely")
+    assert len(LEXICON.names) <= CONCEPT_DIMENSIONS
+
+
+def test_a_french_and_an_english_refund_meet_through_the_lexicon() -> None:
+    english, french, login = LocalEmbedder().embed(
+        [
+            "I was charged but want a refund for my order",
+            "On m'a débité, je veux un remboursement de ma commande",
+            "I cannot log in, my password reset link fails",
+        ]
+    )
+    assert english @ french > english @ login
+    assert english @ french > 0.5
+
+
+def test_the_users_turns_weigh_more_than_the_assistants_answers() -> None:
+    answer = "Let me check the delivery tracking of your parcel with the courier"
+    refund = Document(
+        f"I want a refund for my order\n{answer}", f"I want a refund for my order{TURN}yes"
+    )
+    shipping = Document(f"Where is my parcel?\n{answer}", "Where is my parcel?")
+    plain_refund, plain_shipping = LocalEmbedder().embed(
+        ["I want a refund for my order", "Where is my parcel? delivery tracking"]
+    )
+    (vector,) = LocalEmbedder().embed([refund])
+    assert vector @ plain_refund > vector @ plain_shipping
+    # The same text without roles reads as all request: the answer's words count fully.
+    (no_roles,) = LocalEmbedder().embed([refund.text])
+    assert no_roles @ plain_shipping > vector @ plain_shipping
+    assert LocalEmbedder().embed([shipping]).shape == (1, DIMENSIONS)
+
+
+def test_japanese_words_are_character_pairs() -> None:
+    assert words("返金してください") == ["返金", "金し", "して", "てく", "くだ", "ださ", "さい"]
 
 
 def blobs(per_topic: int = 20) -> tuple[np.ndarray, list[int]]:
@@ -63,6 +125,36 @@ def test_k_is_chosen_from_the_data_and_clusters_follow_the_topics() -> None:
         assert len(found) == 1
     again, _ = clustering.cluster(points)
     assert np.array_equal(again, assignment)  # seeded: one input, one answer
+
+
+def test_k_can_be_fixed_and_every_point_lands_in_its_nearest_centroid() -> None:
+    points, _ = blobs()
+    assignment, centroids = clustering.cluster(points, k=2)
+    assert len(centroids) == 2
+    assert np.array_equal(assignment, np.argmax(points @ centroids.T, axis=1))
+    assert np.allclose(np.linalg.norm(centroids, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_large_set_is_clustered_on_a_sample_and_assigned_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(clustering, "SAMPLE", 30)
+    points, truth = blobs(per_topic=40)
+    assignment, centroids = clustering.cluster(points)
+    assert len(centroids) == 3
+    assert len(assignment) == 120
+    for t in range(3):
+        assert len({int(a) for a, w in zip(assignment, truth, strict=True) if w == t}) == 1
+
+
+def test_leading_eigenvectors_match_a_full_decomposition() -> None:
+    rng = np.random.default_rng(3)
+    basis = np.linalg.qr(rng.standard_normal((60, 60)))[0]
+    values = np.concatenate([[1.0, 0.9, 0.8], np.linspace(0.3, -0.5, 57)])
+    matrix = basis @ np.diag(values) @ basis.T
+    found = clustering._leading_eigenvectors(matrix, 3, seed=0)
+    for j in range(3):
+        assert abs(float(found[:, j] @ basis[:, j])) > 0.99
 
 
 def test_a_handful_of_conversations_is_one_cluster() -> None:
