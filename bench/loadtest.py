@@ -318,6 +318,19 @@ def stop_server(process: subprocess.Popen[str]) -> None:
         process.wait()
 
 
+def server_cpu_seconds(pid: int) -> float | None:
+    """CPU the server has used so far, its finished children (snapshot writers) included; None
+    where /proc is missing (macOS). Throughput depends on what else the machine runs; CPU per
+    request much less, so it is printed beside it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # after the name: state is field 3, utime/stime/cutime/cstime are fields 14-17 (proc(5))
+    ticks = sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True)
 class Outcome:
     requests: int
@@ -327,12 +340,19 @@ class Outcome:
     per_second: float
     p50_ms: float
     p99_ms: float
+    cpu_seconds: float | None  # the server's, while driven
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        return None if self.cpu_seconds is None else self.cpu_seconds * 1000 / self.requests
 
     def line(self, durability: str) -> str:
+        cpu = self.cpu_ms_per_request
         return (
             f"loadtest: durability {durability}: {self.requests} requests, {self.events} events "
             f"acknowledged, {self.lost} lost, {self.duplicated} duplicated, "
             f"{self.per_second:.1f} req/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms"
+            + ("" if cpu is None else f", server CPU {cpu:.1f} ms per request")
         )
 
 
@@ -355,7 +375,10 @@ def run(plan: Plan, durable: bool, kill_after: int | None = None) -> Outcome:
         client = Client(base_url, key)
         durability = "on" if durable else "off"
         print(f"loadtest: {plan} against {base_url}, durability {durability}", flush=True)
+        cpu_before = server_cpu_seconds(process.pid)
         seconds = drive(client, plan, tally, kill_when if kill_after is not None else None)
+        cpu_after = None if killed.is_set() else server_cpu_seconds(process.pid)
+        cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
         latencies = sorted(tally.latencies_ms)
         events = len(tally.acknowledged) + sum(len(t) for c in tally.appended.values() for t in c)
         print(f"loadtest: driven in {seconds:.1f} s, {tally.resends} 503s resent; reading back")
@@ -380,6 +403,7 @@ def run(plan: Plan, durable: bool, kill_after: int | None = None) -> Outcome:
         requests / seconds,
         statistics.median(latencies),
         latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        cpu,
     )
 
 
@@ -426,6 +450,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{off:.1f} req/s; target >= {DURABILITY_TARGET:.0%}: {verdict})",
             flush=True,
         )
+        cpu_on, cpu_off = outcomes[True].cpu_ms_per_request, outcomes[False].cpu_ms_per_request
+        if cpu_on is not None and cpu_off is not None:
+            print(
+                f"loadtest: durability on costs {cpu_on / cpu_off - 1:+.0%} server CPU per "
+                f"request ({cpu_on:.1f} vs {cpu_off:.1f} ms; the steadier figure on a busy "
+                "machine)",
+                flush=True,
+            )
     bad = any(o.lost or o.duplicated for o in outcomes.values())
     return 1 if bad else 0
 

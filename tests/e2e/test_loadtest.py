@@ -17,10 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_LINE = re.compile(
     r"^loadtest: durability (on|off): (\d+) requests, (\d+) events acknowledged, (\d+) lost, "
     r"(\d+) duplicated, "
-    r"[\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms$",
+    r"[\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms(?:, server CPU [\d.]+ ms per request)?$",
     re.MULTILINE,
 )
 COMPARISON = re.compile(r"^loadtest: durability on runs at \d+% of off's throughput", re.M)
+CPU_COMPARISON = re.compile(r"^loadtest: durability on costs [+-]\d+% server CPU per request", re.M)
 SMALL = ["--requests", "24", "--appends", "12", "--live", "3", "--conversations", "6"]
 
 
@@ -44,6 +45,8 @@ def test_a_small_loadtest_loses_and_duplicates_nothing_with_durability_off_and_o
         assert (requests, lost, duplicated) == (36, 0, 0)
         assert events >= 24 + 12  # at least one event per request
     assert COMPARISON.search(run.stdout), run.stdout
+    if sys.platform == "linux":  # read from /proc
+        assert CPU_COMPARISON.search(run.stdout), run.stdout
 
 
 def test_kill_9_in_the_middle_of_a_loadtest_loses_no_acknowledged_event() -> None:
