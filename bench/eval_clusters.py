@@ -80,6 +80,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--half", choices=["tune", "heldout"], default="tune")
     args = parser.parse_args()
+    if not (SET / f"{args.half}.jsonl").is_file():
+        print(f"cluster evaluation ({args.half}): bench/insights_eval/{args.half}.jsonl is absent")
+        return
     figures = evaluate(args.half)
     print(f"cluster evaluation ({args.half}, local embedder):")
     for name, value in figures.items():

@@ -6,11 +6,11 @@ tune half and write its weights to shared/insights/model.npz.
     python -m bench.train_insights --select   # leave-one-writer-out over the candidates
 
 Each regression's feature groups, L2 strength and class weighting (`CHOSEN`) were picked by
-**leave-one-writer-out** cross-validation (`--select`): for each candidate, train on two
-writers' conversations and score the third, for each of the three rotations. The candidate
-whose *worst* unseen writer scores best wins (a new writer is what the analyzer failed on);
-among candidates within `TIE` of it, the best mean over the three, then the fewest features,
-then the strongest regularization.
+**leave-one-writer-out** cross-validation (`--select`): for each candidate, train on the
+other writers' conversations and score one, for each rotation (four writers, A-D: four
+folds). The candidate whose *worst* unseen writer scores best wins (a new writer is what the
+analyzer failed on); among candidates within `TIE` of it, the best mean over the folds, then
+the fewest features, then the strongest regularization.
 
 Reproducible: the features are deterministic and the fit is full-batch gradient descent from
 zeros (no random start, no shuffling), so the same set gives the same weights. Numpy only.
