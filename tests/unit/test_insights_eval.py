@@ -117,9 +117,10 @@ def test_the_report_puts_the_halves_side_by_side(
 # trained on these conversations: they catch a regression, they do not estimate a new writer
 # (the leave-one-writer-out test below does).
 FLOORS = {
-    "tune_a": {"sentiment": 0.84, "task": 0.93, "topics": 0.95, "negative": 0.9, "mixed": 0.65},
-    "tune_b": {"sentiment": 0.87, "task": 0.93, "topics": 0.95, "negative": 0.84, "mixed": 0.8},
-    "tune_c": {"sentiment": 0.77, "task": 0.87, "topics": 0.85, "negative": 0.84, "mixed": 0.6},
+    "tune_a": {"sentiment": 0.83, "task": 0.94, "topics": 0.95, "negative": 0.95, "mixed": 0.6},
+    "tune_b": {"sentiment": 0.87, "task": 0.92, "topics": 0.95, "negative": 0.9, "mixed": 0.78},
+    "tune_c": {"sentiment": 0.8, "task": 0.9, "topics": 0.85, "negative": 0.9, "mixed": 0.45},
+    "tune_d": {"sentiment": 0.77, "task": 0.84, "topics": 0.87, "negative": 0.75, "mixed": 0.5},
 }
 
 
@@ -147,7 +148,7 @@ def test_local_analyzer_keeps_the_old_regression_set() -> None:
 
 # Floors a little under the chosen settings' leave-one-writer-out figures (docs/insights.md):
 # the worst unseen writer and the mean, per regression.
-UNSEEN_FLOORS = {"sentiment": (0.66, 0.71), "task": (0.83, 0.88)}
+UNSEEN_FLOORS = {"sentiment": (0.73, 0.755), "task": (0.83, 0.9)}
 
 
 def test_the_model_holds_on_each_writer_it_never_saw() -> None:
