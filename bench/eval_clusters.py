@@ -138,7 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     halves = [args.half] if args.half else [h for h in TUNING if half_path(h) is not None]
     if args.half == "heldout" and half_path("heldout") is None:
-        print("cluster evaluation (heldout): no held-out half (heldout.jsonl is pair D, tuning)")
+        print("cluster evaluation (heldout): no held-out half (heldout.jsonl is absent, or pair D)")
         return
     if not halves:
         sys.exit("no half to evaluate")

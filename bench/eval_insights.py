@@ -3,22 +3,22 @@
 bench/insights_eval/ (its README) holds conversations written and labeled by people who never
 saw the analyzer, in two halves:
 
-- the **tune half** (`tune`, 380): `tune.jsonl` (writer/labeler pair A), `tune_b.jsonl` (pair
-  B) and `tune_c.jsonl` (pair C), each once a held-out half. Tune and train on it freely; each
-  writer's part (`tune_a`, `tune_b`, `tune_c`) is also reported alone.
-- the **held-out half** (`heldout.jsonl`): written and labeled blind by other helpers, the
-  reported figure; never read item by item, never tuned on. When the file is absent the run
-  says so and reports the tune half alone.
+- the **tune half** (`tune`, 520): `tune.jsonl` (writer/labeler pair A), `tune_b.jsonl` (pair
+  B), `tune_c.jsonl` (pair C) and `tune_d.jsonl` (pair D), each once a held-out half. Tune and
+  train on it freely; each writer's part (`tune_a` … `tune_d`) is also reported alone.
+- the **held-out half** (`heldout.jsonl`, whatever its ids): written and labeled blind by other
+  helpers, the reported figure; never read item by item, never tuned on. When the file is
+  absent the run says so and reports the tune half alone.
 
 The tune half and the held-out half are printed side by side: sentiment accuracy with its
 low/high-confidence split, per-class precision/recall and the confusion matrix, taskCompleted
 accuracy, topics accuracy and the junk-topic count. The local analyzer's model is trained on
 the tune half, so its tune figures are in-sample; the default run then prints its
-**leave-one-writer-out** figures (trained on two writers, scored on the third, each rotation),
+**leave-one-writer-out** figures (trained on the other writers, scored on one, each rotation),
 which estimate a new writer. `regression.jsonl` is the old set the analyzer's own authors
 wrote: `--half regression` runs it as a regression check, never reported as accuracy.
 
-    python -m bench.eval_insights                         # tune (A, B, C, all), held-out, LOWO
+    python -m bench.eval_insights                         # tune (A-D, all), held-out, LOWO
     python -m bench.eval_insights --half tune_b --misses  # one writer's half, every miss
     python -m bench.eval_insights --analyzer bedrock      # the Bedrock path, stubbed transport
     python -m bench.eval_insights --cross-validate        # thresholds: one writer → the other
@@ -58,16 +58,19 @@ HALVES: dict[str, tuple[str, ...]] = {
     "tune_a": ("tune.jsonl",),
     "tune_b": ("tune_b.jsonl",),
     "tune_c": ("tune_c.jsonl",),
-    "tune": ("tune.jsonl", "tune_b.jsonl", "tune_c.jsonl"),
+    "tune_d": ("tune_d.jsonl",),
+    "tune": ("tune.jsonl", "tune_b.jsonl", "tune_c.jsonl", "tune_d.jsonl"),
     "heldout": ("heldout.jsonl",),
     "regression": ("regression.jsonl",),
 }
-TUNE_WRITERS = ("tune_a", "tune_b", "tune_c")  # one writer/labeler pair's conversations each
+# One writer/labeler pair's conversations each (the held-out half's ids say nothing here).
+TUNE_WRITERS = ("tune_a", "tune_b", "tune_c", "tune_d")
 REPORTED = (*TUNE_WRITERS, "tune", "heldout")  # the summary's columns
 SIDE_BY_SIDE = ("tune", "heldout")  # the detailed tables
 HELDOUT_ABSENT = (
     "bench/insights_eval/heldout.jsonl is absent: no held-out figures. The held-out half is "
-    "written and labeled blind by people who never saw the analyzer, and added after tuning."
+    "written and labeled blind by people who never saw the analyzer, and added after tuning; "
+    "until then the leave-one-writer-out figures below are the estimate for a new writer."
 )
 TOPICS_SCORED = 3
 IN_SAMPLE = (
@@ -410,7 +413,8 @@ def leave_one_writer_out() -> str:
     writer, the model is trained (`bench.train_insights`, the chosen settings) on the other
     writers' conversations and the analyzer is scored on this one's, so every figure is on a
     writer the model never saw. The cue lists alone are scored beside it; they were drawn by
-    reading A's and B's conversations, so only their tune_c figure is on an unseen writer."""
+    reading A's and B's conversations, so only their tune_c and tune_d figures are on writers
+    they never saw."""
     from bench.train_insights import train, writer_of
     from shared.insights.local import LocalAnalyzer
 
@@ -432,7 +436,7 @@ def lowo_table(results: dict[str, dict[str, Scores]]) -> str:
     writers = list(next(iter(results.values())))
     lines = [
         "Leave-one-writer-out: each writer scored by a model trained on the others "
-        "(cue lists: drawn from tune_a and tune_b, so unseen only on tune_c)",
+        "(cue lists: drawn from tune_a and tune_b, so unseen only on tune_c and tune_d)",
         "analyzer   figure".ljust(27)
         + "".join(f"{writer} unseen".rjust(16) for writer in writers)
         + "mean".rjust(10),
@@ -477,8 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--leave-one-writer-out",
         action="store_true",
-        help="only the model's leave-one-writer-out figures (train on two writers, score the "
-        "third, each rotation); the default run prints them after the halves",
+        help="only the model's leave-one-writer-out figures (train on the other writers, score "
+        "one, each rotation); the default run prints them after the halves",
     )
     args = parser.parse_args(argv)
     if args.cross_validate:
@@ -496,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         if not available(half):
             print(HELDOUT_ABSENT if half == "heldout" else f"{half}: absent", end="\n\n")
             results[half] = None
-        elif half == "tune" and parts:  # the two writers' parts, already scored
+        elif half == "tune" and parts:  # the writers' parts, already scored
             results[half] = combined(*(results[writer] for writer in TUNE_WRITERS))
         else:
             cases = load_cases(half)

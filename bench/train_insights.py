@@ -6,11 +6,11 @@ tune half and write its weights to shared/insights/model.npz.
     python -m bench.train_insights --select   # leave-one-writer-out over the candidates
 
 Each regression's feature groups, L2 strength and class weighting (`CHOSEN`) were picked by
-**leave-one-writer-out** cross-validation (`--select`): for each candidate, train on two
-writers' conversations and score the third, for each of the three rotations. The candidate
-whose *worst* unseen writer scores best wins (a new writer is what the analyzer failed on);
-among candidates within `TIE` of it, the best mean over the three, then the fewest features,
-then the strongest regularization.
+**leave-one-writer-out** cross-validation (`--select`): for each candidate, train on the
+other writers' conversations and score one, for each rotation (four writers, A-D: four
+folds). The candidate whose *worst* unseen writer scores best wins (a new writer is what the
+analyzer failed on); among candidates within `TIE` of it, the best mean over the folds, then
+the fewest features, then the strongest regularization.
 
 Reproducible: the features are deterministic and the fit is full-batch gradient descent from
 zeros (no random start, no shuffling), so the same set gives the same weights. Numpy only.
@@ -21,15 +21,15 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from bench.eval_insights import TUNE_WRITERS, labels_of, load_cases, messages_of
-from shared.insights.analysis import SENTIMENTS
-from shared.insights.local import LocalAnalyzer, turns_of
+from shared.insights.analysis import SENTIMENTS, Sentiment
+from shared.insights.local import LocalAnalyzer, _decided, turns_of
 from shared.insights.model import (
     HEADS,
     TASK_CLASSES,
@@ -66,25 +66,27 @@ class Choice:
 
 # What `--select` chose (docs/insights.md has its table).
 CHOSEN = {
-    "sentiment": Choice(("cues", "vader", "ending", "assistant", "shape"), 0.03, False),
-    "task": Choice(("rules", "cues", "vader", "ending", "assistant"), 0.03, True),
+    "sentiment": Choice(("cues", "vader", "ending", "assistant", "shape", "closing"), 0.03, False),
+    "task": Choice(("rules", "closing", "outcome"), 0.03, True),
 }
-# The candidates `--select` tries: the cue lists' verdict alone, then each general group
-# added, and the richer combinations; every one with each L2 strength and both weightings.
+# The candidates `--select` tries: the cue lists' verdict alone, then the general groups
+# added, then the end-of-conversation groups (`closing`, `outcome`) on top; every one with
+# each L2 strength and both weightings.
 CANDIDATE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("rules",),
     ("rules", "cues"),
-    ("rules", "vader"),
-    ("rules", "ending"),
-    ("rules", "assistant"),
-    ("rules", "shape"),
-    ("rules", "assistant", "shape"),
     ("rules", "ending", "assistant"),
-    ("rules", "ending", "assistant", "shape"),
     ("rules", "cues", "vader", "ending"),
     ("rules", "cues", "vader", "ending", "assistant"),
     ("rules", "cues", "vader", "ending", "assistant", "shape"),
     ("cues", "vader", "ending", "assistant", "shape"),
+    ("rules", "closing", "outcome"),
+    ("rules", "cues", "vader", "ending", "assistant", "outcome"),
+    ("cues", "vader", "ending", "assistant", "outcome"),
+    ("cues", "vader", "ending", "assistant", "shape", "closing"),
+    ("cues", "vader", "ending", "assistant", "shape", "outcome"),
+    ("cues", "vader", "ending", "assistant", "shape", "closing", "outcome"),
+    ("rules", "cues", "vader", "ending", "assistant", "shape", "closing", "outcome"),
 )
 L2S = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 TIE = 0.005  # accuracies this close are equal (one conversation is 0.7-0.8 points)
@@ -96,9 +98,13 @@ class Writer:
 
     seen: list[Observed]
     labels: dict[str, list[str]]  # per head
+    _groups: dict[str, Vector] = field(default_factory=dict)  # each group's columns, once
 
     def matrix(self, groups: tuple[str, ...]) -> Vector:
-        return np.stack([features(s, groups) for s in self.seen])
+        for group in groups:
+            if group not in self._groups:
+                self._groups[group] = np.stack([features(s, (group,)) for s in self.seen])
+        return np.concatenate([self._groups[group] for group in groups], axis=1)
 
 
 def observe(cases: list[dict[str, Any]]) -> list[Observed]:
@@ -157,14 +163,23 @@ def train(writers: list[Writer], chosen: dict[str, Choice] = CHOSEN) -> Model:
 
 
 def unseen_accuracy(writers: dict[str, Writer], head: str, choice: Choice) -> list[float]:
-    """Per writer: the accuracy of `head` trained on the other writers, scored on this one."""
+    """Per writer: the accuracy of `head` trained on the other writers, scored on this one,
+    as the analyzer answers (the model's label through `local._decided`: the cue lists'
+    label for short conversations, the tone-apology and open-question rules)."""
     accuracies = []
     for name, held in writers.items():
         model = fit_head([w for other, w in writers.items() if other != name], head, choice)
-        got = [model.predict(s) for s in held.seen]
+        got = [decided(seen, head, model.predict(seen)) for seen in held.seen]
         right = sum(a == b for a, b in zip(got, held.labels[head], strict=True))
         accuracies.append(right / len(held.seen))
     return accuracies
+
+
+def decided(seen: Observed, head: str, label: str) -> str:
+    """One head's label as the analyzer answers it, the model having said `label`."""
+    if head == "sentiment":
+        return _decided(seen, cast(Sentiment, label), True)[0]
+    return str(_decided(seen, "neutral", label == "True")[1])
 
 
 def select(writers: dict[str, Writer]) -> tuple[list[str], dict[str, Choice]]:

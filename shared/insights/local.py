@@ -74,16 +74,8 @@ _SHOUTED = word_set(
 )
 # Sentence ends; the Japanese full stop, ! and ? are followed by no space.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])")
-_TOOL_ERROR = re.compile(
-    r"\b(error|exception|failed|failure|timed? ?out|denied|invalid|not[_ ]found|unavailable|"
-    r"rejected|declined|unauthori[sz]ed|forbidden)\b|\"(ok|success)\": ?false",
-    re.IGNORECASE,
-)
-_TOOL_OK = re.compile(
-    r"\"(ok|success)\": ?true|\"status\": ?\"(ok|success|processed|"
-    r"confirmed|completed|done|created|sent|approved|active)\"",
-    re.I,
-)
+_TOOL_ERROR = lexicon.TOOL_ERROR
+_TOOL_OK = lexicon.TOOL_OK
 _QUESTION = re.compile(r"[?\uff1f]\s*\W*$")  # "?" or the full-width one
 # Kana and kanji: Japanese, written without spaces between words.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
@@ -402,8 +394,8 @@ def _decided(seen: Observed, sentiment: Sentiment, completed: bool) -> tuple[Sen
     The model decides a conversation where the user spoke `_MODEL_FROM_USER_TURNS` times or
     more; a shorter one gives its features (averages over the user's turns, the ending)
     little to read, and the cue lists read its few phrases reliably. Two rules no tuning
-    conversation contradicts hold either way: an apology for one's own tone is `mixed` (17
-    of 17 such conversations of the three writers), and a conversation that ends on the
+    conversation contradicts hold either way: an apology for one's own tone is `mixed` (18
+    of 18 such conversations of the four writers), and a conversation that ends on the
     user's question is not completed (no tuning conversation ends so, so the model cannot
     learn it; the issues say so too). docs/insights.md has the figures behind each."""
     if len(seen.cues) < _MODEL_FROM_USER_TURNS:

@@ -150,6 +150,95 @@ def _shape(seen: Observed) -> list[float]:
     ]
 
 
+def _last_text(seen: Observed, role: str) -> str:
+    turn = next((t for t in reversed(seen.turns) if t.role == role), None)
+    return fold(turn.text[:_TEXT_CHARS]) if turn else ""
+
+
+def _closing(seen: Observed) -> list[float]:
+    """How it closed: the assistant's final turn (done, deferred, refused), a tool left
+    pending, and the user's last turn (thanks, "at least", a plan of their own, a goodbye,
+    resignation, its length and the cue lists' reading of it)."""
+    said = _last_text(seen, "assistant")
+    last = _last_text(seen, "user")
+    tools = [t for t in seen.turns[-4:] if t.role == "tool"]
+    cue = seen.cues[-1] if seen.cues else None
+    return [
+        float(bool(lexicon.DONE.search(said))),
+        float(bool(lexicon.DEFERRED.search(said))),
+        float(bool(lexicon.REFUSED.search(said))),
+        float(any(lexicon.TOOL_PENDING.search(t.text) for t in tools)),
+        float(bool(lexicon.THANKS.search(last))),
+        float(bool(lexicon.PARTIAL.search(last))),
+        float(bool(lexicon.SELF_ACTION.search(last))),
+        float(bool(lexicon.PLEASANTRY.search(last))),
+        float(bool(lexicon.RESIGNED.search(last))),
+        math.log1p(len(last.split())),
+        *(float(bool(cue and getattr(cue, flag))) for flag in _LAST_FLAGS),
+    ]
+
+
+_LAST_FLAGS = ("worked", "pending", "failed", "gave_up")
+_PLEASANTRY_WORDS, _PLEASANTRY_CHARS = 12, 80
+_OUTCOMES = (lexicon.DONE, lexicon.NOT_DONE, lexicon.DEFERRED, lexicon.WORKED, lexicon.FAILED,
+             lexicon.GIVE_UP, lexicon.PENDING)  # fmt: skip
+
+
+def _pleasantry(turn: Turn) -> bool:
+    """A short closing turn ("thanks, bye", "anything else?") that says nothing of the
+    outcome."""
+    if turn.role not in ("user", "assistant"):
+        return False
+    text = fold(turn.text[: 2 * _PLEASANTRY_CHARS])
+    return (
+        len(text) <= _PLEASANTRY_CHARS
+        and len(text.split()) <= _PLEASANTRY_WORDS
+        and bool(lexicon.PLEASANTRY.search(text))
+        and not any(cue.search(text) for cue in _OUTCOMES)
+    )
+
+
+def _outcome(seen: Observed) -> list[float]:
+    """The outcome before the closing pleasantries (a call often ends on goodbyes after the
+    matter was settled): the assistant's last two turns before them (done, deferred,
+    refused, not done), the tools' last answers, the user's last word on it; and over the
+    whole conversation, how often and how late the assistant said done, deferred, refused."""
+    turns = list(seen.turns)
+    while turns and _pleasantry(turns[-1]):
+        turns.pop()
+    dropped = len(seen.turns) - len(turns)
+    turns = turns or list(seen.turns)
+    before = [fold(t.text[:_TEXT_CHARS]) for t in turns if t.role == "assistant"][-2:]
+    said = [fold(text) for text in _texts(seen, "assistant")]
+    users = [t for t in turns if t.role == "user"]
+    last = fold(users[-1].text[:_TEXT_CHARS]) if users else ""
+    tools = [t for t in turns if t.role == "tool"][-2:]
+
+    def share(cue: re.Pattern[str]) -> float:
+        return sum(bool(cue.search(text)) for text in said) / max(len(said), 1)
+
+    def latest(cue: re.Pattern[str]) -> float:
+        at = [i for i, text in enumerate(said) if cue.search(text)]
+        return (at[-1] + 1) / len(said) if at else 0.0
+
+    return [
+        math.log1p(dropped),
+        *(float(any(cue.search(text) for text in before)) for cue in _ASSISTANT_OUTCOMES),
+        *(share(cue) for cue in _ASSISTANT_OUTCOMES[:3]),
+        *(latest(cue) for cue in _ASSISTANT_OUTCOMES[:3]),
+        float(any(lexicon.TOOL_PENDING.search(t.text) for t in tools)),
+        float(any(lexicon.TOOL_OK.search(t.text) for t in tools)),
+        float(any(lexicon.TOOL_ERROR.search(t.text) for t in tools)),
+        float(bool(turns) and turns[-1].role == "user"),
+        *(float(bool(cue.search(last))) for cue in _USER_OUTCOMES),
+    ]
+
+
+_ASSISTANT_OUTCOMES = (lexicon.DONE, lexicon.DEFERRED, lexicon.REFUSED, lexicon.NOT_DONE)
+_USER_OUTCOMES = (lexicon.WORKED, lexicon.FAILED, lexicon.PENDING, lexicon.GIVE_UP,
+                  lexicon.PARTIAL, lexicon.RESIGNED)  # fmt: skip
+
+
 GROUPS: dict[str, Callable[[Observed], list[float]]] = {
     "rules": _rules,
     "cues": _cues,
@@ -157,9 +246,12 @@ GROUPS: dict[str, Callable[[Observed], list[float]]] = {
     "ending": _ending,
     "assistant": _assistant,
     "shape": _shape,
+    "closing": _closing,
+    "outcome": _outcome,
 }
 # How many features each group gives (checked against the weights when they load).
-WIDTHS = {"rules": 6, "cues": 30, "vader": 6, "ending": 12, "assistant": 4, "shape": 7}
+WIDTHS = {"rules": 6, "cues": 30, "vader": 6, "ending": 12, "assistant": 4, "shape": 7,
+          "closing": 14, "outcome": 21}  # fmt: skip
 
 
 def features(seen: Observed, groups: tuple[str, ...]) -> Vector:

@@ -26,7 +26,7 @@ from bench.eval_insights import (
     topic_matches,
 )
 
-WRITERS = ("tune_a", "tune_b", "tune_c", "heldout")  # one writer/labeler pair's each
+WRITERS = (*TUNE_WRITERS, "heldout")  # one writer/labeler pair's each
 
 
 @pytest.mark.parametrize("half", WRITERS)
@@ -78,8 +78,8 @@ def test_topic_matching_and_junk() -> None:
 def test_the_report_puts_the_halves_side_by_side(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cases = load_cases("tune_b")[:9]
-    files = ("tune.jsonl", "tune_b.jsonl", "tune_c.jsonl")
+    cases = load_cases("tune_b")[:12]
+    files = ("tune.jsonl", "tune_b.jsonl", "tune_c.jsonl", "tune_d.jsonl")
     for i, name in enumerate(files):
         part = cases[3 * i : 3 * i + 3]
         (tmp_path / name).write_text("".join(json.dumps(case) + "\n" for case in part))
@@ -89,16 +89,16 @@ def test_the_report_puts_the_halves_side_by_side(
     absent = capsys.readouterr().out
     assert HELDOUT_ABSENT in absent
     header = next(line for line in absent.splitlines() if line.startswith("figure"))
-    assert header.split() == ["figure", "tune_a", "tune_b", "tune_c", "tune", "heldout"]
+    assert header.split() == ["figure", *TUNE_WRITERS, "tune", "heldout"]
     assert "conversations" in absent
-    assert " 9 " in absent
+    assert " 12 " in absent
     assert "absent" in absent
     # The model's tune figures are in-sample: the leave-one-writer-out table follows them.
     assert eval_insights.IN_SAMPLE in absent
     lowo = absent.splitlines()[-8:]
     assert lowo[0].startswith("Leave-one-writer-out")
     assert lowo[1].split() == [
-        "analyzer", "figure", "tune_a", "unseen", "tune_b", "unseen", "tune_c", "unseen", "mean"
+        "analyzer", "figure", *(w for writer in TUNE_WRITERS for w in (writer, "unseen")), "mean"
     ]  # fmt: skip
     assert [line.split()[0] for line in lowo[2:]] == ["model"] * 3 + ["cue"] * 3
 
@@ -117,9 +117,10 @@ def test_the_report_puts_the_halves_side_by_side(
 # trained on these conversations: they catch a regression, they do not estimate a new writer
 # (the leave-one-writer-out test below does).
 FLOORS = {
-    "tune_a": {"sentiment": 0.84, "task": 0.93, "topics": 0.95, "negative": 0.9, "mixed": 0.65},
-    "tune_b": {"sentiment": 0.87, "task": 0.93, "topics": 0.95, "negative": 0.84, "mixed": 0.8},
-    "tune_c": {"sentiment": 0.77, "task": 0.87, "topics": 0.85, "negative": 0.84, "mixed": 0.6},
+    "tune_a": {"sentiment": 0.83, "task": 0.94, "topics": 0.95, "negative": 0.95, "mixed": 0.6},
+    "tune_b": {"sentiment": 0.87, "task": 0.92, "topics": 0.95, "negative": 0.9, "mixed": 0.78},
+    "tune_c": {"sentiment": 0.8, "task": 0.9, "topics": 0.85, "negative": 0.9, "mixed": 0.45},
+    "tune_d": {"sentiment": 0.77, "task": 0.84, "topics": 0.87, "negative": 0.75, "mixed": 0.5},
 }
 
 
@@ -147,7 +148,7 @@ def test_local_analyzer_keeps_the_old_regression_set() -> None:
 
 # Floors a little under the chosen settings' leave-one-writer-out figures (docs/insights.md):
 # the worst unseen writer and the mean, per regression.
-UNSEEN_FLOORS = {"sentiment": (0.66, 0.71), "task": (0.83, 0.88)}
+UNSEEN_FLOORS = {"sentiment": (0.73, 0.755), "task": (0.83, 0.9)}
 
 
 def test_the_model_holds_on_each_writer_it_never_saw() -> None:

@@ -179,3 +179,101 @@ def _constant_model(sentiment: str, task: str) -> Model:
             classes, groups, np.zeros(width), np.ones(width), np.zeros((width, len(classes))), bias
         )
     return Model(**heads)
+
+
+def test_the_outcome_is_read_before_the_closing_pleasantries() -> None:
+    from shared.insights.model import _outcome, _pleasantry
+
+    goodbyes = [
+        ("user", "no, that's all, thanks"),
+        ("assistant", "Anything else I can help with today?"),
+        ("user", "nope. bye!"),
+        ("assistant", "Thanks for calling, have a good day!"),
+    ]
+    for turn in turns_of(chat(*goodbyes)):
+        assert _pleasantry(turn), turn.text
+    for said in ("Done: your plan is cancelled.", "Thanks, it works now", "Danke, klappt!"):
+        assert not _pleasantry(turns_of(chat(("user", said)))[0]), said  # an outcome
+    done = observed(
+        chat(
+            ("user", "Please cancel my gym membership, I moved away."),
+            ("assistant", "Done: your membership is cancelled as of today."),
+            *goodbyes,
+        )
+    )
+    deferred = observed(
+        chat(
+            ("user", "Please cancel my gym membership, I moved away."),
+            (
+                "assistant",
+                "I've escalated it to our billing team; they'll contact you within 3 days.",
+            ),
+            *goodbyes,
+        )
+    )
+    # [goodbyes dropped, before them: done, deferred, refused, not done, ...]
+    assert _outcome(done)[:4] == [pytest.approx(np.log1p(4)), 1.0, 0.0, 0.0]
+    assert _outcome(deferred)[:4] == [pytest.approx(np.log1p(4)), 0.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("cue", "phrases"),
+    [
+        ("THANKS", ["thx!", "merci", "gracias", "danke schön", "grazie", "valeu", "ありがとう"]),
+        (
+            "DEFERRED",
+            [
+                "we'll email you once it ships",
+                "vous recevrez une réponse sous 48 heures",
+                "le contactaremos en un plazo de 5 días",
+                "Sie erhalten innerhalb von 3 Tagen eine Antwort",
+                "riceverà una risposta entro 30 giorni",
+                "entraremos em contato assim que possível",
+                "担当者よりご連絡いたします",
+            ],
+        ),
+        (
+            "REFUSED",
+            [
+                "unfortunately we can't",
+                "ce n'est pas possible",
+                "no podemos hacerlo",
+                "das kann ich leider nicht",
+                "purtroppo non è possibile",
+                "infelizmente não",
+                "対応いたしかねます",
+            ],
+        ),
+        (
+            "PARTIAL",
+            [
+                "ok, at least do that",
+                "au moins ça",
+                "por lo menos",
+                "wenigstens das",
+                "almeno quello",
+                "pelo menos isso",
+                "せめて",
+            ],
+        ),
+        (
+            "RESIGNED",
+            [
+                "we'll see",
+                "on verra",
+                "ya veremos",
+                "mal sehen",
+                "vedremo",
+                "vamos ver",
+                "期待はしないでおきます",
+            ],
+        ),
+    ],
+)
+def test_the_end_of_conversation_cues_read_every_language(cue: str, phrases: list[str]) -> None:
+    from shared.insights import lexicon
+    from shared.insights.lexicon import fold
+
+    pattern = getattr(lexicon, cue)
+    for phrase in phrases:
+        assert pattern.search(fold(phrase)), (cue, phrase)
