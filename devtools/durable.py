@@ -641,6 +641,9 @@ class DurableStore:
                 if pid == 0:  # the child: nothing but pickling and writing, then exit
                     code = 1
                     try:
+                        # below the server: on a busy machine the snapshot waits, not requests
+                        with contextlib.suppress(OSError):
+                            os.nice(10)
                         gc.disable()
                         _pack_tables()
                         _write_pickle(path, _store_state())
