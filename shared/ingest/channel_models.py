@@ -8,8 +8,8 @@ function meets its first typed event (a cold start whose first request holds cha
 does not build these classes).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` in this module: pydantic would compile every field's
+# annotation from its string when the class is made (docs/performance.md).
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -6,9 +6,9 @@ shared.ingest.channel_models, which a function imports when its first typed even
 endpoints' tables of models are in shared.ingest.policies.
 """
 
-from __future__ import annotations
-
-from typing import Annotated, Any, ClassVar
+# No `from __future__ import annotations` in this module: pydantic would compile every field's
+# annotation from its string when the class is made, on every cold start (docs/performance.md).
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AfterValidator, model_validator
 
@@ -115,7 +115,7 @@ class StandardEvent(IngestEvent):
     metadata: dict[str, Any] | None = None
 
     @model_validator(mode="after")
-    def _has_text(self) -> StandardEvent:
+    def _has_text(self) -> Self:
         if self.message is None and self.content is None:
             raise invalid("missing 'message' or 'content'")
         return self
