@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,23 @@ def test_a_real_count_is_the_same_from_run_to_run() -> None:
     assert second is not None
     assert first["floor"] > 1_000_000
     assert abs(first["floor"] - second["floor"]) < first["floor"] * 0.001
+
+
+def test_the_bench_runs_only_the_sections_asked_for(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran: list[int] = []
+
+    def body(number: int) -> Callable[[], None]:
+        return lambda: ran.append(number)
+
+    sections = [(title, names, body(n)) for n, (title, names, _) in enumerate(run.SECTIONS, 1)]
+    monkeypatch.setattr(run, "SECTIONS", sections)
+    monkeypatch.setattr(run.env, "apply", lambda: None)
+    assert run.main(["1", "3"]) == 0
+    assert ran == [1, 3]
+    out = capsys.readouterr().out
+    assert "[1] Cold start: import + first request" in out
+    assert "[2]" not in out
+    run.main([])
+    assert ran == [1, 3, *range(1, len(sections) + 1)]
