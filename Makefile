@@ -26,7 +26,7 @@ help:
 	@echo "make lint          ruff + cfn-lint"
 	@echo "make typecheck     mypy --strict"
 	@echo "make test-tools    install curl and chromium if missing (apt-get): e2e curl examples, console browser tests"
-	@echo "make bench         every performance target, met or missed"
+	@echo "make bench         every performance target, met or missed (BENCH_SECTIONS=1: cold start only)"
 	@echo "make cost          cost per EVENTS (default 1000000) at BATCH events per request"
 	@echo "make eval-insights the local insights analyzer on the held-out and tuning halves of its evaluation set, and leave-one-writer-out"
 	@echo "make eval-clusters the clusterer against the set's intents (purity, NMI, ARI)"
@@ -110,8 +110,9 @@ test-tools:
 test: lint typecheck test-tools $(SAM_STAMP)
 	$(BIN)/python -m pytest
 
+# BENCH_SECTIONS="1 2": only those sections (numbered as printed).
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_SECTIONS)
 
 eval-insights: $(STAMP)
 	$(BIN)/python -m bench.eval_insights

@@ -5,12 +5,19 @@ imports functions.ingest.app and answers one small request; its DynamoDB client 
 the wiring builds, with only the HTTP send replaced, so client creation, serialization and
 signing are all paid as in Lambda. ARCHIVE_BUCKET is set, as the template sets it on the ingest
 functions: the request is archived too, its S3 PUT answered at botocore's `before-send` hook.
+
+Wall clock on a shared machine moves with its load, so the same three commands (floor, repo,
+layer) also run once each under valgrind's callgrind, which counts the instructions each process
+executes from start to exit: a figure that does not depend on the load (within ~0.1% between
+runs), given beside the wall-clock ratio.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -76,6 +83,15 @@ class ColdStart:
     layer_ms: list[float]  # the layer as `make build` packages it, function code without .pyc
     reports: list[dict[str, Any]]
     layer_bytes: int
+    # Instructions executed (callgrind), one run each; None where valgrind is not installed.
+    instructions: Instructions | None = None
+
+
+@dataclass
+class Instructions:
+    floor: int
+    repo: int
+    layer: int
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
@@ -92,6 +108,58 @@ def _child_report(stdout: str) -> dict[str, Any]:
     if report["status"] != 200 or report["archived"] != 1:
         raise RuntimeError(f"the handler's first request did not store and archive: {report}")
     return report
+
+
+VALGRIND = "valgrind"
+# callgrind's summary line on stderr, e.g. `==123== Collected : 1134991944` (its one event, Ir).
+_COLLECTED = re.compile(r"^==\d+== Collected : (\d+)$", re.MULTILINE)
+
+
+def valgrind_command(args: list[str]) -> list[str] | None:
+    """`args` under callgrind, counting every instruction from start to exit (no cache or branch
+    simulation, nothing written), or None without valgrind."""
+    valgrind = shutil.which(VALGRIND)
+    if valgrind is None:
+        return None
+    return [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *args]
+
+
+def collected(stderr: str) -> int:
+    """The instruction count in callgrind's summary (the last, should a child have printed one)."""
+    found = _COLLECTED.findall(stderr)
+    if not found:
+        raise RuntimeError(f"no callgrind summary in:\n{stderr[-2000:]}")
+    return int(found[-1])
+
+
+def count_instructions(
+    runs: dict[str, tuple[list[str], dict[str, str], Path]],
+) -> dict[str, int] | None:
+    """Each named command once under callgrind, all at once (the counts do not depend on the
+    machine's load, so running them side by side only saves time). A fixed PYTHONHASHSEED keeps
+    set and dict orders, and so the count, the same from run to run."""
+    procs: dict[str, subprocess.Popen[str]] = {}
+    for name, (args, env, cwd) in runs.items():
+        command = valgrind_command(args)
+        if command is None:
+            return None
+        procs[name] = subprocess.Popen(
+            command,
+            env={**env, "PYTHONHASHSEED": "0"},
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    counts: dict[str, int] = {}
+    for name, proc in procs.items():
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{name} under valgrind failed:\n{err[-2000:]}")
+        if name != "floor":
+            _child_report(out)  # the counted run answered and archived its request, too
+        counts[name] = collected(err)
+    return counts
 
 
 def build_layer(into: Path) -> Path:
@@ -120,7 +188,7 @@ def build_layer(into: Path) -> Path:
 LAMBDA_ENV = {"ARCHIVE_BUCKET": "bench-archive", "PYDANTIC_DISABLE_PLUGINS": "__all__"}
 
 
-def measure(runs: int = 10) -> ColdStart:
+def measure(runs: int = 10, *, instructions: bool = True) -> ColdStart:
     env = bench_env(LOG_LEVEL="INFO", **LAMBDA_ENV)
     events = ingest_events(count=3, event_bytes=600)
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
@@ -155,4 +223,16 @@ def measure(runs: int = 10) -> ColdStart:
             layer_ms.append(elapsed)
             if not _child_report(out)["shared"].startswith(str(layer)):
                 raise RuntimeError("the layer run did not import the layer's shared package")
-    return ColdStart(runs, floor_ms, repo_ms, layer_ms, reports, layer_bytes)
+        counts = (
+            count_instructions(
+                {
+                    "floor": (floor, env, REPO),
+                    "repo": (handler, env, REPO),
+                    "layer": (handler, layer_env, task),
+                }
+            )
+            if instructions and not os.environ.get("PARLEY_BENCH_NO_VALGRIND")
+            else None
+        )
+    counted = Instructions(counts["floor"], counts["repo"], counts["layer"]) if counts else None
+    return ColdStart(runs, floor_ms, repo_ms, layer_ms, reports, layer_bytes, counted)

@@ -76,8 +76,21 @@ def cold_start() -> None:
         f"make build-SharedLayer for this host ({r.layer_bytes / 1e6:.0f} MB, .pyc), "
         "functions/ without .pyc",
     )
+    print(f"    load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    counts = r.instructions
     target("cold start", median(r.repo_ms) / floor, 1.2)
+    print(instructions_line(counts.repo, counts.floor) if counts else NO_VALGRIND)
     target("cold start (built layer)", median(r.layer_ms) / floor, 1.2)
+    print(instructions_line(counts.layer, counts.floor) if counts else NO_VALGRIND)
+
+
+NO_VALGRIND = "    instructions: not counted (no valgrind, or PARLEY_BENCH_NO_VALGRIND set)"
+
+
+def instructions_line(measured: int, floor: int) -> str:
+    """The load-independent figure printed under a cold-start verdict (callgrind, one run each),
+    e.g. `instructions: 1,612,000,000 vs floor 1,140,000,000 = 1.41x`."""
+    return f"    instructions: {measured:,} vs floor {floor:,} = {measured / floor:.2f}x"
 
 
 def handler_and_writes() -> None:
@@ -272,40 +285,39 @@ def data_folder_startup() -> None:
     target("make dev start, 1M-record folder", median(r.seconds), 10, unit="s")
 
 
-def main() -> int:
-    env.apply()
-    started = time.perf_counter()
-    print(
-        f"Parley bench: CPython {platform.python_version()} on {platform.system()} "
-        f"{platform.machine()}, {os.cpu_count()} CPUs. Figures are min-median-max; verdicts "
-        "compare medians\nto a floor measured in this run (Lambda runs arm64)."
-    )
-    section(
-        "[1] Cold start: import + first request",
+SECTIONS: list[tuple[str, tuple[str, ...], Callable[[], None]]] = [
+    (
+        "Cold start: import + first request",
         ("cold start", "cold start (built layer)"),
         cold_start,
-    )
-    section(
-        "[2] Handler's own work on a 1,000-event ~1 MB body", ("handler work",), handler_and_writes
-    )
-    section(
-        "[3] Storing through botocore with 10 ms per DynamoDB call",
+    ),
+    (
+        "Handler's own work on a 1,000-event ~1 MB body",
+        ("handler work",),
+        handler_and_writes,
+    ),
+    (
+        "Storing through botocore with 10 ms per DynamoDB call",
         ("parallel writes", "vogent fan-out per record"),
         parallel_writes,
-    )
-    section(
-        "[4] Peak memory",
+    ),
+    (
+        "Peak memory",
         ("peak RSS 5 MB ingest body", "peak RSS 40,000-record fan-out"),
         peak_memory,
-    )
-    section("[5] Append to a 500-message conversation", ("append to 500 messages",), append_cost)
-    section(
-        "[6] POST /v1/traces: decode + map a ~1 MB OTLP protobuf",
+    ),
+    (
+        "Append to a 500-message conversation",
+        ("append to 500 messages",),
+        append_cost,
+    ),
+    (
+        "POST /v1/traces: decode + map a ~1 MB OTLP protobuf",
         ("otel decode+map per MB vs ingest",),
         otel_mapping,
-    )
-    section(
-        "[7] Search over 1,000,000 messages (tantivy index + DuckDB tail, docs/search.md)",
+    ),
+    (
+        "Search over 1,000,000 messages (tantivy index + DuckDB tail, docs/search.md)",
         (
             "search p50",
             "search p95",
@@ -313,27 +325,43 @@ def main() -> int:
             "search compaction + index build (1M messages)",
         ),
         search,
-    )
-    section(
-        "[8] Search freshness on make dev: ingest 200 → found (docs/search.md)",
+    ),
+    (
+        "Search freshness on make dev: ingest 200 → found (docs/search.md)",
         ("search freshness p50", "search freshness p95"),
         search_freshness,
-    )
-    section(
-        "[9] Analytics over 1,000,000 messages (DuckDB over the lake, docs/analytics.md)",
+    ),
+    (
+        "Analytics over 1,000,000 messages (DuckDB over the lake, docs/analytics.md)",
         ("analytics p95 (1M messages)",),
         analytics,
-    )
-    section(
-        "[10] Clusters: 100,000 conversations (docs/clusters.md)",
+    ),
+    (
+        "Clusters: 100,000 conversations (docs/clusters.md)",
         ("clustering 100,000 conversations", "cluster assignment (worst case)"),
         clusters,
-    )
-    section(
-        "[11] make dev's start-up with a 1,000,000-record data folder (docs/local.md)",
+    ),
+    (
+        "make dev's start-up with a 1,000,000-record data folder (docs/local.md)",
         ("make dev start, 1M-record folder",),
         data_folder_startup,
+    ),
+]
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    """Every section, or only those whose numbers are given (`python -m bench.run 1`)."""
+    env.apply()
+    started = time.perf_counter()
+    print(
+        f"Parley bench: CPython {platform.python_version()} on {platform.system()} "
+        f"{platform.machine()}, {os.cpu_count()} CPUs. Figures are min-median-max; verdicts "
+        "compare medians\nto a floor measured in this run (Lambda runs arm64)."
     )
+    chosen = {int(number) for number in argv}
+    for number, (title, names, body) in enumerate(SECTIONS, start=1):
+        if not chosen or number in chosen:
+            section(f"[{number}] {title}", names, body)
     print(
         f"\n({time.perf_counter() - started:.0f} s)"
         + (f" missed: {', '.join(MISSED)}" if MISSED else "")
@@ -343,4 +371,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

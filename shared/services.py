@@ -10,11 +10,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from shared import dynamo
-from shared.auth import KeyStore
 from shared.dynamo import ParallelBatchWriter, default_client
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
+    from shared.auth import KeyStore
     from shared.clusters.service import ClusterService
     from shared.clusters.store import ClusterStore
     from shared.conversations.service import ConversationService
@@ -68,6 +68,8 @@ def summary_worker() -> SummaryWorker:
 
 @lru_cache(maxsize=1)
 def key_store() -> KeyStore:
+    from shared.auth import KeyStore
+
     return KeyStore(default_client(), get_settings().api_keys_table)
 
 

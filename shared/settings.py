@@ -1,12 +1,12 @@
 """Typed settings, read from the environment once per cold start."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` in this module: pydantic would compile every field's
+# annotation from its string when the class is made, on every cold start (docs/performance.md).
 import json
 import os
 import tempfile
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -117,7 +117,7 @@ class Settings(BaseModel):
     clusters_assign_passes: int = Field(default=1, ge=1, le=2)
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls) -> Self:
         env = os.environ
         values: dict[str, str] = {}
         for name, var in _ENV_VARS.items():

@@ -1,9 +1,13 @@
 """POST /v1/ingest — standard chat events and channel-specific events, mixed."""
 
-from shared.gateway import lambda_handler
-from shared.http import create_app
-from shared.ingest.endpoints import ingest_route
-from shared.ingest.policies import DIRECT
+from shared.coldstart import loading
 
-app = create_app([ingest_route(DIRECT)])
-handler = lambda_handler(app)
+# Every module loads with the garbage collector paused, then frozen (shared/coldstart.py).
+with loading():
+    from shared.gateway import lambda_handler
+    from shared.http import create_app
+    from shared.ingest.endpoints import ingest_route
+    from shared.ingest.policies import DIRECT
+
+    app = create_app([ingest_route(DIRECT)])
+    handler = lambda_handler(app)

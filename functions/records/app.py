@@ -3,7 +3,7 @@
 from mangum import Mangum
 
 from shared.http import create_app
-from shared.ingest.endpoints import RECORDS_ROUTE
+from shared.ingest.read_endpoints import RECORDS_ROUTE
 
 app = create_app([RECORDS_ROUTE])
 handler = Mangum(app, lifespan="off")

@@ -1,4 +1,8 @@
-"""The endpoints the functions mount: thin glue from HTTP to the services."""
+"""The ingest endpoint the ingest functions mount: thin glue from HTTP to the service.
+
+The API's read routes (records, conversations) are in shared.ingest.read_endpoints: the ingest
+functions' cold start does not import what only those read (summaries, query parameters).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared import query, services
+from shared import services
 from shared.body import read_body
-from shared.errors import BadRequest
-from shared.fields import ENVIRONMENTS, MAX_ID_CHARS
 from shared.http import JSONBody, RequestContext, prefers_partial_success, route
-from shared.ingest.records import MESSAGE_SOURCES
 from shared.ingest.service import IngestPolicy, RequestInfo
-from shared.ingest.summaries import SummaryFilter
-from shared.ingest.views import summary_view
 
 
 def ingest_route(policy: IngestPolicy) -> Route:
@@ -41,42 +40,3 @@ def ingest_route(policy: IngestPolicy) -> Route:
         return JSONBody(outcome.body, status_code=outcome.status, headers=headers)
 
     return route(policy.route, ingest, ["POST"])
-
-
-async def list_records(request: Request, ctx: RequestContext) -> Response:
-    conversation_id = request.path_params["conversationId"]
-    if not 1 <= len(conversation_id) <= MAX_ID_CHARS:  # no record can live under it
-        raise BadRequest(f"conversationId must be 1 to {MAX_ID_CHARS} characters")
-    records, next_cursor = services.record_store().list(
-        ctx.tenant,
-        conversation_id,
-        limit=query.integer(request, "limit", default=100, low=1, high=1000),
-        cursor=query.cursor(request),
-        environment=query.choice(request, "environment", ENVIRONMENTS),
-        deadline=ctx.deadline,
-    )
-    return JSONBody({"data": records, "nextCursor": next_cursor})
-
-
-# `:path`: a conversation id may hold an encoded "/" (Mangum hands Starlette a decoded path).
-RECORDS_ROUTE = route("/v1/conversations/{conversationId:path}/records", list_records, ["GET"])
-
-
-async def list_conversations(request: Request, ctx: RequestContext) -> Response:
-    filters = SummaryFilter(
-        environment=query.choice(request, "environment", ENVIRONMENTS),
-        source=query.choice(request, "source", MESSAGE_SOURCES),
-        since=query.date(request, "since"),
-        until=query.date(request, "until"),
-    )
-    summaries, next_cursor = services.summary_store().list(
-        ctx.tenant,
-        filters,
-        limit=query.integer(request, "limit", default=50, low=1, high=200),
-        cursor=query.cursor(request),
-        deadline=ctx.deadline,
-    )
-    return JSONBody({"data": [summary_view(s) for s in summaries], "nextCursor": next_cursor})
-
-
-CONVERSATIONS_ROUTE = route("/v1/conversations", list_conversations, ["GET"])

@@ -5,12 +5,12 @@ unknown. Event models build records through `IngestEvent.new_record`, so ids, ti
 environment, metadata and `extra` are filled the same way for every endpoint.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` in this module: pydantic would compile every field's
+# annotation from its string when the class is made, on every cold start (docs/performance.md).
 import hashlib
 from abc import ABC, abstractmethod
 from collections import Counter
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import orjson
 import pydantic_core
@@ -61,7 +61,7 @@ class RecordContext:
         self.position = 0  # the current event's 0-based index in the request
         self.raw: dict[str, Any] = {}  # the current event as sent
 
-    def at(self, position: int, raw: dict[str, Any]) -> RecordContext:
+    def at(self, position: int, raw: dict[str, Any]) -> Self:
         self.position = position
         self.raw = raw
         return self
@@ -149,7 +149,7 @@ class IngestEvent(BaseModel, ABC):
     timestamp: Timestamp | None = None
 
     @classmethod
-    def validate_event(cls, raw: dict[str, Any], index: int) -> IngestEvent | EventError:
+    def validate_event(cls, raw: dict[str, Any], index: int) -> "IngestEvent | EventError":
         try:
             # The compiled validator itself: `model_validate` adds a Python call per event.
             event: IngestEvent = cls.__pydantic_validator__.validate_python(raw)

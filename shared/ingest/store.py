@@ -27,7 +27,6 @@ from typing import Any
 
 import pydantic_core
 
-from shared import cursors
 from shared.dynamo import (
     BATCH_GET_SIZE,
     Deadline,
@@ -160,6 +159,10 @@ class RecordStore:
         environment: str | None,
         deadline: Deadline,
     ) -> tuple[list[Record], str | None]:
+        # Imported here: only the records function lists, and the ingest functions' cold start
+        # need not load cursors (and the query parameters it reads).
+        from shared import cursors
+
         pk = partition_key(tenant_id, conversation_id)
         scope = ("records", tenant_id, conversation_id, environment or "")
         start = _decode_cursor(cursor, pk, scope) if cursor else None
@@ -247,4 +250,6 @@ _POSITION = ("sk", "ok")
 
 
 def _decode_cursor(cursor: str, pk: str, scope: tuple[str, ...]) -> Item:
+    from shared import cursors
+
     return {"pk": {"S": pk}, **cursors.open_key(cursor, _POSITION, scope)}
