@@ -22,7 +22,7 @@ from shared.clusters import clustering
 from shared.clusters.embedding import DIMENSIONS, MAX_CHARS, TURN, Document, Embedder, words
 from shared.clusters.store import Cluster, ClusterStore, Member, Model, member_files_sql
 from shared.lake.query import files_in_range, latest_rows_sql
-from shared.lake.store import LakeStore, connect, load_httpfs
+from shared.lake.store import LakeStore, connect, load_httpfs, read_listed
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -133,14 +133,17 @@ class ClusterService:
         new cluster matches an old one (clustering.stable_ids)."""
         started = time.time_ns()
         now = now or datetime.now(UTC)
-        con = _connection(self.lake)
-        try:
-            conversations = _conversations(
-                con, _rows_sql(self.lake, tenant, now - self.window), True
-            )
-            previous = _members(con, self.store, tenant, vectors=True)
-        finally:
-            con.close()
+        since = now - self.window
+
+        def read() -> tuple[list[Conversation], dict[str, Member]]:
+            con = _connection(self.lake)
+            try:
+                found = _conversations(con, _rows_sql(self.lake, tenant, since), True)
+                return found, _members(con, self.store, tenant, vectors=True)
+            finally:
+                con.close()
+
+        conversations, previous = read_listed(read)  # compaction may move a listed file
         vectors = self._vectors(conversations, previous)
         old_model = self.store.load_model(tenant)
         clusters: list[Cluster] = []
@@ -246,23 +249,28 @@ class ClusterService:
             # new version of one): nearest centroids would mean nothing, so cluster afresh.
             return self.recluster(tenant, now)
         known = {c.id for c in model.clusters}
-        con = _connection(self.lake)
-        try:
-            rows_sql = _rows_sql(self.lake, tenant, now - self.window)
-            current = _conversations(con, rows_sql, False)
-            members = _members(con, self.store, tenant, vectors=False)
-            pending = [
-                c.id
-                for c in current
-                if (m := members.get(c.id)) is None
-                or m.version < c.version
-                or m.cluster_id not in known
-            ]
-            if not pending:
-                return Outcome(tenant, 0, len(model.clusters), False)
-            changed = _conversations(con, rows_sql, True, only=pending)
-        finally:
-            con.close()
+        since = now - self.window
+
+        def read() -> list[Conversation]:
+            con = _connection(self.lake)
+            try:
+                rows_sql = _rows_sql(self.lake, tenant, since)
+                current = _conversations(con, rows_sql, False)
+                members = _members(con, self.store, tenant, vectors=False)
+                pending = [
+                    c.id
+                    for c in current
+                    if (m := members.get(c.id)) is None
+                    or m.version < c.version
+                    or m.cluster_id not in known
+                ]
+                return _conversations(con, rows_sql, True, only=pending) if pending else []
+            finally:
+                con.close()
+
+        changed = read_listed(read)  # compaction may move a listed file
+        if not changed:
+            return Outcome(tenant, 0, len(model.clusters), False)
         environments = {c.environment for c in model.clusters}
         if any(c.environment not in environments for c in changed):
             return self.recluster(tenant, now)
