@@ -43,7 +43,7 @@ async def _connection(
             # Parsing the body would put the server's own CPU into the measured time; a
             # request botocore mangled still fails here, loudly.
             operation = headers.get(b"x-amz-target", b"").rsplit(b".", 1)[-1]
-            ok = operation == b"BatchWriteItem" and body.startswith(b'{"RequestItems": {')
+            ok = operation == b"BatchWriteItem" and body.startswith(b'{"RequestItems":')
             answer = _OK if ok else _REFUSED
             writer.write(
                 b"HTTP/1.1 " + (b"200 OK" if ok else b"400 Bad Request") + b"\r\n"
