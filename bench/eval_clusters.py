@@ -7,9 +7,8 @@ data (as in production) and for k = the number of intents.
     python -m bench.eval_clusters --half tune_b    # one half
     python -m bench.eval_clusters --half heldout   # report once, never tune on it
 
-Tuning halves: `tune` (pair A), `tune_b`, `tune_c`, `tune_d` (pair D). Until pair D's file is
-renamed `tune_d.jsonl`, a `heldout.jsonl` whose ids are all `D…` is pair D, so tuning data,
-and `--half heldout` declines it. A conversation is read as the service reads it from the lake
+Tuning halves: `tune` (pair A), `tune_b` … `tune_f` (pair F), each but A once the held-out
+half. A conversation is read as the service reads it from the lake
 (shared/clusters/service.py): its messages' text in order, and the user's turns apart.
 """
 
@@ -28,7 +27,7 @@ from shared.clusters import clustering
 from shared.clusters.embedding import TURN, Document, LocalEmbedder
 
 SET = Path(__file__).parent / "insights_eval"
-TUNING = ("tune", "tune_b", "tune_c", "tune_d")
+TUNING = ("tune", "tune_b", "tune_c", "tune_d", "tune_e", "tune_f")
 
 
 def purity(found: Sequence[int], truth: Sequence[str]) -> float:
@@ -74,21 +73,9 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _is_pair_d(path: Path) -> bool:
-    rows = _rows(path)
-    return bool(rows) and all(str(r["id"]).startswith("D") for r in rows)
-
-
 def half_path(half: str) -> Path | None:
-    """The file of a half; pair D is `tune_d.jsonl` or, before its rename, `heldout.jsonl`."""
     path = SET / f"{half}.jsonl"
-    if path.exists():
-        if half == "heldout" and _is_pair_d(path) and not (SET / "tune_d.jsonl").exists():
-            return None  # pair D under its old name: tuning data, reported as tune_d
-        return path
-    if half == "tune_d" and (old := SET / "heldout.jsonl").exists() and _is_pair_d(old):
-        return old
-    return None
+    return path if path.exists() else None
 
 
 def evaluate(half: str) -> dict[str, float | int]:
@@ -138,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     halves = [args.half] if args.half else [h for h in TUNING if half_path(h) is not None]
     if args.half == "heldout" and half_path("heldout") is None:
-        print("cluster evaluation (heldout): no held-out half (heldout.jsonl is absent, or pair D)")
+        print("cluster evaluation (heldout): no held-out half (heldout.jsonl is absent)")
         return
     if not halves:
         sys.exit("no half to evaluate")

@@ -34,7 +34,7 @@ import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.clusters.lexicon import CONCEPTS, CONTEXT
-from shared.clusters.terms import NOT_TERMS
+from shared.stopwords import STOP_WORDS
 from shared.errors import StorageUnavailable
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def words(text: str) -> list[str]:
     """The words a cluster is about: folded, letters only, no stop/time/politeness words;
     Japanese and Chinese (no spaces) as overlapping character pairs."""
     folded = fold(text[:MAX_CHARS])
-    found = [w for w in _WORD.findall(folded) if w not in NOT_TERMS and not _CJK.search(w)]
+    found = [w for w in _WORD.findall(folded) if w not in STOP_WORDS and not _CJK.search(w)]
     for run in _CJK_RUN.findall(folded):
         found.extend(run[i : i + 2] for i in range(len(run) - 1))
     return found

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from shared.insights import lexicon
 from shared.insights.analysis import Analysis, AnalysisFailed, Messages, Sentiment
 from shared.insights.lexicon import fold, word_set
+from shared.stopwords import STOP_WORDS
 
 if TYPE_CHECKING:
     from shared.insights.model import Model, Observed
@@ -89,32 +90,15 @@ _LANGUAGE_HINTS = {
     "it": {"il", "la", "di", "che", "e", "non", "mio", "una", "per", "con", "sono", "è"},
     "en": {"the", "a", "and", "is", "i", "to", "my", "it", "of", "for", "you", "not", "can"},
 }
-# Words that never make a topic on their own, beyond YAKE's stop-word lists: time words,
-# politeness, fillers, support-chat boilerplate (folded).
-_NOT_TOPICS = word_set(
+# Words that never make a topic on their own: every language's stop, time and politeness words
+# (shared/stopwords.py, the clusters' list too), support-chat boilerplate, and YAKE's stop-word
+# list for the conversation's language (in `_keyphrases`).
+_NOT_TOPICS = STOP_WORDS | word_set(
     """
-    time times day days today tomorrow yesterday week weeks month months year years hour hours
-    minute minutes moment now later morning evening night tonight weekend monday tuesday
-    wednesday thursday friday saturday sunday january february march april may june july
-    august september october november december
-    thanks thank thx please hello hi hey bye goodbye great good nice fine cool awesome perfect
-    sorry welcome help lot sure right well ok okay yes yeah yep nope hmm um uh ah oh like just
-    really actually thing things something anything everything someone anyone way issue
-    problem question questions answer help assistant customer support team agent bot message
-    subject re fw aw null none true false wait waiting ask asked reply replied send sent
-    dollar dollars euro euros money bucks call called calling found find tried try work works
-    worked got get need want use make see look know think said say told tell
-    temps jour jours semaine mois an ans annee heure heures minute aujourd hui demain hier
-    matin soir lundi mardi mercredi jeudi vendredi samedi dimanche merci bonjour bonsoir
-    salut oui non bien bon super parfait desole probleme question fois
-    tiempo dia dias semana mes meses ano anos hora horas hoy manana ayer tarde noche lunes
-    martes miercoles jueves viernes sabado domingo gracias hola buenas buenos vale si bueno
-    perfecto genial problema pregunta vez veces favor
-    zeit tag tage woche wochen monat monate jahr jahre stunde stunden heute morgen gestern
-    abend montag dienstag mittwoch donnerstag freitag samstag sonntag danke bitte hallo
-    guten ja nein gut super problem frage mal
-    tempo giorno giorni oggi ieri domani grazie ciao dia dias hoje ontem amanha obrigado
-    obrigada ola
+    issue issues problem problems question questions answer bot message subject fw aw null none
+    true false reply replied send sent dollar dollars euro euros money bucks call called calling
+    found find work works worked
+    probleme problema pregunta frage
     """
 )
 # Topics too general to lead when a more specific one was found.

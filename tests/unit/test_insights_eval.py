@@ -79,9 +79,9 @@ def test_the_report_puts_the_halves_side_by_side(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cases = load_cases("tune_b")[:12]
-    files = ("tune.jsonl", "tune_b.jsonl", "tune_c.jsonl", "tune_d.jsonl")
+    files = [f"tune{suffix}.jsonl" for suffix in ("", "_b", "_c", "_d", "_e", "_f")]
     for i, name in enumerate(files):
-        part = cases[3 * i : 3 * i + 3]
+        part = cases[2 * i : 2 * i + 2]
         (tmp_path / name).write_text("".join(json.dumps(case) + "\n" for case in part))
     monkeypatch.setattr(eval_insights, "DATA", tmp_path)
 
@@ -117,10 +117,12 @@ def test_the_report_puts_the_halves_side_by_side(
 # trained on these conversations: they catch a regression, they do not estimate a new writer
 # (the leave-one-writer-out test below does).
 FLOORS = {
-    "tune_a": {"sentiment": 0.83, "task": 0.94, "topics": 0.95, "negative": 0.95, "mixed": 0.6},
-    "tune_b": {"sentiment": 0.87, "task": 0.92, "topics": 0.95, "negative": 0.9, "mixed": 0.78},
-    "tune_c": {"sentiment": 0.8, "task": 0.9, "topics": 0.85, "negative": 0.9, "mixed": 0.45},
-    "tune_d": {"sentiment": 0.77, "task": 0.84, "topics": 0.87, "negative": 0.75, "mixed": 0.5},
+    "tune_a": {"sentiment": 0.8, "task": 0.93, "topics": 0.95, "negative": 0.95, "mixed": 0.5},
+    "tune_b": {"sentiment": 0.87, "task": 0.92, "topics": 0.95, "negative": 0.9, "mixed": 0.7},
+    "tune_c": {"sentiment": 0.78, "task": 0.9, "topics": 0.85, "negative": 0.9, "mixed": 0.3},
+    "tune_d": {"sentiment": 0.76, "task": 0.8, "topics": 0.87, "negative": 0.75, "mixed": 0.9},
+    "tune_e": {"sentiment": 0.82, "task": 0.76, "topics": 0.86, "negative": 0.8, "mixed": 0.45},
+    "tune_f": {"sentiment": 0.74, "task": 0.82, "topics": 0.83, "negative": 0.8, "mixed": 0.2},
 }
 
 
@@ -148,7 +150,7 @@ def test_local_analyzer_keeps_the_old_regression_set() -> None:
 
 # Floors a little under the chosen settings' leave-one-writer-out figures (docs/insights.md):
 # the worst unseen writer and the mean, per regression.
-UNSEEN_FLOORS = {"sentiment": (0.73, 0.755), "task": (0.83, 0.9)}
+UNSEEN_FLOORS = {"sentiment": (0.7, 0.745), "task": (0.75, 0.85)}
 
 
 def test_the_model_holds_on_each_writer_it_never_saw() -> None:
