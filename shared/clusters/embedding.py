@@ -34,8 +34,8 @@ import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.clusters.lexicon import CONCEPTS, CONTEXT
-from shared.stopwords import STOP_WORDS
 from shared.errors import StorageUnavailable
+from shared.stopwords import STOP_WORDS
 
 if TYPE_CHECKING:
     from shared.settings import Settings
