@@ -34,8 +34,8 @@ import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.clusters.lexicon import CONCEPTS, CONTEXT
-from shared.stopwords import STOP_WORDS
 from shared.errors import StorageUnavailable
+from shared.stopwords import STOP_WORDS
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 DIMENSIONS = 256
 MAX_CHARS = 20_000  # of a conversation's text: its start says what it is about
 TURN = "\x1e"  # between the user's turns in Document.request
-CONCEPT_DIMENSIONS = 64  # the lexicon's concepts, one dimension each; the words hash to the rest
+CONCEPT_DIMENSIONS = 96  # the lexicon's concepts, one dimension each; the words hash to the rest
 _HASHES = 4  # dimensions per word feature
 _PREFIX = 5
 _TURN_DECAY = 0.5  # the user's i-th turn weighs _TURN_DECAY ** i
@@ -173,7 +173,7 @@ LEXICON = Lexicon(CONCEPTS)
 
 
 class LocalEmbedder:
-    name = "local-concepts-v2"
+    name = "local-concepts-v3"
 
     def __init__(self) -> None:
         self._slots: dict[str, tuple[np.ndarray, np.ndarray]] = {}
