@@ -7,7 +7,7 @@ Two embedders, chosen by `PARLEY_CLUSTERS_EMBEDDER` (docs/clusters.md "Embedding
   Dimensions 0-63 count the concepts of a cross-language lexicon of support vocabulary
   (`lexicon.py`: rembourser, reembolso, Rückerstattung, 返金 → refund), so requests in two
   languages meet (the concepts that only name an object or setting, an order or an account,
-  at half weight); dimensions 64-255 hold the words themselves (folded: lowercase, accents
+  at half weight); dimensions 96-255 hold the words themselves (folded: lowercase, accents
   dropped; stop, time and politeness words left out; each long word's 5-letter prefix too;
   Japanese and Chinese as character pairs), each hashed (CRC-32, stable across processes) to
   four dimensions with a sign. Each feature weighs 1 + log(count); the two parts are
