@@ -124,6 +124,7 @@ class Lexicon:
                     self.phrases.setdefault(parts[0], []).append((parts, stem, index))
         for found in self.phrases.values():
             found.sort(key=lambda p: -len(p[0]))
+        self.anywhere = dict(sorted(self.anywhere.items(), key=lambda item: -len(item[0])))
         self._words: dict[str, tuple[int, ...]] = {}
 
     def _word(self, token: str) -> tuple[int, ...]:
@@ -162,10 +163,12 @@ class Lexicon:
             counts.update(self._word(token))
             at += 1
         if self.anywhere and _CJK.search(folded):
+            # Longest first, each match blanked out: ダウンロード (download) is not ダウン (down).
             for entry, indexes in self.anywhere.items():
                 if n := folded.count(entry):
                     for index in indexes:
                         counts[index] += n
+                    folded = folded.replace(entry, " ")
         return counts
 
 

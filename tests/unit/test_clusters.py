@@ -72,6 +72,12 @@ def test_the_lexicon_maps_seven_languages_to_shared_concepts() -> None:
     assert len(LEXICON.names) <= CONCEPT_DIMENSIONS
 
 
+def test_japanese_entries_match_longest_first() -> None:
+    # ダウンロード (download) holds ダウン (down, an outage) but is not one.
+    assert concepts_of("請求書のダウンロード方法") == {"data_export", "invoice", "how_question"}
+    assert "outage" in concepts_of("サーバーがダウンしています")
+
+
 def test_a_french_and_an_english_refund_meet_through_the_lexicon() -> None:
     english, french, login = LocalEmbedder().embed(
         [
