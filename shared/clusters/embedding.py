@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.clusters.lexicon import CONCEPTS, CONTEXT
+from shared.clusters.lexicon import CONCEPTS, CONTEXT, FAMILIES
 from shared.errors import StorageUnavailable
 from shared.stopwords import STOP_WORDS
 
@@ -43,13 +43,15 @@ if TYPE_CHECKING:
 DIMENSIONS = 256
 MAX_CHARS = 20_000  # of a conversation's text: its start says what it is about
 TURN = "\x1e"  # between the user's turns in Document.request
-CONCEPT_DIMENSIONS = 96  # the lexicon's concepts, one dimension each; the words hash to the rest
+CONCEPT_DIMENSIONS = 96  # the lexicon's concepts and families; the words hash to the rest
+FAMILY_AT = 80  # concepts take dimensions 0-79, their families 80-95
 _HASHES = 4  # dimensions per word feature
 _PREFIX = 5
 _TURN_DECAY = 0.5  # the user's i-th turn weighs _TURN_DECAY ** i
 _WHOLE = 0.3  # the whole conversation's weight beside the user's turns
 _WORDS_PART = 0.5  # the words' part beside the concepts' part (each normalized first)
 _CONTEXT = 0.5  # weight of a lexicon.CONTEXT concept (an order, an account) beside the others
+_FAMILY = 0.5  # a family's dimension: this times the sum of its concepts' values
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _TOKEN = re.compile(r"[^\W_]+")
 _MARKS = re.compile(r"[\u0300-\u036f]")
@@ -98,12 +100,16 @@ class Lexicon:
     """`lexicon.CONCEPTS` compiled: exact words, stems (`stem*`), phrases of several words
     (matched first, longest first) and Japanese-script entries (found anywhere)."""
 
-    def __init__(self, concepts: dict[str, str]) -> None:
+    def __init__(self, concepts: dict[str, str], families: dict[str, frozenset[str]]) -> None:
         names = sorted(concepts)
-        if len(names) > CONCEPT_DIMENSIONS:
-            raise ValueError(f"{len(names)} concepts, {CONCEPT_DIMENSIONS} dimensions")
+        if len(names) > FAMILY_AT or len(families) > CONCEPT_DIMENSIONS - FAMILY_AT:
+            raise ValueError(f"{len(names)} concepts, {len(families)} families: too many")
         self.names = names
         self.weights = [_CONTEXT if name in CONTEXT else 1.0 for name in names]
+        family_of = {
+            name: at for at, family in enumerate(sorted(families)) for name in families[family]
+        }
+        self.families = [family_of.get(name, -1) for name in names]  # -1: no family
         self.exact: dict[str, set[int]] = {}
         self.stems: dict[str, set[int]] = {}
         self.phrases: dict[str, list[tuple[tuple[str, ...], bool, int]]] = {}
@@ -172,7 +178,7 @@ class Lexicon:
         return counts
 
 
-LEXICON = Lexicon(CONCEPTS)
+LEXICON = Lexicon(CONCEPTS, FAMILIES)
 
 
 class LocalEmbedder:
@@ -216,6 +222,8 @@ class LocalEmbedder:
         out = np.zeros(DIMENSIONS, dtype=np.float32)
         for index, value in concepts.items():
             out[index] = value
+            if (family := LEXICON.families[index]) >= 0:
+                out[FAMILY_AT + family] += _FAMILY * value
         hashed = np.zeros(DIMENSIONS, dtype=np.float32)
         if features:
             dims = np.empty(len(features) * _HASHES, dtype=np.intp)

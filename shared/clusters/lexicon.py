@@ -441,3 +441,46 @@ CONTEXT = frozenset(
         "contract_policy",
     }
 )
+
+# Families of the concepts above that say what is asked: a refund and a duplicate charge are
+# both about money, a lost password and a verification code both about getting in. Each
+# family is a dimension of its own, the sum of its concepts, so two requests that name
+# different concepts of one family still meet (docs/clusters.md "Embeddings").
+FAMILIES: dict[str, frozenset[str]] = {
+    "money": frozenset(
+        {
+            "refund",
+            "return_item",
+            "duplicate_charge",
+            "invoice",
+            "price",
+            "plan_tier",
+            "subscription",
+            "billing_period",
+            "discount",
+            "trial",
+            "credit_balance",
+            "tax",
+        }
+    ),
+    "ending": frozenset({"cancel", "renewal", "delete_data"}),
+    "access": frozenset(
+        {
+            "login",
+            "password",
+            "reset_recover",
+            "verification_code",
+            "locked_out",
+            "security_fraud",
+            "privacy",
+        }
+    ),
+    "profile": frozenset({"change_edit", "permissions", "language_region", "notifications"}),
+    "delivery": frozenset(
+        {"delivery", "package_tracking", "delay", "damaged_wrong", "warranty_repair"}
+    ),
+    "bookings": frozenset({"booking", "reschedule"}),
+    "trouble": frozenset({"bug_error", "performance", "outage", "version_update", "data_export"}),
+    "learning": frozenset({"how_question", "settings_feature"}),
+    "connecting": frozenset({"integration", "api_developer", "sync_connect", "third_party_tools"}),
+}
