@@ -4,10 +4,11 @@ Two embedders, chosen by `PARLEY_CLUSTERS_EMBEDDER` (docs/clusters.md "Embedding
 - `local` (default; make dev, tests, AWS unless set): concepts and hashed words, numpy only,
   no model and nothing downloaded. What a conversation is about is mostly the user's request,
   so the user's turns weigh most (the first 1, the next 0.5, 0.25…) and the whole text 0.3.
-  Dimensions 0-63 count the concepts of a cross-language lexicon of support vocabulary
+  Dimensions 0-79 count the concepts of a cross-language lexicon of support vocabulary
   (`lexicon.py`: rembourser, reembolso, Rückerstattung, 返金 → refund), so requests in two
   languages meet (the concepts that only name an object or setting, an order or an account,
-  at half weight); dimensions 96-255 hold the words themselves (folded: lowercase, accents
+  at half weight); dimensions 80-95 their families (money, access…: half the sum of their
+  concepts), so a lost password and a verification code meet; dimensions 96-255 hold the words themselves (folded: lowercase, accents
   dropped; stop, time and politeness words left out; each long word's 5-letter prefix too;
   Japanese and Chinese as character pairs), each hashed (CRC-32, stable across processes) to
   four dimensions with a sign. Each feature weighs 1 + log(count); the two parts are
