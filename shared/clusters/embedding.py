@@ -8,12 +8,12 @@ Two embedders, chosen by `PARLEY_CLUSTERS_EMBEDDER` (docs/clusters.md "Embedding
   (`lexicon.py`: rembourser, reembolso, Rückerstattung, 返金 → refund), so requests in two
   languages meet (the concepts that only name an object or setting, an order or an account,
   at half weight); dimensions 80-95 their families (money, access…: half the sum of their
-  concepts), so a lost password and a verification code meet; dimensions 96-255 hold the words themselves (folded: lowercase, accents
-  dropped; stop, time and politeness words left out; each long word's 5-letter prefix too;
-  Japanese and Chinese as character pairs), each hashed (CRC-32, stable across processes) to
-  four dimensions with a sign. Each feature weighs 1 + log(count); the two parts are
-  normalized apart and added 1 : 0.5. A conversation's vector depends on its own text only,
-  so it is stored and never recomputed.
+  concepts), so a lost password and a verification code meet; dimensions 96-255 hold the
+  words themselves (folded: lowercase, accents dropped; stop, time and politeness words left
+  out; each long word's 5-letter prefix too; Japanese and Chinese as character pairs), each
+  hashed (CRC-32, stable across processes) to four dimensions with a sign. Each feature
+  weighs 1 + log(count); the two parts are normalized apart and added 1 : 0.5. A
+  conversation's vector depends on its own text only, so it is stored and never recomputed.
 - `bedrock`: Amazon Titan Text Embeddings V2 (`amazon.titan-embed-text-v2:0`, 256 dimensions,
   normalized) through `bedrock-runtime` InvokeModel; multilingual and semantic; it reads the
   whole text.
