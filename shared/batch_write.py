@@ -24,7 +24,6 @@ process logs that once.
 
 from __future__ import annotations
 
-import base64
 import threading
 import zlib
 from functools import cache
@@ -32,6 +31,7 @@ from typing import Any
 
 import botocore
 import orjson
+import pybase64
 from botocore.awsrequest import AWSResponse, create_request_object
 from botocore.client import BaseClient
 from botocore.endpoint import convert_to_response_dict
@@ -205,7 +205,8 @@ def _body(table: str, requests: list[Any]) -> bytes | None:
 
 
 def _base64(value: object) -> str:
-    """The wire form of a binary value, as botocore's `_get_base64` writes it."""
+    """The wire form of a binary value, as botocore's `_get_base64` writes it (pybase64: the
+    same standard alphabet and padding, a fifth of the stdlib's time)."""
     if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode("ascii")
+        return pybase64.b64encode_as_string(value)
     raise TypeError(type(value).__name__)
