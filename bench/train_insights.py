@@ -5,12 +5,13 @@ tune half and write its weights to shared/insights/model.npz.
     python -m bench.train_insights --check    # the same, and fail if the file would change
     python -m bench.train_insights --select   # leave-one-writer-out over the candidates
 
-Each regression's feature groups, L2 strength and class weighting (`CHOSEN`) were picked by
-**leave-one-writer-out** cross-validation (`--select`): for each candidate, train on the
-other writers' conversations and score one, for each rotation (four writers, A-D: four
-folds). The candidate whose *worst* unseen writer scores best wins (a new writer is what the
-analyzer failed on); among candidates within `TIE` of it, the best mean over the folds, then
-the fewest features, then the strongest regularization.
+Each regression's feature groups, L2 strength, class weighting and the weight of the labels
+their labeler marked low-confidence (`CHOSEN`) were picked by **leave-one-writer-out**
+cross-validation (`--select`): for each candidate, train on the other writers'
+conversations and score one, for each rotation (six writers, A-F: six folds). The
+candidate whose *worst* unseen writer scores best wins (a new writer is what the analyzer
+failed on); among candidates within `TIE` of it, the best mean over the folds, then the
+fewest features, then the strongest regularization.
 
 Reproducible: the features are deterministic and the fit is full-batch gradient descent from
 zeros (no random start, no shuffling), so the same set gives the same weights. Numpy only.
@@ -49,11 +50,13 @@ RATE, MOMENTUM = 0.5, 0.9
 
 @dataclass(frozen=True)
 class Choice:
-    """One regression's settings: its feature groups, L2 strength, class weighting."""
+    """One regression's settings: its feature groups, L2 strength, class weighting, and the
+    weight of a label its labeler marked low-confidence."""
 
     groups: tuple[str, ...]
     l2: float
     balanced: bool  # weigh each class by the inverse of its share (the writers' mixes differ)
+    doubt: float = 1.0  # a low-confidence label's weight (a sure one weighs 1)
 
     @property
     def width(self) -> int:
@@ -61,7 +64,7 @@ class Choice:
 
     def __str__(self) -> str:
         weighting = "balanced" if self.balanced else "unweighted"
-        return f"{'+'.join(self.groups)}, l2 {self.l2}, {weighting}"
+        return f"{'+'.join(self.groups)}, l2 {self.l2}, {weighting}, doubt {self.doubt}"
 
 
 # What `--select` chose (docs/insights.md has its table).
@@ -71,7 +74,7 @@ CHOSEN = {
 }
 # The candidates `--select` tries: the cue lists' verdict alone, then the general groups
 # added, then the end-of-conversation groups (`closing`, `outcome`) on top; every one with
-# each L2 strength and both weightings.
+# each L2 strength, both class weightings and both weights of a doubted label.
 CANDIDATE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("rules",),
     ("rules", "cues"),
@@ -87,8 +90,11 @@ CANDIDATE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("cues", "vader", "ending", "assistant", "shape", "outcome"),
     ("cues", "vader", "ending", "assistant", "shape", "closing", "outcome"),
     ("rules", "cues", "vader", "ending", "assistant", "shape", "closing", "outcome"),
+    ("cues", "vader", "emoji", "ending", "assistant", "shape", "closing"),
+    ("cues", "vader", "emoji", "ending", "assistant", "shape", "closing", "outcome"),
 )
 L2S = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+DOUBTS = (1.0, 0.5)  # a low-confidence label counts fully, or half
 TIE = 0.005  # accuracies this close are equal (one conversation is 0.7-0.8 points)
 
 
@@ -98,6 +104,7 @@ class Writer:
 
     seen: list[Observed]
     labels: dict[str, list[str]]  # per head
+    doubted: list[bool]  # the labeler marked the labels low-confidence
     _groups: dict[str, Vector] = field(default_factory=dict)  # each group's columns, once
 
     def matrix(self, groups: tuple[str, ...]) -> Vector:
@@ -120,12 +127,16 @@ def writer_of(cases: list[dict[str, Any]]) -> Writer:
             "sentiment": [str(label["sentiment"]) for label in labels],
             "task": [str(label["taskCompleted"]) for label in labels],
         },
+        doubted=[label.get("confidence") == "low" for label in labels],
     )
 
 
-def fit(x: Vector, labels: list[str], classes: tuple[str, ...], choice: Choice) -> Softmax:
+def fit(
+    x: Vector, labels: list[str], classes: tuple[str, ...], choice: Choice, doubted: list[bool]
+) -> Softmax:
     """Multinomial logistic regression by full-batch gradient descent with momentum, on
-    standardized features (their mean and scale are kept with the weights)."""
+    standardized features (their mean and scale are kept with the weights); a label its
+    labeler doubted weighs `choice.doubt`."""
     mean = x.mean(axis=0)
     spread = x.std(axis=0)
     scale = np.where(spread > 1e-9, spread, 1.0)  # a feature constant in training stays inert
@@ -133,10 +144,11 @@ def fit(x: Vector, labels: list[str], classes: tuple[str, ...], choice: Choice) 
     index = [classes.index(label) for label in labels]
     y = np.zeros((len(labels), len(classes)))
     y[np.arange(len(labels)), index] = 1.0
-    weight = np.ones(len(labels))
-    if choice.balanced:
-        counts = np.maximum(y.sum(axis=0), 1.0)
-        weight = (len(labels) / (len(classes) * counts))[index]
+    weight = np.where(doubted, choice.doubt, 1.0)
+    if choice.balanced:  # each class's weights sum to the same
+        counts = np.maximum((y * weight[:, None]).sum(axis=0), 1e-9)
+        weight = weight * (weight.sum() / (len(classes) * counts))[index]
+    weight = weight * len(labels) / weight.sum()
     weights = np.zeros((x.shape[1], len(classes)))
     bias = np.zeros(len(classes))
     velocity_w, velocity_b = np.zeros_like(weights), np.zeros_like(bias)
@@ -155,7 +167,7 @@ def fit(x: Vector, labels: list[str], classes: tuple[str, ...], choice: Choice) 
 def fit_head(writers: list[Writer], head: str, choice: Choice) -> Softmax:
     x = np.concatenate([w.matrix(choice.groups) for w in writers])
     labels = [label for w in writers for label in w.labels[head]]
-    return fit(x, labels, CLASSES[head], choice)
+    return fit(x, labels, CLASSES[head], choice, [d for w in writers for d in w.doubted])
 
 
 def train(writers: list[Writer], chosen: dict[str, Choice] = CHOSEN) -> Model:
@@ -191,13 +203,15 @@ def select(writers: dict[str, Writer]) -> tuple[list[str], dict[str, Choice]]:
             (choice, unseen_accuracy(writers, head, choice))
             for groups in CANDIDATE_GROUPS
             for l2 in L2S
-            for choice in (Choice(groups, l2, False), Choice(groups, l2, True))
+            for balanced in (False, True)
+            for doubt in DOUBTS
+            for choice in (Choice(groups, l2, balanced, doubt),)
         ]
         worst = max(min(acc) for _, acc in tried)
         robust = [(choice, acc) for choice, acc in tried if min(acc) >= worst - TIE]
         mean = max(float(np.mean(acc)) for _, acc in robust)
         close = [choice for choice, acc in robust if float(np.mean(acc)) >= mean - TIE]
-        chosen[head] = min(close, key=lambda c: (c.width, -c.l2, c.balanced))
+        chosen[head] = min(close, key=lambda c: (c.width, -c.l2, c.balanced, -c.doubt))
         lines.append(f"{head}: {' '.join(f'{w} unseen' for w in writers)}  mean   candidate")
         for choice, acc in sorted(tried, key=lambda c: (-min(c[1]), -float(np.mean(c[1])))):
             mark = "*" if choice == chosen[head] else " "
