@@ -4,15 +4,16 @@ Two embedders, chosen by `PARLEY_CLUSTERS_EMBEDDER` (docs/clusters.md "Embedding
 - `local` (default; make dev, tests, AWS unless set): concepts and hashed words, numpy only,
   no model and nothing downloaded. What a conversation is about is mostly the user's request,
   so the user's turns weigh most (the first 1, the next 0.5, 0.25…) and the whole text 0.3.
-  Dimensions 0-63 count the concepts of a cross-language lexicon of support vocabulary
+  Dimensions 0-79 count the concepts of a cross-language lexicon of support vocabulary
   (`lexicon.py`: rembourser, reembolso, Rückerstattung, 返金 → refund), so requests in two
   languages meet (the concepts that only name an object or setting, an order or an account,
-  at half weight); dimensions 64-255 hold the words themselves (folded: lowercase, accents
-  dropped; stop, time and politeness words left out; each long word's 5-letter prefix too;
-  Japanese and Chinese as character pairs), each hashed (CRC-32, stable across processes) to
-  four dimensions with a sign. Each feature weighs 1 + log(count); the two parts are
-  normalized apart and added 1 : 0.5. A conversation's vector depends on its own text only,
-  so it is stored and never recomputed.
+  at half weight); dimensions 80-95 their families (money, access…: half the sum of their
+  concepts), so a lost password and a verification code meet; dimensions 96-255 hold the
+  words themselves (folded: lowercase, accents dropped; stop, time and politeness words left
+  out; each long word's 5-letter prefix too; Japanese and Chinese as character pairs), each
+  hashed (CRC-32, stable across processes) to four dimensions with a sign. Each feature
+  weighs 1 + log(count); the two parts are normalized apart and added 1 : 0.5. A
+  conversation's vector depends on its own text only, so it is stored and never recomputed.
 - `bedrock`: Amazon Titan Text Embeddings V2 (`amazon.titan-embed-text-v2:0`, 256 dimensions,
   normalized) through `bedrock-runtime` InvokeModel; multilingual and semantic; it reads the
   whole text.
@@ -33,9 +34,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.clusters.lexicon import CONCEPTS, CONTEXT
-from shared.stopwords import STOP_WORDS
+from shared.clusters.lexicon import CONCEPTS, CONTEXT, FAMILIES
 from shared.errors import StorageUnavailable
+from shared.stopwords import STOP_WORDS
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -43,13 +44,15 @@ if TYPE_CHECKING:
 DIMENSIONS = 256
 MAX_CHARS = 20_000  # of a conversation's text: its start says what it is about
 TURN = "\x1e"  # between the user's turns in Document.request
-CONCEPT_DIMENSIONS = 64  # the lexicon's concepts, one dimension each; the words hash to the rest
+CONCEPT_DIMENSIONS = 96  # the lexicon's concepts and families; the words hash to the rest
+FAMILY_AT = 80  # concepts take dimensions 0-79, their families 80-95
 _HASHES = 4  # dimensions per word feature
 _PREFIX = 5
 _TURN_DECAY = 0.5  # the user's i-th turn weighs _TURN_DECAY ** i
 _WHOLE = 0.3  # the whole conversation's weight beside the user's turns
 _WORDS_PART = 0.5  # the words' part beside the concepts' part (each normalized first)
 _CONTEXT = 0.5  # weight of a lexicon.CONTEXT concept (an order, an account) beside the others
+_FAMILY = 0.5  # a family's dimension: this times the sum of its concepts' values
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _TOKEN = re.compile(r"[^\W_]+")
 _MARKS = re.compile(r"[\u0300-\u036f]")
@@ -98,12 +101,16 @@ class Lexicon:
     """`lexicon.CONCEPTS` compiled: exact words, stems (`stem*`), phrases of several words
     (matched first, longest first) and Japanese-script entries (found anywhere)."""
 
-    def __init__(self, concepts: dict[str, str]) -> None:
+    def __init__(self, concepts: dict[str, str], families: dict[str, frozenset[str]]) -> None:
         names = sorted(concepts)
-        if len(names) > CONCEPT_DIMENSIONS:
-            raise ValueError(f"{len(names)} concepts, {CONCEPT_DIMENSIONS} dimensions")
+        if len(names) > FAMILY_AT or len(families) > CONCEPT_DIMENSIONS - FAMILY_AT:
+            raise ValueError(f"{len(names)} concepts, {len(families)} families: too many")
         self.names = names
         self.weights = [_CONTEXT if name in CONTEXT else 1.0 for name in names]
+        family_of = {
+            name: at for at, family in enumerate(sorted(families)) for name in families[family]
+        }
+        self.families = [family_of.get(name, -1) for name in names]  # -1: no family
         self.exact: dict[str, set[int]] = {}
         self.stems: dict[str, set[int]] = {}
         self.phrases: dict[str, list[tuple[tuple[str, ...], bool, int]]] = {}
@@ -124,6 +131,7 @@ class Lexicon:
                     self.phrases.setdefault(parts[0], []).append((parts, stem, index))
         for found in self.phrases.values():
             found.sort(key=lambda p: -len(p[0]))
+        self.anywhere = dict(sorted(self.anywhere.items(), key=lambda item: -len(item[0])))
         self._words: dict[str, tuple[int, ...]] = {}
 
     def _word(self, token: str) -> tuple[int, ...]:
@@ -162,18 +170,20 @@ class Lexicon:
             counts.update(self._word(token))
             at += 1
         if self.anywhere and _CJK.search(folded):
+            # Longest first, each match blanked out: ダウンロード (download) is not ダウン (down).
             for entry, indexes in self.anywhere.items():
                 if n := folded.count(entry):
                     for index in indexes:
                         counts[index] += n
+                    folded = folded.replace(entry, " ")
         return counts
 
 
-LEXICON = Lexicon(CONCEPTS)
+LEXICON = Lexicon(CONCEPTS, FAMILIES)
 
 
 class LocalEmbedder:
-    name = "local-concepts-v2"
+    name = "local-concepts-v3"
 
     def __init__(self) -> None:
         self._slots: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -213,6 +223,8 @@ class LocalEmbedder:
         out = np.zeros(DIMENSIONS, dtype=np.float32)
         for index, value in concepts.items():
             out[index] = value
+            if (family := LEXICON.families[index]) >= 0:
+                out[FAMILY_AT + family] += _FAMILY * value
         hashed = np.zeros(DIMENSIONS, dtype=np.float32)
         if features:
             dims = np.empty(len(features) * _HASHES, dtype=np.intp)

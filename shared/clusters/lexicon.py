@@ -24,7 +24,10 @@ CONCEPTS: dict[str, str] = {
         dinheiro de volta, 返金, 払い戻, 払戻, 返金処理,
         get my money, credited back, credit back, reverse the charge, reversal,
         reintegro, abono, devolucion del importe, gutschreiben, gutgeschrieben,
-        ressarc*, 返金して""",
+        ressarc*, 返金して,
+        my money, money back, not refundable, non refundable, mon argent, rendre l argent,
+        mi dinero, recuperar el dinero, mein geld, das geld, i miei soldi, il mio denaro,
+        meu dinheiro, reaver*, お金を返, お金が戻""",
     "return_item": """return, returns, returned, returning, send back, sent back, retour*,
         renvoyer, renvoi, devolver, devuelv*, devolucion*, rucksend*, retoure*, zuruckschick*,
         zurucksend*, umtausch*, reso, resi, restituire, restituito, devolvi*, devolucao, 返品,
@@ -34,7 +37,9 @@ CONCEPTS: dict[str, str] = {
         carte, cobro*, cobrar, cobrado*, cobraron, cargo, cargos, pago, pagos, pagar, pagado,
         tarjeta, zahlung*, bezahl*, abbuchung*, abgebucht, belastet, belastung*, lastschrift*,
         kreditkarte*, karte, addebit*, pagament*, pagare, pagato, carta, cobranca*, cobrad*,
-        pagamento*, cartao, 支払, 決済, 引き落と, 請求額, カード, クレジット""",
+        pagamento*, cartao, 支払, 決済, 引き落と, 請求額, カード, クレジット,
+        bank, bank account, bank transfer, iban, banque, virement*, banco,
+        transferencia*, bank*, uberweisung*, banca, bonifico*, pix, boleto, 銀行, 振込, 口座""",
     "duplicate_charge": """twice, duplicate*, double charge*, double charged, charged two,
         deux fois, doublon*, dos veces, duplicad*, cobro doble, doble cobro, doppelt*,
         zweimal, due volte, doppio addebito, addebitato due, duas vezes, cobranca duplicada,
@@ -46,7 +51,11 @@ CONCEPTS: dict[str, str] = {
         quotation, how much, prix, tarif*, cout*, couter, cher, chere, devis, combien,
         precio*, coste*, costo*, cuesta, caro, cara, barato*, cotizacion*, presupuesto*,
         cuanto, preis*, kosten*, kostet, teuer*, gebuhr*, angebot*, wieviel, wie viel, prezz*,
-        costa, quanto, preco*, custo*, custa, orcamento*, 料金, 価格, 値段, 費用, 見積, いくら""",
+        costa, quanto, preco*, custo*, custa, orcamento*, 料金, 価格, 値段, 費用, 見積, いくら,
+        increase, increased, went up, gone up, price increase, raised, more
+        expensive, overcharg*, augmentation, augmente, plus cher, hausse, aumento*, subida,
+        subio, mas caro, preiserhohung*, erhoht, teurer, gestiegen, aumentat*, rincar*, piu
+        caro, aumentou, mais caro, reajuste, 値上げ, 高くなった, 上がった""",
     "plan_tier": """plan, plans, tier, tiers, upgrade*, downgrade*, premium, pro plan,
         business plan, enterprise, edition, forfait*, formule*, offre, plan superieur,
         mejorar el plan, cambiar de plan, paket*, tarifplan*, stufe, piano, pacchetto,
@@ -90,7 +99,18 @@ CONCEPTS: dict[str, str] = {
         signing in, signin, sign on, sso, single sign, connexion*, connecter, me connecter,
         identifiant*, iniciar sesion, inicio de sesion, acceder, acceso, ingresar, entrar,
         anmeld*, einlogg*, eingeloggt, anmelden, accedere, accesso, accedo, entrar, acessar,
-        acesso, logar, ログイン, サインイン, ログアウト""",
+        acesso, logar, ログイン, サインイン, ログアウト,
+        can t log, cant log, can t sign, can t get in, cant get in, get into my,
+        get back into, won t let me in, logs me out, logged me out, kicked out, session,
+        sessions, cookie*, credentials, face id, touch id, fingerprint*, biometric*, magic
+        link, reconnect*, identifiants, acceder a mon compte, deconnect*, empreinte*,
+        impossible de me connecter, je n arrive pas a me connecter, credenciales, huella*,
+        sesion, sesiones, no puedo entrar, no me deja entrar, acceder a mi cuenta,
+        zugangsdaten, zugang, komme nicht rein, ausgeloggt, abgemeldet, fingerabdruck*,
+        kann mich nicht anmelden, credenziali, impronta*, sessione, sessioni, non riesco ad
+        accedere, non riesco a entrare, credenciais, biometria, sessao, deslog*, nao consigo
+        entrar, nao consigo acessar, ログインできない, サインインできない, 入れない, 指紋,
+        生体認証, セッション""",
     "password": """password*, passcode*, passphrase, mot de passe, mdp, contrasena*, clave,
         passwort*, kennwort*, parola d ordine, senha*, パスワード, 暗証番号""",
     "reset_recover": """forgot, forgotten, forget, reset*, recover*, recovery, oublie*,
@@ -138,7 +158,11 @@ CONCEPTS: dict[str, str] = {
     "name_profile": """name, username, user name, display name, profile, profil*, nom,
         prenom, nom d utilisateur, nombre, apellido*, perfil*, benutzername*, nutzername*,
         vorname*, nachname*, nome, cognome, nome utente, sobrenome, ユーザー名, 名前, 氏名,
-        プロフィール""",
+        プロフィール,
+        personal details, contact details, my details, my info, date of birth,
+        birthday, coordonnees, mes informations, date de naissance, mis datos, fecha de
+        nacimiento, meine daten, kontaktdaten, geburtsdatum, i miei dati, data di nascita,
+        meus dados, dados cadastrais, data de nascimento, 登録情報, 生年月日""",
     "phone_number": """phone number, mobile number, phone, telephone*, numero de telephone,
         portable, telefono*, movil, celular, telefonnummer*, handynummer*, handy, cellulare,
         telefone, numero de celular, 電話番号, 携帯""",
@@ -164,13 +188,23 @@ CONCEPTS: dict[str, str] = {
     "delivery": """deliver*, shipping, ship, shipped, shipment*, dispatch*, livraison*,
         livre, livrer, expedi*, envoi, envio*, entrega*, entregad*, enviado, liefer*,
         geliefert, versand*, versandt, verschickt, zustell*, spedizion*, spedit*, consegn*,
-        envio*, entreg*, enviad*, despach*, 配送, 配達, 発送, 出荷, 届""",
+        envio*, entreg*, enviad*, despach*, 配送, 配達, 発送, 出荷, 届,
+        in transit, arrive, arrived, arriving, never came, never arrived, not
+        received, hasn t come, en transit, en cours d acheminement, pas recu, jamais recu,
+        en transito, no ha llegado, no llego, nunca llego, no he recibido, unterwegs, nicht
+        angekommen, nicht erhalten, nie angekommen, in transito, non e arrivato, non ho
+        ricevuto, mai arrivato, em transito, nao chegou, nao recebi, nunca chegou, 輸送中,
+        受け取っていない, 着いていない""",
     "package_tracking": """package*, parcel*, tracking, track, tracker, tracking number,
         courier*, carrier*, colis, suivi, numero de suivi, transporteur*, paquete*,
         seguimiento, rastreo, mensajer*, transportista*, paket*, sendung*,
         sendungsverfolgung, sendungsnummer*, kurier*, pacco, pacchi, tracciamento,
         tracking, corriere*, pacote*, rastreamento, rastreio, transportadora*, 荷物, 追跡,
-        伝票番号, 配送業者, 宅配""",
+        伝票番号, 配送業者, 宅配,
+        customs, warehouse, depot, lost parcel, lost package, douane,
+        entrepot, colis perdu, aduana, almacen, paquete perdido, extraviad*, zoll, lager,
+        paket verloren, verloren gegangen, dogana, magazzino, pacco smarrito, smarrit*,
+        alfandega, armazem, pacote perdido, extravi*, 税関, 倉庫, 紛失""",
     "delay": """late, delay*, still not, hasn t arrived, not arrived, not yet arrived, where is,
         overdue, retard*, toujours pas, pas encore arrive, retras*, demora*, todavia no,
         aun no, verspat*, verzoger*, immer noch nicht, noch nicht angekommen, ritard*, ancora
@@ -210,7 +244,12 @@ CONCEPTS: dict[str, str] = {
         habitacion*, billete*, boleto*, estancia, noche*, mesa, flug*, zimmer*, ubernacht*,
         aufenthalt*, nacht, volo, voli, camera, camere, biglietto*, soggiorno*, notte, tavolo,
         voo, voos, quarto*, passagem*, bilhete*, estadia*, noite*, フライト, ホテル, 部屋,
-        宿泊, チケット, 航空券, 座席""",
+        宿泊, チケット, 航空券, 座席,
+        train*, rental car, car rental, car hire, concert*, festival*, event
+        ticket*, tren, trenes, alquiler de coche*, concierto*, zug, zuge, mietwagen*,
+        konzert*, treno, treni, noleggio auto, concerto, trem, aluguel de carro*, show,
+        spectacle*, espectaculo*, veranstaltung*, spettacol*, espetaculo*, 電車, 新幹線,
+        レンタカー, コンサート, 公演, 旅館""",
     "event_date": """date, dates, calendar*, schedule, slot*, availability, agenda,
         calendrier, creneau*, fecha*, calendario, horario*, datum, kalender*, zeitfenster,
         data, calendario, orario, agenda, 日付, カレンダー, 空き""",
@@ -300,12 +339,23 @@ CONCEPTS: dict[str, str] = {
         機能, オプション, 有効, 無効, テンプレート""",
     # --- connecting systems ------------------------------------------------------------------
     "integration": """integrat*, integrer, integration*, integracion*, integrar*,
-        integrier*, integrazion*, integrare, integracao*, 連携, 統合, インテグレーション""",
+        integrier*, integrazion*, integrare, integracao*, 連携, 統合, インテグレーション,
+        schnittstelle*, interfaccia con, interface com, accounting software,
+        logiciel comptable, logiciel de caisse, software de contabilidad, buchhaltungssoftware,
+        kassensystem*, software di contabilita, gestionale, software de contabilidade, erp,
+        crm, pos, 会計ソフト, レジ""",
     "api_developer": """api, apis, webhook*, endpoint*, sdk, token*, api key, key, keys,
         oauth, json, payload*, graphql, developer*, http, cle,
         cles, jeton*, clave de api, desarrollador*, schlussel*, entwickler*, chiave*,
         sviluppator*, chave*, desenvolvedor*, ウェブフック, トークン, エンドポイント, APIキー,
-        開発者""",
+        開発者,
+        rate limit*, throttl*, quota*, 401, 403, 429, 500, 502, 503,
+        unauthorized, forbidden, too many requests, status code, http error, curl, python,
+        javascript, script*, sandbox, staging, header*, paginat*, scim, saml, secret, client
+        id, client secret, limite de requetes, cle secrete, en tete*, limite de peticiones,
+        clave secreta, cabecera*, ratenlimit*, anfragelimit*, limite di richieste, chiave
+        segreta, intestazion*, limite de requisicoes, chave secreta, cabecalho*, レート制限,
+        スクリプト, ヘッダー""",
     "sync_connect": """sync*, connect*, connector*, disconnect*, linked account*, plugin*,
         plug in, extension*, add on, addon*, synchronis*, connecter, connexion avec, lier,
         sincroniz*, conectar*, conexion*, vincular*, synchronisier*, verbind*, verknupf*,
@@ -314,7 +364,11 @@ CONCEPTS: dict[str, str] = {
     "third_party_tools": """slack, zapier, salesforce, hubspot, shopify, woocommerce, stripe,
         quickbooks, xero, mailchimp, zendesk, intercom, jira, github, gitlab, trello, asana,
         google, gmail, outlook, microsoft, zoom, calendly, dropbox, airtable, twilio,
-        whatsapp, n8n, wordpress, magento, paypal, hubspot""",
+        whatsapp, n8n, wordpress, magento, paypal, hubspot,
+        okta, auth0, azure, sap, netsuite, sage, datev, square, adyen,
+        klarna, mollie, braintree, notion, teams, google calendar, google drive, icloud,
+        onedrive, sharepoint, pipedrive, freshdesk, zoho, odoo, lightspeed, outlook,
+        google agenda, google kalender""",
     # --- talking to the company --------------------------------------------------------------
     "complaint": """complaint*, complain*, unacceptable, frustrat*, angry, disappointed,
         terrible, worst, escalat*, manager, plainte*, reclamation*, inacceptable,
@@ -335,6 +389,30 @@ CONCEPTS: dict[str, str] = {
         in bearbeitung, bearbeitungsstatus, status, in attesa, in corso, stato, pendente*,
         em andamento, em processamento, situacao, 処理中, 保留, 状況, ステータス,
         how long, combien de temps, cuanto tiempo, wie lange, quanto tempo, どのくらい""",
+    # --- general (added for writers the lexicon was not read on) ------------------------
+    "automation": """automat*, automatically, auto send, every month, each month, every week,
+        each week, rule, rules, workflow*, trigger*, scheduled send, automatique*,
+        automatiquement, chaque mois, chaque semaine, regle*, declencheur*, automatic*,
+        automaticamente, cada mes, cada semana, regla*, flujo*, disparador*, automatisch*,
+        jeden monat, jede woche, regel, regeln, arbeitsablauf*, automatico, automatica,
+        ogni mese, ogni settimana, regola, regole, flusso*, todo mes, toda semana, todo
+        dia, regra*, fluxo*, gatilho*, 自動, 毎月, 毎週, ルール, ワークフロー""",
+    "sharing": """share*, shared, sharing, shareable, partager, partage*, partagee*,
+        compartir*, compartid*, compartiendo, teilen, geteilt, freigeb*, freigabe*,
+        condivid*, condivis*, compartilh*, 共有, シェア""",
+    "device": """device*, hardware, printer*, scanner*, card reader, reader, terminal*,
+        router*, modem*, camera*, doorbell, speaker*, headphone*, earbud*, bluetooth, wifi,
+        wi fi, wlan, pairing, pair, paired, firmware, battery, charger*, cable*, smartwatch*,
+        tablet*, laptop*, appareil*, imprimante*, lecteur*, routeur*, enceinte*, casque*,
+        batterie*, chargeur*, tablette*, dispositivo*, impresora*, lector*, camara*,
+        altavoz*, auricular*, bateria*, cargador*, tableta*, gerat*, drucker*, kartenleser*,
+        kamera*, lautsprecher*, kopfhorer*, akku*, ladegerat*, kabel*, stampante*, lettore*,
+        fotocamera*, telecamera*, cuffie, batteria*, caricabatterie, cavo, impressora*,
+        leitor*, maquininha*, fone*, carregador*, 端末, 機器, デバイス, プリンター, ルーター,
+        カメラ, ペアリング, 充電""",
+    "contract_policy": """contract*, policy, policies, agreement*, insurance, insured,
+        contrat*, police d assurance, assurance*, contrato*, poliza*, seguro*, vertrag*,
+        versicherung*, police, contratt*, polizza*, assicura*, apolice*, 契約, 保険, 約款""",
 }
 
 # Concepts that name what a request is about or where (an order, an account, a card, a
@@ -359,5 +437,50 @@ CONTEXT = frozenset(
         "problem",
         "complaint",
         "contact_human",
+        "device",
+        "contract_policy",
     }
 )
+
+# Families of the concepts above that say what is asked: a refund and a duplicate charge are
+# both about money, a lost password and a verification code both about getting in. Each
+# family is a dimension of its own, the sum of its concepts, so two requests that name
+# different concepts of one family still meet (docs/clusters.md "Embeddings").
+FAMILIES: dict[str, frozenset[str]] = {
+    "money": frozenset(
+        {
+            "refund",
+            "return_item",
+            "duplicate_charge",
+            "invoice",
+            "price",
+            "plan_tier",
+            "subscription",
+            "billing_period",
+            "discount",
+            "trial",
+            "credit_balance",
+            "tax",
+        }
+    ),
+    "ending": frozenset({"cancel", "renewal", "delete_data"}),
+    "access": frozenset(
+        {
+            "login",
+            "password",
+            "reset_recover",
+            "verification_code",
+            "locked_out",
+            "security_fraud",
+            "privacy",
+        }
+    ),
+    "profile": frozenset({"change_edit", "permissions", "language_region", "notifications"}),
+    "delivery": frozenset(
+        {"delivery", "package_tracking", "delay", "damaged_wrong", "warranty_repair"}
+    ),
+    "bookings": frozenset({"booking", "reschedule"}),
+    "trouble": frozenset({"bug_error", "performance", "outage", "version_update", "data_export"}),
+    "learning": frozenset({"how_question", "settings_feature"}),
+    "connecting": frozenset({"integration", "api_developer", "sync_connect", "third_party_tools"}),
+}

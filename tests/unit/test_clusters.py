@@ -16,6 +16,7 @@ from shared.clusters import clustering
 from shared.clusters.embedding import (
     CONCEPT_DIMENSIONS,
     DIMENSIONS,
+    FAMILY_AT,
     LEXICON,
     TURN,
     BedrockEmbedder,
@@ -24,6 +25,7 @@ from shared.clusters.embedding import (
     fold,
     words,
 )
+from shared.clusters.lexicon import CONCEPTS, CONTEXT, FAMILIES
 from shared.errors import StorageUnavailable
 
 TOPICS = [
@@ -70,6 +72,33 @@ def test_the_lexicon_maps_seven_languages_to_shared_concepts() -> None:
     assert concepts_of("the bug crashes") >= {"bug_error"}
     assert not concepts_of("the weather is lovely")
     assert len(LEXICON.names) <= CONCEPT_DIMENSIONS
+
+
+def test_two_concepts_of_one_family_meet_through_its_dimension() -> None:
+    # A forgotten password and a verification code share no concept, but both are access.
+    password, code, refund = LocalEmbedder().embed(
+        [
+            "I forgot my password",
+            "the verification code never arrives by sms",
+            "I want a refund for my order",
+        ]
+    )
+    assert password @ code > 0.15
+    assert password @ code > password @ refund + 0.1
+
+
+def test_every_family_groups_concepts_that_say_what_is_asked() -> None:
+    for concepts in FAMILIES.values():
+        assert concepts <= set(CONCEPTS)
+        assert not concepts & CONTEXT
+    assert len(FAMILIES) <= CONCEPT_DIMENSIONS - FAMILY_AT
+    assert len(LEXICON.names) <= FAMILY_AT
+
+
+def test_japanese_entries_match_longest_first() -> None:
+    # ダウンロード (download) holds ダウン (down, an outage) but is not one.
+    assert concepts_of("請求書のダウンロード方法") == {"data_export", "invoice", "how_question"}
+    assert "outage" in concepts_of("サーバーがダウンしています")
 
 
 def test_a_french_and_an_english_refund_meet_through_the_lexicon() -> None:
