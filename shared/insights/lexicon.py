@@ -859,6 +859,22 @@ DONE = _cue(
 # The assistant or a tool says it could not be done, or handed the case on.
 NOT_DONE = _cue(
     r"(i )?(can'?t|cannot|can not|am unable to|'m unable to|am not able to|won'?t be able to)",
+    # could not (the past of "can't": it was tried and failed), in every language
+    r"(couldn'?t|could not|wasn'?t able to|was not able to|were unable to|was unable to)",
+    r"(n'ai|n'avons|n'a) pas (pu|reussi)",
+    r"no (he|hemos|ha) podido",
+    r"no (pude|pudimos|pudo)",
+    r"(konnte|konnten) (ich|wir|es|das)? ?(leider )?nicht",
+    r"non (ho|abbiamo|ha) potuto",
+    r"non (sono|siamo) riuscit[oia]",
+    r"nao (consegui|conseguimos|conseguiu|pude|pudemos)",
+    # "try again later": not done now, left to the user
+    r"try (it )?again later",
+    r"reessay\w* plus tard",
+    r"(intentelo|intentalo|vuelva a intentarlo|pruebe) (de nuevo )?mas tarde",
+    r"spater (noch ?mal|erneut)",
+    r"riprov\w* piu tardi",
+    r"(tente|tentar) (novamente )?mais tarde",
     r"unable to",
     r"not (possible|able|available|eligible)",
     r"unfortunately",
@@ -1244,6 +1260,15 @@ DEFERRED = _cue(
 # The assistant says it cannot (a refusal, not a deferral).
 REFUSED = _cue(
     r"(can'?t|cannot|can not|unable to|not able to|won'?t be able to)",
+    # could not (the past of "can't": it was tried and failed), in every language
+    r"(couldn'?t|could not|wasn'?t able to|was not able to|were unable to|was unable to)",
+    r"(n'ai|n'avons|n'a) pas (pu|reussi)",
+    r"no (he|hemos|ha) podido",
+    r"no (pude|pudimos|pudo)",
+    r"(konnte|konnten) (ich|wir|es|das)? ?(leider )?nicht",
+    r"non (ho|abbiamo|ha) potuto",
+    r"non (sono|siamo) riuscit[oia]",
+    r"nao (consegui|conseguimos|conseguiu|pude|pudemos)",
     r"not (possible|eligible|available|supported)",
     r"unfortunately",
     r"i'?m afraid (not|we|i|that|it|there)",

@@ -3,7 +3,8 @@
 It judges the *customer* (the user's turns), the way a support lead reading the log would.
 Sentiment and taskCompleted are decided by a small learned model (`model.py`, weights in
 `model.npz`) from what the cue lists below read plus a few general signals, for conversations
-where the user spoke 3 times or more; shorter ones keep the cue lists' labels (`_decided`).
+where the user spoke often enough (3 turns for sentiment, 2 for taskCompleted); shorter ones
+keep the cue lists' labels (`_decided`).
 The cue lists:
 
 - Sentiment: each user turn is scored from cue lists in English, French, Spanish, German (and
@@ -62,6 +63,9 @@ _VADER_AT = 0.5  # a VADER compound beyond ±this adds half a cue
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CAPS_WORD = re.compile(r"\b[A-ZÄÖÜÉÈ]{3,}\b")
+# Emoji (pictographs, symbols, dingbats) and the common emoticons: the same in every language,
+# read by VADER's emoji lexicon.
+_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]|(?<!\w)[:;]-?[()DP](?!\w)")
 # Words in capitals that shout (acronyms like SSO or PDF do not): folded.
 _SHOUTED = word_set(
     """
@@ -137,6 +141,7 @@ class TurnCues:
     failed: bool
     pending: bool
     vader: float | None = None  # VADER's compound on an English turn
+    emoji: float | None = None  # VADER's compound on the turn's emoji and emoticons, if any
 
 
 def turns_of(messages: Messages) -> list[Turn]:
@@ -241,7 +246,13 @@ class LocalAnalyzer:
             failed=failed,
             pending=bool(lexicon.PENDING.search(folded)),
             vader=compound if english else None,
+            emoji=self._emoji(text),
         )
+
+    def _emoji(self, text: str) -> float | None:
+        """VADER's compound on the turn's emoji and emoticons alone (any language), if any."""
+        found = _EMOJI.findall(text)
+        return float(self._vader.polarity_scores(" ".join(found))["compound"]) if found else None
 
     def user_cues(self, turns: list[Turn]) -> list[TurnCues]:
         return [self.cues(t.text) for t in turns if t.role == "user"]
@@ -369,21 +380,26 @@ def sentiment_of(cues: list[TurnCues], limits: Thresholds) -> tuple[Sentiment, f
     return label, _score_within(label, score)
 
 
-_MODEL_FROM_USER_TURNS = 3  # the model decides from this many user turns on
+# The model decides sentiment from this many user turns on, taskCompleted from this many
+# (docs/insights.md, "The decision rule", has the figures behind each).
+_MODEL_SENTIMENT_FROM = 3
+_MODEL_TASK_FROM = 2
 
 
 def _decided(seen: Observed, sentiment: Sentiment, completed: bool) -> tuple[Sentiment, bool]:
     """The labels of the model (`sentiment`, `completed`) or of the cue lists (in `seen`).
 
-    The model decides a conversation where the user spoke `_MODEL_FROM_USER_TURNS` times or
-    more; a shorter one gives its features (averages over the user's turns, the ending)
-    little to read, and the cue lists read its few phrases reliably. Two rules no tuning
-    conversation contradicts hold either way: an apology for one's own tone is `mixed` (18
-    of 18 such conversations of the four writers), and a conversation that ends on the
-    user's question is not completed (no tuning conversation ends so, so the model cannot
-    learn it; the issues say so too). docs/insights.md has the figures behind each."""
-    if len(seen.cues) < _MODEL_FROM_USER_TURNS:
-        sentiment, completed = seen.sentiment, seen.completed
+    The model decides sentiment where the user spoke `_MODEL_SENTIMENT_FROM` times or more,
+    taskCompleted from `_MODEL_TASK_FROM`: a shorter conversation gives the features
+    (averages over the user's turns, the ending) little to read, and the cue lists read its
+    few phrases better. Two rules no tuning conversation contradicts hold either way: an
+    apology for one's own tone is `mixed` (18 of 18 such conversations of the six writers),
+    and a conversation that ends on the user's question is not completed (no tuning
+    conversation ends so, so the model cannot learn it; the issues say so too)."""
+    if len(seen.cues) < _MODEL_SENTIMENT_FROM:
+        sentiment = seen.sentiment
+    if len(seen.cues) < _MODEL_TASK_FROM:
+        completed = seen.completed
     if any(c.tone_apology for c in seen.cues):
         sentiment = "mixed"
     if seen.open_question_user:

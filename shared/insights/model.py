@@ -8,6 +8,7 @@ leave-one-writer-out cross-validation (`python -m bench.train_insights --select`
 - `rules`: the cue lists' own verdict (sentiment one-hot, score, taskCompleted);
 - `cues`: their cue counts per family over all the user's turns, the first and the last one;
 - `vader`: VADER's compound on the user's English turns (first, last, lowest, highest, mean);
+- `emoji`: VADER's compound on the user's emoji and emoticons alone, in any language;
 - `ending`: who spoke last, a question left open by either side, the tools' and the
   assistant's last outcomes (done / could not), how many turns, a final "!";
 - `assistant`: how often the assistant apologized or acknowledged trouble, and said it could
@@ -94,6 +95,16 @@ def _vader(seen: Observed) -> list[float]:
     if not english:
         return [0.0] * 6
     return [1.0, english[0], english[-1], min(english), max(english), sum(english) / len(english)]
+
+
+def _emoji(seen: Observed) -> list[float]:
+    """The user's emoji and emoticons, read by VADER's emoji lexicon (the same in every
+    language): whether there were any, the lowest, the highest, the last turn's."""
+    read = [c.emoji for c in seen.cues if c.emoji is not None]
+    if not read:
+        return [0.0] * 4
+    last = seen.cues[-1].emoji
+    return [1.0, min(read), max(read), last or 0.0]
 
 
 def _ending(seen: Observed) -> list[float]:
@@ -243,6 +254,7 @@ GROUPS: dict[str, Callable[[Observed], list[float]]] = {
     "rules": _rules,
     "cues": _cues,
     "vader": _vader,
+    "emoji": _emoji,
     "ending": _ending,
     "assistant": _assistant,
     "shape": _shape,
@@ -250,8 +262,8 @@ GROUPS: dict[str, Callable[[Observed], list[float]]] = {
     "outcome": _outcome,
 }
 # How many features each group gives (checked against the weights when they load).
-WIDTHS = {"rules": 6, "cues": 30, "vader": 6, "ending": 12, "assistant": 4, "shape": 7,
-          "closing": 14, "outcome": 21}  # fmt: skip
+WIDTHS = {"rules": 6, "cues": 30, "vader": 6, "emoji": 4, "ending": 12, "assistant": 4,
+          "shape": 7, "closing": 14, "outcome": 21}  # fmt: skip
 
 
 def features(seen: Observed, groups: tuple[str, ...]) -> Vector:

@@ -117,12 +117,12 @@ def test_the_report_puts_the_halves_side_by_side(
 # trained on these conversations: they catch a regression, they do not estimate a new writer
 # (the leave-one-writer-out test below does).
 FLOORS = {
-    "tune_a": {"sentiment": 0.8, "task": 0.93, "topics": 0.95, "negative": 0.95, "mixed": 0.5},
-    "tune_b": {"sentiment": 0.87, "task": 0.92, "topics": 0.95, "negative": 0.9, "mixed": 0.7},
-    "tune_c": {"sentiment": 0.78, "task": 0.9, "topics": 0.85, "negative": 0.9, "mixed": 0.3},
-    "tune_d": {"sentiment": 0.76, "task": 0.8, "topics": 0.87, "negative": 0.75, "mixed": 0.9},
-    "tune_e": {"sentiment": 0.82, "task": 0.76, "topics": 0.86, "negative": 0.8, "mixed": 0.45},
-    "tune_f": {"sentiment": 0.74, "task": 0.82, "topics": 0.83, "negative": 0.8, "mixed": 0.2},
+    "tune_a": {"sentiment": 0.77, "task": 0.92, "topics": 0.95, "negative": 0.95, "mixed": 0.4},
+    "tune_b": {"sentiment": 0.86, "task": 0.92, "topics": 0.95, "negative": 0.9, "mixed": 0.7},
+    "tune_c": {"sentiment": 0.82, "task": 0.9, "topics": 0.85, "negative": 0.93, "mixed": 0.3},
+    "tune_d": {"sentiment": 0.79, "task": 0.83, "topics": 0.87, "negative": 0.83, "mixed": 0.9},
+    "tune_e": {"sentiment": 0.81, "task": 0.79, "topics": 0.86, "negative": 0.85, "mixed": 0.45},
+    "tune_f": {"sentiment": 0.73, "task": 0.84, "topics": 0.83, "negative": 0.9, "mixed": 0.2},
 }
 
 
@@ -143,14 +143,15 @@ def test_local_analyzer_keeps_its_figures_on_each_writers_part(half: str) -> Non
 def test_local_analyzer_keeps_the_old_regression_set() -> None:
     cases = load_cases("regression")  # the authors' own set: a regression check only
     scores = evaluate(cases, per_case(analyzer_named("local"), cases))
-    assert scores.sentiment_accuracy >= 0.9
-    assert scores.task_accuracy >= 0.93
+    floors = train_insights.REGRESSION_FLOORS  # --select keeps them too
+    assert scores.sentiment_accuracy >= floors["sentiment"]
+    assert scores.task_accuracy >= floors["task"]
     assert scores.junk_topics == []
 
 
 # Floors a little under the chosen settings' leave-one-writer-out figures (docs/insights.md):
 # the worst unseen writer and the mean, per regression.
-UNSEEN_FLOORS = {"sentiment": (0.7, 0.745), "task": (0.75, 0.85)}
+UNSEEN_FLOORS = {"sentiment": (0.71, 0.77), "task": (0.79, 0.87)}
 
 
 def test_the_model_holds_on_each_writer_it_never_saw() -> None:

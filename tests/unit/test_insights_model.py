@@ -154,12 +154,15 @@ def test_the_model_decides_long_conversations_and_the_cue_lists_short_ones() -> 
     result = analyzer.analyze(long)
     assert (result.sentiment, result.task_completed) == ("mixed", False)
     assert "Not completed: the user's request was not fulfilled" in result.issues
+    # Two user turns: the model decides taskCompleted, the cue lists sentiment; one: both.
     short = chat(
         ("user", "How do I export my invoices as PDF?"),
         ("assistant", "Open Billing, then Invoices, and click Export as PDF."),
         ("user", "Perfect, found it. Thank you so much!"),
     )
     result = analyzer.analyze(short)
+    assert (result.sentiment, result.task_completed) == ("positive", False)
+    result = analyzer.analyze([*chat(("user", "Thanks so much, it works now!")), short[1]])
     assert (result.sentiment, result.task_completed) == ("positive", True)
     # An ending on the user's question is never completed, whatever the model says.
     always_done = LocalAnalyzer(model=_constant_model("neutral", "True"))
@@ -216,9 +219,48 @@ def test_the_outcome_is_read_before_the_closing_pleasantries() -> None:
     assert _outcome(deferred)[:4] == [pytest.approx(np.log1p(4)), 0.0, 1.0, 0.0]
 
 
+def test_emoji_are_read_in_every_language() -> None:
+    analyzer = LocalAnalyzer(model=False)
+    assert analyzer.cues("Merci beaucoup 🙏😊").emoji > 0  # type: ignore[operator]
+    assert analyzer.cues("Schon wieder kaputt 😠").emoji < 0  # type: ignore[operator]
+    assert analyzer.cues("ありがとう :)").emoji > 0  # type: ignore[operator]
+    assert analyzer.cues("Gracias, hasta luego").emoji is None
+    assert analyzer.cues("see f(x):P1 and a:b").emoji is None  # not emoticons
+
+
+def test_a_doubted_label_weighs_less() -> None:
+    """Two conversations read alike, labeled both ways: the label its labeler was sure of
+    wins when a doubted one weighs half, and neither when both weigh the same."""
+    x = np.array([[1.0], [1.0], [-1.0], [-1.0]])
+    labels = ["True", "False", "False", "True"]
+    doubted = [False, True, False, True]
+    classes = train_insights.CLASSES["task"]
+    for doubt, expected in ((1.0, 0.5), (0.5, 2 / 3)):
+        choice = train_insights.Choice(("rules",), 0.0, False, doubt)
+        model = train_insights.fit(x, labels, classes, choice, doubted)
+        assert model.probabilities(np.array([1.0]))[0] == pytest.approx(expected, abs=0.02)
+
+
 @pytest.mark.parametrize(
     ("cue", "phrases"),
     [
+        (
+            "NOT_DONE",
+            [
+                "the system is down, so I couldn't book it",
+                "je n'ai pas pu modifier la réservation",
+                "no he podido cambiarlo",
+                "das konnte ich leider nicht ändern",
+                "non ho potuto annullarlo",
+                "não consegui alterar",
+                "please try again later",
+                "réessayez plus tard",
+                "inténtelo más tarde",
+                "bitte später erneut versuchen",
+                "riprova più tardi",
+                "tente novamente mais tarde",
+            ],
+        ),
         ("THANKS", ["thx!", "merci", "gracias", "danke schön", "grazie", "valeu", "ありがとう"]),
         (
             "DEFERRED",
