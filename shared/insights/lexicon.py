@@ -856,10 +856,9 @@ DONE = _cue(
     発行いたしました
     """,
 )
-# The assistant or a tool says it could not be done, or handed the case on.
-NOT_DONE = _cue(
-    r"(i )?(can'?t|cannot|can not|am unable to|'m unable to|am not able to|won'?t be able to)",
-    # could not (the past of "can't": it was tried and failed), in every language
+# "Could not" (the past of "can't": it was tried and failed), in every language: not done,
+# and a refusal.
+_COULD_NOT = (
     r"(couldn'?t|could not|wasn'?t able to|was not able to|were unable to|was unable to)",
     r"(n'ai|n'avons|n'a) pas (pu|reussi)",
     r"no (he|hemos|ha) podido",
@@ -868,6 +867,11 @@ NOT_DONE = _cue(
     r"non (ho|abbiamo|ha) potuto",
     r"non (sono|siamo) riuscit[oia]",
     r"nao (consegui|conseguimos|conseguiu|pude|pudemos)",
+)
+# The assistant or a tool says it could not be done, or handed the case on.
+NOT_DONE = _cue(
+    r"(i )?(can'?t|cannot|can not|am unable to|'m unable to|am not able to|won'?t be able to)",
+    *_COULD_NOT,
     # "try again later": not done now, left to the user
     r"try (it )?again later",
     r"reessay\w* plus tard",
@@ -1260,15 +1264,7 @@ DEFERRED = _cue(
 # The assistant says it cannot (a refusal, not a deferral).
 REFUSED = _cue(
     r"(can'?t|cannot|can not|unable to|not able to|won'?t be able to)",
-    # could not (the past of "can't": it was tried and failed), in every language
-    r"(couldn'?t|could not|wasn'?t able to|was not able to|were unable to|was unable to)",
-    r"(n'ai|n'avons|n'a) pas (pu|reussi)",
-    r"no (he|hemos|ha) podido",
-    r"no (pude|pudimos|pudo)",
-    r"(konnte|konnten) (ich|wir|es|das)? ?(leider )?nicht",
-    r"non (ho|abbiamo|ha) potuto",
-    r"non (sono|siamo) riuscit[oia]",
-    r"nao (consegui|conseguimos|conseguiu|pude|pudemos)",
+    *_COULD_NOT,
     r"not (possible|eligible|available|supported)",
     r"unfortunately",
     r"i'?m afraid (not|we|i|that|it|there)",
