@@ -62,9 +62,11 @@ _CJK_RUN = re.compile(f"[{_CJK_CHARS}]+")
 
 
 def fold(text: str) -> str:
-    """Lowercase, accents dropped (NFKD, combining marks removed by one C-level regex; then
-    recomposed, so Japanese kana keep their voicing marks)."""
-    return unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFKD", text.lower())))
+    """Lowercase, ß as ss, accents dropped (NFKD, combining marks removed by one C-level regex;
+    then recomposed, so Japanese kana keep their voicing marks). The stop words and the
+    lexicon are written folded this way ("grussen", "schliess*"), as insights folds them."""
+    plain = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))
+    return unicodedata.normalize("NFC", _MARKS.sub("", plain))
 
 
 def words(text: str) -> list[str]:

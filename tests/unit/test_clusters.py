@@ -51,6 +51,12 @@ def test_words_leave_out_stop_time_and_politeness_words_in_four_languages() -> N
     assert words(text) == ["refund", "beaucoup"]
 
 
+def test_sharp_s_folds_to_ss_as_the_stop_words_and_the_lexicon_are_written() -> None:
+    # "Mit freundlichen Grüßen" is a sign-off, not what a German e-mail is about.
+    assert words("Mit freundlichen Grüßen") == []
+    assert fold("Straße") == "strasse"
+
+
 def test_an_empty_conversation_is_a_zero_vector_not_an_error() -> None:
     assert not LocalEmbedder().embed([""]).any()
     assert not LocalEmbedder().embed([Document("", "")]).any()
@@ -69,6 +75,7 @@ def test_the_lexicon_maps_seven_languages_to_shared_concepts() -> None:
     assert "refund" in concepts_of("注文の返金をお願いします")  # Japanese: anywhere in the text
     assert "password" in concepts_of("j'ai oublié mon mot de passe")  # a phrase
     assert "password" in concepts_of("olvidé mi contraseña")
+    assert "delete_data" in concepts_of("bitte mein Konto schließen")  # folded: schliess*
     assert concepts_of("the bug crashes") >= {"bug_error"}
     assert not concepts_of("the weather is lovely")
     assert len(LEXICON.names) <= CONCEPT_DIMENSIONS
