@@ -72,7 +72,10 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """The words a cluster is about: folded, letters only, no stop/time/politeness words;
     Japanese and Chinese (no spaces) as overlapping character pairs."""
-    folded = fold(text[:MAX_CHARS])
+    return _content_words(fold(text[:MAX_CHARS]))
+
+
+def _content_words(folded: str) -> list[str]:
     found = [w for w in _WORD.findall(folded) if w not in STOP_WORDS and not _CJK.search(w)]
     for run in _CJK_RUN.findall(folded):
         found.extend(run[i : i + 2] for i in range(len(run) - 1))
@@ -216,7 +219,7 @@ class LocalEmbedder:
                 value = weight * LEXICON.weights[index] * (1.0 + math.log(count))
                 concepts[index] = concepts.get(index, 0.0) + value
             counts: Counter[str] = Counter()
-            for word in words(text):
+            for word in _content_words(folded):
                 counts[word] += 1
                 if len(word) > _PREFIX and not _CJK.search(word):
                     counts["~" + word[:_PREFIX]] += 1
