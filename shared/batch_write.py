@@ -116,8 +116,8 @@ class BatchWriter:
         template = self._templates.get(table)
         body = _body(table, requests)
         if template is None or body is None:
-            # The first call to a table (its template is learnt on the way), or values only
-            # botocore's serializer knows the wire form of (a Python set in `SS`...).
+            # The first call to a table (its template is learnt on the way), or a value only
+            # botocore's serializer writes (a Python set, a Decimal, a lone surrogate).
             return self._botocore_call(table, requests)
         params = {
             "url_path": "/",
