@@ -83,8 +83,8 @@ def test_topic_matching_and_junk() -> None:
 def test_the_report_puts_the_halves_side_by_side(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cases = load_cases("tune_b")[:12]
-    files = [f"tune{suffix}.jsonl" for suffix in ("", "_b", "_c", "_d", "_e", "_f")]
+    files = eval_insights.HALVES["tune"]  # two conversations in each writer's file
+    cases = load_cases("tune_b")[: 2 * len(files)]
     for i, name in enumerate(files):
         part = cases[2 * i : 2 * i + 2]
         (tmp_path / name).write_text("".join(json.dumps(case) + "\n" for case in part))
@@ -96,7 +96,7 @@ def test_the_report_puts_the_halves_side_by_side(
     header = next(line for line in absent.splitlines() if line.startswith("figure"))
     assert header.split() == ["figure", *TUNE_WRITERS, "tune", "heldout"]
     assert "conversations" in absent
-    assert " 12 " in absent
+    assert f" {len(cases)} " in absent
     assert "absent" in absent
     # The model's tune figures are in-sample: the leave-one-writer-out table follows them.
     assert eval_insights.IN_SAMPLE in absent
@@ -122,12 +122,14 @@ def test_the_report_puts_the_halves_side_by_side(
 # trained on these conversations: they catch a regression, they do not estimate a new writer
 # (the leave-one-writer-out test below does).
 FLOORS = {
-    "tune_a": {"sentiment": 0.77, "task": 0.92, "topics": 0.95, "negative": 0.95, "mixed": 0.4},
-    "tune_b": {"sentiment": 0.86, "task": 0.92, "topics": 0.95, "negative": 0.9, "mixed": 0.7},
-    "tune_c": {"sentiment": 0.82, "task": 0.9, "topics": 0.85, "negative": 0.93, "mixed": 0.3},
-    "tune_d": {"sentiment": 0.79, "task": 0.83, "topics": 0.87, "negative": 0.83, "mixed": 0.9},
-    "tune_e": {"sentiment": 0.81, "task": 0.79, "topics": 0.86, "negative": 0.85, "mixed": 0.45},
-    "tune_f": {"sentiment": 0.73, "task": 0.84, "topics": 0.83, "negative": 0.9, "mixed": 0.2},
+    "tune_a": {"sentiment": 0.76, "task": 0.92, "topics": 0.96, "negative": 0.95, "mixed": 0.35},
+    "tune_b": {"sentiment": 0.84, "task": 0.93, "topics": 0.96, "negative": 0.9, "mixed": 0.65},
+    "tune_c": {"sentiment": 0.82, "task": 0.89, "topics": 0.86, "negative": 0.95, "mixed": 0.3},
+    "tune_d": {"sentiment": 0.79, "task": 0.83, "topics": 0.88, "negative": 0.86, "mixed": 0.9},
+    "tune_e": {"sentiment": 0.78, "task": 0.8, "topics": 0.86, "negative": 0.77, "mixed": 0.45},
+    "tune_f": {"sentiment": 0.71, "task": 0.85, "topics": 0.83, "negative": 0.9, "mixed": 0.0},
+    "tune_g": {"sentiment": 0.76, "task": 0.75, "topics": 0.85, "negative": 0.85, "mixed": 0.0},
+    "tune_h": {"sentiment": 0.74, "task": 0.76, "topics": 0.84, "negative": 0.88, "mixed": 0.35},
 }
 
 
@@ -156,7 +158,7 @@ def test_local_analyzer_keeps_the_old_regression_set() -> None:
 
 # Floors a little under the chosen settings' leave-one-writer-out figures (docs/insights.md):
 # the worst unseen writer and the mean, per regression.
-UNSEEN_FLOORS = {"sentiment": (0.71, 0.77), "task": (0.79, 0.87)}
+UNSEEN_FLOORS = {"sentiment": (0.7, 0.76), "task": (0.7, 0.83)}
 
 
 def test_the_model_holds_on_each_writer_it_never_saw() -> None:
