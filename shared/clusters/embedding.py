@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.clusters.lexicon import CONCEPTS, CONTEXT, FAMILIES
 from shared.errors import StorageUnavailable
 from shared.stopwords import STOP_WORDS
+from shared.textfold import fold
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -55,18 +55,9 @@ _CONTEXT = 0.5  # weight of a lexicon.CONTEXT concept (an order, an account) bes
 _FAMILY = 0.5  # a family's dimension: this times the sum of its concepts' values
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _TOKEN = re.compile(r"[^\W_]+")
-_MARKS = re.compile(r"[\u0300-\u036f]")
 _CJK_CHARS = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f"
 _CJK = re.compile(f"[{_CJK_CHARS}]")
 _CJK_RUN = re.compile(f"[{_CJK_CHARS}]+")
-
-
-def fold(text: str) -> str:
-    """Lowercase, ß as ss, accents dropped (NFKD, combining marks removed by one C-level regex;
-    then recomposed, so Japanese kana keep their voicing marks). The stop words and the
-    lexicon are written folded this way ("grussen", "schliess*"), as insights folds them."""
-    plain = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))
-    return unicodedata.normalize("NFC", _MARKS.sub("", plain))
 
 
 def words(text: str) -> list[str]:

@@ -1,22 +1,16 @@
 """The local analyzer's word lists: customer-sentiment cues, task-outcome cues and support
 topics, in English, French, Spanish, German (and the commonest Italian/Portuguese words).
 
-Everything here is matched on *folded* text (lowercase, accents dropped: `fold`), so a list
-entry is written without accents. Cues are regular expressions; topics map phrases of any
-supported language to one English topic name.
+Everything here is matched on *folded* text (lowercase, accents dropped:
+`shared.textfold.fold`), so a list entry is written without accents. Cues are regular
+expressions; topics map phrases of any supported language to one English topic name.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
-
-def fold(text: str) -> str:
-    """Lowercase with accents dropped (ß kept as ss), for accent-blind matching."""
-    plain = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))
-    apostrophe = "\u2019"  # typographic, as typed on phones
-    return "".join(c for c in plain if not unicodedata.combining(c)).replace(apostrophe, "'")
+from shared.textfold import fold
 
 
 def word_set(text: str) -> frozenset[str]:

@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING, Any
 
 from shared.insights import lexicon
 from shared.insights.analysis import Analysis, AnalysisFailed, Messages, Sentiment
-from shared.insights.lexicon import fold, word_set
+from shared.insights.lexicon import word_set
 from shared.stopwords import STOP_WORDS
+from shared.textfold import fold
 
 if TYPE_CHECKING:
     from shared.insights.model import Model, Observed

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from shared.insights import lexicon
 from shared.insights.analysis import SENTIMENTS, Sentiment
-from shared.insights.lexicon import fold
+from shared.textfold import fold
 
 if TYPE_CHECKING:
     from shared.insights.local import Turn, TurnCues

@@ -22,11 +22,11 @@ from shared.clusters.embedding import (
     BedrockEmbedder,
     Document,
     LocalEmbedder,
-    fold,
     words,
 )
 from shared.clusters.lexicon import CONCEPTS, CONTEXT, FAMILIES
 from shared.errors import StorageUnavailable
+from shared.textfold import fold
 
 TOPICS = [
     "refund charge invoice payment card money duplicate",

@@ -314,7 +314,7 @@ def test_a_doubted_label_weighs_less() -> None:
 )
 def test_the_end_of_conversation_cues_read_every_language(cue: str, phrases: list[str]) -> None:
     from shared.insights import lexicon
-    from shared.insights.lexicon import fold
+    from shared.textfold import fold
 
     pattern = getattr(lexicon, cue)
     for phrase in phrases:
