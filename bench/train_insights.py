@@ -73,11 +73,12 @@ CHOSEN = {
     "sentiment": Choice(
         ("cues", "vader", "emoji", "ending", "assistant", "shape", "closing"), 0.1, False, 0.5
     ),
-    "task": Choice(("rules", "closing", "outcome"), 0.1, True),
+    "task": Choice(("rules", "cues", "closing", "outcome"), 0.1, True),
 }
 # The candidates `--select` tries: the cue lists' verdict alone, then the general groups
-# added, then the end-of-conversation groups (`closing`, `outcome`) on top; every one with
-# each L2 strength, both class weightings and both weights of a doubted label.
+# added, then the end-of-conversation groups (`closing`, `outcome`) on top, with and without
+# the user's cue counts (`cues`); every one with each L2 strength, both class weightings and
+# both weights of a doubted label.
 CANDIDATE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("rules",),
     ("rules", "cues"),
@@ -87,6 +88,8 @@ CANDIDATE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("rules", "cues", "vader", "ending", "assistant", "shape"),
     ("cues", "vader", "ending", "assistant", "shape"),
     ("rules", "closing", "outcome"),
+    ("rules", "cues", "closing", "outcome"),
+    ("rules", "cues", "emoji", "closing", "outcome"),
     ("rules", "cues", "vader", "ending", "assistant", "outcome"),
     ("cues", "vader", "ending", "assistant", "outcome"),
     ("cues", "vader", "ending", "assistant", "shape", "closing"),
