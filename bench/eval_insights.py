@@ -63,7 +63,9 @@ HALVES: dict[str, tuple[str, ...]] = {
     "tune_f": ("tune_f.jsonl",),
     "tune_g": ("tune_g.jsonl",),
     "tune_h": ("tune_h.jsonl",),
-    "tune": tuple(f"tune{suffix}.jsonl" for suffix in ("", "_b", "_c", "_d", "_e", "_f", "_g", "_h")),
+    "tune": tuple(
+        f"tune{suffix}.jsonl" for suffix in ("", "_b", "_c", "_d", "_e", "_f", "_g", "_h")
+    ),
     "heldout": ("heldout.jsonl",),
     "regression": ("regression.jsonl",),
 }
