@@ -1,8 +1,7 @@
 """Clustering embeddings: spectral clustering (a k-nearest-neighbour graph of a sample, k from
-the data by silhouette in the graph's diffusion map), every conversation then in its nearest
-cluster; labels from each cluster's distinctive words (c-TF-IDF), and stable ids across runs.
-numpy only; every random choice is seeded, so one input gives one answer (docs/clusters.md
-"Clustering")."""
+the data by silhouette), every conversation then in its nearest cluster; labels from each
+cluster's distinctive words (c-TF-IDF), and stable ids across runs. numpy only; every random
+choice is seeded, so one input gives one answer (docs/clusters.md "Clustering")."""
 
 from __future__ import annotations
 
@@ -109,12 +108,10 @@ def _graph(similarity: np.ndarray) -> np.ndarray:
     return affinity * scale[:, None] * scale[None, :]
 
 
-def _leading_eigenvectors(
-    matrix: np.ndarray, count: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The `count` largest eigenvalues of a symmetric matrix whose spectrum is in [-1, 1] and
-    their eigenvectors, largest first: subspace iteration on (M + I) / 2, then Rayleigh-Ritz (a
-    full eigendecomposition of 2,000 x 2,000 takes 10-30 s on a loaded CPU, this about 1 s)."""
+def _leading_eigenvectors(matrix: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """The `count` eigenvectors of the largest eigenvalues of a symmetric matrix whose spectrum
+    is in [-1, 1], largest first: subspace iteration on (M + I) / 2, then Rayleigh-Ritz (a full
+    eigendecomposition of 2,000 x 2,000 takes 10-30 s on a loaded CPU, this about 1 s)."""
     n = len(matrix)
     width = min(n, count + _OVERSAMPLE)
     shifted = (matrix + np.eye(n)) / 2.0
@@ -124,31 +121,22 @@ def _leading_eigenvectors(
         basis = np.linalg.qr(shifted @ basis)[0]
     values, vectors = np.linalg.eigh(basis.T @ shifted @ basis)
     order = np.argsort(-values)[:count]
-    return 2.0 * values[order] - 1.0, np.asarray(basis @ vectors[:, order])
-
-
-def _diffusion_distance(values: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    """1 - cosine between the points' rows of the diffusion map (Coifman & Lafon, one step):
-    each leading eigenvector of the graph scaled by its eigenvalue. Two points are near when
-    the graph links them through many short paths, whatever their own vectors' angle."""
-    rows = vectors * np.abs(values)[None, :]
-    rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-    return np.asarray(1.0 - rows @ rows.T)
+    return np.asarray(basis @ vectors[:, order])
 
 
 def spectral(points: np.ndarray, seed: int = 0, k: int | None = None) -> np.ndarray:
     """Spectral clustering (Ng, Jordan & Weiss) of a few thousand points: for each k in
     2…min(MAX_K, n / MIN_SIZE), spherical k-means on the rows of the graph's k leading
-    eigenvectors; the k whose partition has the best mean silhouette in the graph's diffusion
-    map (all those eigenvectors, each scaled by its eigenvalue) wins; `k` given, that k alone
-    (bench/eval_clusters.py). One cluster for fewer than 6 points."""
+    eigenvectors; the k whose partition has the best mean silhouette (cosine, in the points'
+    own space) wins; `k` given, that k alone (bench/eval_clusters.py). One cluster for fewer
+    than 6 points."""
     n = len(points)
     if n < 6:
         return np.zeros(n, dtype=np.intp)
     similarity = (points @ points.T).astype(np.float64)
+    distance = 1.0 - similarity
     high = max(2, min(MAX_K, n // MIN_SIZE, n - 1)) if k is None else min(k, n)
-    values, vectors = _leading_eigenvectors(_graph(similarity), high, seed)
-    distance = _diffusion_distance(values, vectors) if k is None else None
+    vectors = _leading_eigenvectors(_graph(similarity), high, seed)
     best: tuple[float, np.ndarray] | None = None
     for count in range(2, high + 1) if k is None else [high]:
         rows = vectors[:, :count]
@@ -161,8 +149,6 @@ def spectral(points: np.ndarray, seed: int = 0, k: int | None = None) -> np.ndar
             if tightest is None or tightness > tightest[0] + 1e-9:
                 tightest = (tightness, assignment)
         assert tightest is not None
-        if distance is None:
-            return tightest[1]
         score = silhouette(points, tightest[1], distance)
         if best is None or score > best[0] + 1e-6:
             best = (score, tightest[1])
