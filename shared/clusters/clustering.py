@@ -124,17 +124,26 @@ def _leading_eigenvectors(matrix: np.ndarray, count: int, seed: int) -> np.ndarr
     return np.asarray(basis @ vectors[:, order])
 
 
+def _centred_distance(points: np.ndarray) -> np.ndarray:
+    """1 - cosine between the points less their mean: the direction every conversation of a
+    tenant shares (its product, an order, an apology) says nothing of how its groups differ,
+    yet it weighs in every cosine (docs/clusters.md "Clustering")."""
+    centred = points.astype(np.float64) - points.mean(axis=0, dtype=np.float64)
+    centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
+    return np.asarray(1.0 - centred @ centred.T)
+
+
 def spectral(points: np.ndarray, seed: int = 0, k: int | None = None) -> np.ndarray:
     """Spectral clustering (Ng, Jordan & Weiss) of a few thousand points: for each k in
     2…min(MAX_K, n / MIN_SIZE), spherical k-means on the rows of the graph's k leading
-    eigenvectors; the k whose partition has the best mean silhouette (cosine, in the points'
-    own space) wins; `k` given, that k alone (bench/eval_clusters.py). One cluster for fewer
-    than 6 points."""
+    eigenvectors; the k whose partition has the best mean silhouette (cosine between the
+    points less their mean) wins; `k` given, that k alone (bench/eval_clusters.py). One
+    cluster for fewer than 6 points."""
     n = len(points)
     if n < 6:
         return np.zeros(n, dtype=np.intp)
     similarity = (points @ points.T).astype(np.float64)
-    distance = 1.0 - similarity
+    distance = _centred_distance(points) if k is None else None
     high = max(2, min(MAX_K, n // MIN_SIZE, n - 1)) if k is None else min(k, n)
     vectors = _leading_eigenvectors(_graph(similarity), high, seed)
     best: tuple[float, np.ndarray] | None = None
@@ -149,6 +158,8 @@ def spectral(points: np.ndarray, seed: int = 0, k: int | None = None) -> np.ndar
             if tightest is None or tightness > tightest[0] + 1e-9:
                 tightest = (tightness, assignment)
         assert tightest is not None
+        if distance is None:
+            return tightest[1]
         score = silhouette(points, tightest[1], distance)
         if best is None or score > best[0] + 1e-6:
             best = (score, tightest[1])

@@ -163,6 +163,40 @@ def test_k_is_chosen_from_the_data_and_clusters_follow_the_topics() -> None:
     assert np.array_equal(again, assignment)  # seeded: one input, one answer
 
 
+def shared_shape(seed: int, topics: int = 8, per_topic: int = 15) -> tuple[np.ndarray, list[int]]:
+    """Topics that every conversation mixes with one shared direction (dimension 0: a tenant's
+    product, an order, an apology), in a share that varies from one conversation to the next."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((topics, 39))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    points, truth = [], []
+    for t in range(topics):
+        for _ in range(per_topic):
+            shared = 3.0 * rng.uniform(0.4, 1.6)
+            vector = np.concatenate([[shared], centres[t] + 0.15 * rng.standard_normal(39)])
+            points.append(vector / np.linalg.norm(vector))
+            truth.append(t)
+    return np.array(points, dtype=np.float32), truth
+
+
+def test_k_is_found_despite_a_direction_every_conversation_shares(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def pairs(seed: int) -> set[tuple[int, int]]:
+        """The (cluster, topic) pairs found: 8 clusters and 8 pairs is one topic per cluster."""
+        points, truth = shared_shape(seed)
+        assignment, _ = clustering.cluster(points)
+        return {(int(a), t) for a, t in zip(assignment, truth, strict=True)}
+
+    for seed in range(8):
+        found = pairs(seed)
+        assert len(found) == 8
+        assert len({cluster for cluster, _ in found}) == 8
+    # The silhouette in the vectors' own space (the k choice before issue 17) merges topics.
+    monkeypatch.setattr(clustering, "_centred_distance", lambda p: 1.0 - p @ p.T)
+    assert min(len({cluster for cluster, _ in pairs(seed)}) for seed in range(8)) < 8
+
+
 def test_k_can_be_fixed_and_every_point_lands_in_its_nearest_centroid() -> None:
     points, _ = blobs()
     assignment, centroids = clustering.cluster(points, k=2)
