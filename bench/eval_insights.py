@@ -3,9 +3,9 @@
 bench/insights_eval/ (its README) holds conversations written and labeled by people who never
 saw the analyzer, in two halves:
 
-- the **tune half** (`tune`, 920): `tune.jsonl` (writer/labeler pair A), `tune_b.jsonl` (pair
-  B) … `tune_h.jsonl` (pair H), each but A once a held-out half. Tune and train on it freely;
-  each writer's part (`tune_a` … `tune_h`) is also reported alone.
+- the **tune half** (`tune`, 1,120): `tune.jsonl` (writer/labeler pair A), `tune_b.jsonl`
+  (pair B) … `tune_j.jsonl` (pair J), each but A once a held-out half. Tune and train on it
+  freely; each writer's part (`tune_a` … `tune_j`) is also reported alone.
 - the **held-out half** (`heldout.jsonl`, whatever its ids): written and labeled blind by other
   helpers, the reported figure; never read item by item, never tuned on. When the file is
   absent the run says so and reports the tune half alone.
@@ -18,7 +18,7 @@ the tune half, so its tune figures are in-sample; the default run then prints it
 which estimate a new writer. `regression.jsonl` is the old set the analyzer's own authors
 wrote: `--half regression` runs it as a regression check, never reported as accuracy.
 
-    python -m bench.eval_insights                         # tune (A-H, all), held-out, LOWO
+    python -m bench.eval_insights                         # tune (A-J, all), held-out, LOWO
     python -m bench.eval_insights --half tune_b --misses  # one writer's half, every miss
     python -m bench.eval_insights --analyzer bedrock      # the Bedrock path, stubbed transport
     python -m bench.eval_insights --cross-validate        # thresholds: one writer → the other
@@ -63,14 +63,14 @@ HALVES: dict[str, tuple[str, ...]] = {
     "tune_f": ("tune_f.jsonl",),
     "tune_g": ("tune_g.jsonl",),
     "tune_h": ("tune_h.jsonl",),
-    "tune": tuple(
-        f"tune{suffix}.jsonl" for suffix in ("", "_b", "_c", "_d", "_e", "_f", "_g", "_h")
-    ),
+    "tune_i": ("tune_i.jsonl",),
+    "tune_j": ("tune_j.jsonl",),
+    "tune": tuple(f"tune{suffix}.jsonl" for suffix in ("", *(f"_{w}" for w in "bcdefghij"))),
     "heldout": ("heldout.jsonl",),
     "regression": ("regression.jsonl",),
 }
 # One writer/labeler pair's conversations each (the held-out half's ids say nothing here).
-TUNE_WRITERS = ("tune_a", "tune_b", "tune_c", "tune_d", "tune_e", "tune_f", "tune_g", "tune_h")
+TUNE_WRITERS = tuple(f"tune_{writer}" for writer in "abcdefghij")
 REPORTED = (*TUNE_WRITERS, "tune", "heldout")  # the summary's columns
 SIDE_BY_SIDE = ("tune", "heldout")  # the detailed tables
 HELDOUT_ABSENT = (

@@ -8,7 +8,7 @@ tune half and write its weights to shared/insights/model.npz.
 Each regression's feature groups, L2 strength, class weighting and the weight of the labels
 their labeler marked low-confidence (`CHOSEN`) were picked by **leave-one-writer-out**
 cross-validation (`--select`): for each candidate, train on the other writers'
-conversations and score one, for each rotation (eight writers, A-H: eight folds). Candidates
+conversations and score one, for each rotation (ten writers, A-J: ten folds). Candidates
 must keep the regression set's floors (`REGRESSION_FLOORS`); of those, the ones whose *worst*
 unseen writer is within `WORST_TIE` of the best worst (a new writer is what the analyzer
 failed on) are robust, and among them the best mean over the folds wins (within `TIE`: the
@@ -71,9 +71,9 @@ class Choice:
 # What `--select` chose (docs/insights.md has its table).
 CHOSEN = {
     "sentiment": Choice(
-        ("cues", "vader", "emoji", "ending", "assistant", "shape", "closing"), 0.1, False, 0.5
+        ("cues", "vader", "emoji", "ending", "assistant", "shape", "closing"), 0.1, False, 1.0
     ),
-    "task": Choice(("rules", "cues", "closing", "outcome"), 0.1, True),
+    "task": Choice(("rules", "closing", "outcome"), 0.03, False),
 }
 # The candidates `--select` tries: the cue lists' verdict alone, then the general groups
 # added, then the end-of-conversation groups (`closing`, `outcome`) on top, with and without
