@@ -179,7 +179,7 @@ LEXICON = Lexicon(CONCEPTS, FAMILIES)
 
 
 class LocalEmbedder:
-    name = "local-concepts-v3"
+    name = "local-concepts-v4"
 
     def __init__(self) -> None:
         self._slots: dict[str, tuple[np.ndarray, np.ndarray]] = {}
