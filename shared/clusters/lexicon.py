@@ -239,8 +239,9 @@ CONCEPTS: dict[str, str] = {
         cambiar la fecha, otra fecha, verschieb*, umbuch*, anderen termin, anderes datum,
         spostar*, rinvi*, altra data, cambiare la data, remarcar*, reagendar*, adiar*, outra
         data, 日程, 日時変更, 別の日""",
-    "travel_stay": """flight*, hotel*, room*, seat, plane ticket*, train ticket*, concert ticket*, check in, checkin, stay, night,
-        nights, guest*, table, vol, vols, chambre*, billet*, sejour*, nuit*, vuelo*,
+    "travel_stay": """flight*, hotel*, room*, seat, plane ticket*, train ticket*, concert ticket*,
+        check in, checkin, stay, night, nights, guest*, table, vol, vols, chambre*, billet*,
+        sejour*, nuit*, vuelo*,
         habitacion*, billete*, boleto*, estancia, noche*, mesa, flug*, zimmer*, ubernacht*,
         aufenthalt*, nacht, volo, voli, camera, camere, biglietto*, soggiorno*, notte, tavolo,
         voo, voos, quarto*, passagem*, bilhete*, estadia*, noite*, フライト, ホテル, 部屋,
