@@ -195,8 +195,9 @@ CONCEPTS: dict[str, str] = {
         angekommen, nicht erhalten, nie angekommen, in transito, non e arrivato, non ho
         ricevuto, mai arrivato, em transito, nao chegou, nao recebi, nunca chegou, 輸送中,
         受け取っていない, 着いていない""",
-    "package_tracking": """package*, parcel*, tracking, track, tracker, tracking number,
-        courier*, carrier*, colis, suivi, numero de suivi, transporteur*, paquete*,
+    "package_tracking": """package*, parcel*, tracking, track, tracking number,
+        courier*, carrier*, colis, numero de suivi, suivi de colis, suivi de commande,
+        suivi de livraison, transporteur*, paquete*,
         seguimiento, rastreo, mensajer*, transportista*, paket*, sendung*,
         sendungsverfolgung, sendungsnummer*, kurier*, pacco, pacchi, tracciamento,
         tracking, corriere*, pacote*, rastreamento, rastreio, transportadora*, 荷物, 追跡,
