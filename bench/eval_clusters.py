@@ -7,7 +7,7 @@ data (as in production) and for k = the number of intents.
     python -m bench.eval_clusters --half tune_b    # one half
     python -m bench.eval_clusters --half heldout   # report once, never tune on it
 
-Tuning halves: `tune` (pair A), `tune_b` … `tune_j` (pair J), each but A once the held-out
+Tuning halves: `tune` (pair A), `tune_b` … `tune_l` (pair L), each but A once the held-out
 half. A conversation is read as the service reads it from the lake
 (shared/clusters/service.py): its messages' text in order, and the user's turns apart.
 """
@@ -27,7 +27,7 @@ from shared.clusters import clustering
 from shared.clusters.embedding import TURN, Document, LocalEmbedder
 
 SET = Path(__file__).parent / "insights_eval"
-TUNING = ("tune", *(f"tune_{writer}" for writer in "bcdefghij"))
+TUNING = ("tune", *(f"tune_{writer}" for writer in "bcdefghijkl"))
 
 
 def purity(found: Sequence[int], truth: Sequence[str]) -> float:

@@ -3,9 +3,9 @@
 bench/insights_eval/ (its README) holds conversations written and labeled by people who never
 saw the analyzer, in two halves:
 
-- the **tune half** (`tune`, 1,120): `tune.jsonl` (writer/labeler pair A), `tune_b.jsonl`
-  (pair B) … `tune_j.jsonl` (pair J), each but A once a held-out half. Tune and train on it
-  freely; each writer's part (`tune_a` … `tune_j`) is also reported alone.
+- the **tune half** (`tune`, 1,320): `tune.jsonl` (writer/labeler pair A), `tune_b.jsonl`
+  (pair B) … `tune_l.jsonl` (pair L), each but A once a held-out half. Tune and train on it
+  freely; each writer's part (`tune_a` … `tune_l`) is also reported alone.
 - the **held-out half** (`heldout.jsonl`, whatever its ids): written and labeled blind by other
   helpers, the reported figure; never read item by item, never tuned on. When the file is
   absent the run says so and reports the tune half alone.
@@ -18,7 +18,7 @@ the tune half, so its tune figures are in-sample; the default run then prints it
 which estimate a new writer. `regression.jsonl` is the old set the analyzer's own authors
 wrote: `--half regression` runs it as a regression check, never reported as accuracy.
 
-    python -m bench.eval_insights                         # tune (A-J, all), held-out, LOWO
+    python -m bench.eval_insights                         # tune (A-L, all), held-out, LOWO
     python -m bench.eval_insights --half tune_b --misses  # one writer's half, every miss
     python -m bench.eval_insights --analyzer bedrock      # the Bedrock path, stubbed transport
     python -m bench.eval_insights --cross-validate        # thresholds: one writer → the other
@@ -65,12 +65,14 @@ HALVES: dict[str, tuple[str, ...]] = {
     "tune_h": ("tune_h.jsonl",),
     "tune_i": ("tune_i.jsonl",),
     "tune_j": ("tune_j.jsonl",),
-    "tune": tuple(f"tune{suffix}.jsonl" for suffix in ("", *(f"_{w}" for w in "bcdefghij"))),
+    "tune_k": ("tune_k.jsonl",),
+    "tune_l": ("tune_l.jsonl",),
+    "tune": tuple(f"tune{suffix}.jsonl" for suffix in ("", *(f"_{w}" for w in "bcdefghijkl"))),
     "heldout": ("heldout.jsonl",),
     "regression": ("regression.jsonl",),
 }
 # One writer/labeler pair's conversations each (the held-out half's ids say nothing here).
-TUNE_WRITERS = tuple(f"tune_{writer}" for writer in "abcdefghij")
+TUNE_WRITERS = tuple(f"tune_{writer}" for writer in "abcdefghijkl")
 REPORTED = (*TUNE_WRITERS, "tune", "heldout")  # the summary's columns
 SIDE_BY_SIDE = ("tune", "heldout")  # the detailed tables
 HELDOUT_ABSENT = (

@@ -8,7 +8,7 @@ tune half and write its weights to shared/insights/model.npz.
 Each regression's feature groups, L2 strength, class weighting and the weight of the labels
 their labeler marked low-confidence (`CHOSEN`) were picked by **leave-one-writer-out**
 cross-validation (`--select`): for each candidate, train on the other writers'
-conversations and score one, for each rotation (ten writers, A-J: ten folds). Candidates
+conversations and score one, for each rotation (twelve writers, A-L: twelve folds). Candidates
 must keep the regression set's floors (`REGRESSION_FLOORS`); of those, the ones whose *worst*
 unseen writer is within `WORST_TIE` of the best worst (a new writer is what the analyzer
 failed on) are robust, and among them the best mean over the folds wins (within `TIE`: the
@@ -73,7 +73,12 @@ CHOSEN = {
     "sentiment": Choice(
         ("cues", "vader", "emoji", "ending", "assistant", "shape", "closing"), 0.1, False, 1.0
     ),
-    "task": Choice(("rules", "closing", "outcome"), 0.03, False),
+    # Not `--select`'s pick on ten writers (L2 0.03, unweighted: LOWO mean 84.1 %, worst
+    # 76.0 %) nor the eight-writer one (+cues, balanced): both read a promised callback
+    # followed by "Thank you." as done (tests/unit/test_local_analyzer.py), which the
+    # labelers' brief calls not done. Kept: the six-writer choice, which passes them (ten
+    # writers unseen: mean 83.3 %, worst 72.0 %). `--select` does not check those tests yet.
+    "task": Choice(("rules", "closing", "outcome"), 0.1, True),
 }
 # The candidates `--select` tries: the cue lists' verdict alone, then the general groups
 # added, then the end-of-conversation groups (`closing`, `outcome`) on top, with and without

@@ -122,16 +122,18 @@ def test_the_report_puts_the_halves_side_by_side(
 # trained on these conversations: they catch a regression, they do not estimate a new writer
 # (the leave-one-writer-out test below does).
 FLOORS = {
-    "tune_a": {"sentiment": 0.76, "task": 0.93, "topics": 0.96, "negative": 0.96, "mixed": 0.35},
-    "tune_b": {"sentiment": 0.83, "task": 0.93, "topics": 0.96, "negative": 0.88, "mixed": 0.65},
-    "tune_c": {"sentiment": 0.8, "task": 0.89, "topics": 0.86, "negative": 0.9, "mixed": 0.3},
-    "tune_d": {"sentiment": 0.78, "task": 0.84, "topics": 0.88, "negative": 0.79, "mixed": 0.9},
-    "tune_e": {"sentiment": 0.8, "task": 0.8, "topics": 0.86, "negative": 0.75, "mixed": 0.45},
-    "tune_f": {"sentiment": 0.74, "task": 0.87, "topics": 0.83, "negative": 0.86, "mixed": 0.15},
-    "tune_g": {"sentiment": 0.74, "task": 0.75, "topics": 0.85, "negative": 0.79, "mixed": 0.0},
-    "tune_h": {"sentiment": 0.73, "task": 0.78, "topics": 0.84, "negative": 0.85, "mixed": 0.35},
-    "tune_i": {"sentiment": 0.8, "task": 0.83, "topics": 0.86, "negative": 0.88, "mixed": 0.15},
-    "tune_j": {"sentiment": 0.78, "task": 0.75, "topics": 0.81, "negative": 0.87, "mixed": 0.0},
+    "tune_a": {"sentiment": 0.74, "task": 0.92, "topics": 0.96, "negative": 0.94, "mixed": 0.35},
+    "tune_b": {"sentiment": 0.83, "task": 0.92, "topics": 0.96, "negative": 0.9, "mixed": 0.6},
+    "tune_c": {"sentiment": 0.78, "task": 0.9, "topics": 0.86, "negative": 0.88, "mixed": 0.3},
+    "tune_d": {"sentiment": 0.77, "task": 0.84, "topics": 0.88, "negative": 0.78, "mixed": 0.9},
+    "tune_e": {"sentiment": 0.79, "task": 0.79, "topics": 0.86, "negative": 0.77, "mixed": 0.45},
+    "tune_f": {"sentiment": 0.75, "task": 0.85, "topics": 0.83, "negative": 0.9, "mixed": 0.15},
+    "tune_g": {"sentiment": 0.75, "task": 0.72, "topics": 0.85, "negative": 0.79, "mixed": 0.0},
+    "tune_h": {"sentiment": 0.74, "task": 0.79, "topics": 0.84, "negative": 0.88, "mixed": 0.35},
+    "tune_i": {"sentiment": 0.78, "task": 0.81, "topics": 0.86, "negative": 0.85, "mixed": 0.15},
+    "tune_j": {"sentiment": 0.78, "task": 0.77, "topics": 0.81, "negative": 0.87, "mixed": 0.0},
+    "tune_k": {"sentiment": 0.7, "task": 0.86, "topics": 0.78, "negative": 0.75, "mixed": 0.0},
+    "tune_l": {"sentiment": 0.78, "task": 0.78, "topics": 0.82, "negative": 0.84, "mixed": 0.0},
 }
 
 
@@ -160,7 +162,7 @@ def test_local_analyzer_keeps_the_old_regression_set() -> None:
 
 # Floors a little under the chosen settings' leave-one-writer-out figures (docs/insights.md):
 # the worst unseen writer and the mean, per regression.
-UNSEEN_FLOORS = {"sentiment": (0.69, 0.76), "task": (0.75, 0.83)}
+UNSEEN_FLOORS = {"sentiment": (0.69, 0.75), "task": (0.71, 0.82)}
 
 
 def test_the_model_holds_on_each_writer_it_never_saw() -> None:
