@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.eval_insights import DATA as SET
+from bench.eval_insights import TUNE_FILES
 from shared.clusters import clustering
 from shared.clusters.embedding import TURN, Document, LocalEmbedder
 
-SET = Path(__file__).parent / "insights_eval"
-TUNING = ("tune", *(f"tune_{writer}" for writer in "bcdefghijkl"))
+TUNING = tuple(name.removesuffix(".jsonl") for name in TUNE_FILES)  # "tune", "tune_b", …
 
 
 def purity(found: Sequence[int], truth: Sequence[str]) -> float:

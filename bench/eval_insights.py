@@ -53,26 +53,19 @@ from shared.insights.lexicon import word_set  # only the helper, not the analyze
 from shared.insights.local import Thresholds
 
 DATA = Path(__file__).with_name("insights_eval")
+# The writer/labeler pairs of the tune half, in the order written; a reported held-out half
+# joins with the next letter. Pair A's file is `tune.jsonl`, every later pair's `tune_<letter>`.
+WRITER_LETTERS = "abcdefghijkl"
+TUNE_FILES = tuple("tune.jsonl" if w == "a" else f"tune_{w}.jsonl" for w in WRITER_LETTERS)
+# One writer/labeler pair's conversations each (the held-out half's ids say nothing here).
+TUNE_WRITERS = tuple(f"tune_{w}" for w in WRITER_LETTERS)
 # Each half, or one writer's part of it, and its files.
 HALVES: dict[str, tuple[str, ...]] = {
-    "tune_a": ("tune.jsonl",),
-    "tune_b": ("tune_b.jsonl",),
-    "tune_c": ("tune_c.jsonl",),
-    "tune_d": ("tune_d.jsonl",),
-    "tune_e": ("tune_e.jsonl",),
-    "tune_f": ("tune_f.jsonl",),
-    "tune_g": ("tune_g.jsonl",),
-    "tune_h": ("tune_h.jsonl",),
-    "tune_i": ("tune_i.jsonl",),
-    "tune_j": ("tune_j.jsonl",),
-    "tune_k": ("tune_k.jsonl",),
-    "tune_l": ("tune_l.jsonl",),
-    "tune": tuple(f"tune{suffix}.jsonl" for suffix in ("", *(f"_{w}" for w in "bcdefghijkl"))),
+    **{writer: (name,) for writer, name in zip(TUNE_WRITERS, TUNE_FILES, strict=True)},
+    "tune": TUNE_FILES,
     "heldout": ("heldout.jsonl",),
     "regression": ("regression.jsonl",),
 }
-# One writer/labeler pair's conversations each (the held-out half's ids say nothing here).
-TUNE_WRITERS = tuple(f"tune_{writer}" for writer in "abcdefghijkl")
 REPORTED = (*TUNE_WRITERS, "tune", "heldout")  # the summary's columns
 SIDE_BY_SIDE = ("tune", "heldout")  # the detailed tables
 HELDOUT_ABSENT = (
