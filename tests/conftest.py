@@ -39,6 +39,17 @@ pytest_plugins = ["tests.webhook_support"]  # the `receiver` and `fake_dns` fixt
 os.environ.update(table_environment(load_template(), TABLE_PREFIX))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # `python -m bench.train_insights --select` runs the local analyzer's spec tests with each
+    # candidate model it would pick (tests/unit/test_local_analyzer.py).
+    parser.addoption(
+        "--insights-weights",
+        type=Path,
+        default=None,
+        help="the local analyzer's model file (default: the committed shared/insights/model.npz)",
+    )
+
+
 @pytest.fixture(scope="session")
 def dynamodb() -> Iterator[Any]:
     from moto import mock_aws

@@ -187,3 +187,20 @@ def test_cross_validation_scores_each_writers_choice_on_the_other() -> None:
     assert "chosen on tune_a" in report
     assert "chosen on tune_b" in report
     assert report.count("(unseen)") == 2
+
+
+def test_select_keeps_only_picks_that_pass_the_analyzers_spec_tests() -> None:
+    everyone = list(train_insights.tune_writers().values())
+    assert train_insights.passes_spec(train_insights.train(everyone))
+    # The ten-writer LOWO pick read a promised callback followed by "Thank you." as done.
+    promised_is_done = train_insights.Choice(("rules", "closing", "outcome"), 0.03, False)
+    shipped_but_task = {**train_insights.CHOSEN, "task": promised_is_done}
+    assert not train_insights.passes_spec(train_insights.train(everyone, shipped_but_task))
+
+
+def test_the_ranking_prefers_the_robust_then_the_simplest() -> None:
+    small = train_insights.Choice(("rules",), 0.1, False)
+    wide = train_insights.Choice(("rules", "cues"), 0.1, False)
+    fragile = train_insights.Choice(("rules", "cues", "vader", "ending"), 0.1, False)
+    tried = [(wide, [0.80, 0.90]), (small, [0.80, 0.898]), (fragile, [0.60, 0.99])]
+    assert train_insights.ranking(tried) == [small, wide]  # fragile: worst writer too low

@@ -8,11 +8,13 @@ import pytest
 
 from shared.insights.analysis import AnalysisFailed
 from shared.insights.local import LocalAnalyzer, guess_language
+from shared.insights.model import Model
 
 
 @pytest.fixture(scope="module")
-def analyzer() -> LocalAnalyzer:
-    return LocalAnalyzer()
+def analyzer(request: pytest.FixtureRequest) -> LocalAnalyzer:
+    weights = request.config.getoption("--insights-weights")  # a candidate of --select
+    return LocalAnalyzer(model=Model.load(weights)) if weights else LocalAnalyzer()
 
 
 def chat(*turns: tuple[str, str]) -> list[dict[str, Any]]:
