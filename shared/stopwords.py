@@ -42,7 +42,7 @@ _BY_LANGUAGE = {
         avoir ai as a ont etre fait faire peut peux pouvez voulez veux voudrais puis y ca
         cela ceci deja encore jour jours semaine mois an ans annee heure heures aujourd hui
         demain hier matin soir temps fois desole parfait super lundi mardi mercredi jeudi
-        vendredi samedi dimanche bon
+        vendredi samedi dimanche bon minute seconde moment instant week mieux
         """,
     "es": """
         el los las lo al del y e o u en con por para sin sobre que como mi mis tu tus su sus
@@ -51,7 +51,7 @@ _BY_LANGUAGE = {
         unos unas ya bien todo toda todos dia dias semana mes meses ano anos hora horas hoy
         manana ayer tarde noche vez veces favor perfecto claro vale buenas buenos saludos
         usted ustedes tiempo lunes martes miercoles jueves viernes sabado domingo bueno
-        genial
+        genial minuto segundo momento rato mejor
         """,
     "de": """
         der die das den dem des ein eine einen einem einer eines und oder aber ich du er sie
@@ -61,7 +61,8 @@ _BY_LANGUAGE = {
         wie was wer wo wann warum dass so nur mal doch gibt gerne tag tage woche wochen
         monat monate jahr jahre stunde stunden heute morgen gestern abend zeit guten grussen
         freundlichen herr frau vielen dank montag dienstag mittwoch donnerstag freitag
-        samstag sonntag gut
+        samstag sonntag gut tagen monaten jahren minute minuten sekunde sekunden
+        augenblick wochenende uhr besser
         """,
     "it": """
         il lo la i gli le un uno una di da del della dei delle al alla nel nella con su per
@@ -70,7 +71,8 @@ _BY_LANGUAGE = {
         questa quello quella ci vi mi ti si come quando dove perche cosa grazie ciao
         buongiorno buonasera prego salve scusi scusa tempo giorno giorni settimana mese mesi
         anno anni ora ore oggi ieri domani sera mattina volta volte lunedi martedi mercoledi
-        giovedi venerdi sabato domenica cordiali saluti gentile
+        giovedi venerdi sabato domenica cordiali saluti gentile settimane minuto minuti
+        secondo secondi momento attimo meglio
         """,
     "pt": """
         o os a as um uns uma umas de do da dos das em no na nos nas ao aos com por para pelo
@@ -79,7 +81,8 @@ _BY_LANGUAGE = {
         nossa este isso isto aquele aquela eu voce voces ele ela eles elas me te lhe como
         quando onde porque obrigado obrigada ola oi bom dia boa tarde noite tempo dias
         semana semanas mes meses ano anos hora horas hoje ontem amanha vez vezes segunda
-        terca quarta quinta sexta sabado domingo atenciosamente favor
+        terca quarta quinta sexta sabado domingo atenciosamente favor minuto segundo
+        momento melhor
         """,
 }
 STOP_WORDS = frozenset(word for words in _BY_LANGUAGE.values() for word in words.split())
