@@ -179,7 +179,7 @@ LEXICON = Lexicon(CONCEPTS, FAMILIES)
 
 
 class LocalEmbedder:
-    name = "local-concepts-v4"
+    name = "local-concepts-v5"
 
     def __init__(self) -> None:
         self._slots: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -420,9 +420,15 @@ CONCEPTS: dict[str, str] = {
 
 # Concepts that name what a request is about or where (an order, an account, a card, a
 # page, a date, a person) rather than what the user wants done (a refund, a cancellation, a
-# fix, a change): they come up in requests of every kind, so they weigh half as much.
+# fix, a change): they come up in requests of every kind, so they weigh half as much. An
+# invoice, a billing period (monthly, annual) and saving come up in refund, pricing,
+# cancellation, account-change, how-to and bug requests alike (local-concepts-v5); the first
+# two stay in the money family, at their half weight.
 CONTEXT = frozenset(
     {
+        "invoice",
+        "billing_period",
+        "save_changes",
         "account",
         "order",
         "app_ui",

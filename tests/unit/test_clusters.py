@@ -97,7 +97,9 @@ def test_two_concepts_of_one_family_meet_through_its_dimension() -> None:
 def test_every_family_groups_concepts_that_say_what_is_asked() -> None:
     for concepts in FAMILIES.values():
         assert concepts <= set(CONCEPTS)
-        assert not concepts & CONTEXT
+        # An invoice and a billing period name an object of many kinds of request (so they
+        # weigh half) yet say money: they alone keep their family (local-concepts-v5).
+        assert concepts & CONTEXT <= {"invoice", "billing_period"}
     assert len(FAMILIES) <= CONCEPT_DIMENSIONS - FAMILY_AT
     assert len(LEXICON.names) <= FAMILY_AT
 
