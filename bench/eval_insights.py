@@ -55,7 +55,7 @@ from shared.insights.local import Thresholds
 DATA = Path(__file__).with_name("insights_eval")
 # The writer/labeler pairs of the tune half, in the order written; a reported held-out half
 # joins with the next letter. Pair A's file is `tune.jsonl`, every later pair's `tune_<letter>`.
-WRITER_LETTERS = "abcdefghijklmn"
+WRITER_LETTERS = "abcdefghijklmnopqr"
 TUNE_FILES = tuple("tune.jsonl" if w == "a" else f"tune_{w}.jsonl" for w in WRITER_LETTERS)
 # One writer/labeler pair's conversations each (the held-out half's ids say nothing here).
 TUNE_WRITERS = tuple(f"tune_{w}" for w in WRITER_LETTERS)
