@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -106,6 +107,28 @@ _NOT_TOPICS = STOP_WORDS | word_set(
     probleme problema pregunta frage
     """
 )
+# People's names never make a topic: one that follows a title, a greeting or "my name is" at
+# the start of a line or sentence, or stands on the short lines under a sign-off ("Best,").
+_NAME = r"([A-ZÀ-ÖØ-Þ][\w'\u2019-]+(?:[ \t]+[A-ZÀ-ÖØ-Þ][\w'\u2019-]+){0,2})"
+_NAMED = re.compile(
+    r"\b(?:Dr|Mr|Mrs|Ms|Mme|Mlle|Herr|Frau|Sr|Sra|Dott|Dott\.ssa|Sig|Sig\.ra|Prof)\.?[ \t]+"
+    + _NAME
+    + r"|(?:^|[.!?,][ \t]*)(?i:hi|hello|hey|dear|bonjour|salut|hola|hallo|liebe|lieber|"
+    r"sehr geehrte|sehr geehrter|ciao|gentile|caro|cara|ol[áa]|oi|estimado|estimada|prezado|"
+    r"prezada|my name is|it's|it is|this is|i'm|i am|je m'appelle|je suis|me llamo|soy|"
+    r"ich bin|ich hei(?:ß|ss)e|mein name ist|mi chiamo|sono|meu nome [ée]|me chamo|sou)[ \t,]+"
+    + _NAME,
+    re.MULTILINE,
+)
+_SIGN_OFF = re.compile(
+    r"^[ \t]*(?:best|best regards|kind regards|regards|thanks|thank you|many thanks|cheers|"
+    r"sincerely|cordialement|bien (?:à|a) vous|bonne journ[ée]e|merci|saludos|un saludo|"
+    r"atentamente|gracias|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|viele gr(?:ü|ue)(?:ß|ss)e|"
+    r"gr(?:ü|ue)(?:ß|ss)e|lg|cordiali saluti|saluti|grazie|distinti saluti|atenciosamente|"
+    r"obrigad[oa]|abra(?:ç|c)os)[ \t]*[,.!]?[ \t]*\n((?:[ \t]*\S[^\n]*\n?){1,2})",
+    re.IGNORECASE | re.MULTILINE,
+)
+_CAPITALIZED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'\u2019-]+")
 # Topics too general to lead when a more specific one was found.
 _GENERAL_TOPICS = frozenset({"order", "billing", "mobile app", "error message", "app update"})
 
@@ -348,10 +371,15 @@ class LocalAnalyzer:
         extractor = yake.KeywordExtractor(lan=language, n=2, top=_TOPICS * 3, dedupLim=0.7)
         # YAKE's own stop-word list for the language (a public attribute; empty if it goes).
         stop = frozenset(fold(w) for w in getattr(extractor, "stopword_set", ()))
+        names = _person_names(t.text for t in spoken if t.role == "user")
         phrases = []
         for phrase, _ in extractor.extract_keywords(text):
             words = fold(phrase).split()
-            if all(self._topic_word(w) for w in words) and not all(w in stop for w in words):
+            if (
+                all(self._topic_word(w) for w in words)
+                and not all(w in stop for w in words)
+                and not names.intersection(words)
+            ):
                 phrases.append(phrase.lower())
         return phrases
 
@@ -528,6 +556,19 @@ def _topic_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _TOPIC_PATTERNS = {topic: _topic_pattern(phrases) for topic, phrases in lexicon.TOPICS.items()}
+
+
+def _person_names(texts: Iterable[str]) -> set[str]:
+    """The folded words of the people named in these texts (`_NAMED`, `_SIGN_OFF`)."""
+    names: set[str] = set()
+    for text in texts:
+        for match in _NAMED.finditer(text):
+            names.update(fold(match.group(match.lastindex or 0)).split())
+        for match in _SIGN_OFF.finditer(text):  # a signature line is short: a name, a company
+            for line in match.group(1).splitlines():
+                if len(line.split()) <= 4:
+                    names.update(fold(word) for word in _CAPITALIZED.findall(line))
+    return names
 
 
 def _singular(word: str) -> str:

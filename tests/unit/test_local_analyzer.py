@@ -305,3 +305,20 @@ def test_a_negated_success_is_no_success(analyzer: LocalAnalyzer) -> None:
         assert analyzer.cues(worked).worked, worked
     for negated in ("no funciona", "non è arrivato", "não chegou", "ça ne fonctionne pas"):
         assert not analyzer.cues(negated).worked, negated
+
+
+def test_peoples_names_are_never_topics(analyzer: LocalAnalyzer) -> None:
+    result = analyzer.analyze(
+        chat(
+            ("user", "Hi Denise, it's Kevin Tran. Transferring the Okafor family plan lines?"),
+            ("assistant", "Yes, the new holder needs a credit check first."),
+            (
+                "user",
+                "Bonjour,\n\nLe bouton Clôturer l'exercice est grisé, Dr. Helen Marsh "
+                "attend le FEC.\n\nCordialement,\nPatrick Vasseur",
+            ),
+        )
+    )
+    named = {"denise", "kevin", "tran", "helen", "marsh", "patrick", "vasseur"}
+    assert not named & {word for topic in result.topics for word in topic.split()}
+    assert result.topics  # the rest still names what it is about
