@@ -8,7 +8,7 @@ tune half and write its weights to shared/insights/model.npz.
 Each regression's feature groups, L2 strength, class weighting and the weight of the labels
 their labeler marked low-confidence (`CHOSEN`) were picked by **leave-one-writer-out**
 cross-validation (`--select`): for each candidate, train on the other writers'
-conversations and score one, for each rotation (fourteen writers, A-N: fourteen folds). Candidates
+conversations and score one, for each rotation (eighteen writers, A-R: eighteen folds). Candidates
 must keep the regression set's floors (`REGRESSION_FLOORS`); of those, the ones whose *worst*
 unseen writer is within `WORST_TIE` of the best worst (a new writer is what the analyzer
 failed on) are robust, and among them the best mean over the folds wins (within `TIE`: the
@@ -74,11 +74,14 @@ class Choice:
 # What `--select` chose (docs/insights.md has its table).
 CHOSEN = {
     "sentiment": Choice(
-        ("cues", "vader", "emoji", "ending", "assistant", "shape", "closing"), 0.03, False, 0.5
+        ("rules", "cues", "vader", "ending", "assistant", "shape", "closing", "outcome"),
+        0.1,
+        False,
+        0.5,
     ),
-    # Three better-ranked picks read a promised callback followed by "Thank you." as done
-    # (the spec tests): this is the best-ranked that does not.
-    "task": Choice(("cues", "vader", "ending", "assistant", "shape", "closing"), 1.0, True, 0.5),
+    # Nine better-ranked pairs read a promised callback followed by "Thank you." as done (the
+    # spec tests): this is the best-ranked that does not.
+    "task": Choice(("cues", "vader", "ending", "assistant", "shape", "closing"), 0.3, True, 0.5),
 }
 # The candidates `--select` tries: the cue lists' verdict alone, then the general groups
 # added, then the end-of-conversation groups (`closing`, `outcome`) on top, with and without

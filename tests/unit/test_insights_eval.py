@@ -127,20 +127,24 @@ def test_the_report_puts_the_halves_side_by_side(
 # trained on these conversations: they catch a regression, they do not estimate a new writer
 # (the leave-one-writer-out test below does).
 FLOORS = {
-    "tune_a": {"sentiment": 0.77, "task": 0.88, "topics": 0.96, "negative": 0.97, "mixed": 0.47},
-    "tune_b": {"sentiment": 0.84, "task": 0.91, "topics": 0.96, "negative": 0.91, "mixed": 0.67},
-    "tune_c": {"sentiment": 0.8, "task": 0.88, "topics": 0.87, "negative": 0.92, "mixed": 0.32},
-    "tune_d": {"sentiment": 0.76, "task": 0.79, "topics": 0.89, "negative": 0.78, "mixed": 0.99},
-    "tune_e": {"sentiment": 0.8, "task": 0.83, "topics": 0.87, "negative": 0.78, "mixed": 0.49},
-    "tune_f": {"sentiment": 0.76, "task": 0.81, "topics": 0.84, "negative": 0.91, "mixed": 0.19},
-    "tune_g": {"sentiment": 0.75, "task": 0.75, "topics": 0.86, "negative": 0.83, "mixed": 0.0},
-    "tune_h": {"sentiment": 0.76, "task": 0.76, "topics": 0.85, "negative": 0.89, "mixed": 0.39},
-    "tune_i": {"sentiment": 0.83, "task": 0.83, "topics": 0.87, "negative": 0.92, "mixed": 0.19},
-    "tune_j": {"sentiment": 0.79, "task": 0.78, "topics": 0.82, "negative": 0.9, "mixed": 0.0},
-    "tune_k": {"sentiment": 0.72, "task": 0.83, "topics": 0.79, "negative": 0.79, "mixed": 0.0},
-    "tune_l": {"sentiment": 0.81, "task": 0.8, "topics": 0.83, "negative": 0.84, "mixed": 0.0},
-    "tune_m": {"sentiment": 0.72, "task": 0.81, "topics": 0.82, "negative": 0.88, "mixed": 0.11},
-    "tune_n": {"sentiment": 0.81, "task": 0.85, "topics": 0.85, "negative": 0.92, "mixed": 0.0},
+    "tune_a": {"sentiment": 0.73, "task": 0.9, "topics": 0.96, "negative": 0.97, "mixed": 0.32},
+    "tune_b": {"sentiment": 0.84, "task": 0.9, "topics": 0.96, "negative": 0.91, "mixed": 0.67},
+    "tune_c": {"sentiment": 0.81, "task": 0.88, "topics": 0.87, "negative": 0.9, "mixed": 0.32},
+    "tune_d": {"sentiment": 0.76, "task": 0.79, "topics": 0.89, "negative": 0.83, "mixed": 0.49},
+    "tune_e": {"sentiment": 0.81, "task": 0.82, "topics": 0.87, "negative": 0.83, "mixed": 0.49},
+    "tune_f": {"sentiment": 0.7, "task": 0.83, "topics": 0.84, "negative": 0.83, "mixed": 0.0},
+    "tune_g": {"sentiment": 0.77, "task": 0.77, "topics": 0.86, "negative": 0.86, "mixed": 0.0},
+    "tune_h": {"sentiment": 0.77, "task": 0.76, "topics": 0.85, "negative": 0.86, "mixed": 0.39},
+    "tune_i": {"sentiment": 0.8, "task": 0.86, "topics": 0.87, "negative": 0.89, "mixed": 0.19},
+    "tune_j": {"sentiment": 0.78, "task": 0.79, "topics": 0.82, "negative": 0.87, "mixed": 0.0},
+    "tune_k": {"sentiment": 0.7, "task": 0.83, "topics": 0.79, "negative": 0.79, "mixed": 0.0},
+    "tune_l": {"sentiment": 0.78, "task": 0.82, "topics": 0.83, "negative": 0.81, "mixed": 0.0},
+    "tune_m": {"sentiment": 0.7, "task": 0.77, "topics": 0.82, "negative": 0.81, "mixed": 0.11},
+    "tune_n": {"sentiment": 0.82, "task": 0.85, "topics": 0.85, "negative": 0.95, "mixed": 0.0},
+    "tune_o": {"sentiment": 0.62, "task": 0.8, "topics": 0.83, "negative": 0.85, "mixed": 0.0},
+    "tune_p": {"sentiment": 0.73, "task": 0.82, "topics": 0.78, "negative": 0.99, "mixed": 0.0},
+    "tune_q": {"sentiment": 0.73, "task": 0.85, "topics": 0.81, "negative": 0.9, "mixed": 0.0},
+    "tune_r": {"sentiment": 0.78, "task": 0.77, "topics": 0.74, "negative": 0.85, "mixed": 0.0},
 }
 
 
@@ -169,7 +173,7 @@ def test_local_analyzer_keeps_the_old_regression_set() -> None:
 
 # Floors a little under the chosen settings' leave-one-writer-out figures (docs/insights.md):
 # the worst unseen writer and the mean, per regression.
-UNSEEN_FLOORS = {"sentiment": (0.68, 0.75), "task": (0.74, 0.81)}
+UNSEEN_FLOORS = {"sentiment": (0.62, 0.73), "task": (0.75, 0.81)}
 
 
 def test_the_model_holds_on_each_writer_it_never_saw() -> None:
