@@ -7,9 +7,10 @@ data (as in production) and for k = the number of intents.
     python -m bench.eval_clusters --half tune_b    # one half
     python -m bench.eval_clusters --half heldout   # report once, never tune on it
 
-Tuning halves: `tune` (pair A), `tune_b` … `tune_l` (pair L), each but A once the held-out
-half. A conversation is read as the service reads it from the lake
-(shared/clusters/service.py): its messages' text in order, and the user's turns apart.
+Tuning halves: the insights evaluation's tune writers (`tune` for pair A, `tune_b` … as its
+`WRITER_LETTERS` lists), each but A once the held-out half. A conversation is read as the
+service reads it from the lake (shared/clusters/service.py): its messages' text in order, and
+the user's turns apart.
 """
 
 from __future__ import annotations

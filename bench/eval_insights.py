@@ -3,9 +3,9 @@
 bench/insights_eval/ (its README) holds conversations written and labeled by people who never
 saw the analyzer, in two halves:
 
-- the **tune half** (`tune`, 1,320): `tune.jsonl` (writer/labeler pair A), `tune_b.jsonl`
-  (pair B) … `tune_l.jsonl` (pair L), each but A once a held-out half. Tune and train on it
-  freely; each writer's part (`tune_a` … `tune_l`) is also reported alone.
+- the **tune half** (`tune`): `tune.jsonl` (writer/labeler pair A), then `tune_<letter>.jsonl`
+  for each later pair in `WRITER_LETTERS`, each but A once a held-out half. Tune and train on
+  it freely; each writer's part (`tune_a`, `tune_b`, …) is also reported alone.
 - the **held-out half** (`heldout.jsonl`, whatever its ids): written and labeled blind by other
   helpers, the reported figure; never read item by item, never tuned on. When the file is
   absent the run says so and reports the tune half alone.
@@ -18,7 +18,7 @@ the tune half, so its tune figures are in-sample; the default run then prints it
 which estimate a new writer. `regression.jsonl` is the old set the analyzer's own authors
 wrote: `--half regression` runs it as a regression check, never reported as accuracy.
 
-    python -m bench.eval_insights                         # tune (A-L, all), held-out, LOWO
+    python -m bench.eval_insights                         # tune (each writer, all), held-out, LOWO
     python -m bench.eval_insights --half tune_b --misses  # one writer's half, every miss
     python -m bench.eval_insights --analyzer bedrock      # the Bedrock path, stubbed transport
     python -m bench.eval_insights --cross-validate        # thresholds: one writer → the other

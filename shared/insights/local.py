@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -371,7 +370,7 @@ class LocalAnalyzer:
         extractor = yake.KeywordExtractor(lan=language, n=2, top=_TOPICS * 3, dedupLim=0.7)
         # YAKE's own stop-word list for the language (a public attribute; empty if it goes).
         stop = frozenset(fold(w) for w in getattr(extractor, "stopword_set", ()))
-        names = _person_names(t.text for t in spoken if t.role == "user")
+        names = _person_names(text)
         phrases = []
         for phrase, _ in extractor.extract_keywords(text):
             words = fold(phrase).split()
@@ -558,16 +557,15 @@ def _topic_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
 _TOPIC_PATTERNS = {topic: _topic_pattern(phrases) for topic, phrases in lexicon.TOPICS.items()}
 
 
-def _person_names(texts: Iterable[str]) -> set[str]:
-    """The folded words of the people named in these texts (`_NAMED`, `_SIGN_OFF`)."""
+def _person_names(text: str) -> set[str]:
+    """The folded words of the people named in `text` (`_NAMED`, `_SIGN_OFF`)."""
     names: set[str] = set()
-    for text in texts:
-        for match in _NAMED.finditer(text):
-            names.update(fold(match.group(match.lastindex or 0)).split())
-        for match in _SIGN_OFF.finditer(text):  # a signature line is short: a name, a company
-            for line in match.group(1).splitlines():
-                if len(line.split()) <= 4:
-                    names.update(fold(word) for word in _CAPITALIZED.findall(line))
+    for match in _NAMED.finditer(text):
+        names.update(fold(match.group(match.lastindex or 0)).split())
+    for match in _SIGN_OFF.finditer(text):  # a signature line is short: a name, a company
+        for line in match.group(1).splitlines():
+            if len(line.split()) <= 4:
+                names.update(fold(word) for word in _CAPITALIZED.findall(line))
     return names
 
 
